@@ -1,0 +1,54 @@
+"""`python -m services.cases` runs the service; `python -m services.cases import-org FILE` loads an org document."""
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from services.cases.config import get_settings
+
+
+async def _import_org(path: str) -> None:
+    from services.cases.org import service
+    from shared.db import Database
+    from shared.pii import PiiCipher
+
+    settings = get_settings()
+    db = Database(settings.resolved_database_url(), 2, "fengqiao-cases-cli")
+    try:
+        raw = Path(path).read_bytes()
+        ctype = "application/json" if path.endswith(".json") else "application/yaml"
+        doc = service.parse_document(raw, ctype)
+        async with db.unit_of_work() as session:
+            result = await service.import_org(session, doc, PiiCipher(settings.pii_key, settings.pii_hash_key))
+        print(result.model_dump_json(indent=2))
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) >= 1 and argv[0] == "import-org":
+        if len(argv) != 2:
+            print("usage: python -m services.cases import-org FILE", file=sys.stderr)
+            return 2
+        from shared.errors import Problem
+
+        try:
+            asyncio.run(_import_org(argv[1]))
+        except Problem as exc:
+            print(f"{exc.detail}", file=sys.stderr)
+            for err in exc.errors or []:
+                print(f"  {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+            return 1
+        return 0
+    from services.cases.main import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,13 @@
+"""Mounts cases' routers."""
+from fastapi import APIRouter
+
+from services.cases.case.router import router as case_router
+from services.cases.db import SCHEMA, inbox
+from services.cases.events import HANDLERS
+from services.cases.identity.router import router as identity_router
+from services.cases.org.router import router as org_router
+from shared.inbox import events_router, outbox_admin_router
+
+
+def routers() -> list[APIRouter]:
+    return [identity_router, org_router, case_router, events_router(inbox, HANDLERS), outbox_admin_router(SCHEMA)]

@@ -1,0 +1,59 @@
+"""Cases, the reports they came from, and the timeline (一事一档, never edited)."""
+from sqlalchemy import ARRAY, BigInteger, Column, DateTime, Index, Integer, Numeric, Sequence, Table, Text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+from services.cases.db import metadata
+
+case_number_seq = Sequence("case_number_seq", metadata=metadata)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("number", Text, nullable=False, unique=True),
+    Column("state", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("category", Text),
+    Column("title", Text),
+    Column("description", Text),
+    Column("area_code", Text, nullable=False),
+    Column("area_path", ARRAY(Text), nullable=False),
+    Column("tier", Text),
+    Column("level", Text),
+    Column("reporter_id", Text),
+    Column("parties", JSONB, nullable=False),
+    Column("people_involved", Integer),
+    Column("amount_cny", Numeric(14, 2)),
+    Column("flags", JSONB, nullable=False),
+    Column("location", JSONB),
+    Column("attachments", JSONB, nullable=False),
+    Column("occurred_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_cases_area_path", "area_path", postgresql_using="gin"),
+    Index("ix_cases_created", "created_at", "id"),
+)
+
+case_reports = Table(
+    "case_reports",
+    metadata,
+    Column("report_id", UUID(as_uuid=True), primary_key=True),
+    Column("report_no", Text, nullable=False, unique=True),
+    Column("case_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("worker_id", Text, nullable=False),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("from_state", Text),
+    Column("to_state", Text),
+    Column("note", Text),
+    Column("data", JSONB),
+)

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class PartyOut(BaseModel):
+    name: str | None
+    id_number: str | None
+    phone: str | None
+    role: str | None
+    relation: str | None = None
+
+
+class ReportRef(BaseModel):
+    id: str
+    report_no: str
+    received_at: datetime
+
+
+class TimelineOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    to: str | None
+    note: str | None
+    from_state: str | None = None
+
+
+class CaseSummary(BaseModel):
+    id: str
+    number: str
+    state: str
+    kind: str
+    category: str | None
+    title: str | None
+    area: str
+    tier: str | None
+    level: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CaseOut(CaseSummary):
+    description: str | None
+    grade: dict[str, Any] | None
+    location: dict[str, Any] | None
+    occurred_at: datetime | None
+    people_involved: int | None
+    amount_cny: str | None
+    flags: list[str]
+    attachments: list[str]
+    reports: list[ReportRef]
+    parties: list[PartyOut]
+    timeline: list[dict[str, Any]]
+
+
+class CasePage(BaseModel):
+    items: list[CaseSummary]
+    next_cursor: str | None

@@ -1,0 +1,26 @@
+"""Cases settings."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.settings import ServiceSettings, var_dir
+
+
+class CasesSettings(ServiceSettings):
+    port: int = 8002
+    jwt_private_key_file: str = ""
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_days: int = 30
+    login_free_failures: int = 5
+    # Where cases' events go (consumer name → base URL); notify joins when it consumes them.
+    publish_to_notify: bool = False
+
+    def model_post_init(self, __context: object) -> None:
+        super().model_post_init(__context)
+        if not self.jwt_private_key_file:
+            self.jwt_private_key_file = str(var_dir() / "jwt-ed25519.pem")
+
+
+@lru_cache
+def get_settings() -> CasesSettings:
+    return CasesSettings()

@@ -1,0 +1,128 @@
+"""SQL of identity: users, clients, devices, refresh tokens, the sign-in throttle."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def user_by_username(session: AsyncSession, username: str) -> Any:
+    return (
+        await session.execute(
+            text("SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE username = :u"),
+            {"u": username},
+        )
+    ).first()
+
+
+async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> Any:
+    return (
+        await session.execute(
+            text("SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE id = :i"),
+            {"i": user_id},
+        )
+    ).first()
+
+
+async def client_by_id(session: AsyncSession, client_id: str) -> Any:
+    return (
+        await session.execute(
+            text("SELECT client_id, secret_hash, department_code, active FROM cases.clients WHERE client_id = :c"),
+            {"c": client_id},
+        )
+    ).first()
+
+
+async def failures(session: AsyncSession, principal: str) -> Any:
+    return (
+        await session.execute(
+            text("SELECT failures, last_failure_at FROM cases.login_failures WHERE principal = :p"), {"p": principal}
+        )
+    ).first()
+
+
+async def record_failure(session: AsyncSession, principal: str, now: datetime) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO cases.login_failures (principal, failures, last_failure_at) VALUES (:p, 1, :now)
+               ON CONFLICT (principal) DO UPDATE SET failures = cases.login_failures.failures + 1, last_failure_at = :now"""
+        ),
+        {"p": principal, "now": now},
+    )
+
+
+async def clear_failures(session: AsyncSession, principal: str) -> None:
+    await session.execute(text("DELETE FROM cases.login_failures WHERE principal = :p"), {"p": principal})
+
+
+async def device(session: AsyncSession, device_id: str) -> Any:
+    return (
+        await session.execute(text("SELECT device_id, user_id, revoked_at FROM cases.devices WHERE device_id = :d"), {"d": device_id})
+    ).first()
+
+
+async def touch_device(session: AsyncSession, device_id: str, user_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO cases.devices (device_id, user_id, first_seen_at, last_seen_at) VALUES (:d, :u, :now, :now)
+               ON CONFLICT (device_id) DO UPDATE SET user_id = EXCLUDED.user_id, last_seen_at = EXCLUDED.last_seen_at"""
+        ),
+        {"d": device_id, "u": user_id, "now": now},
+    )
+
+
+async def revoke_device(session: AsyncSession, device_id: str, by: str, now: datetime) -> Any:
+    return (
+        await session.execute(
+            text(
+                """UPDATE cases.devices SET revoked_at = COALESCE(revoked_at, :now), revoked_by = COALESCE(revoked_by, :by)
+                   WHERE device_id = :d RETURNING device_id, user_id, revoked_at"""
+            ),
+            {"d": device_id, "by": by, "now": now},
+        )
+    ).first()
+
+
+async def revoke_device_tokens(session: AsyncSession, device_id: str, now: datetime) -> int:
+    result = await session.execute(
+        text("UPDATE cases.refresh_tokens SET revoked_at = :now WHERE device_id = :d AND revoked_at IS NULL"),
+        {"d": device_id, "now": now},
+    )
+    return result.rowcount or 0
+
+
+async def insert_refresh(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO cases.refresh_tokens (id, family, subject, device_id, secret_hash, issued_at, expires_at)
+               VALUES (:id, :family, :subject, :device_id, :secret_hash, :issued_at, :expires_at)"""
+        ),
+        row,
+    )
+
+
+async def refresh_for_update(session: AsyncSession, token_id: uuid.UUID, lock: bool = True) -> Any:
+    return (
+        await session.execute(
+            text(
+                """SELECT id, family, subject, device_id, secret_hash, expires_at, used_at, revoked_at
+                   FROM cases.refresh_tokens WHERE id = :i"""
+                + (" FOR UPDATE" if lock else "")
+            ),
+            {"i": token_id},
+        )
+    ).first()
+
+
+async def mark_refresh_used(session: AsyncSession, token_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(text("UPDATE cases.refresh_tokens SET used_at = :now WHERE id = :i"), {"i": token_id, "now": now})
+
+
+async def revoke_family(session: AsyncSession, family: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        text("UPDATE cases.refresh_tokens SET revoked_at = COALESCE(revoked_at, :now) WHERE family = :f"),
+        {"f": family, "now": now},
+    )

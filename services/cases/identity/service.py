@@ -1,0 +1,232 @@
+"""Token issue (OAuth2 password, client_credentials, rotating refresh tokens) and device revocation."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import math
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from services.cases.db import outbox
+from services.cases.identity import repository as repo
+from services.cases.identity.keys import SigningKey
+from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
+from shared.auth import ISSUER
+from shared.clock import clock
+from shared.contracts.events import DEVICE_REVOKED
+from shared.db import Database
+from shared.errors import NotFound, Problem, Unauthorized, Unprocessable
+from shared.outbox import Event, publish
+
+hasher = PasswordHasher()
+_DUMMY_HASH = hasher.hash("not-a-real-password")
+
+
+class TooManyAttempts(Problem):
+    status = 429
+    code = "too_many_attempts"
+    title = "登录失败次数过多，请稍后再试"
+
+
+def _missing(*fields: str) -> Unprocessable:
+    return Unprocessable(
+        "缺少必填字段: " + ", ".join(fields),
+        errors=[{"loc": ["body", f], "msg": "Field required", "type": "missing"} for f in fields],
+    )
+
+
+async def verify_secret(hash_: str | None, secret: str) -> bool:
+    def check() -> bool:
+        try:
+            return hasher.verify(hash_ or _DUMMY_HASH, secret) and hash_ is not None
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(check)
+
+
+async def hash_secret(secret: str) -> str:
+    return await asyncio.to_thread(hasher.hash, secret)
+
+
+class TokenIssuer:
+    def __init__(self, db: Database, key: SigningKey, access_ttl: int, refresh_ttl_days: int, free_failures: int) -> None:
+        self.db = db
+        self.key = key
+        self.access_ttl = access_ttl
+        self.refresh_ttl = timedelta(days=refresh_ttl_days)
+        self.free_failures = free_failures
+
+    # --- throttle: repeated failures slow down, recorded outside the request's transaction ---
+    async def _check_throttle(self, session: Any, who: str, now: datetime) -> None:
+        row = await repo.failures(session, who)
+        if row is None or row.failures < self.free_failures:
+            return
+        wait = min(2 ** (row.failures - self.free_failures), 300)
+        remaining = (row.last_failure_at + timedelta(seconds=wait) - now).total_seconds()
+        if remaining > 0:
+            raise TooManyAttempts(
+                f"连续失败 {row.failures} 次，请 {math.ceil(remaining)} 秒后再试",
+                headers={"Retry-After": str(math.ceil(remaining))},
+            )
+
+    async def _fail(self, who: str, now: datetime, detail: str, error: str = "invalid_grant") -> Unauthorized:
+        async with self.db.unit_of_work() as s:
+            await repo.record_failure(s, who, now)
+        return Unauthorized(detail, error=error)
+
+    def _access(self, claims: dict[str, Any], now: datetime) -> str:
+        body = {
+            "iss": ISSUER,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()) - 5,
+            "exp": int(now.timestamp()) + self.access_ttl,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+            **claims,
+        }
+        return self.key.sign(body)
+
+    async def _refresh(self, session: Any, subject: str, device_id: str | None, family: uuid.UUID | None, now: datetime) -> str:
+        token_id = uuid.uuid4()
+        secret = secrets.token_urlsafe(32)
+        await repo.insert_refresh(
+            session,
+            {
+                "id": token_id,
+                "family": family or uuid.uuid4(),
+                "subject": subject,
+                "device_id": device_id,
+                "secret_hash": hashlib.sha256(secret.encode()).hexdigest(),
+                "issued_at": now,
+                "expires_at": now + self.refresh_ttl,
+            },
+        )
+        return f"{token_id}.{secret}"
+
+    @staticmethod
+    def user_claims(user: Any, device_id: str | None) -> dict[str, Any]:
+        claims: dict[str, Any] = {
+            "sub": str(user.id),
+            "role": user.role,
+            "preferred_username": user.username,
+            "name": user.name,
+            "areas": list(user.areas or []),
+        }
+        if user.department_code:
+            claims["dept"] = user.department_code
+        if device_id:
+            claims["device_id"] = device_id
+        return claims
+
+    async def issue(self, session: Any, req: TokenRequest) -> TokenResponse:
+        now = clock.now()
+        if req.grant_type == "password":
+            return await self._password(session, req, now)
+        if req.grant_type == "client_credentials":
+            return await self._client(session, req, now)
+        return await self._refresh_grant(session, req, now)
+
+    async def _password(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
+        missing = [f for f in ("username", "password") if not getattr(req, f)]
+        if missing:
+            raise _missing(*missing)
+        assert req.username and req.password
+        who = f"user:{req.username}"
+        await self._check_throttle(session, who, now)
+        user = await repo.user_by_username(session, req.username)
+        ok = await verify_secret(user.password_hash if user else None, req.password)
+        if not ok or user is None or not user.active:
+            raise await self._fail(who, now, "用户名或密码错误")
+        if user.role == "grid_worker" and not req.device_id:
+            raise _missing("device_id")
+        if req.device_id:
+            dev = await repo.device(session, req.device_id)
+            if dev is not None and dev.revoked_at is not None:
+                raise Unauthorized("该设备已停用，请更换设备后登录", error="invalid_grant", code="device_revoked")
+            await repo.touch_device(session, req.device_id, user.id, now)
+        await repo.clear_failures(session, who)
+        return TokenResponse(
+            access_token=self._access(self.user_claims(user, req.device_id), now),
+            expires_in=self.access_ttl,
+            refresh_token=await self._refresh(session, str(user.id), req.device_id, None, now),
+        )
+
+    async def _client(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
+        missing = [f for f in ("client_id", "client_secret") if not getattr(req, f)]
+        if missing:
+            raise _missing(*missing)
+        assert req.client_id and req.client_secret
+        who = f"client:{req.client_id}"
+        await self._check_throttle(session, who, now)
+        client = await repo.client_by_id(session, req.client_id)
+        ok = await verify_secret(client.secret_hash if client else None, req.client_secret)
+        if not ok or client is None or not client.active:
+            raise await self._fail(who, now, "客户端凭据错误", error="invalid_client")
+        await repo.clear_failures(session, who)
+        claims = {"sub": who, "role": "department_system", "dept": client.department_code, "client_id": client.client_id, "areas": []}
+        return TokenResponse(access_token=self._access(claims, now), expires_in=self.access_ttl)
+
+    async def _refresh_grant(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
+        if not req.refresh_token:
+            raise _missing("refresh_token")
+        token_id_s, _, secret = req.refresh_token.partition(".")
+        try:
+            token_id = uuid.UUID(token_id_s)
+        except ValueError:
+            raise Unauthorized("刷新令牌无效", error="invalid_grant") from None
+        row = await repo.refresh_for_update(session, token_id, lock=False)
+        if row is None or not hmac.compare_digest(row.secret_hash, hashlib.sha256(secret.encode()).hexdigest()):
+            raise Unauthorized("刷新令牌无效", error="invalid_grant")
+        if row.revoked_at is not None or row.expires_at <= now:
+            raise Unauthorized("刷新令牌已失效，请重新登录", error="invalid_grant")
+        if row.used_at is not None:
+            # A rotated token came back: treat the family as stolen and end it (RFC 9700 §4.14.2).
+            # Done in its own transaction so the refusal below does not roll it back.
+            async with self.db.unit_of_work() as s:
+                await repo.revoke_family(s, row.family, now)
+            raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+        row = await repo.refresh_for_update(session, token_id, lock=True)
+        if row.used_at is not None or row.revoked_at is not None:  # a concurrent refresh won the race
+            raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+        user = await repo.user_by_id(session, uuid.UUID(row.subject))
+        if user is None or not user.active:
+            raise Unauthorized("用户已停用", error="invalid_grant")
+        if row.device_id:
+            dev = await repo.device(session, row.device_id)
+            if dev is not None and dev.revoked_at is not None:
+                raise Unauthorized("该设备已停用", error="invalid_grant", code="device_revoked")
+        await repo.mark_refresh_used(session, row.id, now)
+        return TokenResponse(
+            access_token=self._access(self.user_claims(user, row.device_id), now),
+            expires_in=self.access_ttl,
+            refresh_token=await self._refresh(session, row.subject, row.device_id, row.family, now),
+        )
+
+
+async def revoke_device(session: Any, device_id: str, actor: str) -> RevokeResponse:
+    """A lost phone: its refresh tokens die now, and intake learns through device.revoked."""
+    now = clock.now()
+    row = await repo.revoke_device(session, device_id, actor, now)
+    if row is None:
+        raise NotFound("设备不存在")
+    n = await repo.revoke_device_tokens(session, device_id, now)
+    await publish(
+        session,
+        outbox,
+        [
+            Event(
+                type=DEVICE_REVOKED,
+                aggregate_id=f"device:{device_id}",
+                payload={"device_id": device_id, "worker_id": str(row.user_id) if row.user_id else None, "revoked_at": row.revoked_at.isoformat()},
+                destinations=("intake",),
+            )
+        ],
+    )
+    return RevokeResponse(device_id=device_id, revoked_at=row.revoked_at.isoformat(), refresh_tokens_revoked=n)

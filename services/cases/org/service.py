@@ -1,0 +1,145 @@
+"""Org import (机构导入): an idempotent upsert of areas, departments, users and clients, followed by a
+directory.changed event so that intake (and notify) keep their copies."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+import yaml
+from pydantic import ValidationError
+
+from services.cases.db import outbox
+from services.cases.identity.service import hash_secret, verify_secret
+from services.cases.org import repository as repo
+from services.cases.org.schemas import _LEVEL_ORDER, AreaNode, Counts, ImportResult, OrgDocument
+from shared.clock import clock
+from shared.contracts.events import DIRECTORY_CHANGED
+from shared.errors import Unprocessable
+from shared.outbox import Event, publish
+from shared.pii import PiiCipher
+
+
+def parse_document(raw: bytes, content_type: str) -> OrgDocument:
+    try:
+        data: Any = yaml.safe_load(raw) if "yaml" in content_type else orjson.loads(raw)
+    except (yaml.YAMLError, orjson.JSONDecodeError) as exc:
+        raise Unprocessable(
+            "机构文件无法解析", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "parse_error"}]
+        ) from None
+    try:
+        return OrgDocument.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise Unprocessable(
+            "机构文件内容不符合要求",
+            errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)],
+        ) from None
+
+
+def _flatten(nodes: list[AreaNode], parent: str | None, path: list[str], out: list[dict[str, Any]], errors: list[dict[str, Any]], loc: list[Any]) -> None:
+    for i, node in enumerate(nodes):
+        here = [*loc, i]
+        if parent is not None and _LEVEL_ORDER[node.level] <= _LEVEL_ORDER[out_level(out, parent)]:
+            errors.append({"loc": ["body", *here, "level"], "msg": f"{node.code} 的层级不能高于或等于上级", "type": "level_order"})
+        npath = [*path, node.code]
+        out.append({"code": node.code, "name": node.name, "level": node.level, "parent_code": parent, "path": npath})
+        _flatten(node.children, node.code, npath, out, errors, [*here, "children"])
+
+
+def out_level(out: list[dict[str, Any]], code: str) -> str:
+    for a in reversed(out):
+        if a["code"] == code:
+            return a["level"]
+    return "county"
+
+
+async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> ImportResult:
+    now = clock.now()
+    errors: list[dict[str, Any]] = []
+    areas: list[dict[str, Any]] = []
+    _flatten(doc.areas, None, [], areas, errors, ["areas"])
+    codes = [a["code"] for a in areas]
+    if len(set(codes)) != len(codes):
+        errors.append({"loc": ["body", "areas"], "msg": "区域编码重复", "type": "duplicate"})
+    referenced = {d.area for d in doc.departments} | {c for u in doc.users for c in u.areas}
+    known = set(codes) | await repo.known_codes(session, "areas", sorted(referenced - set(codes)))
+    dept_codes = {d.code for d in doc.departments}
+    dept_refs = {u.department for u in doc.users if u.department} | {c.department for c in doc.clients}
+    known_depts = dept_codes | await repo.known_codes(session, "departments", sorted(dept_refs - dept_codes))
+    for i, d in enumerate(doc.departments):
+        if d.area not in known:
+            errors.append({"loc": ["body", "departments", i, "area"], "msg": f"区域 {d.area} 不存在", "type": "unknown_area"})
+    for i, u in enumerate(doc.users):
+        for c in u.areas:
+            if c not in known:
+                errors.append({"loc": ["body", "users", i, "areas"], "msg": f"区域 {c} 不存在", "type": "unknown_area"})
+        if u.role == "department_staff" and not u.department:
+            errors.append({"loc": ["body", "users", i, "department"], "msg": "部门人员必须指定部门", "type": "missing"})
+        if u.department and u.department not in known_depts:
+            errors.append({"loc": ["body", "users", i, "department"], "msg": f"部门 {u.department} 不存在", "type": "unknown_department"})
+        if u.role != "admin" and not u.areas:
+            errors.append({"loc": ["body", "users", i, "areas"], "msg": "必须指定所属区域", "type": "missing"})
+    for i, c in enumerate(doc.clients):
+        if c.department not in known_depts:
+            errors.append({"loc": ["body", "clients", i, "department"], "msg": f"部门 {c.department} 不存在", "type": "unknown_department"})
+    if errors:
+        raise Unprocessable("机构文件存在错误，未导入任何内容", errors=errors)
+
+    result = ImportResult(areas=Counts(), departments=Counts(), users=Counts(), clients=Counts())
+    result.areas = Counts(**dict(zip(("created", "updated"), await repo.upsert_areas(session, [{**a, "now": now} for a in areas]))))
+    dept_rows = [
+        {
+            "code": d.code,
+            "name": d.name,
+            "kind": d.kind,
+            "area_code": d.area,
+            "webhook": orjson.dumps(
+                {"url": d.webhook.url, "secret_enc": cipher.encrypt(d.webhook.secret), "head": d.head} if d.webhook else {"head": d.head}
+            ).decode(),
+            "now": now,
+        }
+        for d in doc.departments
+    ]
+    result.departments = Counts(**dict(zip(("created", "updated"), await repo.upsert_departments(session, dept_rows))))
+
+    existing = await repo.password_hashes(session, [u.username for u in doc.users])
+    user_rows = []
+    for u in doc.users:
+        pw_hash = None
+        if u.password is not None:
+            old = existing.get(u.username)
+            pw_hash = old if old and await verify_secret(old, u.password) else await hash_secret(u.password)
+        user_rows.append(
+            {
+                "id": uuid.uuid4(),
+                "username": u.username,
+                "name": u.name,
+                "role": u.role,
+                "department_code": u.department,
+                "areas": u.areas,
+                "password_hash": pw_hash,
+                "phone_enc": cipher.encrypt(u.phone),
+                "phone_hash": cipher.lookup_hash("phone", u.phone),
+                "active": u.active,
+                "now": now,
+            }
+        )
+    result.users = Counts(**dict(zip(("created", "updated"), await repo.upsert_users(session, user_rows))))
+
+    old_clients = await repo.client_hashes(session, [c.client_id for c in doc.clients])
+    client_rows = []
+    for c in doc.clients:
+        old = old_clients.get(c.client_id)
+        secret_hash = old if old and await verify_secret(old, c.client_secret) else await hash_secret(c.client_secret)
+        client_rows.append({"client_id": c.client_id, "secret_hash": secret_hash, "department_code": c.department, "now": now})
+    result.clients = Counts(**dict(zip(("created", "updated"), await repo.upsert_clients(session, client_rows))))
+
+    await publish_directory(session)
+    return result
+
+
+async def publish_directory(session: Any) -> None:
+    """The whole directory as one event; consumers upsert it. One aggregate keeps the versions in order."""
+    await repo.lock_directory(session)
+    payload = {"areas": await repo.all_areas(session), "departments": await repo.all_departments(session)}
+    await publish(session, outbox, [Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=payload, destinations=("intake",))])

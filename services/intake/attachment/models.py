@@ -1,0 +1,30 @@
+from sqlalchemy import BigInteger, Column, DateTime, Table, Text
+from sqlalchemy.dialects.postgresql import UUID
+
+from services.intake.db import metadata
+
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("filetype", Text, nullable=False),
+    Column("filename", Text),
+    Column("uploaded_by", Text, nullable=False),
+    Column("stored_at", DateTime(timezone=True), nullable=False),
+)
+
+uploads = Table(
+    "uploads",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("worker_id", Text, nullable=False),
+    Column("length", BigInteger, nullable=False),
+    Column("offset", BigInteger, nullable=False, server_default="0"),
+    Column("sha256", Text, nullable=False),
+    Column("filetype", Text, nullable=False),
+    Column("filename", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,101 @@
+"""All SQL of attachments and tus uploads (SQLAlchemy Core on the tables)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, exists, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.attachment.models import attachments, uploads
+from services.intake.directory.models import areas
+from services.intake.report.models import reports
+
+# uploads --------------------------------------------------------------------------------------
+
+
+async def insert_upload(session: AsyncSession, values: dict[str, Any]) -> None:
+    await session.execute(insert(uploads).values(**values))
+
+
+async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> RowMapping | None:
+    result = await session.execute(select(uploads).where(uploads.c.id == upload_id))
+    return result.mappings().first()
+
+
+async def lock_upload(session: AsyncSession, upload_id: uuid.UUID) -> RowMapping | None:
+    """The upload row, locked until the request's transaction ends: one PATCH appends at a time,
+    a second one waits and then sees the offset the first one left."""
+    result = await session.execute(select(uploads).where(uploads.c.id == upload_id).with_for_update())
+    return result.mappings().first()
+
+
+async def update_upload(session: AsyncSession, upload_id: uuid.UUID, **values: Any) -> None:
+    await session.execute(update(uploads).where(uploads.c.id == upload_id).values(**values))
+
+
+async def delete_upload(session: AsyncSession, upload_id: uuid.UUID) -> None:
+    await session.execute(delete(uploads).where(uploads.c.id == upload_id))
+
+
+async def claim_expired_uploads(session: AsyncSession, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
+    """Delete unfinished uploads past their expiry and return their ids; rows that a PATCH holds
+    right now are skipped (the next run gets them)."""
+    expired = (
+        select(uploads.c.id)
+        .where(uploads.c.completed_at.is_(None), uploads.c.expires_at < now)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    result = await session.execute(delete(uploads).where(uploads.c.id.in_(expired)).returning(uploads.c.id))
+    return list(result.scalars().all())
+
+
+# attachments ----------------------------------------------------------------------------------
+
+
+async def get_attachment(session: AsyncSession, sha256: str) -> RowMapping | None:
+    result = await session.execute(select(attachments).where(attachments.c.sha256 == sha256))
+    return result.mappings().first()
+
+
+async def insert_attachment(session: AsyncSession, values: dict[str, Any]) -> None:
+    """Content-addressed: identical content is stored once; the first upload's row stays."""
+    await session.execute(pg_insert(attachments).values(**values).on_conflict_do_nothing(index_elements=["sha256"]))
+
+
+# who may see a stored file ---------------------------------------------------------------------
+
+
+def _referencing_reports(sha256: str):  # noqa: ANN202 - a where clause
+    return reports.c.attachments.contains([f"sha256:{sha256}"])
+
+
+async def worker_may_see(session: AsyncSession, sha256: str, worker_id: str) -> bool:
+    """A grid worker sees a file that one of their own reports references or that they uploaded."""
+    own_report = exists().where(_referencing_reports(sha256), reports.c.worker_id == worker_id)
+    own_upload = exists().where(
+        uploads.c.sha256 == sha256, uploads.c.worker_id == worker_id, uploads.c.completed_at.is_not(None)
+    )
+    result = await session.execute(select(or_(own_report, own_upload)))
+    return bool(result.scalar())
+
+
+async def area_may_see(session: AsyncSession, sha256: str, scope: tuple[str, ...]) -> bool:
+    """Someone scoped to areas sees a file referenced by a report whose grid lies in their subtrees."""
+    if not scope:
+        return False
+    codes = list(scope)
+    grid_in_scope = exists().where(areas.c.code == reports.c.grid, areas.c.path.overlap(codes))
+    query = select(literal(True)).where(
+        _referencing_reports(sha256),
+        reports.c.grid.is_not(None),
+        or_(reports.c.grid.in_(codes), grid_in_scope),
+    )
+    result = await session.execute(select(exists(query)))
+    return bool(result.scalar())
+

@@ -1,0 +1,344 @@
+"""Photos and recordings (附件) that grid-worker phones upload over tus 1.0.0, and who may fetch them.
+
+An upload is created with the whole file's declared sha256; its chunks are appended under the upload
+row's lock; the finished file must hash to the declared sha256, else the upload is discarded. A
+verified file is stored content-addressed, so an identical photo is stored once.
+
+Deduplication: when a file with the declared sha256 and length is already stored, the new upload is
+created already finished (`Upload-Offset` = `Upload-Length` in the creation answer and on HEAD), so a
+client that reads the offset skips sending. A client that sends anyway (tus clients start at 0 after
+creation) gets 204 with the final offset and nothing is written: a PATCH to a finished upload at any
+offset up to its length is acknowledged without storing anything.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.attachment import repository
+from services.intake.attachment.schemas import UploadMetadata, parse_sha256
+from services.intake.attachment.storage import (
+    AttachmentStore,
+    ChunkChecksum,
+    ChunkChecksumMismatch,
+    ChunkTooLarge,
+    PartialLost,
+    attachment_store,
+)
+from services.intake.config import IntakeSettings
+from shared.auth import Principal
+from shared.clock import clock
+from shared.db import Database
+from shared.errors import Conflict, NotFound, Problem, Unprocessable
+
+log = logging.getLogger("intake.attachment")
+
+UPLOAD_TTL = timedelta(hours=24)
+SCOPED_ROLES = ("dispatcher", "leader")
+
+
+@dataclass(frozen=True)
+class UploadState:
+    """What the tus headers of an upload say."""
+
+    id: uuid.UUID
+    offset: int
+    length: int
+    expires_at: datetime | None  # None once finished
+    metadata: UploadMetadata
+
+    @property
+    def finished(self) -> bool:
+        return self.offset >= self.length
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refusal whose clean-up must still be committed: the route answers with `problem` without
+    raising, so the request's transaction keeps the discard."""
+
+    problem: Problem
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    sha256: str
+    filetype: str
+    filename: str | None
+    size: int
+
+
+@dataclass(frozen=True)
+class UploadPolicy:
+    """Limits of an upload, from the service's settings."""
+
+    max_bytes: int
+    types: frozenset[str]
+
+    @classmethod
+    def from_settings(cls, settings: IntakeSettings) -> UploadPolicy:
+        types = frozenset(t.strip().lower() for t in settings.attachment_types.split(",") if t.strip())
+        return cls(max_bytes=settings.attachment_max_bytes, types=types)
+
+
+def _state(row: Mapping[str, Any]) -> UploadState:
+    finished = row["completed_at"] is not None
+    return UploadState(
+        id=row["id"],
+        offset=row["offset"],
+        length=row["length"],
+        expires_at=None if finished else row["expires_at"],
+        metadata=UploadMetadata(sha256=row["sha256"], filetype=row["filetype"], filename=row["filename"]),
+    )
+
+
+def _expired() -> Problem:
+    return Problem("上传已过期，请重新上传", status=410, code="upload_expired", title="上传已过期")
+
+
+async def _owned(session: AsyncSession, principal: Principal, upload_id: uuid.UUID, *, lock: bool) -> dict[str, Any]:
+    row = await (repository.lock_upload if lock else repository.get_upload)(session, upload_id)
+    if row is None or row["worker_id"] != principal.subject:
+        raise NotFound("上传不存在")
+    return dict(row)
+
+
+# creation -------------------------------------------------------------------------------------
+
+
+async def create_upload(
+    session: AsyncSession,
+    store: AttachmentStore,
+    policy: UploadPolicy,
+    principal: Principal,
+    length: int,
+    metadata: UploadMetadata,
+) -> UploadState:
+    if length > policy.max_bytes:
+        raise Problem(
+            f"文件 {length} 字节，超过上限 {policy.max_bytes} 字节",
+            status=413,
+            code="upload_too_large",
+            title="文件过大",
+            errors=[{"loc": ["Upload-Length"], "msg": f"at most {policy.max_bytes} bytes", "type": "less_than_equal"}],
+        )
+    if length == 0:
+        raise Unprocessable(
+            "空文件不能作为附件",
+            errors=[{"loc": ["Upload-Length"], "msg": "an attachment has at least one byte", "type": "greater_than"}],
+        )
+    if metadata.filetype not in policy.types:
+        raise Problem(
+            f"不支持的文件类型 {metadata.filetype}，仅限图片和音频：{', '.join(sorted(policy.types))}",
+            status=415,
+            code="unsupported_media_type",
+            title="不支持的文件类型",
+            errors=[{"loc": ["Upload-Metadata", "filetype"], "msg": "not an allowed image or audio type", "type": "enum"}],
+        )
+
+    now = clock.now()
+    stored = await repository.get_attachment(session, metadata.sha256)
+    already_stored = stored is not None and stored["size"] == length and store.has_blob(metadata.sha256)
+    upload_id = uuid.uuid4()
+    await repository.insert_upload(
+        session,
+        {
+            "id": upload_id,
+            "worker_id": principal.subject,
+            "length": length,
+            "offset": length if already_stored else 0,
+            "sha256": metadata.sha256,
+            "filetype": metadata.filetype,
+            "filename": metadata.filename,
+            "created_at": now,
+            "expires_at": now + UPLOAD_TTL,
+            "completed_at": now if already_stored else None,
+        },
+    )
+    return UploadState(
+        id=upload_id,
+        offset=length if already_stored else 0,
+        length=length,
+        expires_at=None if already_stored else now + UPLOAD_TTL,
+        metadata=metadata,
+    )
+
+
+# offset ---------------------------------------------------------------------------------------
+
+
+async def upload_state(session: AsyncSession, principal: Principal, upload_id: uuid.UUID) -> UploadState:
+    row = await _owned(session, principal, upload_id, lock=False)
+    if row["completed_at"] is None and row["expires_at"] <= clock.now():
+        raise _expired()
+    return _state(row)
+
+
+# chunks ---------------------------------------------------------------------------------------
+
+
+async def append_chunk(
+    session: AsyncSession,
+    store: AttachmentStore,
+    principal: Principal,
+    upload_id: uuid.UUID,
+    offset: int,
+    content_length: int | None,
+    checksum: ChunkChecksum | None,
+    body: AsyncIterator[bytes],
+) -> UploadState | Refused:
+    """Append one PATCH body at `offset`. The upload row stays locked until the request commits,
+    so a concurrent PATCH waits and then finds the offset moved (409)."""
+    row = await _owned(session, principal, upload_id, lock=True)
+    if row["completed_at"] is not None:
+        if offset > row["length"]:
+            raise _offset_mismatch(offset, row["length"])
+        return _state(row)  # already finished (deduplicated or a retried last chunk): nothing to write
+    now = clock.now()
+    if row["expires_at"] <= now:
+        raise _expired()
+    if offset != row["offset"]:
+        raise _offset_mismatch(offset, row["offset"])
+    remaining = row["length"] - row["offset"]
+    if content_length is not None and content_length > remaining:
+        raise _chunk_too_large(remaining)
+
+    try:
+        appended = await store.append(upload_id, row["offset"], body, limit=remaining, checksum=checksum)
+    except ChunkTooLarge:
+        raise _chunk_too_large(remaining) from None
+    except ChunkChecksumMismatch:
+        raise Problem(
+            "分片校验和不符，本分片已丢弃，请从原偏移重传",
+            status=460,
+            code="checksum_mismatch",
+            title="Checksum Mismatch",
+            errors=[{"loc": ["Upload-Checksum"], "msg": "the chunk does not match its checksum", "type": "checksum_mismatch"}],
+        ) from None
+    except PartialLost:
+        log.warning("partial file of upload %s is missing or short; upload discarded", upload_id)
+        await store.discard(upload_id)
+        await repository.delete_upload(session, upload_id)
+        return Refused(NotFound("上传数据已丢失，请重新上传"))
+
+    if appended.offset == row["offset"]:
+        return _state(row)
+    if appended.offset < row["length"]:
+        await repository.update_upload(session, upload_id, offset=appended.offset, expires_at=now + UPLOAD_TTL)
+        return _state({**row, "offset": appended.offset, "expires_at": now + UPLOAD_TTL})
+    return await _finish(session, store, row, now)
+
+
+async def _finish(session: AsyncSession, store: AttachmentStore, row: dict[str, Any], now: datetime) -> UploadState | Refused:
+    upload_id = row["id"]
+    digest = await store.partial_sha256(upload_id)
+    if digest != row["sha256"]:
+        await store.discard(upload_id)
+        await repository.delete_upload(session, upload_id)
+        return Refused(
+            Unprocessable(
+                "上传的文件与声明的 sha256 不符，已丢弃，请重新上传",
+                errors=[
+                    {
+                        "loc": ["Upload-Metadata", "sha256"],
+                        "msg": f"the uploaded bytes hash to {digest}",
+                        "type": "sha256_mismatch",
+                    }
+                ],
+            )
+        )
+    await store.promote(upload_id, digest)
+    await repository.insert_attachment(
+        session,
+        {
+            "sha256": digest,
+            "size": row["length"],
+            "filetype": row["filetype"],
+            "filename": row["filename"],
+            "uploaded_by": row["worker_id"],
+            "stored_at": now,
+        },
+    )
+    await repository.update_upload(session, upload_id, offset=row["length"], completed_at=now)
+    return _state({**row, "offset": row["length"], "completed_at": now})
+
+
+def _offset_mismatch(sent: int, current: int) -> Conflict:
+    return Conflict(
+        f"Upload-Offset {sent} 与服务器偏移 {current} 不符，请先 HEAD 查询偏移",
+        code="offset_mismatch",
+        upload_offset=current,
+    )
+
+
+def _chunk_too_large(remaining: int) -> Problem:
+    return Problem(
+        f"分片超出文件声明的长度，剩余 {remaining} 字节；本分片未写入",
+        status=413,
+        code="chunk_too_large",
+        title="分片过大",
+    )
+
+
+# termination ----------------------------------------------------------------------------------
+
+
+async def terminate_upload(session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID) -> None:
+    """tus termination: the upload resource goes away. A stored file stays (others may share it)."""
+    await _owned(session, principal, upload_id, lock=True)
+    await repository.delete_upload(session, upload_id)
+    await store.discard(upload_id)
+
+
+# download -------------------------------------------------------------------------------------
+
+
+async def stored_file(session: AsyncSession, store: AttachmentStore, principal: Principal, sha256: str) -> StoredFile:
+    """The stored file, for those allowed to see a report that references it (else 404, never 403):
+    a grid worker their own reports' and uploads' files; a dispatcher or leader files of reports in
+    their area subtrees; an admin all."""
+    digest = parse_sha256(sha256)
+    if digest is None:
+        raise NotFound("附件不存在")
+    row = await repository.get_attachment(session, digest)
+    if row is None or not await _may_see(session, principal, digest):
+        raise NotFound("附件不存在")
+    path = store.blob_path(digest)
+    if not path.is_file():
+        log.error("attachment %s is recorded but its file is missing", digest)
+        raise NotFound("附件不存在")
+    return StoredFile(path=path, sha256=digest, filetype=row["filetype"], filename=row["filename"], size=row["size"])
+
+
+async def _may_see(session: AsyncSession, principal: Principal, digest: str) -> bool:
+    if principal.role == "admin":
+        return True
+    if principal.role == "grid_worker":
+        return await repository.worker_may_see(session, digest, principal.subject)
+    if principal.role in SCOPED_ROLES:
+        return await repository.area_may_see(session, digest, principal.areas)
+    return False
+
+
+# housekeeping ---------------------------------------------------------------------------------
+
+
+async def purge_expired_uploads(db: Database, store: AttachmentStore | None = None) -> int:
+    """Remove unfinished uploads past their expiry (24 h after their last chunk) and their partial
+    files; returns how many. Its own unit of work; safe on several replicas at once."""
+    store = store or attachment_store()
+    async with db.unit_of_work() as session:
+        ids = await repository.claim_expired_uploads(session, clock.now())
+    for upload_id in ids:
+        await store.discard(upload_id)
+    if ids:
+        log.info("purged %d expired uploads", len(ids))
+    return len(ids)

@@ -1,0 +1,26 @@
+"""Intake settings."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from shared.settings import ServiceSettings, var_dir
+
+
+class IntakeSettings(ServiceSettings):
+    port: int = 8001
+    attachments_dir: str = ""
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: str = "image/jpeg,image/png,image/webp,image/heic,image/heif,audio/mpeg,audio/mp4,audio/aac,audio/amr,audio/wav,audio/ogg,audio/webm"
+    push_max_items: int = 500
+    snapshot_days: int = 90
+    feed_retention_days: int = 60
+
+    def model_post_init(self, __context: object) -> None:
+        super().model_post_init(__context)
+        if not self.attachments_dir:
+            self.attachments_dir = str(var_dir() / "attachments")
+
+
+@lru_cache
+def get_settings() -> IntakeSettings:
+    return IntakeSettings()

@@ -1,0 +1,14 @@
+from sqlalchemy import Column, DateTime, Integer, Table, Text
+
+from services.intake.db import metadata
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("device_id", Text, primary_key=True),
+    Column("worker_id", Text),
+    Column("first_seen_at", DateTime(timezone=True)),
+    Column("last_seen_at", DateTime(timezone=True)),
+    Column("clock_offset_ms", Integer),
+    Column("revoked_at", DateTime(timezone=True)),
+)

@@ -1,0 +1,27 @@
+from sqlalchemy import ARRAY, Column, DateTime, Index, Table, Text
+
+from services.intake.db import metadata
+
+# A copy of the org directory that cases publishes (directory.changed): grid binding, scoping of
+# attachments, and the reference data phones keep offline.
+areas = Table(
+    "areas",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("parent_code", Text),
+    Column("path", ARRAY(Text), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_areas_path", "path", postgresql_using="gin"),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text),
+    Column("area_code", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

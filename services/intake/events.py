@@ -1,0 +1,62 @@
+"""What intake does with the events it receives (from cases)."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.intake.device import repository as devices
+from services.intake.directory import repository as directory
+from services.intake.feed import repository as feed
+from services.intake.report import repository as reports
+from shared.clock import clock
+from shared.contracts.events import (
+    DEVICE_REVOKED,
+    DIRECTORY_CHANGED,
+    REPORT_STATUS,
+    DeviceRevoked,
+    DirectoryChanged,
+    ReportStatus,
+)
+from shared.inbox import EventIn
+
+
+async def on_report_status(session: Any, event: EventIn, ctx: Any) -> None:
+    """A report's fate changed in cases: record it and tell the worker's phone through the feed."""
+    status = ReportStatus.model_validate(event.payload)
+    now = clock.now()
+    row = await reports.apply_status(
+        session,
+        uuid.UUID(status.report_id),
+        {
+            "state": status.state,
+            "case_id": uuid.UUID(status.case_id) if status.case_id else None,
+            "case_number": status.case_number,
+            "level": status.level,
+            "reply": status.reply,
+        },
+        now,
+    )
+    worker_id = row.worker_id if row else status.worker_id
+    data = status.model_dump(exclude={"worker_id"})
+    if row:
+        data["report_no"] = row.report_no
+    await feed.append(session, worker_id, [("report.status", data)], now)
+
+
+async def on_device_revoked(session: Any, event: EventIn, ctx: Any) -> None:
+    ev = DeviceRevoked.model_validate(event.payload)
+    await devices.mark_revoked(session, ev.device_id, ev.worker_id, clock.now())
+
+
+async def on_directory_changed(session: Any, event: EventIn, ctx: Any) -> None:
+    ev = DirectoryChanged.model_validate(event.payload)
+    await directory.replace(
+        session, [a.model_dump() for a in ev.areas], [d.model_dump() for d in ev.departments], clock.now()
+    )
+
+
+HANDLERS = {
+    REPORT_STATUS: on_report_status,
+    DEVICE_REVOKED: on_device_revoked,
+    DIRECTORY_CHANGED: on_directory_changed,
+}

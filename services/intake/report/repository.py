@@ -1,0 +1,105 @@
+"""Reports: the set-based insert of a push batch (with its outbox rows) and the lookups around it."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_INSERT = text(
+    """
+    WITH input AS (
+      SELECT * FROM jsonb_to_recordset(CAST(CAST(:rows AS text) AS jsonb)) AS r(
+        id uuid, worker_id text, device_id text, kind text, category text, title text, description text,
+        grid text, lat float8, lon float8, address text, occurred_at timestamptz, captured_at timestamptz,
+        parties jsonb, people_involved int, amount_cny numeric, flags jsonb, attachments jsonb, followup jsonb,
+        content_hash text, event jsonb, event_type text, event_id uuid)
+    ), ins AS (
+      INSERT INTO intake.reports (id, report_no, worker_id, device_id, kind, category, title, description, grid,
+        lat, lon, address, occurred_at, captured_at, parties, people_involved, amount_cny, flags, attachments,
+        followup, content_hash, received_at, clock_offset_ms, state, status_at)
+      SELECT id, 'R' || :day || '-' || lpad(nextval('intake.report_no_seq')::text, 6, '0'), worker_id, device_id,
+        kind, category, title, description, grid, lat, lon, address, occurred_at, captured_at, parties,
+        people_involved, amount_cny, flags, attachments, followup, decode(content_hash, 'hex'), :now, :offset,
+        'submitted', :now
+      FROM input
+      ON CONFLICT (id) DO NOTHING
+      RETURNING id, report_no
+    ), ob AS (
+      INSERT INTO intake.outbox (event_id, type, aggregate_id, destination, payload, occurred_at, next_attempt_at)
+      SELECT i.event_id, i.event_type, i.id::text, 'cases',
+             i.event || jsonb_build_object('report_no', ins.report_no), :now, :now
+      FROM ins JOIN input i ON i.id = ins.id
+      WHERE i.event_type IS NOT NULL
+    )
+    SELECT id, report_no FROM ins
+    """
+)
+
+
+async def insert_batch(session: AsyncSession, rows: list[dict[str, Any]], day: str, now: datetime, offset_ms: int | None) -> dict[uuid.UUID, str]:
+    """Insert new reports in one statement; rows whose id exists already are left alone.
+    Returns the report numbers of the rows inserted now."""
+    if not rows:
+        return {}
+    result = await session.execute(
+        _INSERT, {"rows": orjson.dumps(rows).decode(), "day": day, "now": now, "offset": offset_ms}
+    )
+    return {r.id: r.report_no for r in result}
+
+
+async def existing(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    if not ids:
+        return {}
+    result = await session.execute(
+        text("SELECT id, report_no, worker_id, content_hash FROM intake.reports WHERE id = ANY(:ids)"), {"ids": ids}
+    )
+    return {r.id: r for r in result}
+
+
+async def stored_attachments(session: AsyncSession, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    result = await session.execute(text("SELECT sha256 FROM intake.attachments WHERE sha256 = ANY(:s)"), {"s": shas})
+    return {r.sha256 for r in result}
+
+
+async def grids_in_scope(session: AsyncSession, grids: list[str], scope: tuple[str, ...]) -> set[str]:
+    """Grids (or microgrids) that lie inside any of the worker's bound areas, per the directory copy."""
+    if not grids or not scope:
+        return set()
+    result = await session.execute(
+        text("SELECT code FROM intake.areas WHERE code = ANY(:g) AND path && CAST(:scope AS text[])"),
+        {"g": grids, "scope": list(scope)},
+    )
+    return {r.code for r in result}
+
+
+async def apply_status(session: AsyncSession, report_id: uuid.UUID, fields: dict[str, Any], now: datetime) -> Any:
+    """Record what cases says became of a report; returns the report's worker and number."""
+    return (
+        await session.execute(
+            text(
+                """UPDATE intake.reports SET state = :state, case_id = COALESCE(:case_id, case_id),
+                     case_number = COALESCE(:case_number, case_number), level = COALESCE(:level, level),
+                     reply = COALESCE(:reply, reply), status_at = :now
+                   WHERE id = :id RETURNING worker_id, report_no"""
+            ),
+            {**fields, "id": report_id, "now": now},
+        )
+    ).first()
+
+
+async def recent_for_worker(session: AsyncSession, worker_id: str, since: datetime, limit: int = 5000) -> list[Any]:
+    result = await session.execute(
+        text(
+            """SELECT id, report_no, kind, title, state, case_number, level, reply, received_at, status_at
+               FROM intake.reports WHERE worker_id = :w AND received_at >= :since
+               ORDER BY received_at DESC LIMIT :n"""
+        ),
+        {"w": worker_id, "since": since, "n": limit},
+    )
+    return list(result)

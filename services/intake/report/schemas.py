@@ -1,0 +1,144 @@
+"""What a phone sends for one report (one ITEM of a push), validated item by item."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "followup"]
+
+RISK_FLAGS = (
+    "violence_threat",  # 暴力倾向
+    "weapons",  # 凶器
+    "civil_to_criminal",  # 民转刑风险
+    "mental_illness",  # 精神障碍
+    "minors_at_risk",
+    "elderly_at_risk",
+    "group_gathering",  # 聚集
+    "repeated_petition",  # 重复信访
+    "online_opinion",  # 网络舆情
+)
+RiskFlag = Literal[RISK_FLAGS]  # type: ignore[valid-type]
+
+DISPUTE_CATEGORIES = {
+    "family": "婚姻家庭",
+    "neighbour": "邻里",
+    "land": "土地山林",
+    "housing": "房屋宅基地",
+    "debt": "债务",
+    "wages": "劳资欠薪",
+    "property_mgmt": "物业",
+    "traffic": "交通事故",
+    "medical": "医疗",
+    "consumer": "消费",
+    "expropriation": "征地拆迁",
+    "environment": "环境",
+    "other": "其他",
+}
+
+_ID18 = re.compile(r"^\d{17}[\dXx]$")
+_ID15 = re.compile(r"^\d{15}$")
+_PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CHECK = "10X98765432"
+
+
+def id_number_valid(value: str) -> bool:
+    """GB 11643 resident ID: 18 characters with the mod-11 check character (or the old 15 digits)."""
+    if _ID15.match(value):
+        return True
+    if not _ID18.match(value):
+        return False
+    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS))
+    return _CHECK[total % 11] == value[17].upper()
+
+
+class Location(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: str | None = Field(default=None, max_length=300)
+
+
+class Party(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str | None = Field(default=None, max_length=18)
+    phone: str | None = Field(default=None, max_length=20)
+    role: str | None = Field(default=None, max_length=30)
+    relation: str | None = Field(default=None, max_length=30)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = v.strip().upper()
+        if not id_number_valid(v):
+            raise ValueError("身份证号码格式或校验位不正确")
+        return v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = re.sub(r"[\s]", "", v)
+        if not _PHONE.match(v):
+            raise ValueError("电话号码格式不正确")
+        return v
+
+
+AttachmentRef = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class ReportItem(BaseModel):
+    """One ITEM of API.md. `id` is the phone's UUID and the idempotency key of the item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: uuid.UUID
+    kind: ReportKind
+    category: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    title: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    grid: str | None = Field(default=None, min_length=1, max_length=40)
+    location: Location | None = None
+    occurred_at: datetime | None = None
+    captured_at: datetime | None = None
+    parties: list[Party] = Field(default_factory=list, max_length=50)
+    people_involved: int | None = Field(default=None, ge=0, le=1_000_000)
+    amount_cny: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
+    flags: list[RiskFlag] = Field(default_factory=list, max_length=20)
+    attachments: list[AttachmentRef] = Field(default_factory=list, max_length=30)
+    # followup only
+    task_id: uuid.UUID | None = None
+    case_id: uuid.UUID | None = None
+    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"] | None = None
+    notes: str | None = Field(default=None, max_length=2000)
+
+    @field_validator("occurred_at", "captured_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("时间必须带时区（RFC 3339）")
+        return v
+
+    @model_validator(mode="after")
+    def _by_kind(self) -> ReportItem:
+        if self.kind == "followup":
+            missing = [f for f in ("task_id", "case_id", "satisfaction") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"回访记录缺少字段: {', '.join(missing)}")
+        else:
+            if not self.grid:
+                raise ValueError("缺少网格编码 grid")
+            if not self.title:
+                raise ValueError("缺少标题 title")
+            if self.kind == "dispute" and self.category not in DISPUTE_CATEGORIES:
+                raise ValueError("矛盾纠纷的类别 category 不在类别表中")
+        return self

@@ -1,0 +1,56 @@
+"""Push and pull bodies of the phone sync API."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from services.intake.report.schemas import ReportItem
+
+
+class PushRequest(BaseModel):
+    """Items are validated one by one so that one bad item rejects only itself; the item shape is
+    `ReportItem`."""
+
+    device_id: str = Field(min_length=1, max_length=100)
+    items: list[dict[str, Any]] = Field(max_length=500, json_schema_extra={"items": {"$ref": "#/components/schemas/ReportItem"}})
+
+
+class FieldError(BaseModel):
+    loc: list[Any]
+    msg: str
+    type: str
+
+
+class PushResult(BaseModel):
+    id: str | None
+    status: Literal["accepted", "duplicate", "conflict", "rejected"]
+    report_no: str | None = None
+    detail: str | None = None
+    errors: list[FieldError] | None = None
+    missing_attachments: list[str] | None = None
+
+
+class PushResponse(BaseModel):
+    results: list[PushResult]
+    server_time: datetime
+    clock_offset_ms: int | None = None
+
+
+class Change(BaseModel):
+    seq: int
+    type: Literal["report.status", "task", "message", "reference"]
+    data: dict[str, Any]
+
+
+class PullResponse(BaseModel):
+    changes: list[Change]
+    cursor: str
+    has_more: bool
+    server_time: datetime
+    snapshot: bool = False
+
+
+# Keep ReportItem in the OpenAPI components for clients generated from the document.
+__all__ = ["PushRequest", "PushResponse", "PushResult", "PullResponse", "Change", "ReportItem"]

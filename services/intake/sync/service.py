@@ -1,0 +1,293 @@
+"""Push (phones → server) and pull (server → phones): the grid worker's sync, safe to retry at any point."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from services.intake.device import repository as devices
+from services.intake.feed import repository as feed
+from services.intake.feed.notifier import FeedNotifier
+from services.intake.report import repository as reports
+from services.intake.report.schemas import ReportItem
+from services.intake.sync.schemas import Change, PullResponse, PushResponse, PushResult
+from shared.auth import Principal
+from shared.clock import china_date_str, clock
+from shared.contracts.events import CASE_MAKING_KINDS, FOLLOWUP_SUBMITTED, REPORT_SUBMITTED
+from shared.db import Database
+from shared.errors import Forbidden, Problem, Unprocessable
+from shared.pii import PiiCipher
+
+
+def parse_device_time(value: str | None, now: datetime) -> int | None:
+    """The phone's clock at send time → its offset from ours in ms (positive: the phone runs ahead)."""
+    if not value:
+        return None
+    try:
+        device_time = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise Unprocessable(
+            "X-Device-Time 必须是带时区的 RFC 3339 时间",
+            errors=[{"loc": ["header", "X-Device-Time"], "msg": "not an RFC 3339 time", "type": "datetime_parsing"}],
+        ) from None
+    if device_time.tzinfo is None:
+        raise Unprocessable(
+            "X-Device-Time 必须带时区",
+            errors=[{"loc": ["header", "X-Device-Time"], "msg": "timezone required", "type": "timezone_aware"}],
+        )
+    offset = int((device_time - now).total_seconds() * 1000)
+    return max(min(offset, 2**31 - 1), -(2**31))
+
+
+def content_hash(item: ReportItem) -> str:
+    """Hash of the item as the server understood it; a retry of the same item hashes the same."""
+    return hashlib.sha256(orjson.dumps(item.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _party_wire(cipher: PiiCipher, party: Any) -> dict[str, Any]:
+    return {
+        "name": party.name,
+        "role": party.role,
+        "relation": party.relation,
+        "id_number_enc": cipher.encrypt(party.id_number),
+        "id_number_hash": cipher.lookup_hash("id_number", party.id_number),
+        "phone_enc": cipher.encrypt(party.phone),
+        "phone_hash": cipher.lookup_hash("phone", party.phone),
+    }
+
+
+def _row(item: ReportItem, principal: Principal, device_id: str, cipher: PiiCipher, digest: str, now: datetime) -> dict[str, Any]:
+    parties = [_party_wire(cipher, p) for p in item.parties]
+    loc = item.location
+    followup = (
+        {"task_id": str(item.task_id), "case_id": str(item.case_id), "satisfaction": item.satisfaction, "notes": item.notes}
+        if item.kind == "followup"
+        else None
+    )
+    row: dict[str, Any] = {
+        "id": str(item.id),
+        "worker_id": principal.subject,
+        "device_id": device_id,
+        "kind": item.kind,
+        "category": item.category,
+        "title": item.title,
+        "description": item.description,
+        "grid": item.grid,
+        "lat": loc.lat if loc else None,
+        "lon": loc.lon if loc else None,
+        "address": loc.address if loc else None,
+        "occurred_at": item.occurred_at.isoformat() if item.occurred_at else None,
+        "captured_at": item.captured_at.isoformat() if item.captured_at else None,
+        "parties": parties,
+        "people_involved": item.people_involved,
+        "amount_cny": str(item.amount_cny) if item.amount_cny is not None else None,
+        "flags": list(item.flags),
+        "attachments": list(item.attachments),
+        "followup": followup,
+        "content_hash": digest,
+        "event": None,
+        "event_type": None,
+        "event_id": None,
+    }
+    if item.kind in CASE_MAKING_KINDS or item.kind == "followup":
+        event = {k: row[k] for k in ("kind", "category", "title", "description", "grid", "occurred_at", "captured_at", "parties", "people_involved", "amount_cny", "flags", "attachments")}
+        event.update(
+            report_id=row["id"],
+            worker_id=principal.subject,
+            device_id=device_id,
+            location=loc.model_dump() if loc else None,
+            received_at=now.isoformat(),
+        )
+        if followup:
+            event["followup"] = followup
+        row["event"] = event
+        row["event_type"] = FOLLOWUP_SUBMITTED if item.kind == "followup" else REPORT_SUBMITTED
+        row["event_id"] = str(uuid.uuid4())
+    return row
+
+
+def _errors(exc: ValidationError) -> list[dict[str, Any]]:
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+
+
+async def push(
+    session: Any,
+    principal: Principal,
+    device_id: str,
+    raw_items: list[dict[str, Any]],
+    device_time: str | None,
+    cipher: PiiCipher,
+) -> PushResponse:
+    now = clock.now()
+    if principal.device_id and device_id != principal.device_id:
+        raise Forbidden("device_id 与登录设备不一致", code="device_mismatch")
+    offset_ms = parse_device_time(device_time, now)
+    if await devices.touch(session, device_id, principal.subject, now, offset_ms):
+        raise Forbidden("该设备已停用，请重新绑定设备", code="device_revoked")
+
+    results: list[PushResult | None] = [None] * len(raw_items)
+    parsed: list[tuple[int, ReportItem, str]] = []
+    for i, raw in enumerate(raw_items):
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        try:
+            item = ReportItem.model_validate(raw)
+        except ValidationError as exc:
+            results[i] = PushResult(id=str(raw_id) if raw_id is not None else None, status="rejected", errors=_errors(exc))
+            continue
+        parsed.append((i, item, content_hash(item)))
+
+    # Grid binding: the worker's own grids, or anything below them in the directory.
+    grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
+    allowed = set(principal.areas) | await reports.grids_in_scope(session, grids, principal.areas)
+    first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[int, ReportItem, str]] = []
+    for i, item, digest in parsed:
+        if item.grid and item.grid not in allowed:
+            results[i] = PushResult(
+                id=str(item.id),
+                status="rejected",
+                errors=[{"loc": ["grid"], "msg": "不是本人负责的网格", "type": "grid_not_bound"}],
+            )
+            continue
+        if item.id in first_by_id:  # the same id twice in one batch: judged against the first
+            pending.append((i, item, digest))
+            continue
+        first_by_id[item.id] = (i, digest)
+        rows.append(_row(item, principal, device_id, cipher, digest, now))
+        pending.append((i, item, digest))
+
+    inserted = await reports.insert_batch(session, rows, china_date_str(now), now, offset_ms)
+    others = [it.id for _, it, _ in pending if it.id not in inserted]
+    stored = await reports.existing(session, others)
+    shas = sorted({a.removeprefix("sha256:") for _, it, _ in pending for a in it.attachments})
+    have = await reports.stored_attachments(session, shas)
+    seen_accepted: set[uuid.UUID] = set()
+    for i, item, digest in pending:
+        if item.id in inserted and item.id not in seen_accepted and first_by_id[item.id][0] == i:
+            seen_accepted.add(item.id)
+            missing = [a for a in item.attachments if a.removeprefix("sha256:") not in have]
+            results[i] = PushResult(id=str(item.id), status="accepted", report_no=inserted[item.id], missing_attachments=missing or None)
+            continue
+        if item.id in inserted:  # repeated inside this batch
+            same = first_by_id[item.id][1] == digest
+            results[i] = (
+                PushResult(id=str(item.id), status="duplicate", report_no=inserted[item.id])
+                if same
+                else PushResult(id=str(item.id), status="conflict", detail="同一编号在本批次中内容不同，未覆盖")
+            )
+            continue
+        prior = stored.get(item.id)
+        if prior is None:  # cannot happen: ON CONFLICT means a row exists
+            raise Problem("报告写入异常，请重试", status=503, code="retry", headers={"Retry-After": "1"})
+        if prior.worker_id == principal.subject and bytes(prior.content_hash).hex() == digest:
+            missing = [a for a in item.attachments if a.removeprefix("sha256:") not in have]
+            results[i] = PushResult(id=str(item.id), status="duplicate", report_no=prior.report_no, missing_attachments=missing or None)
+        else:
+            results[i] = PushResult(id=str(item.id), status="conflict", detail="该编号已用于其他内容，未覆盖")
+    return PushResponse(results=[r for r in results if r is not None], server_time=now, clock_offset_ms=offset_ms)
+
+
+# --- pull -------------------------------------------------------------------------------------
+
+def _cursor_key(secret: str) -> bytes:
+    return hashlib.sha256(b"intake-feed-cursor:" + secret.encode()).digest()
+
+
+def encode_cursor(secret: str, worker_id: str, seq: int) -> str:
+    sig = hmac.new(_cursor_key(secret), f"{worker_id}:{seq}".encode(), hashlib.sha256).digest()[:12]
+    return f"{seq}.{base64.urlsafe_b64encode(sig).decode().rstrip('=')}"
+
+
+def decode_cursor(secret: str, worker_id: str, cursor: str) -> int | None:
+    seq_s, _, sig = cursor.partition(".")
+    if not seq_s.isdigit() or len(seq_s) > 18:
+        return None
+    seq = int(seq_s)
+    return seq if hmac.compare_digest(encode_cursor(secret, worker_id, seq), cursor) else None
+
+
+class CursorGone(Problem):
+    status = 410
+    code = "cursor_gone"
+    title = "同步游标无效或已过期"
+
+
+async def snapshot(db: Database, principal: Principal, secret: str, days: int) -> PullResponse:
+    """Everything the phone needs to start over: its recent reports, reference data, and a cursor."""
+    now = clock.now()
+    async with db.sessions() as session:
+        async with session.begin():
+            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            head, _ = await feed.head(session, principal.subject)
+            recent = await reports.recent_for_worker(session, principal.subject, now - timedelta(days=days))
+            from services.intake.directory import repository as directory
+
+            reference = await directory.reference_for(session, principal.areas)
+    changes = [Change(seq=head, type="reference", data=reference)]
+    for r in recent:
+        changes.append(
+            Change(
+                seq=head,
+                type="report.status",
+                data={
+                    "report_id": str(r.id),
+                    "report_no": r.report_no,
+                    "kind": r.kind,
+                    "title": r.title,
+                    "case_number": r.case_number,
+                    "state": r.state,
+                    "level": r.level,
+                    "reply": r.reply,
+                    "received_at": r.received_at.isoformat(),
+                },
+            )
+        )
+    return PullResponse(changes=changes, cursor=encode_cursor(secret, principal.subject, head), has_more=False, server_time=now, snapshot=True)
+
+
+async def pull(
+    db: Database,
+    notifier: FeedNotifier | None,
+    principal: Principal,
+    secret: str,
+    cursor: str | None,
+    limit: int,
+    wait: float,
+    snapshot_days: int,
+) -> PullResponse:
+    if cursor is None:
+        return await snapshot(db, principal, secret, snapshot_days)
+    after = decode_cursor(secret, principal.subject, cursor)
+    if after is None:
+        raise CursorGone("同步游标无法识别，请重新拉取全量快照")
+    deadline = asyncio.get_running_loop().time() + wait
+    while True:
+        async with db.unit_of_work() as session:
+            head, min_seq = await feed.head(session, principal.subject)
+            if after > head or after < min_seq:
+                raise CursorGone("同步游标已过期，请重新拉取全量快照")
+            rows = await feed.since(session, principal.subject, after, limit + 1) if head > after else []
+        remaining = deadline - asyncio.get_running_loop().time()
+        if rows or remaining <= 0:
+            break
+        if notifier is not None:
+            await notifier.wait(principal.subject, min(remaining, 1.0))
+        else:
+            await asyncio.sleep(min(remaining, 0.5))
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1].seq if rows else after
+    return PullResponse(
+        changes=[Change(seq=r.seq, type=r.type, data=r.data) for r in rows],
+        cursor=encode_cursor(secret, principal.subject, last),
+        has_more=has_more,
+        server_time=clock.now(),
+    )

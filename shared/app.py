@@ -1,0 +1,293 @@
+"""The common frame of a service: lifespan (engine, keys, ticks), request id, access log, metrics,
+body limit, problem+json, /healthz, /readyz, /metrics."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.auth import KeySet
+from shared.db import Database
+from shared.errors import (
+    PROBLEM_MEDIA_TYPE,
+    install_problem_handlers,
+    is_database_unavailable,
+    problem_body,
+)
+from shared.logging import configure_logging, request_id_var
+from shared.scheduling import Tick, Ticker
+from shared.settings import PROJECT_ROOT, ServiceSettings
+
+log = logging.getLogger("shared.app")
+
+
+def alembic_head() -> str | None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    settings: ServiceSettings
+    routers: list[APIRouter]
+    ticks: Callable[[FastAPI], list[Tick]] = lambda app: []
+    on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
+    on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
+    keys: Callable[[FastAPI], KeySet] | None = None
+    title: str = ""
+    description: str = ""
+    version: str = "0.1.0"
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+
+
+class RequestFrame:
+    """Pure ASGI middleware: request id, access log, metrics, a body size limit, and the last line of
+    defence that turns an unexpected exception into problem+json (503 when the database is away)."""
+
+    def __init__(self, app: ASGIApp, metrics: _Metrics, max_body: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        started = time.perf_counter()
+        status_holder = {"status": 500, "started": False}
+        limit = scope.get("state", {}).get("max_body") or self.max_body
+        path = scope.get("path", "")
+        if path.startswith("/v1/attachments"):
+            limit = None  # tus enforces its own per-upload limit while streaming
+        declared = headers.get("content-length")
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                status_holder["started"] = True
+                message.setdefault("headers", [])
+                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+            await send(message)
+
+        received = 0
+
+        async def receive_wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request" and limit is not None:
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge()
+            return message
+
+        try:
+            if limit is not None and declared and declared.isdigit() and int(declared) > limit:
+                raise _TooLarge()
+            await self.app(scope, receive_wrapper, send_wrapper)
+        except _TooLarge:
+            if not status_holder["started"]:
+                await _send_problem(send_wrapper, 413, "payload_too_large", "请求体过大", f"请求体超过上限 {limit} 字节")
+        except Exception as exc:
+            if status_holder["started"]:
+                raise
+            if is_database_unavailable(exc):
+                log.warning("database unavailable: %s", type(exc).__name__)
+                await _send_problem(send_wrapper, 503, "service_unavailable", "服务暂时不可用，请稍后重试", "数据库暂时不可用", {"retry-after": "2"})
+            else:
+                log.exception("unhandled error on %s %s", scope.get("method"), path)
+                await _send_problem(send_wrapper, 500, "internal_error", "服务器内部错误", "服务器内部错误，已记录")
+        finally:
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else path)
+            duration = time.perf_counter() - started
+            self.metrics.requests.labels(scope.get("method", ""), route_path, str(status_holder["status"])).inc()
+            self.metrics.latency.labels(scope.get("method", ""), route_path).observe(duration)
+            log.info(
+                "%s %s %s",
+                scope.get("method"),
+                path,
+                status_holder["status"],
+                extra={"method": scope.get("method"), "path": path, "status": status_holder["status"], "duration_ms": round(duration * 1000, 1)},
+            )
+            request_id_var.reset(token)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _send_problem(send: Send, status: int, code: str, title: str, detail: str, extra_headers: dict[str, str] | None = None) -> None:
+    body = orjson.dumps(problem_body(status, code, title, detail))
+    headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+    for k, v in (extra_headers or {}).items():
+        headers.append((k.encode(), v.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level)
+        app.state.db = Database(settings.resolved_database_url(), settings.db_pool_size, f"fengqiao-{spec.name}")
+        app.state.keys = spec.keys(app) if spec.keys else (
+            KeySet.from_file(settings.jwt_public_keys_file)
+            if settings.jwt_public_keys_file
+            else KeySet(url=settings.cases_url.rstrip("/") + "/.well-known/jwks.json")
+        )
+        for hook in spec.on_startup:
+            await hook(app)
+        ticker = Ticker(spec.ticks(app)) if settings.run_jobs else None
+        if ticker:
+            ticker.start()
+        app.state.ticker = ticker
+        try:
+            yield
+        finally:
+            if ticker:
+                ticker.shutdown()
+            for hook in spec.on_shutdown:
+                await hook(app)
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title=spec.title or spec.name,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        responses={
+            401: {"description": "未认证", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+            503: {"description": "暂时不可用（含 Retry-After）", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+        },
+    )
+    app.state.settings = settings
+    app.state.service_name = spec.name
+    metrics = _Metrics()
+    app.state.metrics = metrics
+    app.state.head = alembic_head()
+    install_problem_handlers(app)
+    app.add_middleware(RequestFrame, metrics=metrics, max_body=settings.max_body_bytes)
+
+    health = APIRouter(tags=["health"])
+
+    @health.get("/healthz", summary="Process alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @health.get("/readyz", summary="Database reachable and schema at head", responses={503: {"description": "not ready"}})
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.db.engine.connect() as conn:
+                version = (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+        except Exception as exc:  # unreachable or not migrated
+            return JSONResponse(
+                problem_body(503, "not_ready", "服务未就绪", f"数据库不可用或未迁移: {type(exc).__name__}"),
+                status_code=503,
+                media_type=PROBLEM_MEDIA_TYPE,
+                headers={"Retry-After": "2"},
+            )
+        if version != request.app.state.head:
+            return JSONResponse(
+                problem_body(503, "not_ready", "服务未就绪", f"数据库结构版本 {version}，应为 {request.app.state.head}"),
+                status_code=503,
+                media_type=PROBLEM_MEDIA_TYPE,
+                headers={"Retry-After": "2"},
+            )
+        return JSONResponse({"status": "ready", "schema": version})
+
+    @health.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prom(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(health)
+    for router in spec.routers:
+        app.include_router(router)
+    _add_problem_schema(app)
+    return app
+
+
+def _add_problem_schema(app: FastAPI) -> None:
+    """Document the problem+json body once so every error response in OpenAPI points at it."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        comps = schema.setdefault("components", {}).setdefault("schemas", {})
+        for path_item in schema.get("paths", {}).values():
+            for op in path_item.values():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                resp = op["responses"]
+                # FastAPI documents its validation error as application/json; we send problem+json.
+                if "422" in resp:
+                    resp["422"] = {
+                        "description": "请求内容校验失败（errors 指出字段）",
+                        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                    }
+                for code, desc in (("413", "请求体过大"), ("500", "服务器内部错误"), ("503", "暂时不可用（Retry-After）")):
+                    resp.setdefault(
+                        code,
+                        {"description": desc, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                    )
+        comps.pop("HTTPValidationError", None)
+        comps.pop("ValidationError", None)
+        comps["Problem"] = {
+            "type": "object",
+            "required": ["type", "title", "status", "detail"],
+            "properties": {
+                "type": {"type": "string"},
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "code": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"loc": {"type": "array", "items": {}}, "msg": {"type": "string"}, "type": {"type": "string"}},
+                    },
+                },
+            },
+            "additionalProperties": True,
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

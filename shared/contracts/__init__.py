@@ -1,0 +1,1 @@
+"""Wire contracts between services: event type names and payload models."""

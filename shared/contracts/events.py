@@ -1,0 +1,85 @@
+"""Event types and payloads exchanged through the outbox → relay → inbox path."""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+REPORT_SUBMITTED = "report.submitted"
+FOLLOWUP_SUBMITTED = "followup.submitted"
+REPORT_STATUS = "report.status"
+DEVICE_REVOKED = "device.revoked"
+DIRECTORY_CHANGED = "directory.changed"
+DEVICE_MESSAGE = "device.message"
+
+CASE_MAKING_KINDS = ("dispute", "hazard", "request", "security")
+
+
+class PartyWire(BaseModel):
+    """A party as it travels between services: PII encrypted with the shared PII key, plus keyed hashes."""
+
+    name: str | None = None
+    role: str | None = None
+    relation: str | None = None
+    id_number_enc: str | None = None
+    id_number_hash: str | None = None
+    phone_enc: str | None = None
+    phone_hash: str | None = None
+
+
+class ReportSubmitted(BaseModel):
+    report_id: str
+    report_no: str
+    worker_id: str
+    device_id: str
+    kind: str
+    category: str | None = None
+    title: str | None = None
+    description: str | None = None
+    grid: str | None = None
+    location: dict[str, Any] | None = None
+    occurred_at: str | None = None
+    captured_at: str | None = None
+    received_at: str
+    parties: list[PartyWire] = Field(default_factory=list)
+    people_involved: int | None = None
+    amount_cny: str | None = None
+    flags: list[str] = Field(default_factory=list)
+    attachments: list[str] = Field(default_factory=list)
+
+
+class ReportStatus(BaseModel):
+    worker_id: str
+    report_id: str
+    report_no: str | None = None
+    case_id: str | None = None
+    case_number: str | None = None
+    state: str
+    level: str | None = None
+    reply: str | None = None
+
+
+class DeviceRevoked(BaseModel):
+    device_id: str
+    worker_id: str | None = None
+    revoked_at: str
+
+
+class AreaWire(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None = None
+    path: list[str]
+
+
+class DepartmentWire(BaseModel):
+    code: str
+    name: str
+    kind: str | None = None
+    area_code: str | None = None
+
+
+class DirectoryChanged(BaseModel):
+    areas: list[AreaWire]
+    departments: list[DepartmentWire]

@@ -1,0 +1,65 @@
+"""Async engine and the unit of work. The request owns the transaction: a route gets a session
+inside `BEGIN`, code below only flushes, and the dependency commits once the route returns."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def service_metadata(schema: str) -> MetaData:
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+class Database:
+    """One engine and session factory per service process (built in the app lifespan, never at import)."""
+
+    def __init__(self, url: str, pool_size: int = 10, application_name: str = "fengqiao") -> None:
+        self.url = url
+        self.engine: AsyncEngine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=True,
+            pool_recycle=1800,
+            connect_args={"server_settings": {"application_name": application_name}, "timeout": 5},
+        )
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """A transaction for a job or an event handler: commits on success, rolls back on error."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    db: Database = request.app.state.db
+    async with db.sessions() as session:
+        async with session.begin():
+            yield session
+
+
+# scope="function": the commit happens before the response is sent, so a client never sees
+# success for a transaction that then fails to commit.
+DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]

@@ -1,0 +1,161 @@
+"""The consumer side of the event path: `POST /internal/v1/events` with an inbox keyed by event id,
+so a redelivered event changes nothing twice. Also the operators' view of parked outbox events."""
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import Table, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import ServiceCaller
+from shared.clock import clock
+from shared.db import Database
+from shared.errors import NotFound
+
+log = logging.getLogger("shared.inbox")
+
+
+class EventIn(BaseModel):
+    id: uuid.UUID
+    type: str = Field(min_length=1, max_length=100)
+    aggregate_id: str = Field(min_length=1, max_length=200)
+    occurred_at: datetime
+    payload: dict[str, Any]
+
+
+class EventBatch(BaseModel):
+    source: str = Field(min_length=1, max_length=50)
+    events: list[EventIn] = Field(max_length=1000)
+
+
+class EventResult(BaseModel):
+    id: uuid.UUID
+    status: Literal["processed", "duplicate", "failed", "deferred"]
+    error: str | None = None
+
+
+class EventResults(BaseModel):
+    results: list[EventResult]
+
+
+Handler = Callable[[AsyncSession, EventIn, Any], Awaitable[None]]
+
+
+async def consume(db: Database, inbox: Table, handlers: Mapping[str, Handler], batch: EventBatch, ctx: Any) -> list[EventResult]:
+    """Process a batch in order in one transaction, one savepoint per event. A failed event defers the
+    later events of the same aggregate, so per-aggregate order holds."""
+    results: list[EventResult] = []
+    blocked: set[str] = set()
+    now = clock.now()
+    async with db.unit_of_work() as session:
+        for ev in batch.events:
+            if ev.aggregate_id in blocked:
+                results.append(EventResult(id=ev.id, status="deferred"))
+                continue
+            handler = handlers.get(ev.type)
+            if handler is None:
+                blocked.add(ev.aggregate_id)
+                results.append(EventResult(id=ev.id, status="failed", error=f"unknown event type {ev.type}"))
+                continue
+            try:
+                async with session.begin_nested():
+                    stmt = (
+                        pg_insert(inbox)
+                        .values(event_id=ev.id, type=ev.type, source=batch.source, processed_at=now)
+                        .on_conflict_do_nothing(index_elements=["event_id"])
+                        .returning(inbox.c.event_id)
+                    )
+                    if (await session.execute(stmt)).first() is None:
+                        results.append(EventResult(id=ev.id, status="duplicate"))
+                        continue
+                    await handler(session, ev, ctx)
+                results.append(EventResult(id=ev.id, status="processed"))
+            except Exception as exc:  # one poison event must not sink the batch
+                from shared.errors import is_database_unavailable
+
+                if is_database_unavailable(exc):
+                    raise
+                log.exception("event %s (%s) failed", ev.id, ev.type, extra={"event_id": str(ev.id), "event_type": ev.type})
+                blocked.add(ev.aggregate_id)
+                results.append(EventResult(id=ev.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]))
+    return results
+
+
+def events_router(inbox: Table, handlers: Mapping[str, Handler]) -> APIRouter:
+    router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
+
+    @router.post("/events", response_model=EventResults, summary="Receive events from another service's outbox")
+    async def receive_events(batch: EventBatch, request: Request) -> EventResults:
+        results = await consume(request.app.state.db, inbox, handlers, batch, request.app.state)
+        return EventResults(results=results)
+
+    return router
+
+
+class OutboxRow(BaseModel):
+    id: int
+    event_id: uuid.UUID
+    type: str
+    aggregate_id: str
+    destination: str
+    attempts: int
+    failures: int
+    next_attempt_at: datetime
+    delivered_at: datetime | None
+    parked_at: datetime | None
+    last_error: str | None
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxRow]
+
+
+def outbox_admin_router(schema: str) -> APIRouter:
+    """Operators see what is stuck (`status=parked|pending`) and put a parked event back in line."""
+    router = APIRouter(prefix="/internal/v1/outbox", tags=["internal"], dependencies=[ServiceCaller])
+
+    @router.get("", response_model=OutboxPage)
+    async def list_outbox(
+        request: Request,
+        status: Literal["parked", "pending"] = "parked",
+        limit: int = Query(50, ge=1, le=500),
+    ) -> OutboxPage:
+        cond = "parked_at IS NOT NULL" if status == "parked" else "delivered_at IS NULL AND parked_at IS NULL"
+        async with request.app.state.db.unit_of_work() as session:
+            rows = (
+                await session.execute(
+                    text(
+                        f"""SELECT id, event_id, type, aggregate_id, destination, attempts, failures, next_attempt_at,
+                        delivered_at, parked_at, last_error FROM {schema}.outbox WHERE {cond} ORDER BY id LIMIT :n"""
+                    ),
+                    {"n": limit},
+                )
+            ).mappings().all()
+        return OutboxPage(items=[OutboxRow(**r) for r in rows])
+
+    @router.post("/{row_id}/replay", response_model=OutboxRow)
+    async def replay(row_id: int, request: Request) -> OutboxRow:
+        async with request.app.state.db.unit_of_work() as session:
+            row = (
+                await session.execute(
+                    text(
+                        f"""UPDATE {schema}.outbox SET parked_at = NULL, failures = 0, next_attempt_at = :now
+                        WHERE id = :id AND delivered_at IS NULL
+                        RETURNING id, event_id, type, aggregate_id, destination, attempts, failures, next_attempt_at,
+                        delivered_at, parked_at, last_error"""
+                    ),
+                    {"id": row_id, "now": clock.now()},
+                )
+            ).mappings().first()
+        if row is None:
+            raise NotFound("没有待重放的事件")
+        return OutboxRow(**row)
+
+    return router

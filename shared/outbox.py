@@ -1,0 +1,284 @@
+"""Transactional outbox and its HTTP relay (ARCHITECTURE.md: outbox → HTTP relay → inbox).
+
+A service writes events with `publish()` in the same transaction as the change. The relay claims
+undelivered rows with `FOR UPDATE SKIP LOCKED` under a short lease, POSTs them in batches to the
+consumer's `/internal/v1/events`, and marks what the consumer took. Per aggregate (one case, one
+report) only the oldest undelivered event is handed out, so a consumer sees each aggregate's events
+in order. Writers of one aggregate hold its row lock when they publish, so ids of one aggregate
+commit in order. Transport failures back off and never give up; an event the consumer itself keeps
+refusing is parked after `max_failures` and shown to operators, never dropped.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.clock import clock
+from shared.db import Database
+
+log = logging.getLogger("shared.outbox")
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", BigInteger, primary_key=True, autoincrement=True),
+        Column("event_id", UUID(as_uuid=True), nullable=False),
+        Column("type", Text, nullable=False),
+        Column("aggregate_id", Text, nullable=False),
+        Column("destination", Text, nullable=False),
+        Column("payload", JSONB, nullable=False),
+        Column("occurred_at", DateTime(timezone=True), nullable=False),
+        Column("attempts", Integer, nullable=False, server_default="0"),
+        Column("failures", Integer, nullable=False, server_default="0"),
+        Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+        Column("lease_until", DateTime(timezone=True)),
+        Column("delivered_at", DateTime(timezone=True)),
+        Column("parked_at", DateTime(timezone=True)),
+        Column("last_error", Text),
+        UniqueConstraint("event_id", "destination", name="uq_outbox_event_destination"),
+        Index(
+            "ix_outbox_pending",
+            "destination",
+            "aggregate_id",
+            "id",
+            postgresql_where=text("delivered_at IS NULL"),
+        ),
+    )
+
+
+def inbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "inbox",
+        metadata,
+        Column("event_id", UUID(as_uuid=True), primary_key=True),
+        Column("type", Text, nullable=False),
+        Column("source", Text, nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+@dataclass
+class Event:
+    """An event to publish. `destinations` are consumer names known to the relay."""
+
+    type: str
+    aggregate_id: str
+    payload: dict[str, Any]
+    destinations: tuple[str, ...]
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    occurred_at: datetime | None = None
+
+
+async def publish(session: AsyncSession, outbox: Table, events: Iterable[Event]) -> int:
+    """Write events in the caller's transaction; one row per destination. Returns rows written."""
+    now = clock.now()
+    rows = [
+        {
+            "event_id": ev.event_id,
+            "type": ev.type,
+            "aggregate_id": ev.aggregate_id,
+            "destination": dest,
+            "payload": ev.payload,
+            "occurred_at": ev.occurred_at or now,
+            "next_attempt_at": now,
+        }
+        for ev in events
+        for dest in ev.destinations
+    ]
+    if rows:
+        await session.execute(insert(outbox), rows)
+    return len(rows)
+
+
+class Relay:
+    """Delivers one service's outbox to its consumers. Safe with any number of replicas."""
+
+    def __init__(
+        self,
+        db: Database,
+        schema: str,
+        source: str,
+        destinations: Mapping[str, str],
+        service_token: str,
+        *,
+        batch_size: int = 200,
+        lease_seconds: float = 30.0,
+        max_failures: int = 8,
+        timeout: float = 10.0,
+    ) -> None:
+        self.db = db
+        self.schema = schema
+        self.source = source
+        self.destinations = dict(destinations)
+        self.token = service_token
+        self.batch_size = batch_size
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_failures = max_failures
+        self.timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self.timeout, follow_redirects=False)
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def run_once(self, max_rounds: int = 50) -> int:
+        """Deliver until nothing is due (or `max_rounds` batches); returns events delivered."""
+        delivered = 0
+        for name, url in self.destinations.items():
+            for _ in range(max_rounds):
+                n, claimed = await self._round(name, url)
+                delivered += n
+                if claimed == 0 or n == 0:
+                    break
+        return delivered
+
+    async def _claim(self, destination: str) -> list[Any]:
+        s = self.schema
+        now = clock.now()
+        sql = text(
+            f"""
+            WITH c AS (
+              SELECT o.id FROM {s}.outbox o
+              WHERE o.destination = :dest AND o.delivered_at IS NULL AND o.parked_at IS NULL
+                AND o.next_attempt_at <= :now AND (o.lease_until IS NULL OR o.lease_until < :now)
+                AND NOT EXISTS (
+                  SELECT 1 FROM {s}.outbox p
+                  WHERE p.destination = o.destination AND p.aggregate_id = o.aggregate_id
+                    AND p.id < o.id AND p.delivered_at IS NULL)
+              ORDER BY o.id LIMIT :n FOR UPDATE SKIP LOCKED)
+            UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1
+            FROM c WHERE o.id = c.id
+            RETURNING o.id, o.event_id, o.type, o.aggregate_id, o.payload, o.occurred_at, o.failures
+            """
+        )
+        async with self.db.unit_of_work() as session:
+            result = await session.execute(
+                sql, {"dest": destination, "now": now, "n": self.batch_size, "lease": now + self.lease}
+            )
+            return sorted(result.all(), key=lambda r: r.id)
+
+    async def _round(self, destination: str, url: str) -> tuple[int, int]:
+        rows = await self._claim(destination)
+        if not rows:
+            return 0, 0
+        body = {
+            "source": self.source,
+            "events": [
+                {
+                    "id": str(r.event_id),
+                    "type": r.type,
+                    "aggregate_id": r.aggregate_id,
+                    "occurred_at": r.occurred_at.isoformat(),
+                    "payload": r.payload,
+                }
+                for r in rows
+            ],
+        }
+        try:
+            resp = await self._http().post(
+                url.rstrip("/") + "/internal/v1/events",
+                json=body,
+                headers={"Authorization": f"Bearer {self.token}"},
+            )
+        except httpx.HTTPError as exc:
+            await self._back_off(rows, f"transport: {type(exc).__name__}: {exc}"[:500])
+            return 0, len(rows)
+        if resp.status_code >= 300:
+            await self._back_off(rows, f"http {resp.status_code}: {resp.text[:300]}")
+            return 0, len(rows)
+        results = {r.get("id"): r for r in resp.json().get("results", [])}
+        return await self._settle(rows, results), len(rows)
+
+    async def _back_off(self, rows: list[Any], error: str) -> None:
+        """The consumer could not be reached or failed as a whole: try again later, never park."""
+        now = clock.now()
+        async with self.db.unit_of_work() as session:
+            await session.execute(
+                text(
+                    f"""UPDATE {self.schema}.outbox SET lease_until = NULL, last_error = :err,
+                        next_attempt_at = :now + make_interval(secs => LEAST(60, 0.5 * power(2, LEAST(attempts, 10))) * (0.75 + random() * 0.5))
+                        WHERE id = ANY(:ids)"""
+                ),
+                {"ids": [r.id for r in rows], "err": error, "now": now},
+            )
+        log.warning("outbox %s delivery failed (%d events): %s", self.source, len(rows), error)
+
+    async def _settle(self, rows: list[Any], results: Mapping[str, Any]) -> int:
+        now = clock.now()
+        done: list[int] = []
+        retry_now: list[int] = []
+        failed: list[tuple[int, str, bool]] = []
+        for r in rows:
+            res = results.get(str(r.event_id)) or {"status": "failed", "error": "no result for event"}
+            status = res.get("status")
+            if status in ("processed", "duplicate"):
+                done.append(r.id)
+            elif status == "deferred":
+                retry_now.append(r.id)
+            else:
+                park = r.failures + 1 >= self.max_failures
+                failed.append((r.id, str(res.get("error", "failed"))[:500], park))
+        async with self.db.unit_of_work() as session:
+            s = self.schema
+            if done:
+                await session.execute(
+                    text(f"UPDATE {s}.outbox SET delivered_at = :now, lease_until = NULL, last_error = NULL WHERE id = ANY(:ids)"),
+                    {"ids": done, "now": now},
+                )
+            if retry_now:
+                await session.execute(
+                    text(f"UPDATE {s}.outbox SET lease_until = NULL, next_attempt_at = :now WHERE id = ANY(:ids)"),
+                    {"ids": retry_now, "now": now},
+                )
+            for row_id, error, park in failed:
+                delay = timedelta(seconds=min(300, 2 ** random.uniform(1, 6)))
+                await session.execute(
+                    text(
+                        f"""UPDATE {s}.outbox SET lease_until = NULL, failures = failures + 1, last_error = :err,
+                            next_attempt_at = :next, parked_at = CASE WHEN :park THEN CAST(:now AS timestamptz) END
+                            WHERE id = :id"""
+                    ),
+                    {"id": row_id, "err": error, "next": now + delay, "park": park, "now": now},
+                )
+                if park:
+                    log.error("outbox %s parked event row %s: %s", self.source, row_id, error)
+        return len(done)
+
+    async def prune(self, keep: timedelta = timedelta(days=3)) -> int:
+        """Delivered rows are history; keep a few days for operators, then delete."""
+        async with self.db.unit_of_work() as session:
+            result = await session.execute(
+                text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut"),
+                {"cut": clock.now() - keep},
+            )
+            return result.rowcount or 0

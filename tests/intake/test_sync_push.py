@@ -1,0 +1,125 @@
+"""Push: each report stored once, whatever the phone retries."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from sqlalchemy import text
+
+from factories import GRID_W001, GRID_W101, batch, report
+
+
+async def push(system, items, user="w001", device="dev-w001", **headers):
+    hdrs = await system.auth(user, device)
+    hdrs.update(headers)
+    return await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": device, "items": items}, headers=hdrs)
+
+
+async def count(system, sql, **params):
+    async with system.intake_app.state.db.unit_of_work() as s:
+        return (await s.execute(text(sql), params)).scalar()
+
+
+async def test_accepted_batch_gets_report_numbers(system):
+    items = batch(3)
+    resp = await push(system, items, **{"X-Device-Time": "2026-11-22T10:00:00+08:00"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert [r["status"] for r in body["results"]] == ["accepted"] * 3
+    assert all(r["report_no"].startswith("R") for r in body["results"])
+    assert [r["id"] for r in body["results"]] == [i["id"] for i in items]
+    assert isinstance(body["clock_offset_ms"], int)
+
+
+async def test_retry_of_same_batch_returns_same_report_numbers_and_stores_once(system):
+    items = batch(5)
+    first = (await push(system, items)).json()["results"]
+    again = (await push(system, items)).json()["results"]
+    assert [r["status"] for r in again] == ["duplicate"] * 5
+    assert [r["report_no"] for r in again] == [r["report_no"] for r in first]
+    ids = [uuid.UUID(i["id"]) for i in items]
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = ANY(:ids)", ids=ids) == 5
+    assert await count(system, "SELECT count(*) FROM intake.outbox WHERE aggregate_id = ANY(:ids)", ids=[str(i) for i in ids]) == 5
+
+
+async def test_concurrent_identical_batches_create_each_report_and_case_once(system):
+    items = batch(20)
+    mixed = [items[:10] + batch(3), items[5:] + batch(2), items, list(reversed(items))]
+    responses = await asyncio.gather(*[push(system, m) for m in mixed])
+    assert all(r.status_code == 200 for r in responses)
+    numbers: dict[str, set[str]] = {}
+    for resp in responses:
+        for res in resp.json()["results"]:
+            assert res["status"] in ("accepted", "duplicate"), res
+            numbers.setdefault(res["id"], set()).add(res["report_no"])
+    assert all(len(v) == 1 for v in numbers.values())
+    await system.drain()
+    ids = [i["id"] for i in items]
+    async with system.cases_app.state.db.unit_of_work() as s:
+        n = (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:ids)"), {"ids": ids})).scalar()
+        cases = (await s.execute(text("SELECT count(DISTINCT case_id) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:ids)"), {"ids": ids})).scalar()
+    assert n == 20 and cases == 20
+
+
+async def test_same_id_with_other_content_is_conflict_and_not_overwritten(system):
+    item = report()
+    await push(system, [item])
+    changed = dict(item, title="改过的标题")
+    res = (await push(system, [changed])).json()["results"][0]
+    assert res["status"] == "conflict"
+    assert await count(system, "SELECT title FROM intake.reports WHERE id = :i", i=uuid.UUID(item["id"])) == item["title"]
+
+
+async def test_invalid_item_is_rejected_alone_with_field_errors(system):
+    good = report()
+    bad = report(people_involved="many", parties=[{"name": "x", "id_number": "123"}])
+    res = (await push(system, [good, bad])).json()["results"]
+    assert res[0]["status"] == "accepted"
+    assert res[1]["status"] == "rejected"
+    locs = {tuple(e["loc"]) for e in res[1]["errors"]}
+    assert ("people_involved",) in locs and ("parties", 0, "id_number") in locs
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=uuid.UUID(bad["id"])) == 0
+
+
+async def test_grid_not_bound_to_worker_is_rejected(system):
+    res = (await push(system, [report(grid=GRID_W101)])).json()["results"][0]
+    assert res["status"] == "rejected" and res["errors"][0]["loc"] == ["grid"]
+
+
+async def test_microgrid_below_bound_grid_is_accepted(system):
+    res = (await push(system, [report(grid="620602107202-01-A")], user="w002", device="dev-w002")).json()["results"][0]
+    assert res["status"] == "accepted"
+
+
+async def test_missing_attachments_are_listed_but_do_not_block(system):
+    sha = "sha256:" + "ab" * 32
+    res = (await push(system, [report(attachments=[sha])])).json()["results"][0]
+    assert res["status"] == "accepted" and res["missing_attachments"] == [sha]
+
+
+async def test_whole_request_refusals_store_nothing(system):
+    hdrs = await system.auth("w001", "dev-w001")
+    url = f"{system.intake_url}/v1/sync/push"
+    item = report()
+    cases = [
+        (await system.http.post(url, content=b'{"device_id": "dev-w001", "items": [', headers={**hdrs, "content-type": "application/json"}), 422),
+        (await system.http.post(url, json={"device_id": "dev-w001", "items": {"id": 1}}, headers=hdrs), 422),
+        (await system.http.post(url, json={"device_id": "dev-w001", "items": [item] * 501}, headers=hdrs), 422),
+        (await system.http.post(url, json={"device_id": "dev-w001", "items": [item]}), 401),
+        (await system.http.post(url, json={"device_id": "dev-other", "items": [item]}, headers=hdrs), 403),
+        (await system.http.post(url, json={"device_id": "dev-w001", "items": [item]}, headers={**hdrs, "X-Device-Time": "yesterday"}), 422),
+        (await system.http.post(url, content=b"x" * (5 * 1024 * 1024 + 1), headers={**hdrs, "content-type": "application/json"}), 413),
+    ]
+    for resp, status in cases:
+        assert resp.status_code == status, (status, resp.text[:300])
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        body = resp.json()
+        assert body["status"] == status and body["title"] and body["detail"]
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=uuid.UUID(item["id"])) == 0
+
+
+async def test_other_roles_cannot_push(system):
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push", json={"device_id": "x", "items": []}, headers=await system.auth("d001")
+    )
+    assert resp.status_code == 404
