@@ -226,7 +226,7 @@ class Relay:
             await session.execute(
                 text(
                     f"""UPDATE {self.schema}.outbox SET lease_until = NULL, last_error = :err,
-                        next_attempt_at = :now + make_interval(secs => LEAST(60, 0.5 * power(2, LEAST(attempts, 10))) * (0.75 + random() * 0.5))
+                        next_attempt_at = CAST(:now AS timestamptz) + make_interval(secs => LEAST(60, 0.5 * power(2, LEAST(attempts, 10))) * (0.75 + random() * 0.5))
                         WHERE id = ANY(:ids)"""
                 ),
                 {"ids": [r.id for r in rows], "err": error, "now": now},
