@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,6 +68,8 @@ class _Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
+        self.outbox_pending = Gauge("outbox_pending_events", "Undelivered outbox events", ["destination"], registry=self.registry)
+        self.outbox_parked = Gauge("outbox_parked_events", "Parked (poison) outbox events awaiting an operator", ["destination"], registry=self.registry)
 
 
 class RequestFrame:
@@ -145,6 +147,62 @@ class RequestFrame:
             request_id_var.reset(token)
 
 
+class ETagMiddleware:
+    """Polled GETs (lists, stats, feeds) carry a strong ETag of their JSON body; a client that sends
+    it back in If-None-Match gets 304 and no body."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET" or not scope["path"].startswith("/v1/"):
+            await self.app(scope, receive, send)
+            return
+        inm = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"if-none-match"), None)
+        start: Message | None = None
+        chunks: list[bytes] = []
+        passthrough = False
+
+        async def capture(message: Message) -> None:
+            nonlocal start, passthrough
+            if passthrough:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                ctype = next((v for k, v in message.get("headers", []) if k == b"content-type"), b"")
+                if message["status"] != 200 or not ctype.startswith(b"application/json"):
+                    passthrough = True
+                    await send(message)
+                    return
+                start = message
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body"):
+                if sum(map(len, chunks)) > self.max_bytes:  # too big to hash in memory: send as is
+                    passthrough = True
+                    assert start is not None
+                    await send(start)
+                    await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+                return
+            body = b"".join(chunks)
+            assert start is not None
+            import hashlib
+
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+            headers.append((b"etag", etag.encode()))
+            if inm and etag in [t.strip() for t in inm.split(",")]:
+                await send({"type": "http.response.start", "status": 304, "headers": [(k, v) for k, v in headers if k != b"content-type"]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, capture)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -201,6 +259,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.metrics = metrics
     app.state.head = alembic_head()
     install_problem_handlers(app)
+    app.add_middleware(ETagMiddleware)
     app.add_middleware(RequestFrame, metrics=metrics, max_body=settings.max_body_bytes)
 
     health = APIRouter(tags=["health"])
@@ -232,6 +291,14 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     @health.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prom(request: Request) -> PlainTextResponse:
+        relay = getattr(request.app.state, "relay", None)
+        if relay is not None:
+            try:
+                for dest, pending, parked in await relay.backlog():
+                    metrics.outbox_pending.labels(dest).set(pending)
+                    metrics.outbox_parked.labels(dest).set(parked)
+            except Exception as exc:  # metrics stay available while the database is away
+                log.warning("outbox backlog unavailable: %s", type(exc).__name__)
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(health)

@@ -274,6 +274,18 @@ class Relay:
                     log.error("outbox %s parked event row %s: %s", self.source, row_id, error)
         return len(done)
 
+    async def backlog(self) -> list[Any]:
+        """(destination, pending, parked) for the metrics endpoint."""
+        async with self.db.unit_of_work() as session:
+            result = await session.execute(
+                text(
+                    f"""SELECT destination, count(*) FILTER (WHERE parked_at IS NULL) AS pending,
+                               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
+                        FROM {self.schema}.outbox WHERE delivered_at IS NULL GROUP BY destination"""
+                )
+            )
+            return [(r.destination, r.pending, r.parked) for r in result]
+
     async def prune(self, keep: timedelta = timedelta(days=3)) -> int:
         """Delivered rows are history; keep a few days for operators, then delete."""
         async with self.db.unit_of_work() as session:

@@ -13,10 +13,13 @@ from shared.outbox import Event, publish
 
 async def test_relay_survives_consumer_down_and_delivers_everything_when_back(system):
     items = [report() for _ in range(5)]
+    hdrs = await system.auth("w001", "dev-w001")
+    # intake has the signing keys once it has verified a token; then it works while cases is away
+    assert (await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=hdrs)).status_code == 200
     await system.stop_service("cases")
     try:
         resp = await system.http.post(
-            f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": items}, headers=await system.auth("w001", "dev-w001")
+            f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": items}, headers=hdrs
         )
         assert resp.status_code == 200
         relay = system.intake_app.state.relay
@@ -82,3 +85,9 @@ async def test_internal_endpoints_need_the_service_credential(system):
         assert resp.status_code == 401
     user = await system.auth("admin")
     assert (await system.http.get(f"{system.intake_url}/internal/v1/outbox", headers=user)).status_code == 401
+
+
+async def test_metrics_show_the_outbox_backlog(system):
+    body = (await system.http.get(f"{system.intake_url}/metrics")).text
+    assert "http_requests_total" in body
+    assert "outbox_parked_events" in body or "outbox_pending_events" in body

@@ -5,7 +5,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, literal, or_, select, update
+from sqlalchemy import Text, delete, exists, insert, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,15 +22,17 @@ async def insert_upload(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(uploads).values(**values))
 
 
-async def get_upload(session: AsyncSession, upload_id: uuid.UUID) -> RowMapping | None:
-    result = await session.execute(select(uploads).where(uploads.c.id == upload_id))
+async def get_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str) -> RowMapping | None:
+    result = await session.execute(select(uploads).where(uploads.c.id == upload_id, uploads.c.worker_id == worker_id))
     return result.mappings().first()
 
 
-async def lock_upload(session: AsyncSession, upload_id: uuid.UUID) -> RowMapping | None:
-    """The upload row, locked until the request's transaction ends: one PATCH appends at a time,
-    a second one waits and then sees the offset the first one left."""
-    result = await session.execute(select(uploads).where(uploads.c.id == upload_id).with_for_update())
+async def lock_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str) -> RowMapping | None:
+    """The worker's upload row, locked until the request's transaction ends: one PATCH appends at a
+    time, a second one waits and then sees the offset the first one left."""
+    result = await session.execute(
+        select(uploads).where(uploads.c.id == upload_id, uploads.c.worker_id == worker_id).with_for_update()
+    )
     return result.mappings().first()
 
 
@@ -90,7 +93,9 @@ async def area_may_see(session: AsyncSession, sha256: str, scope: tuple[str, ...
     if not scope:
         return False
     codes = list(scope)
-    grid_in_scope = exists().where(areas.c.code == reports.c.grid, areas.c.path.overlap(codes))
+    grid_in_scope = exists().where(
+        areas.c.code == reports.c.grid, areas.c.path.op("&&")(literal(codes, type_=PG_ARRAY(Text)))
+    )
     query = select(literal(True)).where(
         _referencing_reports(sha256),
         reports.c.grid.is_not(None),

@@ -54,10 +54,6 @@ class UploadState:
     expires_at: datetime | None  # None once finished
     metadata: UploadMetadata
 
-    @property
-    def finished(self) -> bool:
-        return self.offset >= self.length
-
 
 @dataclass(frozen=True)
 class Refused:
@@ -105,8 +101,9 @@ def _expired() -> Problem:
 
 
 async def _owned(session: AsyncSession, principal: Principal, upload_id: uuid.UUID, *, lock: bool) -> dict[str, Any]:
-    row = await (repository.lock_upload if lock else repository.get_upload)(session, upload_id)
-    if row is None or row["worker_id"] != principal.subject:
+    """The caller's upload; someone else's is as unknown as a missing one."""
+    row = await (repository.lock_upload if lock else repository.get_upload)(session, upload_id, principal.subject)
+    if row is None:
         raise NotFound("上传不存在")
     return dict(row)
 

@@ -37,7 +37,7 @@ async def push(
     "/pull",
     response_model=PullResponse,
     summary="Pull what changed for this worker (snapshot without a cursor; long poll with wait)",
-    responses=problem_responses(401, 404, 410, 422, 503),
+    responses=problem_responses(401, 403, 404, 410, 422, 503),
 )
 async def pull(
     request: Request,

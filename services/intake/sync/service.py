@@ -263,6 +263,10 @@ async def pull(
     wait: float,
     snapshot_days: int,
 ) -> PullResponse:
+    if principal.device_id:
+        async with db.unit_of_work() as session:
+            if await devices.revoked_at(session, principal.device_id):
+                raise Forbidden("该设备已停用，请重新绑定设备", code="device_revoked")
     if cursor is None:
         return await snapshot(db, principal, secret, snapshot_days)
     after = decode_cursor(secret, principal.subject, cursor)

@@ -1,0 +1,27 @@
+"""The common frame: health, readiness, request id, ETag on polled lists."""
+from __future__ import annotations
+
+
+async def test_health_and_readiness_of_every_service(system):
+    for url in (system.intake_url, system.cases_url, system.notify_url):
+        assert (await system.http.get(f"{url}/healthz")).json()["status"] == "ok"
+        ready = await system.http.get(f"{url}/readyz")
+        assert ready.status_code == 200 and ready.json()["status"] == "ready"
+
+
+async def test_request_id_is_echoed(system):
+    resp = await system.http.get(f"{system.cases_url}/healthz", headers={"X-Request-ID": "abc-123"})
+    assert resp.headers["x-request-id"] == "abc-123"
+
+
+async def test_polled_list_sends_etag_and_answers_304(system):
+    hdrs = await system.auth("l001")
+    first = await system.http.get(f"{system.cases_url}/v1/cases", headers=hdrs)
+    etag = first.headers["etag"]
+    again = await system.http.get(f"{system.cases_url}/v1/cases", headers={**hdrs, "If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+
+
+async def test_unknown_path_is_problem_json(system):
+    resp = await system.http.get(f"{system.cases_url}/v1/nothing-here")
+    assert resp.status_code == 404 and resp.headers["content-type"].startswith("application/problem+json")
