@@ -31,6 +31,7 @@ async def _shutdown(app: FastAPI) -> None:
 
 def _ticks(app: FastAPI) -> list[Tick]:
     from services.intake.attachment.service import purge_expired_uploads
+    from services.intake.attachment.storage import attachment_store
     from services.intake.feed import repository as feed
 
     settings: IntakeSettings = app.state.settings
@@ -44,7 +45,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
 
     return [
         Tick("outbox_relay", app.state.relay.run_once, settings.relay_interval_seconds),
-        Tick("purge_uploads", lambda: purge_expired_uploads(app.state.db), 3600),
+        Tick("purge_uploads", lambda: purge_expired_uploads(app.state.db, attachment_store(settings)), 3600),
         Tick("prune_feed", prune_feed, 3600),
         Tick("prune_outbox", prune_outbox, 3600),
     ]

@@ -35,6 +35,7 @@ from services.intake.attachment.schemas import (
 from services.intake.attachment.service import Refused, UploadPolicy, UploadState
 from services.intake.attachment.storage import AttachmentStore, BodyInterrupted, attachment_store
 from services.intake.config import IntakeSettings, get_settings
+from services.intake.device.dependencies import ActiveGridWorker
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.db import DbSession
 from shared.errors import NotFound, Problem, problem_body, problem_response
@@ -87,7 +88,7 @@ def _policy(request: Request) -> UploadPolicy:
 
 
 TusRequest = Depends(_tus_resumable)
-GridWorker = Annotated[Principal, require_roles("grid_worker")]
+GridWorker = ActiveGridWorker
 Store = Annotated[AttachmentStore, Depends(_store)]
 Policy = Annotated[UploadPolicy, Depends(_policy)]
 
@@ -154,7 +155,7 @@ async def upload_capabilities(upload_id: str, policy: Policy) -> Response:
     dependencies=[TusRequest],
     responses={
         201: {"description": "Created: Location of the upload, Upload-Offset (0, or the length if the file is already stored), Upload-Expires"},
-        **problem_responses(400, 401, 404, 412, 413, 415, 422, 503),
+        **problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 503),
     },
 )
 async def create_upload(
@@ -182,7 +183,7 @@ async def create_upload(
     dependencies=[TusRequest],
     responses={
         200: {"description": "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires (unfinished), Cache-Control: no-store"},
-        **problem_responses(401, 404, 410, 412, 503),
+        **problem_responses(401, 403, 404, 410, 412, 503),
     },
 )
 async def upload_offset(upload_id: str, session: DbSession, principal: GridWorker) -> Response:
@@ -209,7 +210,7 @@ async def upload_offset(upload_id: str, session: DbSession, principal: GridWorke
     },
     responses={
         204: {"description": "Appended: the new Upload-Offset; at the length the file is verified and stored"},
-        **problem_responses(400, 401, 404, 409, 410, 412, 413, 415, 422, 460, 503),
+        **problem_responses(400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 460, 503),
     },
 )
 async def append_chunk(
@@ -239,7 +240,7 @@ async def append_chunk(
     status_code=204,
     summary="Drop an upload (tus termination); a stored file stays",
     dependencies=[TusRequest],
-    responses={204: {"description": "Terminated"}, **problem_responses(401, 404, 412, 503)},
+    responses={204: {"description": "Terminated"}, **problem_responses(401, 403, 404, 412, 503)},
 )
 async def terminate_upload(upload_id: str, session: DbSession, principal: GridWorker, store: Store) -> Response:
     await service.terminate_upload(session, store, principal, _upload_id(upload_id))

@@ -1,0 +1,23 @@
+"""A grid worker on a phone that has not been revoked (lost phones are refused everywhere)."""
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.intake.device import repository
+from shared.auth import CurrentPrincipal, Principal
+from shared.errors import Forbidden, NotFound
+
+
+async def active_grid_worker(request: Request, principal: CurrentPrincipal) -> Principal:
+    if principal.role != "grid_worker":
+        raise NotFound()
+    if principal.device_id:
+        async with request.app.state.db.unit_of_work() as session:
+            if await repository.revoked_at(session, principal.device_id):
+                raise Forbidden("该设备已停用，请重新绑定设备", code="device_revoked")
+    return principal
+
+
+ActiveGridWorker = Annotated[Principal, Depends(active_grid_worker)]
