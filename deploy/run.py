@@ -18,7 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SERVICES = (("cases", 8002), ("intake", 8001), ("notify", 8003))
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Ctrl-C (and a plain kill) stop everything, also when started from a shell that ignores SIGINT.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     sys.path.insert(0, str(ROOT))
     from shared.devdb import resolve_database_url
 

@@ -26,6 +26,7 @@ stop [DATA_DIR]`` stops the embedded servers.
 from __future__ import annotations
 
 import argparse
+import atexit
 import asyncio
 import concurrent.futures
 import logging
@@ -151,6 +152,13 @@ def _postmaster_alive(data_dir: Path) -> bool:
     return False
 
 
+def _forget(pgserver: Any, data_dir: Path) -> None:
+    """Drop pgserver's cached handle of ``data_dir`` and its exit hook (which would trip over it)."""
+    handle = pgserver.PostgresServer._instances.pop(data_dir, None)
+    if handle is not None:
+        atexit.unregister(handle._cleanup)
+
+
 def _start_embedded(data_dir: Path) -> dict[str, Any]:
     """Start (or reuse) the embedded server in ``data_dir``; return asyncpg host/port."""
     pgserver = _import_pgserver()
@@ -158,9 +166,18 @@ def _start_embedded(data_dir: Path) -> dict[str, Any]:
     data_dir = data_dir.resolve()
     started = time.monotonic()
     reuse = data_dir.exists() and _postmaster_alive(data_dir)
-    pgserver.PostgresServer._instances.pop(data_dir, None)  # never trust a cached handle
-    # cleanup_mode=None: keep the server running when this process exits.
-    info = pgserver.get_server(data_dir, cleanup_mode=None).get_postmaster_info()
+    _forget(pgserver, data_dir)  # never trust a cached handle
+    # cleanup_mode=None: keep the server running when this process exits. A server that is still
+    # starting or shutting down (say, after an interrupted `make run`) is waited for and tried again.
+    for attempt in range(20):
+        try:
+            info = pgserver.get_server(data_dir, cleanup_mode=None).get_postmaster_info()
+            break
+        except AssertionError:
+            _forget(pgserver, data_dir)
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
     server = {"host": str(info.socket_dir), "port": info.port or 5432}
     if not _run(_answers(server, timeout=10)):
         raise RuntimeError(f"embedded PostgreSQL in {data_dir} does not answer; see {data_dir / 'log'}")
@@ -205,7 +222,7 @@ def stop_embedded(data_dir: str | Path | None = None) -> None:
         owner = directory.stat().st_uid
         user = owner if os.geteuid() == 0 and owner != 0 else None  # pg_ctl refuses root
         pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=directory, user=user, cwd="/")
-        pgserver.PostgresServer._instances.pop(directory, None)
+        _forget(pgserver, directory)
         log.info("stopped embedded server in %s", directory)
 
 

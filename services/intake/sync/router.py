@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1/sync", tags=["sync"])
 @router.post(
     "/push",
     response_model=PushResponse,
+    response_model_exclude_none=True,
     summary="Push reports made offline (each item idempotent by its id)",
     responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
