@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
@@ -50,6 +51,7 @@ class ServiceSpec:
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     keys: Callable[[FastAPI], KeySet] | None = None
+    extra_schemas: list[type[BaseModel]] = field(default_factory=list)  # bodies documented via openapi_extra
     title: str = ""
     description: str = ""
     version: str = "0.1.0"
@@ -304,11 +306,11 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.include_router(health)
     for router in spec.routers:
         app.include_router(router)
-    _add_problem_schema(app)
+    _add_problem_schema(app, spec.extra_schemas)
     return app
 
 
-def _add_problem_schema(app: FastAPI) -> None:
+def _add_problem_schema(app: FastAPI, extra: list[type[BaseModel]]) -> None:
     """Document the problem+json body once so every error response in OpenAPI points at it."""
     original = app.openapi
 
@@ -333,6 +335,11 @@ def _add_problem_schema(app: FastAPI) -> None:
                         code,
                         {"description": desc, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
                     )
+        for model in extra:
+            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in js.pop("$defs", {}).items():
+                comps.setdefault(name, sub)
+            comps.setdefault(model.__name__, js)
         comps.pop("HTTPValidationError", None)
         comps.pop("ValidationError", None)
         comps["Problem"] = {

@@ -18,6 +18,7 @@ from shared.auth import ServiceCaller
 from shared.clock import clock
 from shared.db import Database
 from shared.errors import NotFound
+from shared.openapi import problem_responses
 
 log = logging.getLogger("shared.inbox")
 
@@ -140,7 +141,7 @@ def outbox_admin_router(schema: str) -> APIRouter:
             ).mappings().all()
         return OutboxPage(items=[OutboxRow(**r) for r in rows])
 
-    @router.post("/{row_id}/replay", response_model=OutboxRow)
+    @router.post("/{row_id}/replay", response_model=OutboxRow, responses=problem_responses(404))
     async def replay(row_id: int, request: Request) -> OutboxRow:
         async with request.app.state.db.unit_of_work() as session:
             row = (

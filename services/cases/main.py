@@ -8,6 +8,8 @@ from services.cases.config import CasesSettings, get_settings
 from services.cases.db import SCHEMA
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.service import TokenIssuer
+from services.cases.identity.schemas import TokenRequest
+from services.cases.org.schemas import OrgDocument
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.outbox import Relay
@@ -54,6 +56,7 @@ def create_app(settings: CasesSettings | None = None) -> FastAPI:
             ticks=_ticks,
             on_startup=[_startup],
             on_shutdown=[_shutdown],
+            extra_schemas=[TokenRequest, OrgDocument],
             keys=_keys,
             title="Cases — 综治中心案件、身份与组织",
             description="Identity and tokens, the org directory, cases made from grid workers' reports.",

@@ -9,6 +9,7 @@ from services.intake.api import routers
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.db import SCHEMA
 from services.intake.feed.notifier import FeedNotifier
+from services.intake.report.schemas import ReportItem
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import clock
 from shared.outbox import Relay
@@ -61,6 +62,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             ticks=_ticks,
             on_startup=[_startup],
             on_shutdown=[_shutdown],
+            extra_schemas=[ReportItem],
             title="Intake — 网格员移动端同步",
             description="Push reports made offline, pull what became of them, upload photos (tus 1.0.0).",
         )
