@@ -12,8 +12,10 @@ class CasesSettings(ServiceSettings):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_days: int = 30
     login_free_failures: int = 5
-    # Where cases' events go (consumer name → base URL); notify joins when it consumes them.
-    publish_to_notify: bool = False
+    grading_rules_file: str = ""
+    deadline_policy_file: str = ""
+    sweep_interval_seconds: float = 0.5
+    sweep_batch: int = 500
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)

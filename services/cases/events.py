@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from services.cases.case import repository as case_repo
+from services.cases.case.actions import complete_revisit
 from services.cases.case.service import create_from_report
 from shared.clock import clock
 from shared.contracts.events import FOLLOWUP_SUBMITTED, REPORT_SUBMITTED, ReportSubmitted
@@ -15,22 +16,31 @@ log = logging.getLogger("cases.events")
 
 
 async def on_report_submitted(session: Any, event: EventIn, ctx: Any) -> None:
-    await create_from_report(session, ReportSubmitted.model_validate(event.payload))
+    await create_from_report(session, ReportSubmitted.model_validate(event.payload), ctx.domain)
 
 
 async def on_followup_submitted(session: Any, event: EventIn, ctx: Any) -> None:
-    """A revisit record (回访记录) from the phone goes on its case's timeline."""
+    """A revisit record (回访记录) from the phone completes its revisit task and, when the case awaits
+    its revisit, the revisit itself (dissatisfied reopens the case)."""
     followup = event.payload.get("followup") or {}
+    worker = event.payload.get("worker_id")
     case_id = uuid.UUID(str(followup.get("case_id")))
-    case = await case_repo.get_case(session, case_id, {"all": True, "areas": ()})
-    if case is None or case.reporter_id != event.payload.get("worker_id"):
-        log.warning("followup %s names a case the worker did not report; ignored", event.payload.get("report_no"))
+    task_id = uuid.UUID(str(followup.get("task_id")))
+    case = await case_repo.lock_case(session, case_id)
+    now = clock.now()
+    if case is None or not await case_repo.task_open_for(session, task_id, case_id, str(worker)):
+        log.warning("followup %s names no open revisit task of this worker; kept on record only", event.payload.get("report_no"))
+        if case is not None:
+            await case_repo.add_timeline(session, case_id, now, f"grid_worker:{worker}", "followup", case.state, case.state,
+                                         "收到回访记录（无对应回访任务）", {"task_id": str(task_id), "report_no": event.payload.get("report_no")})
         return
-    note = f"回访：{followup.get('satisfaction')}" + (f"；{followup['notes']}" if followup.get("notes") else "")
-    await case_repo.add_timeline(
-        session, case_id, clock.now(), f"grid_worker:{event.payload.get('worker_id')}", "followup", None, None, note,
-        {"task_id": followup.get("task_id"), "report_no": event.payload.get("report_no")},
-    )
+    await case_repo.finish_task(session, task_id, case_id, now)
+    note = followup.get("notes")
+    if case.state == "replied":
+        await complete_revisit(session, ctx.domain, case, str(followup.get("satisfaction")), note, f"grid_worker:{worker}", now)
+    else:
+        await case_repo.add_timeline(session, case_id, now, f"grid_worker:{worker}", "followup", case.state, case.state,
+                                     f"回访：{followup.get('satisfaction')}" + (f"；{note}" if note else ""), {"task_id": str(task_id)})
 
 
 HANDLERS = {REPORT_SUBMITTED: on_report_submitted, FOLLOWUP_SUBMITTED: on_followup_submitted}

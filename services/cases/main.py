@@ -10,7 +10,15 @@ from services.cases.identity.keys import SigningKey
 from services.cases.identity.service import TokenIssuer
 from services.cases.identity.schemas import TokenRequest
 from services.cases.org.schemas import OrgDocument
+from services.cases.calendar import WorkCalendar
+from services.cases.calendar.repository import load_overrides
+from services.cases.case.domain import CaseDomain
+from services.cases.deadline.jobs import sweep
+from services.cases.deadline.policy import load_policy
+from services.cases.deadline.service import Clocks
+from services.cases.grading import load_rules
 from shared.app import ServiceSpec, create_service_app
+from shared.clock import CHINA_TZ, clock
 from shared.auth import KeySet
 from shared.outbox import Relay
 from shared.pii import PiiCipher
@@ -29,7 +37,17 @@ async def _startup(app: FastAPI) -> None:
     app.state.issuer = TokenIssuer(
         app.state.db, app.state.signing_key, settings.access_token_ttl_seconds, settings.refresh_token_ttl_days, settings.login_free_failures
     )
-    app.state.relay = Relay(app.state.db, SCHEMA, "cases", {"intake": settings.intake_url}, settings.service_token)
+    app.state.relay = Relay(
+        app.state.db, SCHEMA, "cases", {"intake": settings.intake_url, "notify": settings.notify_url}, settings.service_token
+    )
+    async with app.state.db.unit_of_work() as session:
+        overrides = await load_overrides(session)
+    calendar = WorkCalendar(overrides)
+    calendar.warn_if_next_year_unknown(clock.now().astimezone(CHINA_TZ).date())
+    app.state.domain = CaseDomain(
+        rules=load_rules(settings.grading_rules_file or None),
+        clocks=Clocks(load_policy(settings.deadline_policy_file or None), calendar),
+    )
 
 
 async def _shutdown(app: FastAPI) -> None:
@@ -40,8 +58,22 @@ def _ticks(app: FastAPI) -> list[Tick]:
     async def prune_outbox() -> None:
         await app.state.relay.prune()
 
+    settings: CasesSettings = app.state.settings
+
+    async def deadline_sweep() -> None:
+        await sweep(app.state.db, app.state.domain.clocks, settings.sweep_batch)
+
+    async def refresh_calendar() -> None:
+        async with app.state.db.unit_of_work() as session:
+            overrides = await load_overrides(session)
+        calendar = WorkCalendar(overrides)
+        calendar.warn_if_next_year_unknown(clock.now().astimezone(CHINA_TZ).date())
+        app.state.domain.clocks.calendar = calendar
+
     return [
-        Tick("outbox_relay", app.state.relay.run_once, app.state.settings.relay_interval_seconds),
+        Tick("deadline_sweep", deadline_sweep, settings.sweep_interval_seconds),
+        Tick("outbox_relay", app.state.relay.run_once, settings.relay_interval_seconds),
+        Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
     ]
 

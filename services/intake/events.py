@@ -8,11 +8,13 @@ from services.intake.device import repository as devices
 from services.intake.directory import repository as directory
 from services.intake.feed import repository as feed
 from services.intake.report import repository as reports
+from services.intake.task import repository as tasks
 from shared.clock import clock
 from shared.contracts.events import (
     DEVICE_REVOKED,
     DIRECTORY_CHANGED,
     REPORT_STATUS,
+    TASK_ASSIGNED,
     DeviceRevoked,
     DirectoryChanged,
     ReportStatus,
@@ -55,7 +57,20 @@ async def on_directory_changed(session: Any, event: EventIn, ctx: Any) -> None:
     )
 
 
+async def on_task_assigned(session: Any, event: EventIn, ctx: Any) -> None:
+    """Work for a worker (a revisit 回访 …): kept for snapshots and sent down the feed once."""
+    data = dict(event.payload)
+    worker_id = str(data["worker_id"])
+    task_id = uuid.UUID(str(data["task_id"]))
+    now = clock.now()
+    case_id = uuid.UUID(str(data["case_id"])) if data.get("case_id") else None
+    data.pop("worker_id", None)
+    if await tasks.upsert(session, task_id, worker_id, str(data.get("kind", "task")), case_id, data, now):
+        await feed.append(session, worker_id, [("task", data)], now)
+
+
 HANDLERS = {
+    TASK_ASSIGNED: on_task_assigned,
     REPORT_STATUS: on_report_status,
     DEVICE_REVOKED: on_device_revoked,
     DIRECTORY_CHANGED: on_directory_changed,

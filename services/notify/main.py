@@ -1,11 +1,14 @@
-"""The notify service. Delivery (webhooks, SMS, phone messages, inbox) is built on this frame; today it
-serves its health, readiness and metrics so that deployments and `make run` can manage it."""
+"""The notify service. It receives the events of cases through its inbox and keeps them; delivery
+(webhooks, SMS, phone messages, in-app inbox) is built on them."""
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from services.notify.config import NotifySettings, get_settings
+from services.notify.db import inbox
+from services.notify.event.service import HANDLERS
 from shared.app import ServiceSpec, create_service_app
+from shared.inbox import events_router
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -14,7 +17,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         ServiceSpec(
             name="notify",
             settings=settings,
-            routers=[],
+            routers=[events_router(inbox, HANDLERS)],
             title="Notify — 提醒与消息投递",
             description="Reminders, webhooks to department systems, SMS, phone messages.",
         )

@@ -11,6 +11,16 @@ REPORT_STATUS = "report.status"
 DEVICE_REVOKED = "device.revoked"
 DIRECTORY_CHANGED = "directory.changed"
 DEVICE_MESSAGE = "device.message"
+TASK_ASSIGNED = "task.assigned"
+
+# What cases tells notify (rules there decide who hears of it, through which channel).
+NOTIFY_EVENT_TYPES = (
+    "case.received", "case.major", "case.grade", "case.assign", "case.contact", "case.whistle", "case.suspend",
+    "case.resume", "case.extend", "case.escalated", "case.update", "case.resolve", "case.reply", "case.revisit",
+    "case.close", "case.merge", "case.reject", "case.reopen", "case.reopened",
+    "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned",
+    "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "task.assigned",
+)
 
 CASE_MAKING_KINDS = ("dispute", "hazard", "request", "security")
 

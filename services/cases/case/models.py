@@ -1,5 +1,5 @@
 """Cases, the reports they came from, and the timeline (一事一档, never edited)."""
-from sqlalchemy import ARRAY, BigInteger, Column, DateTime, Index, Integer, Numeric, Sequence, Table, Text
+from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, Index, Integer, Numeric, Sequence, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.cases.db import metadata
@@ -28,6 +28,17 @@ cases = Table(
     Column("location", JSONB),
     Column("attachments", JSONB, nullable=False),
     Column("occurred_at", DateTime(timezone=True)),
+    Column("grade", JSONB),  # the current grade: level, score, reasons, by
+    Column("initial_tier", Text),
+    Column("inform_county", Boolean, nullable=False, server_default="false"),
+    Column("responsible_unit", Text),
+    Column("responsible_person", Text),
+    Column("resolution", JSONB),  # outcome, note, at
+    Column("reply_text", Text),
+    Column("satisfaction", Text),
+    Column("merged_into", UUID(as_uuid=True)),
+    Column("suspended_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_cases_area_path", "area_path", postgresql_using="gin"),
@@ -56,4 +67,31 @@ timeline = Table(
     Column("to_state", Text),
     Column("note", Text),
     Column("data", JSONB),
+)
+
+grades = Table(
+    "grades",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("case_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("level", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("reasons", JSONB, nullable=False),
+    Column("tier", Text, nullable=False),
+    Column("by", Text, nullable=False),  # rules | override
+    Column("actor", Text, nullable=False),
+    Column("note", Text),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("case_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("worker_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # revisit
+    Column("state", Text, nullable=False),  # open | done | cancelled
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("done_at", DateTime(timezone=True)),
 )

@@ -64,20 +64,39 @@ async def add_timeline(session: AsyncSession, case_id: uuid.UUID, at: datetime, 
 
 
 def _scope_sql(scope: dict[str, Any]) -> str:
+    """Centres and leaders: their area subtrees; departments: the cases whistled to them."""
     if scope["all"]:
         return "TRUE"
+    if scope.get("department"):
+        return "EXISTS (SELECT 1 FROM cases.whistles w WHERE w.case_id = c.id AND w.department_code = :scope_dept)"
     if scope["areas"]:
         return "c.area_path && CAST(:scope_areas AS text[])"
     return "FALSE"
 
 
+def scope_params(scope: dict[str, Any]) -> dict[str, Any]:
+    return {"scope_areas": list(scope["areas"]), "scope_dept": scope.get("department")}
+
+
+scope_sql = _scope_sql
+
+
 async def list_cases(session: AsyncSession, scope: dict[str, Any], filters: dict[str, Any], after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
     where = [_scope_sql(scope)]
-    params: dict[str, Any] = {"scope_areas": list(scope["areas"]), "n": limit}
+    params: dict[str, Any] = {**scope_params(scope), "n": limit}
     for col in ("state", "kind", "category", "level", "tier"):
         if filters.get(col):
             where.append(f"c.{col} = :{col}")
             params[col] = filters[col]
+    if filters.get("department"):
+        where.append("EXISTS (SELECT 1 FROM cases.whistles fw WHERE fw.case_id = c.id AND fw.department_code = :department)")
+        params["department"] = filters["department"]
+    if filters.get("overdue"):
+        where.append("EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND od.met_at IS NULL AND (od.state = 'breached' OR (od.state = 'pending' AND od.due_at < :now_ts)))")
+        params["now_ts"] = filters["now"]
+    if filters.get("due_before"):
+        where.append("EXISTS (SELECT 1 FROM cases.deadlines dd WHERE dd.case_id = c.id AND dd.state = 'pending' AND dd.due_at < :due_before)")
+        params["due_before"] = filters["due_before"]
     if filters.get("area"):
         where.append("c.area_path @> ARRAY[CAST(:area AS text)]")
         params["area"] = filters["area"]
@@ -105,7 +124,7 @@ async def list_cases(session: AsyncSession, scope: dict[str, Any], filters: dict
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, scope: dict[str, Any]) -> Any:
     sql = f"SELECT c.* FROM cases.cases c WHERE c.id = :id AND {_scope_sql(scope)}"
-    return (await session.execute(text(sql), {"id": case_id, "scope_areas": list(scope["areas"])})).first()
+    return (await session.execute(text(sql), {"id": case_id, **scope_params(scope)})).first()
 
 
 async def reports_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
@@ -122,3 +141,104 @@ async def timeline_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
         {"c": case_id},
     )
     return list(result)
+
+
+async def lock_case(session: AsyncSession, case_id: uuid.UUID) -> Any:
+    return (await session.execute(text("SELECT * FROM cases.cases WHERE id = :id FOR UPDATE"), {"id": case_id})).first()
+
+
+async def update_case(session: AsyncSession, case_id: uuid.UUID, now: datetime, **fields: Any) -> Any:
+    params: dict[str, Any] = {"id": case_id, "now": now}
+    sets = ["updated_at = :now"]
+    for k, v in fields.items():
+        if k in ("grade", "resolution"):
+            sets.append(f"{k} = CAST(:{k} AS jsonb)")
+            params[k] = orjson.dumps(v).decode() if v is not None else None
+        else:
+            sets.append(f"{k} = :{k}")
+            params[k] = v
+    return (
+        await session.execute(text(f"UPDATE cases.cases SET {', '.join(sets)} WHERE id = :id RETURNING *"), params)
+    ).first()
+
+
+async def reports_with_workers(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
+    result = await session.execute(
+        text("SELECT report_id, report_no, worker_id FROM cases.case_reports WHERE case_id = :c ORDER BY received_at"),
+        {"c": case_id},
+    )
+    return list(result)
+
+
+async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uuid.UUID) -> int:
+    result = await session.execute(
+        text("UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from"), {"to": to_case, "from": from_case}
+    )
+    return result.rowcount or 0
+
+
+async def add_grade(session: AsyncSession, case_id: uuid.UUID, now: datetime, grade: dict[str, Any], actor: str, note: str | None) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO cases.grades (case_id, at, level, score, reasons, tier, by, actor, note)
+               VALUES (:c, :at, :level, :score, CAST(:reasons AS jsonb), :tier, :by, :actor, :note)"""
+        ),
+        {
+            "c": case_id, "at": now, "level": grade["level"], "score": grade["score"],
+            "reasons": orjson.dumps(grade["reasons"]).decode(), "tier": grade["tier"], "by": grade["by"],
+            "actor": actor, "note": note,
+        },
+    )
+
+
+async def grades_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
+    result = await session.execute(
+        text("SELECT at, level, score, reasons, tier, by, actor, note FROM cases.grades WHERE case_id = :c ORDER BY id"),
+        {"c": case_id},
+    )
+    return list(result)
+
+
+async def area_name(session: AsyncSession, code: str) -> str | None:
+    return (await session.execute(text("SELECT name FROM cases.areas WHERE code = :c"), {"c": code})).scalar()
+
+
+async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
+    """level → code along a path (county, township, village, grid)."""
+    result = await session.execute(text("SELECT code, level FROM cases.areas WHERE code = ANY(:p)"), {"p": path})
+    return {r.level: r.code for r in result}
+
+
+async def insert_task(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO cases.tasks (id, case_id, worker_id, kind, state, created_at)
+               VALUES (:id, :case_id, :worker_id, :kind, 'open', :now)"""
+        ),
+        row,
+    )
+
+
+async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, now: datetime) -> bool:
+    result = await session.execute(
+        text("UPDATE cases.tasks SET state = 'done', done_at = :now WHERE id = :t AND case_id = :c AND state = 'open' RETURNING id"),
+        {"t": task_id, "c": case_id, "now": now},
+    )
+    return result.first() is not None
+
+
+async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> None:
+    await session.execute(
+        text("UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open'"),
+        {"c": case_id, "now": now},
+    )
+
+
+async def task_open_for(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, worker_id: str) -> bool:
+    row = (
+        await session.execute(
+            text("SELECT 1 FROM cases.tasks WHERE id = :t AND case_id = :c AND worker_id = :w AND state = 'open'"),
+            {"t": task_id, "c": case_id, "w": worker_id},
+        )
+    ).first()
+    return row is not None

@@ -55,6 +55,17 @@ class CaseOut(CaseSummary):
     reports: list[ReportRef]
     parties: list[PartyOut]
     timeline: list[dict[str, Any]]
+    grade_history: list[dict[str, Any]] = []
+    initial_tier: str | None = None
+    responsible: dict[str, Any] | None = None
+    resolution: dict[str, Any] | None = None
+    reply: str | None = None
+    satisfaction: str | None = None
+    merged_into: str | None = None
+    allowed_actions: list[str] = []
+    deadlines: list[dict[str, Any]] = []
+    whistles: list[dict[str, Any]] = []
+    notices: list[dict[str, Any]] = []
 
 
 class CasePage(BaseModel):

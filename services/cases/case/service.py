@@ -1,41 +1,61 @@
 """Cases: made from reports (exactly one per report), read by those whose area contains them."""
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 
 from services.cases.case import repository as repo
 from services.cases.case.schemas import CaseOut, CasePage, CaseSummary, PartyOut, ReportRef
 from services.cases.db import outbox
+from services.cases.case import effects
+from services.cases.case.actions import actor_name, perform
+from services.cases.idempotency.service import once
+from services.cases.case.domain import CaseDomain, facts_for, grade_record
+from services.cases.deadline import repository as deadline_repo
+from services.cases.deadline import service as clocks_svc
+from services.cases.notice import repository as notice_repo
+from services.cases.notice.service import notice_out
 from services.cases.org import repository as org_repo
+from services.cases.paging import decode_cursor, encode_cursor
+from services.cases.subject import repository as subjects
+from services.cases.whistle import repository as whistle_repo
+from services.cases.whistle.service import whistle_out
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
 from shared.contracts.events import REPORT_STATUS, ReportSubmitted
 from shared.errors import NotFound, Unprocessable
 from shared.outbox import Event, publish
+from services.cases.case.machine import allowed_actions
 from shared.pii import PiiCipher, mask_id_number, mask_phone
 
 RECEIVED = "received"
 
 
+def deadline_out(d: Any) -> dict[str, Any]:
+    return {
+        "id": str(d.id), "kind": d.kind, "state": d.state, "due_at": d.due_at, "met_at": d.met_at, "met_by": d.met_by,
+        "breached_at": d.breached_at, "cancelled_at": d.cancelled_at, "cancel_reason": d.cancel_reason,
+        "department": d.department_code, "whistle_id": str(d.whistle_id) if d.whistle_id else None,
+        "calendar": d.calendar, "provisional": d.provisional, "paused": d.paused_at is not None,
+        "extension": d.extension, "started_at": d.started_at,
+    }
+
+
 def scope_of(principal: Principal) -> dict[str, Any]:
     """Which cases a caller may see. Centres and leaders: their area subtrees. Departments: only
-    cases whistled to them (吹哨), of which there are none until a whistle exists. Grid workers use the
-    phone API only."""
+    cases whistled to them (吹哨). Grid workers use the phone API only."""
     if principal.role == "admin":
         return {"all": True, "areas": ()}
     if principal.role in ("dispatcher", "leader"):
         return {"all": False, "areas": principal.areas}
     if principal.role in ("department_staff", "department_system"):
-        return {"all": False, "areas": ()}
+        return {"all": False, "areas": (), "department": principal.department or "-"}
     raise NotFound()
 
 
-async def create_from_report(session: Any, report: ReportSubmitted) -> uuid.UUID | None:
+async def create_from_report(session: Any, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None) -> uuid.UUID | None:
     """One case per case-making report; a redelivered report makes nothing new."""
     report_id = uuid.UUID(report.report_id)
     if await repo.case_for_report(session, report_id):
@@ -69,6 +89,9 @@ async def create_from_report(session: Any, report: ReportSubmitted) -> uuid.UUID
     )
     await repo.link_report(session, report_id, report.report_no, case_id, report.worker_id, datetime.fromisoformat(report.received_at))
     await repo.add_timeline(session, case_id, now, f"grid_worker:{report.worker_id}", "receive", None, RECEIVED, f"网格员上报 {report.report_no}，已受理")
+    level = None
+    if domain is not None:
+        level = await _receive(session, domain, case_id, report, now)
     await publish(
         session,
         outbox,
@@ -83,7 +106,7 @@ async def create_from_report(session: Any, report: ReportSubmitted) -> uuid.UUID
                     "case_id": str(case_id),
                     "case_number": number,
                     "state": RECEIVED,
-                    "level": None,
+                    "level": level,
                     "reply": None,
                 },
                 destinations=("intake",),
@@ -93,21 +116,30 @@ async def create_from_report(session: Any, report: ReportSubmitted) -> uuid.UUID
     return case_id
 
 
-def _encode_cursor(at: datetime, case_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([at.isoformat(), str(case_id)])).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, cid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None:
-            raise ValueError("naive")
-        return parsed, uuid.UUID(cid)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise Unprocessable(
-            "分页游标无效", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]
-        ) from None
+async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report: ReportSubmitted, now: datetime) -> str:
+    """A new case: its parties become subjects (matched by keyed hash, never by name), the rules grade
+    it, and its first clocks start (contact; major_report for a major case)."""
+    subject_ids = []
+    for party in report.parties:
+        key = party.id_number_hash or party.phone_hash
+        if key:
+            sid = await subjects.upsert(session, key, party.name, report.grid, now)
+            await subjects.link(session, sid, case_id, party.role)
+            subject_ids.append(sid)
+    case = await repo.lock_case(session, case_id)
+    grade = grade_record(domain.rules.grade(await facts_for(session, case)))
+    await repo.add_grade(session, case_id, now, grade, "system:rules", None)
+    case = await repo.update_case(session, case_id, now, grade=grade, level=grade["level"], tier=grade["tier"], initial_tier=grade["tier"], inform_county=bool(grade["inform_county"]))
+    await clocks_svc.start(session, domain.clocks, case, "received", now)
+    await subjects.recompute_risk(session, subject_ids, now)
+    linked = await subjects.linked_cases(session, subject_ids, case_id)
+    if linked:
+        await repo.add_timeline(session, case_id, now, "system:rules", "link", RECEIVED, RECEIVED, f"当事人在 {len(linked)} 起其他案件中出现，已关联", {"linked": [str(c) for c in linked]})
+    events = [("case.received", effects.case_payload(case) | {"grade": grade})]
+    if grade["level"] == "major":
+        events.append(("case.major", effects.case_payload(case) | {"grade": grade}))
+    await publish(session, outbox, [Event(type=t, aggregate_id=str(case_id), payload=p, destinations=effects.NOTIFY) for t, p in events])
+    return grade["level"]
 
 
 def _summary(r: Any) -> CaseSummary:
@@ -119,13 +151,13 @@ def _summary(r: Any) -> CaseSummary:
 
 async def list_cases(session: Any, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int) -> CasePage:
     scope = scope_of(principal)
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor) if cursor else None
     rows = await repo.list_cases(session, scope, filters, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return CasePage(
         items=[_summary(r) for r in rows],
-        next_cursor=_encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
+        next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     )
 
 
@@ -145,10 +177,28 @@ async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, ciphe
         raise NotFound("案件不存在")
     reports = await repo.reports_of(session, case_id)
     timeline = await repo.timeline_of(session, case_id)
+    deadlines = await deadline_repo.of_case(session, case_id)
+    whistles = await whistle_repo.of_case(session, case_id)
+    notices = await notice_repo.of_case(session, case_id)
+    grades = await repo.grades_of(session, case_id)
     return CaseOut(
         **_summary(row).model_dump(),
         description=row.description,
-        grade=None,
+        grade=row.grade,
+        grade_history=[
+            {"at": g.at, "level": g.level, "score": g.score, "reasons": g.reasons, "tier": g.tier, "by": g.by, "actor": g.actor, "note": g.note}
+            for g in grades
+        ],
+        initial_tier=row.initial_tier,
+        responsible={"unit": row.responsible_unit, "person": row.responsible_person},
+        resolution=row.resolution,
+        reply=row.reply_text,
+        satisfaction=row.satisfaction,
+        merged_into=str(row.merged_into) if row.merged_into else None,
+        allowed_actions=allowed_actions(row.state),
+        deadlines=[deadline_out(d) for d in deadlines],
+        whistles=[whistle_out(w) for w in whistles],
+        notices=[notice_out(n) for n in notices],
         location=row.location,
         occurred_at=row.occurred_at,
         people_involved=row.people_involved,
@@ -162,3 +212,14 @@ async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, ciphe
             for t in timeline
         ],
     )
+
+
+async def act(session: Any, domain: CaseDomain, cipher: PiiCipher, principal: Principal, case_id: uuid.UUID, action: str, body: Any, idempotency_key: str | None) -> Any:
+    """Perform one action under Idempotency-Key; answer with the case as it now is."""
+    async def run() -> Any:
+        await perform(session, domain, principal, case_id, action, body)
+        out = await get_case(session, principal, case_id, cipher)
+        return out.model_dump(mode="json")
+
+    request = {"case": str(case_id), "action": action, "body": body.model_dump(mode="json")}
+    return await once(session, actor_name(principal), idempotency_key, request, run)

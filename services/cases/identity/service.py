@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import time
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -82,11 +83,14 @@ class TokenIssuer:
         return Unauthorized(detail, error=error)
 
     def _access(self, claims: dict[str, Any], now: datetime) -> str:
+        # Every verifier (ours and the departments') checks iat/exp against its wall clock, so the token's
+        # times come from the wall clock too, not from the injectable domain clock.
+        wall = int(time.time())
         body = {
             "iss": ISSUER,
-            "iat": int(now.timestamp()),
-            "nbf": int(now.timestamp()) - 5,
-            "exp": int(now.timestamp()) + self.access_ttl,
+            "iat": wall,
+            "nbf": wall - 5,
+            "exp": wall + self.access_ttl,
             "jti": uuid.uuid4().hex,
             "typ": "access",
             **claims,

@@ -13,10 +13,12 @@ import orjson
 from pydantic import ValidationError
 
 from services.intake.device import repository as devices
+from services.intake.directory import repository as directory
 from services.intake.feed import repository as feed
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.report import repository as reports
 from services.intake.report.schemas import ReportItem
+from services.intake.task import repository as tasks
 from services.intake.sync.schemas import Change, PullResponse, PushResponse, PushResult
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
@@ -165,6 +167,8 @@ async def push(
         pending.append((i, item, digest))
 
     inserted = await reports.insert_batch(session, rows, china_date_str(now), now, offset_ms)
+    done_tasks = [it.task_id for i, it, _ in pending if it.kind == "followup" and it.id in inserted and it.task_id]
+    await tasks.finish(session, done_tasks, principal.subject, now)
     others = [it.id for _, it, _ in pending if it.id not in inserted]
     stored = await reports.existing(session, others)
     shas = sorted({a.removeprefix("sha256:") for _, it, _ in pending for a in it.attachments})
@@ -228,10 +232,10 @@ async def snapshot(db: Database, principal: Principal, secret: str, days: int) -
             await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
             head, _ = await feed.head(session, principal.subject)
             recent = await reports.recent_for_worker(session, principal.subject, now - timedelta(days=days))
-            from services.intake.directory import repository as directory
-
             reference = await directory.reference_for(session, principal.areas)
+            open_tasks = await tasks.open_for(session, principal.subject)
     changes = [Change(seq=head, type="reference", data=reference)]
+    changes += [Change(seq=head, type="task", data=dict(t.data) | {"task_id": str(t.id)}) for t in open_tasks]
     for r in recent:
         changes.append(
             Change(

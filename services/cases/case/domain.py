@@ -1,0 +1,44 @@
+"""The policy a cases process runs with: grading rules and the clocks (deadline policy + calendar)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.cases.deadline.service import Clocks
+from services.cases.grading import GradingFacts, RuleSet
+from services.cases.subject import repository as subjects
+
+TIER_UP = {"village": "township", "township": "county", "county": "county"}
+
+
+@dataclass
+class CaseDomain:
+    rules: RuleSet
+    clocks: Clocks
+
+
+async def facts_for(session: Any, case: Any, departments_needed: int = 0) -> GradingFacts:
+    subject_ids = await subjects.of_case(session, case.id)
+    prior, open_ = await subjects.history(session, subject_ids, case.id)
+    return GradingFacts(
+        kind=case.kind,
+        category=case.category,
+        flags=list(case.flags or []),
+        people_involved=case.people_involved,
+        amount_cny=case.amount_cny,
+        party_prior_cases=prior,
+        party_open_cases=open_,
+        party_villages=0,
+        departments_needed=departments_needed,
+    )
+
+
+def grade_record(grade: Any) -> dict[str, Any]:
+    return {
+        "level": grade.level,
+        "score": grade.score,
+        "reasons": list(grade.reasons),
+        "tier": grade.tier,
+        "by": grade.by,
+        "inform_county": getattr(grade, "inform_county", False),
+    }

@@ -1,0 +1,74 @@
+"""What every case change leaves behind, in the same transaction: a timeline entry, the events for
+notify and — when the state changed — the reporting phones' report.status."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from services.cases.case import repository as repo
+from services.cases.db import outbox
+from shared.contracts.events import REPORT_STATUS
+from shared.outbox import Event, publish
+
+NOTIFY = ("notify",)
+
+
+def case_payload(case: Any) -> dict[str, Any]:
+    return {
+        "case_id": str(case.id),
+        "case_number": case.number,
+        "state": case.state,
+        "kind": case.kind,
+        "category": case.category,
+        "title": case.title,
+        "area": case.area_code,
+        "area_path": list(case.area_path),
+        "tier": case.tier,
+        "level": case.level,
+        "responsible_unit": getattr(case, "responsible_unit", None),
+        "reporter_id": case.reporter_id,
+    }
+
+
+async def record(
+    session: Any,
+    case: Any,
+    *,
+    actor: str,
+    action: str,
+    before: str | None,
+    after: str | None,
+    note: str | None,
+    now: datetime,
+    events: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    data: dict[str, Any] | None = None,
+    reply: str | None = None,
+) -> None:
+    """Timeline entry + events. The caller holds the case row lock, so events of one case commit in order."""
+    await repo.add_timeline(session, case.id, now, actor, action, before, after, note, data)
+    out = [Event(type=t, aggregate_id=str(case.id), payload=p, destinations=NOTIFY) for t, p in events]
+    if before != after or reply is not None or action == "grade":
+        for r in await repo.reports_with_workers(session, case.id):
+            out.append(
+                Event(
+                    type=REPORT_STATUS,
+                    aggregate_id=str(case.id),
+                    payload={
+                        "worker_id": r.worker_id,
+                        "report_id": str(r.report_id),
+                        "report_no": r.report_no,
+                        "case_id": str(case.id),
+                        "case_number": case.number,
+                        "state": after,
+                        "level": case.level,
+                        "reply": reply,
+                    },
+                    destinations=("intake",),
+                )
+            )
+    await publish(session, outbox, out)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()

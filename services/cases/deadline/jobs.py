@@ -1,0 +1,113 @@
+"""The sweep: every due step of every clock fires once — warnings, breach, then the ladder (remind →
+supervision notice → one tier up). Rows are claimed with FOR UPDATE SKIP LOCKED together with their
+case, and each step's effect, timeline entry and events commit in the claim's transaction, so any
+number of replicas can sweep and a killed sweep redoes nothing twice. Time comes from the clock only."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from services.cases.case import effects
+from services.cases.case import repository as case_repo
+from services.cases.case.actions import escalate_case
+from services.cases.deadline import repository as repo
+from services.cases.deadline.service import Clocks, _Row
+from services.cases.notice import service as notices
+from services.cases.notice.service import KIND_ZH
+from shared.clock import CHINA_TZ, clock
+from shared.db import Database
+
+log = logging.getLogger("cases.sweep")
+
+_CLAIM = text(
+    """SELECT d.id FROM cases.deadlines d JOIN cases.cases c ON c.id = d.case_id
+       WHERE d.next_fire_at IS NOT NULL AND d.next_fire_at <= :now
+       ORDER BY d.next_fire_at LIMIT :n
+       FOR UPDATE OF d, c SKIP LOCKED"""
+)
+
+
+def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime) -> dict[str, Any]:
+    return effects.case_payload(case) | {
+        "deadline_id": str(d.id), "deadline_kind": d.kind, "step": step, "due_at": d.due_at.isoformat(),
+        "fired_at": fired_at.isoformat(), "department": d.department_code, "whistle_id": str(d.whistle_id) if d.whistle_id else None,
+    }
+
+
+async def _fire(session: Any, clocks: Clocks, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime) -> Any:
+    kind = KIND_ZH.get(d.kind, d.kind)
+    who = d.department_code or case.responsible_unit or "责任单位"
+    due_local = d.due_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
+    if action == "warning":
+        note = f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）"
+        await effects.record(session, case, actor="system:clock", action="deadline_warning", before=case.state, after=case.state, note=note, now=now,
+                             events=[("deadline.warning", _deadline_payload(case, d, "warning", at) | {"fraction": fraction})])
+    elif action == "breach":
+        note = f"{kind}时限已于{due_local}届满未完成（{who}）"
+        await effects.record(session, case, actor="system:clock", action="deadline_breached", before=case.state, after=case.state, note=note, now=now,
+                             events=[("deadline.breached", _deadline_payload(case, d, "breach", at))])
+    elif action == "remind":
+        note = f"已提醒{who}：{kind}时限已超期"
+        await effects.record(session, case, actor="system:clock", action="remind", before=case.state, after=case.state, note=note, now=now,
+                             events=[("deadline.reminded", _deadline_payload(case, d, "remind", at))])
+    elif action == "notice":
+        notice = await notices.issue_supervision(session, case, d, now)
+        await effects.record(session, case, actor="system:clock", action="notice", before=case.state, after=case.state,
+                             note=f"发出督办通知书 {notice['number']}（{notice['unit']}）", now=now,
+                             events=[("notice.issued", _deadline_payload(case, d, "notice", at) | {
+                                 "notice_id": str(notice["id"]), "number": notice["number"], "unit": notice["unit"],
+                                 "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})])
+    elif action == "escalate":
+        if case.tier != "county":
+            case = await escalate_case(session, case, "system:clock", f"{kind}时限超期未办，按规定提级", now)
+        else:
+            await effects.record(session, case, actor="system:clock", action="escalate", before=case.state, after=case.state,
+                                 note=f"{kind}时限超期未办，已在县级，报告领导", now=now,
+                                 events=[("case.escalated", effects.case_payload(case) | {"from_tier": "county", "to_tier": "county", "reason": "deadline"})])
+    return case
+
+
+async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
+    """One claim-and-fire transaction; returns the number of steps fired."""
+    now = clock.now()
+    steps = clocks.steps
+    fired = 0
+    async with db.unit_of_work() as session:
+        ids = [r.id for r in await session.execute(_CLAIM, {"now": now, "n": batch})]
+        if not ids:
+            return 0
+        rows = list(await session.execute(text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"), {"ids": ids}))
+        cases = {c.id: c for c in await session.execute(text("SELECT * FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list({r.case_id for r in rows})})}
+        for d in rows:
+            data = dict(d._mapping)
+            step = d.next_step
+            case = cases[d.case_id]
+            breached_at = d.breached_at
+            while step < len(steps):
+                at = clocks.fire_time(_Row(data), step)
+                if at is None or at > now:
+                    break
+                s = steps[step]
+                case = await _fire(session, clocks, case, d, s.action, s.fraction, at, now)
+                if s.action == "breach":
+                    breached_at = at
+                step += 1
+                fired += 1
+            cases[d.case_id] = case
+            nxt = clocks.fire_time(_Row(data), step)
+            state = "breached" if breached_at is not None and d.met_at is None else d.state
+            await repo.update(session, d.id, next_step=step, next_fire_at=nxt, state=state, breached_at=breached_at)
+    return fired
+
+
+async def sweep(db: Database, clocks: Clocks, batch: int = 500, max_rounds: int = 20) -> int:
+    total = 0
+    for _ in range(max_rounds):
+        n = await sweep_once(db, clocks, batch)
+        total += n
+        if n == 0:
+            break
+    return total

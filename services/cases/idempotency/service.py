@@ -1,0 +1,31 @@
+"""Idempotency-Key: a repeat with the same key and body gets the first answer; another body gets 422."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+
+from services.cases.idempotency import repository as repo
+from shared.clock import clock
+from shared.errors import Unprocessable
+
+
+async def once(session: Any, actor: str, key: str | None, request: Any, run: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `run()` once per (actor, key); returns its JSON-able result, or the stored one on a repeat."""
+    if not key:
+        return await run()
+    digest = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
+    if not await repo.claim(session, actor, key, digest, clock.now()):
+        prior = await repo.stored(session, actor, key)
+        if prior.request_hash != digest:
+            raise Unprocessable(
+                "同一 Idempotency-Key 已用于不同的请求内容",
+                code="idempotency_key_reused",
+                errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body", "type": "idempotency_key_reused"}],
+            )
+        return prior.response
+    result = await run()
+    await repo.finish(session, actor, key, 200, result)
+    return result

@@ -1,0 +1,69 @@
+"""SQL of notices and their per-area, per-year numbering."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+COLS = "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, answered_at, answered_by"
+
+
+async def next_number(session: AsyncSession, area_code: str, year: int, kind: str) -> int:
+    return (
+        await session.execute(
+            text(
+                """INSERT INTO cases.notice_counters (area_code, year, kind, last) VALUES (:a, :y, :k, 1)
+                   ON CONFLICT (area_code, year, kind) DO UPDATE SET last = cases.notice_counters.last + 1
+                   RETURNING last"""
+            ),
+            {"a": area_code, "y": year, "k": kind},
+        )
+    ).scalar_one()
+
+
+async def insert(session: AsyncSession, row: dict[str, Any]) -> None:
+    await session.execute(
+        text(
+            f"""INSERT INTO cases.notices ({COLS}) VALUES (:id, :number, :kind, :case_id, :deadline_id, :area_code, :unit,
+                 :subject, :body, 'issued', :issued_at, :respond_by, NULL, NULL, NULL)"""
+        ),
+        row,
+    )
+
+
+async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
+    return list(await session.execute(text(f"SELECT {COLS} FROM cases.notices WHERE case_id = :c ORDER BY issued_at"), {"c": case_id}))
+
+
+async def get(session: AsyncSession, notice_id: uuid.UUID, lock: bool = False) -> Any:
+    sql = f"SELECT {COLS} FROM cases.notices WHERE id = :i" + (" FOR UPDATE" if lock else "")
+    return (await session.execute(text(sql), {"i": notice_id})).first()
+
+
+async def answer(session: AsyncSession, notice_id: uuid.UUID, answer_text: str, by: str, now: datetime) -> Any:
+    return (
+        await session.execute(
+            text(f"""UPDATE cases.notices SET state = 'answered', answer = :a, answered_at = :now, answered_by = :by
+                     WHERE id = :i RETURNING {COLS}"""),
+            {"i": notice_id, "a": answer_text, "by": by, "now": now},
+        )
+    ).first()
+
+
+async def list_visible(session: AsyncSession, scope_sql: str, params: dict[str, Any], state: str | None, kind: str | None, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Any]:
+    where = [scope_sql]
+    if state:
+        where.append("n.state = :state")
+        params["state"] = state
+    if kind:
+        where.append("n.kind = :kind")
+        params["kind"] = kind
+    if after:
+        where.append("(n.issued_at, n.id) < (:a, :i)")
+        params["a"], params["i"] = after
+    sql = f"""SELECT n.* FROM cases.notices n LEFT JOIN cases.cases c ON c.id = n.case_id
+              WHERE {' AND '.join(where)} ORDER BY n.issued_at DESC, n.id DESC LIMIT :n"""
+    return list(await session.execute(text(sql), {**params, "n": limit}))

@@ -1,0 +1,28 @@
+"""Subjects (人员/户): persons matched by the keyed hash of their ID number or phone, with a risk level."""
+from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Table, Text
+from sqlalchemy.dialects.postgresql import UUID
+
+from services.cases.db import metadata
+
+subjects = Table(
+    "subjects",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("key_hash", Text, nullable=False, unique=True),  # id_number hash, else phone hash
+    Column("kind", Text, nullable=False, server_default="person"),
+    Column("name", Text),
+    Column("area_code", Text),
+    Column("risk", Text, nullable=False, server_default="safe"),  # high | medium | low | safe
+    Column("case_count", Integer, nullable=False, server_default="0"),
+    Column("open_cases", Integer, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+subject_cases = Table(
+    "subject_cases",
+    metadata,
+    Column("subject_id", UUID(as_uuid=True), nullable=False),
+    Column("case_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("role", Text),
+    PrimaryKeyConstraint("subject_id", "case_id"),
+)

@@ -1,0 +1,64 @@
+"""SQL of whistle items."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+COLS = "id, case_id, department_code, role, state, reason, return_reason, created_at, acknowledged_at, done_at, returned_at, updated_at"
+
+
+async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await session.execute(
+        text(
+            """INSERT INTO cases.whistles (id, case_id, department_code, role, state, reason, created_at, updated_at)
+               VALUES (:id, :case_id, :department_code, :role, 'pending', :reason, :now, :now)"""
+        ),
+        rows,
+    )
+
+
+async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
+    return list(await session.execute(text(f"SELECT {COLS} FROM cases.whistles WHERE case_id = :c ORDER BY created_at, role DESC"), {"c": case_id}))
+
+
+async def get_for_department(session: AsyncSession, whistle_id: uuid.UUID, department: str) -> Any:
+    return (
+        await session.execute(
+            text(f"SELECT {COLS} FROM cases.whistles WHERE id = :i AND department_code = :d"), {"i": whistle_id, "d": department}
+        )
+    ).first()
+
+
+async def set_state(session: AsyncSession, whistle_id: uuid.UUID, state: str, now: datetime, **extra: Any) -> Any:
+    sets = ["state = :state", "updated_at = :now"] + [f"{k} = :{k}" for k in extra]
+    return (
+        await session.execute(
+            text(f"UPDATE cases.whistles SET {', '.join(sets)} WHERE id = :id RETURNING {COLS}"),
+            {"id": whistle_id, "state": state, "now": now, **extra},
+        )
+    ).first()
+
+
+async def list_for_department(session: AsyncSession, department: str, state: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+    where = ["w.department_code = :d"]
+    params: dict[str, Any] = {"d": department, "n": limit}
+    if state:
+        where.append("w.state = :state")
+        params["state"] = state
+    if after:
+        where.append("(w.created_at, w.id) < (:a, :i)")
+        params["a"], params["i"] = after
+    sql = f"""SELECT w.id, w.case_id, c.number AS case_number, c.title, w.department_code, w.role, w.state, w.reason,
+                     w.created_at, w.acknowledged_at, w.done_at, w.returned_at, w.return_reason
+              FROM cases.whistles w JOIN cases.cases c ON c.id = w.case_id
+              WHERE {' AND '.join(where)} ORDER BY w.created_at DESC, w.id DESC LIMIT :n"""
+    return list(await session.execute(text(sql), params))
+
+
+async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
+    result = await session.execute(text("SELECT code, name, area_code FROM cases.departments WHERE code = ANY(:c)"), {"c": codes})
+    return {r.code: r for r in result}

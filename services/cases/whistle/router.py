@@ -1,0 +1,60 @@
+"""Department side of 吹哨报到: its whistle items and what it reports on them."""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.cases.whistle import service
+from shared.auth import CurrentPrincipal, Principal, require_roles
+
+Department = Annotated[Principal, require_roles("department_staff", "department_system")]
+from shared.db import DbSession
+from shared.openapi import problem_responses
+
+router = APIRouter(prefix="/v1/whistles", tags=["whistles"])
+
+
+class WhistleNote(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class WhistleReturn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000, description="e.g. 非本部门职责")
+
+
+class WhistlePage(BaseModel):
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+@router.get("", response_model=WhistlePage, summary="The caller's department's whistle items", responses=problem_responses(401, 404, 422))
+async def list_whistles(
+    session: DbSession,
+    principal: CurrentPrincipal,
+    status: Annotated[Literal["pending", "acknowledged", "working", "done", "returned"] | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> WhistlePage:
+    return WhistlePage(**await service.list_mine(session, principal, status, cursor, limit))
+
+
+def _move(move: str, body_model: type, summary: str) -> None:
+    async def endpoint(whistle_id: uuid.UUID, body: body_model, request: Request, session: DbSession, principal: Department) -> dict[str, Any]:  # type: ignore[valid-type]
+        note = getattr(body, "reason", None) or getattr(body, "note", None)
+        updated = await service.act(session, request.app.state.domain, principal, whistle_id, move, note)
+        return service.whistle_out(updated)
+
+    endpoint.__name__ = f"whistle_{move}"
+    endpoint.__annotations__["body"] = body_model  # the model itself, not a postponed name
+    router.add_api_route(f"/{{whistle_id}}/{move}", endpoint, methods=["POST"], summary=summary, responses=problem_responses(401, 404, 409, 422))
+
+
+_move("ack", WhistleNote, "报到 — report in")
+_move("progress", WhistleNote, "报告进展 — report progress")
+_move("done", WhistleNote, "报告办结 — report done")
+_move("return", WhistleReturn, "退回 — return with a reason")

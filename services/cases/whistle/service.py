@@ -1,0 +1,95 @@
+"""报到: what a department (its system or its staff) does with the whistles blown to it."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.cases.case import effects
+from services.cases.case import repository as case_repo
+from services.cases.case.domain import CaseDomain
+from services.cases.deadline import service as clocks_svc
+from services.cases.paging import decode_cursor, encode_cursor
+from services.cases.whistle import repository as repo
+from shared.auth import Principal
+from shared.clock import clock
+from shared.errors import Conflict, NotFound
+
+# whistle action → (states it is allowed from, state it leads to)
+MOVES = {
+    "ack": (("pending",), "acknowledged"),
+    "progress": (("acknowledged", "working"), "working"),
+    "done": (("acknowledged", "working"), "done"),
+    "return": (("pending", "acknowledged", "working"), "returned"),
+}
+ZH = {"ack": "报到", "progress": "报告进展", "done": "报告办结", "return": "退回"}
+
+
+def department_of(principal: Principal) -> str:
+    if principal.role not in ("department_staff", "department_system") or not principal.department:
+        raise NotFound()
+    return principal.department
+
+
+async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id: uuid.UUID, move: str, note: str | None) -> Any:
+    dept = department_of(principal)
+    whistle = await repo.get_for_department(session, whistle_id, dept)
+    if whistle is None:
+        raise NotFound("吹哨事项不存在")
+    case = await case_repo.lock_case(session, whistle.case_id)
+    whistle = await repo.get_for_department(session, whistle_id, dept)  # re-read under the case lock
+    allowed_from, target = MOVES[move]
+    if whistle.state not in allowed_from or case.state in ("merged", "rejected", "closed"):
+        allowed = [m for m, (frm, _) in MOVES.items() if whistle.state in frm]
+        raise Conflict(f"吹哨事项处于「{whistle.state}」状态，不能{ZH[move]}", allowed_actions=allowed, state=whistle.state)
+    now = clock.now()
+    actor = f"{principal.role}:{principal.username or principal.subject}"
+    extra: dict[str, Any] = {}
+    if move == "ack":
+        extra["acknowledged_at"] = now
+        await clocks_svc.meet(session, domain.clocks, case.id, ("acknowledge",), actor, now, whistle_id=whistle.id)
+    elif move == "progress":
+        await clocks_svc.meet(session, domain.clocks, case.id, ("first_response", "update"), actor, now)
+    elif move == "done":
+        extra["done_at"] = now
+    else:
+        extra["returned_at"] = now
+        extra["return_reason"] = note
+        await clocks_svc.cancel(session, case.id, f"{dept} 退回：{note}", now, kinds=("acknowledge",), whistle_id=whistle.id)
+    updated = await repo.set_state(session, whistle.id, target, now, **extra)
+    before = case.state
+    after = before
+    fields: dict[str, Any] = {}
+    if move in ("ack", "progress") and before == "assigned":
+        after = "in_progress"
+    if move == "return" and whistle.role == "lead":
+        after = "returned"  # back to the dispatcher (退回)
+        fields["responsible_unit"] = None
+    if after != before or fields:
+        case = await case_repo.update_case(session, case.id, now, state=after, **fields)
+    payload = effects.case_payload(case) | {"whistle_id": str(whistle.id), "department": dept, "role": whistle.role, "state": target, "note": note}
+    await effects.record(
+        session, case, actor=actor, action=f"whistle_{move}", before=before, after=after,
+        note=f"{dept}{ZH[move]}" + (f"：{note}" if note else ""), now=now, events=[(f"whistle.{'acknowledged' if move == 'ack' else move if move != 'return' else 'returned'}", payload)],
+    )
+    return updated
+
+
+def whistle_out(w: Any) -> dict[str, Any]:
+    return {
+        "id": str(w.id), "case_id": str(w.case_id), "case_number": getattr(w, "case_number", None), "title": getattr(w, "title", None),
+        "department": w.department_code, "role": w.role, "state": w.state, "reason": w.reason,
+        "created_at": w.created_at, "acknowledged_at": w.acknowledged_at, "done_at": w.done_at,
+        "returned_at": w.returned_at, "return_reason": w.return_reason,
+    }
+
+
+async def list_mine(session: Any, principal: Principal, status: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+    dept = department_of(principal)
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repo.list_for_department(session, dept, status, after, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": [whistle_out(r) for r in rows],
+        "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
+    }
