@@ -14,7 +14,7 @@ TRANSITIONS: dict[str, dict[str, str | None]] = {
     "resume": {"suspended": "in_progress"},
     "extend": {s: None for s in (*OPEN, "resolved", "replied")},
     "escalate": {s: None for s in OPEN},
-    "update": {"assigned": "in_progress", "in_progress": None, "returned": None},
+    "update": {"received": None, "graded": None, "assigned": "in_progress", "in_progress": None, "returned": None, "suspended": None},
     "resolve": {"assigned": "resolved", "in_progress": "resolved"},
     "reply": {"resolved": "replied"},
     "revisit": {"replied": "revisited"},  # dissatisfied: back to in_progress (see actions)

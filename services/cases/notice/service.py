@@ -15,6 +15,16 @@ KIND_ZH = {
 }
 RESPONSE_TIME = timedelta(days=1)
 _TIER_LEVEL = {"village": "township", "township": "township", "county": "county"}
+# Clocks that run against the responsible unit (a department once whistled); the others (contact,
+# major report, reply, revisit) are the handling centre's own duty.
+UNIT_KINDS = ("acknowledge", "resolve", "first_response", "update")
+
+
+async def tier_centre(session: Any, case: Any) -> str:
+    """The centre that handles the case at its tier (村/镇/县综治中心), as an area code."""
+    levels = await case_repo.area_levels(session, list(case.area_path))
+    tier = case.tier or "township"
+    return levels.get(tier) or levels.get("township") or case.area_path[0]
 
 
 async def supervising_area(session: Any, case: Any) -> tuple[str, str]:
@@ -29,7 +39,7 @@ async def issue_supervision(session: Any, case: Any, deadline: Any, now: datetim
     area_code, area_name = await supervising_area(session, case)
     year = now.astimezone(CHINA_TZ).year
     n = await repo.next_number(session, area_code, year, "supervision")
-    unit = deadline.department_code or case.responsible_unit or area_code
+    unit = deadline.department_code or (case.responsible_unit if deadline.kind in UNIT_KINDS else None) or await tier_centre(session, case)
     kind_zh = KIND_ZH.get(deadline.kind, deadline.kind)
     due_local = deadline.due_at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日%H:%M")
     row = {

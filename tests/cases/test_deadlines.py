@@ -1,0 +1,202 @@
+"""The clocks: warnings, breach and every ladder step exactly once; pause; extension; workdays; races."""
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from case_helpers import act, case, dept_token, make_case, manual_clock, policy, run_sweep
+from services.cases.deadline import jobs
+from services.cases.deadline.jobs import sweep_once
+
+CST = ZoneInfo("Asia/Shanghai")
+
+
+async def whistled_case(system, clk):
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    await act(system, "d001", case_id, "grade")
+    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "请派出所处理"})
+    assert r.status_code == 200, r.text
+    return case_id
+
+
+async def count_actions(system, case_id):
+    tl = (await case(system, case_id, "admin"))["timeline"]
+    out: dict[str, int] = {}
+    for t in tl:
+        out[t["action"]] = out.get(t["action"], 0) + 1
+    return out
+
+
+async def test_department_that_does_not_report_in_is_warned_breached_reminded_noticed_escalated_once_each(system):
+    with manual_clock() as clk:
+        case_id = await whistled_case(system, clk)
+        ack = lambda c: next(d for d in c["deadlines"] if d["kind"] == "acknowledge")  # noqa: E731
+        start_tier = (await case(system, case_id))["tier"]
+        expectations = [
+            (31, {"deadline_warning": 2}),   # contact 50% at 30 min, acknowledge 50% at 30 min
+            (49, {"deadline_warning": 4}),
+            (61, {"deadline_breached": 2, "remind": 2}),
+            (121, {"notice": 2}),
+            (181, {"escalate": 2}),
+        ]
+        elapsed = 0
+        for minute, want in expectations:
+            clk.advance(minutes=minute - elapsed)
+            elapsed = minute
+            await run_sweep(system)
+            await run_sweep(system)  # a second pass fires nothing more
+            counts = await count_actions(system, case_id)
+            for action, n in want.items():
+                assert counts.get(action, 0) == n, (minute, action, counts)
+        c = await case(system, case_id)
+        assert ack(c)["state"] == "breached"
+        assert c["tier"] != start_tier or start_tier == "county"
+        numbers = [n["number"] for n in c["notices"]]
+        assert len(numbers) == 2 and all(n.startswith("大柳镇督〔") and n.endswith("号") for n in numbers)
+        assert sorted(n["unit"] for n in c["notices"]) == sorted(["PS-DL", c["notices"][0]["unit"] if c["notices"][0]["unit"] != "PS-DL" else c["notices"][1]["unit"]])
+        assert "PS-DL" in {n["unit"] for n in c["notices"]} and any(n["unit"].startswith("620602") for n in c["notices"])
+        # Reporting in late meets the breached clock late and stops its ladder.
+        ps = await dept_token(system)
+        w = c["whistles"][0]
+        assert (await system.http.post(f"{system.cases_url}/v1/whistles/{w['id']}/ack", json={}, headers=ps)).status_code == 200
+        c = await case(system, case_id)
+        assert ack(c)["state"] == "breached" and ack(c)["met_at"] is not None
+        await system.drain()
+        async with system.services["notify"].app.state.db.unit_of_work() as s:
+            rows = (await s.execute(text("SELECT type, count(*) AS n FROM notify.events WHERE aggregate_id = :a GROUP BY type"), {"a": case_id})).all()
+        got = {r.type: r.n for r in rows}
+        assert got["deadline.warning"] == 4 and got["deadline.breached"] == 2 and got["notice.issued"] == 2
+
+
+async def test_notice_is_answered_by_its_unit(system):
+    with manual_clock() as clk:
+        case_id = await whistled_case(system, clk)
+        clk.advance(hours=2, minutes=1)
+        await run_sweep(system)
+    ps = await dept_token(system)
+    notices = (await system.http.get(f"{system.cases_url}/v1/notices", params={"state": "issued"}, headers=ps)).json()["items"]
+    mine = [n for n in notices if n["case_id"] == case_id]
+    assert len(mine) == 1 and mine[0]["unit"] == "PS-DL"
+    r = await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "已安排民警到场"}, headers=ps)
+    assert r.status_code == 200 and r.json()["state"] == "answered"
+    assert (await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "again"}, headers=ps)).status_code == 409
+    other = await dept_token(system, "ps-sch")
+    assert (await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "x"}, headers=other)).status_code == 404
+
+
+async def test_suspend_pauses_clocks_and_resume_shifts_them(system):
+    with manual_clock() as clk:
+        case_id = await whistled_case(system, clk)
+        before = {d["kind"]: d for d in (await case(system, case_id))["deadlines"]}
+        clk.advance(minutes=10)
+        assert (await act(system, "d001", case_id, "suspend", {"reason": "当事人外出务工"})).status_code == 200
+        clk.advance(hours=5)
+        quiet = await count_actions(system, case_id)
+        await run_sweep(system)
+        assert await count_actions(system, case_id) == quiet  # nothing fires while suspended
+        r = await act(system, "d001", case_id, "resume", {})
+        assert r.status_code == 200 and r.json()["state"] == "in_progress"
+        after = {d["kind"]: d for d in r.json()["deadlines"]}
+        shift = datetime.fromisoformat(after["resolve"]["due_at"]) - datetime.fromisoformat(before["resolve"]["due_at"])
+        assert shift == timedelta(hours=5)
+        assert datetime.fromisoformat(after["acknowledge"]["due_at"]) - datetime.fromisoformat(before["acknowledge"]["due_at"]) == timedelta(hours=5)
+
+
+async def test_extension_moves_one_deadline_once(system):
+    with manual_clock():
+        case_id = await whistled_case(system, None)
+        resolve = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")
+        body = {"deadline_id": resolve["id"], "by": "2d", "reason": "需等待鉴定结果", "approver": "镇长"}
+        r = await act(system, "d001", case_id, "extend", body)
+        assert r.status_code == 200, r.text
+        moved = next(d for d in r.json()["deadlines"] if d["id"] == resolve["id"])
+        assert datetime.fromisoformat(moved["due_at"]) - datetime.fromisoformat(resolve["due_at"]) == timedelta(days=2)
+        assert moved["extension"]["approver"] == "镇长"
+        again = await act(system, "d001", case_id, "extend", body | {"reason": "再次延期"})
+        assert again.status_code == 409
+
+
+WORKDAY_POLICY = """
+calendar: workday
+deadlines:
+  contact:  {limit: 1h, start: received}
+  acknowledge: {limit: 1h, start: whistled}
+  resolve:  {limit: 3d, start: whistled}
+warn_at: [0.5]
+escalation: []
+"""
+
+
+async def test_workday_resolve_deadline_spans_national_day_and_counts_the_make_up_saturday(system, tmp_path):
+    start = datetime(2026, 9, 30, 15, 0, tzinfo=CST)
+    with policy(system, WORKDAY_POLICY, tmp_path), manual_clock(start.astimezone(timezone.utc)):
+        case_id = await whistled_case(system, None)
+        resolve = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")
+    # 30 Sep counts 9 h, 1–7 Oct are holidays, 8 and 9 Oct are working days, and Saturday 10 Oct is a
+    # make-up working day (调休): 9 h + 24 h + 24 h + 15 h = 3 working days.
+    assert datetime.fromisoformat(resolve["due_at"]).astimezone(CST) == datetime(2026, 10, 10, 15, 0, tzinfo=CST)
+    assert resolve["calendar"] == "workday" and resolve["provisional"] is False
+
+
+async def test_two_sweeps_racing_fire_each_step_once(system):
+    with manual_clock() as clk:
+        ids = [await whistled_case(system, clk) for _ in range(6)]
+        clk.advance(minutes=61)
+        db = system.cases_app.state.db
+        clocks = system.cases_app.state.domain.clocks
+        results = await asyncio.gather(*[sweep_once(db, clocks, batch=3) for _ in range(4)])
+        await run_sweep(system)
+        assert sum(results) > 0
+        for case_id in ids:
+            counts = await count_actions(system, case_id)
+            assert counts.get("deadline_breached") == 2 and counts.get("remind") == 2 and counts.get("deadline_warning") == 4, counts
+
+
+async def test_sweep_killed_mid_batch_redoes_nothing_twice(system, monkeypatch):
+    with manual_clock() as clk:
+        ids = [await whistled_case(system, clk) for _ in range(3)]
+        clk.advance(minutes=61)
+        real_fire = jobs._fire
+        calls = {"n": 0}
+
+        async def dying_fire(*args, **kwargs):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise RuntimeError("process killed")  # the transaction dies with the process
+            return await real_fire(*args, **kwargs)
+
+        monkeypatch.setattr(jobs, "_fire", dying_fire)
+        with pytest.raises(RuntimeError):
+            await sweep_once(system.cases_app.state.db, system.cases_app.state.domain.clocks, batch=500)
+        monkeypatch.setattr(jobs, "_fire", real_fire)
+        for case_id in ids:
+            assert (await count_actions(system, case_id)).get("deadline_breached", 0) == 0
+        await run_sweep(system)
+        for case_id in ids:
+            counts = await count_actions(system, case_id)
+            assert counts.get("deadline_breached") == 2 and counts.get("deadline_warning") == 4, counts
+
+
+async def test_deadline_dashboard_lists_only_what_the_caller_may_see(system):
+    case_id, _ = await make_case(system, flags=[], category="other")
+    mine = (await system.http.get(f"{system.cases_url}/v1/deadlines", params={"state": "pending", "limit": 500}, headers=await system.auth("d001"))).json()["items"]
+    assert any(d["case_id"] == case_id for d in mine)
+    theirs = (await system.http.get(f"{system.cases_url}/v1/deadlines", params={"state": "pending", "limit": 500}, headers=await system.auth("d101"))).json()["items"]
+    assert not any(d["case_id"] == case_id for d in theirs)
+
+
+async def test_every_deadline_ends_met_breached_or_cancelled(system):
+    case_id = None
+    with manual_clock():
+        case_id = await whistled_case(system, None)
+        await act(system, "d001", case_id, "reject", {"reason": "测试"})  # not allowed from assigned
+        r = await act(system, "d001", case_id, "merge", {"into": (await make_case(system, flags=[], category="other"))[0], "reason": "重复上报"})
+        assert r.status_code == 200
+    async with system.cases_app.state.db.unit_of_work() as s:
+        states = {row.state for row in await s.execute(text("SELECT state FROM cases.deadlines WHERE case_id = :c"), {"c": uuid.UUID(case_id)})}
+    assert states <= {"met", "breached", "cancelled"}
