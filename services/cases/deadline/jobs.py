@@ -8,17 +8,20 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from services.cases.case import effects
 from services.cases.case import repository as case_repo
 from services.cases.case.actions import escalate_case
+from services.cases.case.models import timeline
+from services.cases.db import outbox
 from services.cases.deadline import repository as repo
 from services.cases.deadline.service import Clocks, _Row
 from services.cases.notice import service as notices
 from services.cases.notice.service import KIND_ZH
 from shared.clock import CHINA_TZ, clock
 from shared.db import Database
+from shared.outbox import Event, publish
 
 log = logging.getLogger("cases.sweep")
 
@@ -37,23 +40,42 @@ def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime) -> dict[
     }
 
 
-async def _fire(session: Any, clocks: Clocks, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime) -> Any:
+class _Batch:
+    """Timeline rows, events and clock updates of the common steps, written set-wise at the end (or before
+    a step that needs its own statements, so a case's entries keep their order)."""
+
+    def __init__(self) -> None:
+        self.timeline: list[dict[str, Any]] = []
+        self.events: list[Event] = []
+
+    def add(self, case: Any, action: str, note: str, now: datetime, event_type: str, payload: dict[str, Any]) -> None:
+        self.timeline.append({"case_id": case.id, "at": now, "actor": "system:clock", "action": action, "from_state": case.state,
+                              "to_state": case.state, "note": note, "data": None})
+        self.events.append(Event(type=event_type, aggregate_id=str(case.id), payload=payload, destinations=effects.NOTIFY))
+
+    async def flush(self, session: Any) -> None:
+        if self.timeline:
+            await session.execute(insert(timeline), self.timeline)
+        await publish(session, outbox, self.events)
+        self.timeline, self.events = [], []
+
+
+async def _fire(session: Any, batch: _Batch, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime) -> Any:
     kind = KIND_ZH.get(d.kind, d.kind)
     who = d.department_code or case.responsible_unit or "责任单位"
     due_local = d.due_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
     if action == "warning":
-        note = f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）"
-        await effects.record(session, case, actor="system:clock", action="deadline_warning", before=case.state, after=case.state, note=note, now=now,
-                             events=[("deadline.warning", _deadline_payload(case, d, "warning", at) | {"fraction": fraction})])
-    elif action == "breach":
-        note = f"{kind}时限已于{due_local}届满未完成（{who}）"
-        await effects.record(session, case, actor="system:clock", action="deadline_breached", before=case.state, after=case.state, note=note, now=now,
-                             events=[("deadline.breached", _deadline_payload(case, d, "breach", at))])
-    elif action == "remind":
-        note = f"已提醒{who}：{kind}时限已超期"
-        await effects.record(session, case, actor="system:clock", action="remind", before=case.state, after=case.state, note=note, now=now,
-                             events=[("deadline.reminded", _deadline_payload(case, d, "remind", at))])
-    elif action == "notice":
+        batch.add(case, "deadline_warning", f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）", now,
+                  "deadline.warning", _deadline_payload(case, d, "warning", at) | {"fraction": fraction})
+        return case
+    if action == "breach":
+        batch.add(case, "deadline_breached", f"{kind}时限已于{due_local}届满未完成（{who}）", now, "deadline.breached", _deadline_payload(case, d, "breach", at))
+        return case
+    if action == "remind":
+        batch.add(case, "remind", f"已提醒{who}：{kind}时限已超期", now, "deadline.reminded", _deadline_payload(case, d, "remind", at))
+        return case
+    await batch.flush(session)  # the steps below write their own rows; keep the case's order
+    if action == "notice":
         notice = await notices.issue_supervision(session, case, d, now)
         await effects.record(session, case, actor="system:clock", action="notice", before=case.state, after=case.state,
                              note=f"发出督办通知书 {notice['number']}（{notice['unit']}）", now=now,
@@ -70,6 +92,12 @@ async def _fire(session: Any, clocks: Clocks, case: Any, d: Any, action: str, fr
     return case
 
 
+_UPDATE = text(
+    """UPDATE cases.deadlines SET next_step = :next_step, next_fire_at = :next_fire_at, state = :state, breached_at = :breached_at
+       WHERE id = :id"""
+)
+
+
 async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
     """One claim-and-fire transaction; returns the number of steps fired."""
     now = clock.now()
@@ -81,6 +109,8 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
             return 0
         rows = list(await session.execute(text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"), {"ids": ids}))
         cases = {c.id: c for c in await session.execute(text("SELECT * FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list({r.case_id for r in rows})})}
+        buffer = _Batch()
+        updates = []
         for d in rows:
             data = dict(d._mapping)
             step = d.next_step
@@ -91,15 +121,16 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
                 if at is None or at > now:
                     break
                 s = steps[step]
-                case = await _fire(session, clocks, case, d, s.action, s.fraction, at, now)
+                case = await _fire(session, buffer, case, d, s.action, s.fraction, at, now)
                 if s.action == "breach":
                     breached_at = at
                 step += 1
                 fired += 1
             cases[d.case_id] = case
-            nxt = clocks.fire_time(_Row(data), step)
             state = "breached" if breached_at is not None and d.met_at is None else d.state
-            await repo.update(session, d.id, next_step=step, next_fire_at=nxt, state=state, breached_at=breached_at)
+            updates.append({"id": d.id, "next_step": step, "next_fire_at": clocks.fire_time(_Row(data), step), "state": state, "breached_at": breached_at})
+        await buffer.flush(session)
+        await session.execute(_UPDATE, updates)
     return fired
 
 
