@@ -78,3 +78,12 @@ async def test_list_filters_and_cursor_paging(system, two_cases):
     bad = await system.http.get(f"{system.cases_url}/v1/cases", params={"cursor": "garbage"}, headers=hdrs)
     assert bad.status_code == 422
     assert (await system.http.get(f"{system.cases_url}/v1/cases/not-a-uuid", headers=hdrs)).status_code == 422
+
+
+async def test_ledger_csv_streams_the_same_filter(system, two_cases):
+    resp = await system.http.get(f"{system.cases_url}/v1/cases", params={"area": "620602107"}, headers={**await system.auth("l001"), "Accept": "text/csv"})
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
+    lines = resp.text.lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("案件编号,状态")
+    assert len(lines) >= 2
+    assert (await system.http.get(f"{system.cases_url}/v1/cases", params={"format": "csv"}, headers=await system.auth("w001", "dev-w001"))).status_code == 404

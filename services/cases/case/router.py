@@ -3,21 +3,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
 
 from services.cases.case import service
 from services.cases.case.schemas import CaseOut, CasePage
 from shared.auth import CurrentPrincipal
+from shared.clock import clock
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
 
-@router.get("", response_model=CasePage, summary="Cases in the caller's scope, newest first", responses=problem_responses(401, 404, 422))
+@router.get(
+    "",
+    response_model=CasePage,
+    summary="Cases in the caller's scope, newest first (Accept: text/csv or format=csv for the ledger)",
+    responses={**problem_responses(401, 404, 422), 200: {"content": {"application/json": {}, "text/csv": {}}, "description": "cases"}},
+)
 async def list_cases(
+    request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
     state: Annotated[str | None, Query(max_length=30)] = None,
@@ -30,13 +38,24 @@ async def list_cases(
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    department: Annotated[str | None, Query(max_length=40)] = None,
+    overdue: bool = False,
+    due_before: datetime | None = None,
+    format: Annotated[Literal["json", "csv"], Query(description="csv: the ledger 台账 of the same filter, streamed")] = "json",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> CasePage:
+) -> Any:
     filters = {
         "state": state, "level": level, "tier": tier, "kind": kind, "category": category, "area": area,
         "report": report, "created_from": created_from, "created_to": created_to, "q": q,
+        "department": department, "overdue": overdue, "due_before": due_before, "now": clock.now(),
     }
+    if format == "csv" or "text/csv" in request.headers.get("accept", ""):
+        return StreamingResponse(
+            service.ledger_csv(request.app.state.db, principal, filters),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="ledger.csv"'},
+        )
     return await service.list_cases(session, principal, filters, cursor, limit)
 
 

@@ -1,6 +1,8 @@
 """Cases: made from reports (exactly one per report), read by those whose area contains them."""
 from __future__ import annotations
 
+import csv
+import io
 import uuid
 from datetime import datetime
 from typing import Any
@@ -27,7 +29,7 @@ from shared.clock import china_date_str, clock
 from shared.contracts.events import REPORT_STATUS, ReportSubmitted
 from shared.errors import NotFound, Unprocessable
 from shared.outbox import Event, publish
-from services.cases.case.machine import allowed_actions
+from services.cases.case.machine import STATE_ZH, allowed_actions
 from shared.pii import PiiCipher, mask_id_number, mask_phone
 
 RECEIVED = "received"
@@ -223,3 +225,32 @@ async def act(session: Any, domain: CaseDomain, cipher: PiiCipher, principal: Pr
 
     request = {"case": str(case_id), "action": action, "body": body.model_dump(mode="json")}
     return await once(session, actor_name(principal), idempotency_key, request, run)
+
+
+LEDGER_COLUMNS = ["案件编号", "状态", "类型", "类别", "标题", "网格", "层级", "等级", "受理时间", "更新时间"]
+
+
+def ledger_csv(db: Any, principal: Principal, filters: dict[str, Any]) -> Any:
+    """The ledger (台账) as CSV, streamed page by page in short transactions, any size. The caller's
+    scope is checked before the first byte is sent."""
+    return _ledger_rows(db, scope_of(principal), filters)
+
+
+async def _ledger_rows(db: Any, scope: dict[str, Any], filters: dict[str, Any]) -> Any:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(LEDGER_COLUMNS)
+    yield "\ufeff" + buf.getvalue()
+    after = None
+    while True:
+        async with db.unit_of_work() as session:
+            rows = await repo.list_cases(session, scope, filters, after, 1000)
+        if not rows:
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        for r in rows:
+            writer.writerow([r.number, STATE_ZH.get(r.state, r.state), r.kind, r.category or "", r.title or "", r.area_code,
+                             r.tier or "", r.level or "", r.created_at.isoformat(), r.updated_at.isoformat()])
+        yield buf.getvalue()
+        after = (rows[-1].created_at, rows[-1].id)
