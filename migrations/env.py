@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import services.cases.models as cases_models
 import services.intake.models as intake_models
-import services.notify.db as notify_db
+import services.notify.models as notify_db
 
 config = context.config
 target_metadata = [intake_models.metadata, cases_models.metadata, notify_db.metadata]

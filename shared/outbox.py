@@ -67,6 +67,7 @@ def outbox_table(metadata: MetaData) -> Table:
             "id",
             postgresql_where=text("delivered_at IS NULL"),
         ),
+        Index("ix_outbox_due", "destination", "id", postgresql_where=text("delivered_at IS NULL")),  # the claim's id order
     )
 
 
@@ -163,27 +164,71 @@ class Relay:
         return delivered
 
     async def _claim(self, destination: str) -> list[Any]:
+        """Lease up to `batch_size` due events that are each the oldest undelivered one of their aggregate.
+
+        Set-based in three index-backed steps (due rows in id order; the head id of each of their
+        aggregates; lock the heads with SKIP LOCKED), so a claim costs the same whatever the backlog.
+        """
         s = self.schema
         now = clock.now()
-        sql = text(
-            f"""
-            WITH c AS (
-              SELECT o.id FROM {s}.outbox o
-              WHERE o.destination = :dest AND o.delivered_at IS NULL AND o.parked_at IS NULL
-                AND o.next_attempt_at <= :now AND (o.lease_until IS NULL OR o.lease_until < :now)
-                AND NOT EXISTS (
-                  SELECT 1 FROM {s}.outbox p
-                  WHERE p.destination = o.destination AND p.aggregate_id = o.aggregate_id
-                    AND p.id < o.id AND p.delivered_at IS NULL)
-              ORDER BY o.id LIMIT :n FOR UPDATE SKIP LOCKED)
-            UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1
-            FROM c WHERE o.id = c.id
-            RETURNING o.id, o.event_id, o.type, o.aggregate_id, o.payload, o.occurred_at, o.failures
-            """
-        )
         async with self.db.unit_of_work() as session:
+            due = (
+                await session.execute(
+                    text(
+                        f"""SELECT id, aggregate_id FROM {s}.outbox
+                            WHERE destination = :dest AND delivered_at IS NULL AND parked_at IS NULL
+                              AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until < :now)
+                            ORDER BY id LIMIT :n"""
+                    ),
+                    {"dest": destination, "now": now, "n": self.batch_size * 2},
+                )
+            ).all()
+            if not due:
+                return []
+            heads = {
+                r.aggregate_id: r.head
+                for r in await session.execute(
+                    text(
+                        f"""SELECT aggregate_id, min(id) AS head FROM {s}.outbox
+                            WHERE destination = :dest AND delivered_at IS NULL AND aggregate_id = ANY(:aggs)
+                            GROUP BY aggregate_id"""
+                    ),
+                    {"dest": destination, "aggs": list({r.aggregate_id for r in due})},
+                )
+            }
+            keep = [r.id for r in due if heads.get(r.aggregate_id) == r.id][: self.batch_size]
+            if not keep:
+                # Every due row in the window waits behind an older event of its aggregate (one backing
+                # off, parked, or leased). Find the due heads across the whole backlog instead: one pass
+                # over the pending index, linear in the backlog, never starving the other aggregates.
+                keep = [
+                    r.id
+                    for r in await session.execute(
+                        text(
+                            f"""SELECT h.id FROM (
+                                  SELECT DISTINCT ON (aggregate_id) id, parked_at, next_attempt_at, lease_until
+                                  FROM {s}.outbox WHERE destination = :dest AND delivered_at IS NULL
+                                  ORDER BY aggregate_id, id) h
+                                WHERE h.parked_at IS NULL AND h.next_attempt_at <= :now
+                                  AND (h.lease_until IS NULL OR h.lease_until < :now)
+                                ORDER BY h.id LIMIT :n"""
+                        ),
+                        {"dest": destination, "now": now, "n": self.batch_size},
+                    )
+                ]
+                if not keep:
+                    return []
             result = await session.execute(
-                sql, {"dest": destination, "now": now, "n": self.batch_size, "lease": now + self.lease}
+                text(
+                    f"""WITH c AS (
+                          SELECT id FROM {s}.outbox WHERE id = ANY(:ids) AND delivered_at IS NULL
+                            AND (lease_until IS NULL OR lease_until < :now)
+                          ORDER BY id FOR UPDATE SKIP LOCKED)
+                        UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1
+                        FROM c WHERE o.id = c.id
+                        RETURNING o.id, o.event_id, o.type, o.aggregate_id, o.payload, o.occurred_at, o.failures"""
+                ),
+                {"ids": keep, "now": now, "lease": now + self.lease},
             )
             return sorted(result.all(), key=lambda r: r.id)
 

@@ -111,7 +111,7 @@ class System:
         total = 0
         for _ in range(rounds):
             n = 0
-            for name in ("intake", "cases"):
+            for name in ("intake", "cases", "notify"):
                 svc = self.services[name]
                 if svc.app is not None and svc.server is not None:
                     n += await svc.app.state.relay.run_once()
@@ -174,7 +174,9 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> Any:
     settings = {
         "cases": CasesSettings(**common, port=ports["cases"], jwt_private_key_file=str(tmp / "jwt.pem")),
         "intake": IntakeSettings(**common, port=ports["intake"], attachments_dir=str(tmp / "attachments")),
-        "notify": NotifySettings(**common, port=ports["notify"]),
+        "notify": NotifySettings(
+            **common, port=ports["notify"], webhook_allow_private_targets=True, webhook_retry_schedule="1s,2s,4s", webhook_timeout_seconds=2
+        ),
     }
     services = {
         "cases": Served("cases", lambda: cases_app(settings["cases"]), ports["cases"]),

@@ -11,6 +11,7 @@ from services.intake.report import repository as reports
 from services.intake.task import repository as tasks
 from shared.clock import clock
 from shared.contracts.events import (
+    DEVICE_MESSAGE,
     DEVICE_REVOKED,
     DIRECTORY_CHANGED,
     REPORT_STATUS,
@@ -69,7 +70,15 @@ async def on_task_assigned(session: Any, event: EventIn, ctx: Any) -> None:
         await feed.append(session, worker_id, [("task", data)], now)
 
 
+async def on_device_message(session: Any, event: EventIn, ctx: Any) -> None:
+    """A message for a grid worker's phone (from notify) becomes a `message` change in the feed."""
+    data = dict(event.payload)
+    worker_id = str(data.pop("worker_id"))
+    await feed.append(session, worker_id, [("message", data)], clock.now())
+
+
 HANDLERS = {
+    DEVICE_MESSAGE: on_device_message,
     TASK_ASSIGNED: on_task_assigned,
     REPORT_STATUS: on_report_status,
     DEVICE_REVOKED: on_device_revoked,

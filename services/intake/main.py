@@ -10,6 +10,7 @@ from services.intake.config import IntakeSettings, get_settings
 from services.intake.db import SCHEMA
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.report.schemas import ReportItem
+from services.intake.sync.schemas import PushRequest
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import clock
 from shared.outbox import Relay
@@ -62,7 +63,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             ticks=_ticks,
             on_startup=[_startup],
             on_shutdown=[_shutdown],
-            extra_schemas=[ReportItem],
+            extra_schemas=[ReportItem, PushRequest],
             title="Intake — 网格员移动端同步",
             description="Push reports made offline, pull what became of them, upload photos (tus 1.0.0).",
         )

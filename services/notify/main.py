@@ -5,10 +5,52 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.notify.config import NotifySettings, get_settings
-from services.notify.db import inbox
+from services.notify.db import SCHEMA, inbox
+from services.notify.delivery.jobs import DeliveryClients, deliver_due
+from services.notify.delivery.router import router as deliveries_router
+from services.notify.digest import send_daily_digest
+from services.notify.endpoint.router import router as endpoints_router
+from services.notify.inbox.router import router as inbox_router
+from services.notify.rule.engine import load_rules
 from services.notify.event.service import HANDLERS
 from shared.app import ServiceSpec, create_service_app
-from shared.inbox import events_router
+from shared.inbox import events_router, outbox_admin_router
+from shared.outbox import Relay
+from shared.pii import PiiCipher
+from shared.scheduling import Tick
+
+
+async def _startup(app: FastAPI) -> None:
+    settings: NotifySettings = app.state.settings
+    app.state.cipher = PiiCipher(settings.pii_key, settings.pii_hash_key)
+    app.state.rules = load_rules(settings.notify_rules_file or None)
+    app.state.relay = Relay(app.state.db, SCHEMA, "notify", {"intake": settings.intake_url}, settings.service_token)
+    app.state.delivery_clients = DeliveryClients(settings)
+
+
+async def _shutdown(app: FastAPI) -> None:
+    await app.state.relay.close()
+    await app.state.delivery_clients.close()
+
+
+def _ticks(app: FastAPI) -> list[Tick]:
+    settings: NotifySettings = app.state.settings
+
+    async def deliver() -> None:
+        await deliver_due(app.state.db, settings, app.state.cipher, app.state.delivery_clients)
+
+    async def digest() -> None:
+        await send_daily_digest(app.state.db, settings, app.state.rules)
+
+    async def prune_outbox() -> None:
+        await app.state.relay.prune()
+
+    return [
+        Tick("deliveries", deliver, settings.delivery_interval_seconds),
+        Tick("outbox_relay", app.state.relay.run_once, settings.relay_interval_seconds),
+        Tick("daily_digest", digest, 60),
+        Tick("prune_outbox", prune_outbox, 3600),
+    ]
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -17,7 +59,12 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
         ServiceSpec(
             name="notify",
             settings=settings,
-            routers=[events_router(inbox, HANDLERS)],
+            routers=[
+                events_router(inbox, HANDLERS), outbox_admin_router(SCHEMA), inbox_router, deliveries_router, endpoints_router,
+            ],
+            ticks=_ticks,
+            on_startup=[_startup],
+            on_shutdown=[_shutdown],
             title="Notify — 提醒与消息投递",
             description="Reminders, webhooks to department systems, SMS, phone messages.",
         )

@@ -91,3 +91,29 @@ async def test_metrics_show_the_outbox_backlog(system):
     body = (await system.http.get(f"{system.intake_url}/metrics")).text
     assert "http_requests_total" in body
     assert "outbox_parked_events" in body or "outbox_pending_events" in body
+
+
+async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(system):
+    """Hundreds of events wait behind one backing-off event of their aggregate; others still flow."""
+
+    db = system.intake_app.state.db
+    relay = system.intake_app.state.relay
+    blocked = f"blocked-{uuid.uuid4()}"
+    async with db.unit_of_work() as s:
+        await publish(s, intake_outbox, [Event(type="no.such.event", aggregate_id=blocked, payload={"i": i}, destinations=("cases",)) for i in range(relay.batch_size * 3)])
+        await s.execute(
+            text("UPDATE intake.outbox SET next_attempt_at = next_attempt_at + interval '1 day' WHERE id = (SELECT min(id) FROM intake.outbox WHERE aggregate_id = :a)"),
+            {"a": blocked},
+        )
+    good = report()
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [good]}, headers=await system.auth("w001", "dev-w001")
+    )
+    assert resp.status_code == 200
+    await system.drain()
+    async with system.cases_app.state.db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(good["id"])})).scalar() == 1
+    async with db.unit_of_work() as s:
+        left = (await s.execute(text("SELECT count(*) FROM intake.outbox WHERE aggregate_id = :a AND delivered_at IS NULL"), {"a": blocked})).scalar()
+        assert left == relay.batch_size * 3  # still in order behind their head, none skipped ahead
+        await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": blocked})

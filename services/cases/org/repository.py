@@ -139,3 +139,21 @@ async def all_departments(session: AsyncSession) -> list[dict[str, Any]]:
 async def lock_directory(session: AsyncSession) -> None:
     """Serialise directory publications so their events commit in order (one aggregate)."""
     await session.execute(text("SELECT pg_advisory_xact_lock(hashtext('cases.directory'))"))
+
+
+async def departments_full(session: AsyncSession) -> list[dict[str, Any]]:
+    result = await session.execute(text("SELECT code, name, kind, area_code, webhook FROM cases.departments ORDER BY code"))
+    out = []
+    for r in result:
+        hook = dict(r.webhook or {})
+        out.append({"code": r.code, "name": r.name, "kind": r.kind, "area_code": r.area_code, "head": hook.pop("head", None),
+                    "webhook": hook if hook.get("url") else None})
+    return out
+
+
+async def all_users(session: AsyncSession) -> list[dict[str, Any]]:
+    result = await session.execute(
+        text("SELECT id, username, name, role, department_code, areas, phone_enc FROM cases.users WHERE active ORDER BY username")
+    )
+    return [{"user_id": str(r.id), "username": r.username, "name": r.name, "role": r.role, "department_code": r.department_code,
+             "areas": list(r.areas or []), "phone_enc": r.phone_enc} for r in result]

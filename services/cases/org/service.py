@@ -141,5 +141,11 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
 async def publish_directory(session: Any) -> None:
     """The whole directory as one event; consumers upsert it. One aggregate keeps the versions in order."""
     await repo.lock_directory(session)
-    payload = {"areas": await repo.all_areas(session), "departments": await repo.all_departments(session)}
-    await publish(session, outbox, [Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=payload, destinations=("intake",))])
+    areas = await repo.all_areas(session)
+    payload = {"areas": areas, "departments": await repo.all_departments(session)}
+    # notify also needs who is who: users with roles, areas and (encrypted) phones; department heads and webhooks
+    full = {"areas": areas, "departments": await repo.departments_full(session), "users": await repo.all_users(session)}
+    await publish(session, outbox, [
+        Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=payload, destinations=("intake",)),
+        Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=full, destinations=("notify",)),
+    ])

@@ -9,35 +9,49 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_INSERT = text(
-    """
+# One statement for a whole push batch: the reports, and for each new case-making report its
+# report.submitted event built from the stored row. Runs on the request's connection and transaction.
+_INSERT = """
     WITH input AS (
-      SELECT * FROM jsonb_to_recordset(CAST(CAST(:rows AS text) AS jsonb)) AS r(
+      SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(
         id uuid, worker_id text, device_id text, kind text, category text, title text, description text,
         grid text, lat float8, lon float8, address text, occurred_at timestamptz, captured_at timestamptz,
         parties jsonb, people_involved int, amount_cny numeric, flags jsonb, attachments jsonb, followup jsonb,
-        content_hash text, event jsonb, event_type text, event_id uuid)
+        content_hash text, event_type text, event_id uuid)
     ), ins AS (
       INSERT INTO intake.reports (id, report_no, worker_id, device_id, kind, category, title, description, grid,
         lat, lon, address, occurred_at, captured_at, parties, people_involved, amount_cny, flags, attachments,
         followup, content_hash, received_at, clock_offset_ms, state, status_at)
-      SELECT id, 'R' || :day || '-' || lpad(nextval('intake.report_no_seq')::text, 6, '0'), worker_id, device_id,
+      SELECT id, 'R' || $2 || '-' || lpad(nextval('intake.report_no_seq')::text, 6, '0'), worker_id, device_id,
         kind, category, title, description, grid, lat, lon, address, occurred_at, captured_at, parties,
-        people_involved, amount_cny, flags, attachments, followup, decode(content_hash, 'hex'), :now, :offset,
-        'submitted', :now
+        people_involved, amount_cny, flags, attachments, followup, decode(content_hash, 'hex'), $3, $4,
+        'submitted', $3
       FROM input
       ON CONFLICT (id) DO NOTHING
-      RETURNING id, report_no
+      RETURNING *
     ), ob AS (
       INSERT INTO intake.outbox (event_id, type, aggregate_id, destination, payload, occurred_at, next_attempt_at)
-      SELECT i.event_id, i.event_type, i.id::text, 'cases',
-             i.event || jsonb_build_object('report_no', ins.report_no), :now, :now
+      SELECT i.event_id, i.event_type, ins.id::text, 'cases',
+             jsonb_strip_nulls(jsonb_build_object(
+               'report_id', ins.id, 'report_no', ins.report_no, 'worker_id', ins.worker_id, 'device_id', ins.device_id,
+               'kind', ins.kind, 'category', ins.category, 'title', ins.title, 'description', ins.description,
+               'grid', ins.grid, 'occurred_at', ins.occurred_at, 'captured_at', ins.captured_at, 'received_at', ins.received_at,
+               'parties', ins.parties, 'people_involved', ins.people_involved, 'amount_cny', ins.amount_cny::text,
+               'flags', ins.flags, 'attachments', ins.attachments, 'followup', ins.followup,
+               'location', CASE WHEN ins.lat IS NULL THEN NULL ELSE jsonb_build_object('lat', ins.lat, 'lon', ins.lon, 'address', ins.address) END)),
+             $3, $3
       FROM ins JOIN input i ON i.id = ins.id
       WHERE i.event_type IS NOT NULL
     )
     SELECT id, report_no FROM ins
-    """
-)
+"""
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The asyncpg connection under the session, inside the request's transaction (hot path only)."""
+    conn = await session.connection()
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
 
 
 async def insert_batch(session: AsyncSession, rows: list[dict[str, Any]], day: str, now: datetime, offset_ms: int | None) -> dict[uuid.UUID, str]:
@@ -45,10 +59,9 @@ async def insert_batch(session: AsyncSession, rows: list[dict[str, Any]], day: s
     Returns the report numbers of the rows inserted now."""
     if not rows:
         return {}
-    result = await session.execute(
-        _INSERT, {"rows": orjson.dumps(rows).decode(), "day": day, "now": now, "offset": offset_ms}
-    )
-    return {r.id: r.report_no for r in result}
+    driver = await _driver(session)
+    records = await driver.fetch(_INSERT, orjson.dumps(rows).decode(), day, now, offset_ms)
+    return {r["id"]: r["report_no"] for r in records}
 
 
 async def existing(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:

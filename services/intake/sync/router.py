@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 
 from services.intake.sync import service
-from services.intake.sync.schemas import PullResponse, PushRequest, PushResponse
+from services.intake.sync.schemas import PullResponse, PushResponse
 from shared.auth import CurrentPrincipal
 from shared.db import DbSession
 from shared.errors import NotFound
@@ -20,10 +20,10 @@ router = APIRouter(prefix="/v1/sync", tags=["sync"])
     response_model=PushResponse,
     response_model_exclude_none=True,
     summary="Push reports made offline (each item idempotent by its id)",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}}}},
     responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
 async def push(
-    body: PushRequest,
     request: Request,
     session: DbSession,
     principal: CurrentPrincipal,
@@ -31,6 +31,7 @@ async def push(
 ) -> PushResponse:
     if principal.role != "grid_worker":
         raise NotFound()
+    body = service.parse_push(await request.body())
     return await service.push(session, principal, body.device_id, body.items, x_device_time, request.app.state.cipher)
 
 

@@ -14,7 +14,7 @@ class PushRequest(BaseModel):
     `ReportItem`."""
 
     device_id: str = Field(min_length=1, max_length=100)
-    items: list[dict[str, Any]] = Field(max_length=500, json_schema_extra={"items": {"$ref": "#/components/schemas/ReportItem"}})
+    items: list[dict[str, Any]] = Field(max_length=500, description="each item is a ReportItem (see components.schemas.ReportItem)")
 
 
 class FieldError(BaseModel):

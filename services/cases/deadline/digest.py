@@ -1,0 +1,37 @@
+"""What each centre must know in the morning: what is overdue and what falls due today (for notify's
+daily digest), served on /internal/v1/digest."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+
+from shared.auth import ServiceCaller
+from shared.clock import CHINA_TZ, clock
+
+router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
+
+
+@router.get("/digest", summary="Per centre: overdue clocks and clocks due today (China time)")
+async def digest(request: Request) -> dict[str, Any]:
+    now = clock.now()
+    local = now.astimezone(CHINA_TZ)
+    end_of_day = datetime(local.year, local.month, local.day, tzinfo=CHINA_TZ) + timedelta(days=1)
+    async with request.app.state.db.unit_of_work() as session:
+        rows = await session.execute(
+            text(
+                """SELECT a.code, a.name, a.level,
+                          count(*) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue,
+                          count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today
+                   FROM cases.areas a
+                   JOIN cases.cases c ON c.area_path @> ARRAY[a.code]
+                   JOIN cases.deadlines d ON d.case_id = c.id
+                   WHERE a.level IN ('township', 'county') AND (d.state = 'pending' OR (d.state = 'breached' AND d.met_at IS NULL))
+                   GROUP BY a.code, a.name, a.level ORDER BY a.code"""
+            ),
+            {"now": now, "eod": end_of_day},
+        )
+        centres = [{"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "due_today": r.due_today} for r in rows]
+    return {"date": local.date().isoformat(), "centres": centres}

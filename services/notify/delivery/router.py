@@ -1,0 +1,43 @@
+"""Operators (admin) watch deliveries and send failed or dead ones again."""
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from services.notify.delivery import service
+from services.notify.delivery.schemas import DeliveryOut, DeliveryPage
+from services.notify.endpoint.dependencies import Cipher
+from shared.auth import require_roles
+from shared.db import DbSession
+from shared.openapi import problem_responses
+
+router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], dependencies=[require_roles("admin")])
+
+
+@router.get(
+    "",
+    response_model=DeliveryPage,
+    summary="Deliveries by state and channel, newest first (dead letters: status=dead)",
+    responses=problem_responses(401, 404, 422),
+)
+async def list_deliveries(
+    session: DbSession,
+    cipher: Cipher,
+    status: Annotated[Literal["pending", "delivered", "failed", "dead"] | None, Query()] = None,
+    channel: Annotated[Literal["webhook", "sms", "phone", "inbox"] | None, Query()] = None,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> DeliveryPage:
+    return DeliveryPage(**await service.list_deliveries(session, cipher, status, channel, cursor, limit))
+
+
+@router.post(
+    "/{delivery_id}/retry",
+    response_model=DeliveryOut,
+    summary="Send a failed or dead delivery again now (attempts kept); 409 if it was delivered",
+    responses=problem_responses(401, 404, 409, 422),
+)
+async def retry_delivery(delivery_id: uuid.UUID, session: DbSession, cipher: Cipher) -> DeliveryOut:
+    return DeliveryOut(**await service.retry(session, cipher, delivery_id))

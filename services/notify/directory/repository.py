@@ -1,0 +1,75 @@
+"""Notify's directory copy and the recipient look-ups the rules need."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
+    areas = payload.get("areas") or []
+    if areas:
+        await session.execute(
+            text(
+                """INSERT INTO notify.areas (code, name, level, path, updated_at) VALUES (:code, :name, :level, :path, :now)
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level, path = EXCLUDED.path, updated_at = :now"""
+            ),
+            [{"code": a["code"], "name": a["name"], "level": a["level"], "path": a["path"], "now": now} for a in areas],
+        )
+    depts = payload.get("departments") or []
+    if depts:
+        await session.execute(
+            text(
+                """INSERT INTO notify.departments (code, name, area_code, head, updated_at) VALUES (:code, :name, :area_code, :head, :now)
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_code = EXCLUDED.area_code, head = EXCLUDED.head, updated_at = :now"""
+            ),
+            [{"code": d["code"], "name": d["name"], "area_code": d.get("area_code"), "head": d.get("head"), "now": now} for d in depts],
+        )
+    users = payload.get("users") or []
+    if users:
+        await session.execute(
+            text(
+                """INSERT INTO notify.users (user_id, username, name, role, department_code, areas, phone_enc, updated_at)
+                   VALUES (:user_id, :username, :name, :role, :department_code, :areas, :phone_enc, :now)
+                   ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, name = EXCLUDED.name, role = EXCLUDED.role,
+                     department_code = EXCLUDED.department_code, areas = EXCLUDED.areas, phone_enc = EXCLUDED.phone_enc, updated_at = :now"""
+            ),
+            [{**{k: u.get(k) for k in ("user_id", "username", "name", "role", "department_code", "phone_enc")}, "areas": u.get("areas") or [], "now": now} for u in users],
+        )
+
+
+async def area(session: AsyncSession, code: str | None) -> Any:
+    if not code:
+        return None
+    return (await session.execute(text("SELECT code, name, level, path FROM notify.areas WHERE code = :c"), {"c": code})).first()
+
+
+async def department(session: AsyncSession, code: str | None) -> Any:
+    if not code:
+        return None
+    return (await session.execute(text("SELECT code, name, area_code, head FROM notify.departments WHERE code = :c"), {"c": code})).first()
+
+
+async def users_where(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[Any]:
+    result = await session.execute(text(f"SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE {sql}"), params)
+    return list(result)
+
+
+async def staff_of(session: AsyncSession, department_code: str) -> list[Any]:
+    return await users_where(session, "department_code = :d AND role = 'department_staff'", {"d": department_code})
+
+
+async def by_username(session: AsyncSession, username: str) -> list[Any]:
+    return await users_where(session, "username = :u", {"u": username})
+
+
+async def by_role_in_path(session: AsyncSession, role: str, path: list[str], only: list[str] | None = None) -> list[Any]:
+    """Users of `role` whose areas hold a node of `path` (e.g. the leaders above a grid)."""
+    codes = only if only is not None else path
+    return await users_where(session, "role = :r AND areas && CAST(:p AS text[])", {"r": role, "p": codes})
+
+
+async def dispatchers_of(session: AsyncSession, area_code: str) -> list[Any]:
+    return await users_where(session, "role = 'dispatcher' AND areas @> ARRAY[CAST(:a AS text)]", {"a": area_code})

@@ -1,0 +1,56 @@
+"""Notification rules as data: which events tell whom, through which channels, with which template."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
+Audience = Literal["department", "department_head", "unit", "responsible", "centre", "area_leader", "county_leader", "reporter"]
+Channel = Literal["webhook", "inbox", "sms", "phone"]
+
+
+class Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    id: str = Field(min_length=1, max_length=60)
+    events: list[str] = Field(min_length=1)
+    when: dict[str, Any] = Field(default_factory=dict)
+    to: list[Audience] = Field(min_length=1)
+    channels: list[Channel] = Field(min_length=1)
+    major: bool = False
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=1000)
+
+    def matches(self, event_type: str, data: dict[str, Any]) -> bool:
+        return event_type in self.events and all(str(data.get(k)) == str(v) for k, v in self.when.items())
+
+
+class RulesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rules: list[Rule]
+
+
+class _Blank(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def render(template: str, data: dict[str, Any]) -> str:
+    return template.format_map(_Blank({k: ("" if v is None else v) for k, v in data.items()}))
+
+
+def load_rules(path: str | None = None) -> list[Rule]:
+    p = Path(path) if path else DEFAULT_RULES_PATH
+    try:
+        parsed = RulesFile.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"通知规则文件 {p} 无法读取: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise ValueError(f"通知规则文件 {p} 有误: {problems}") from exc
+    ids = [r.id for r in parsed.rules]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"通知规则文件 {p} 中规则 id 重复")
+    return parsed.rules

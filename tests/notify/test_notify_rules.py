@@ -1,0 +1,93 @@
+"""Rules turn cases' events into messages: a department's whistle, a major case for the county leader,
+the grid worker's phone, the daily digest — each once."""
+from __future__ import annotations
+
+from sqlalchemy import text
+
+from case_helpers import act, make_case
+from services.notify.digest import send_daily_digest
+from shared.clock import CHINA_TZ, clock
+
+
+async def notify_db(system):
+    return system.services["notify"].app.state.db
+
+
+async def inbox(system, user):
+    resp = await system.http.get(f"{system.notify_url}/v1/notifications", params={"limit": 500}, headers=await system.auth(user))
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def test_whistle_reaches_department_system_and_staff_once(system):
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    await act(system, "d001", case_id, "grade")
+    await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "邻里纠纷需派出所调处"})
+    await system.drain()
+    await system.drain()
+    async with (await notify_db(system)).unit_of_work() as s:
+        rows = (await s.execute(text(
+            """SELECT d.channel, d.recipient, d.state, d.payload FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+               WHERE n.case_id = :c AND n.rule = 'whistle_created'"""), {"c": case_id})).all()
+    channels = sorted((r.channel, r.recipient) for r in rows)
+    assert ("webhook", "department:PS-DL") in channels and ("inbox", "user:s001") in channels
+    assert len(channels) == len(set(channels))
+    hook = next(r for r in rows if r.channel == "webhook")
+    assert hook.payload["type"] == "whistle.created" and hook.payload["data"]["case_id"] == case_id
+    staff = await inbox(system, "s001")
+    mine = [n for n in staff["items"] if n["case_id"] == case_id]
+    assert len(mine) == 1 and "吹哨" in mine[0]["title"] and "大柳派出所" in mine[0]["body"]
+    r = await system.http.post(f"{system.notify_url}/v1/notifications/{mine[0]['id']}/read", headers=await system.auth("s001"))
+    assert r.status_code == 200 and r.json()["status"] == "read"
+    assert (await system.http.post(f"{system.notify_url}/v1/notifications/{mine[0]['id']}/read", headers=await system.auth("d001"))).status_code == 404
+
+
+async def test_major_case_tells_the_county_leader_in_app_and_by_sms_at_once(system):
+    case_id, _ = await make_case(system, flags=["violence_threat"])
+    await system.drain()
+    await system.drain()
+    async with (await notify_db(system)).unit_of_work() as s:
+        titles = [r.title for r in await s.execute(text(
+            "SELECT title FROM notify.notifications WHERE case_id = :c AND recipient = 'user:l001' AND rule = 'major_case'"), {"c": case_id})]
+    assert len(titles) == 1 and "重大" in titles[0]
+    async with (await notify_db(system)).unit_of_work() as s:
+        sms = (await s.execute(text(
+            """SELECT d.payload FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+               WHERE n.case_id = :c AND d.channel = 'sms' AND d.recipient = 'user:l001'"""), {"c": case_id})).all()
+    assert len(sms) == 1 and sms[0].payload["major"] is True and "十分钟报告" in sms[0].payload["text"]
+
+
+async def test_reporting_worker_hears_of_reply_on_the_phone(system):
+    snap = (await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("w001", "dev-w001"))).json()
+    case_id, _ = await make_case(system, flags=[], people_involved=2, category="debt")
+    for action, body in (("grade", {}), ("assign", {"unit": "620602107201"}), ("update", {"note": "调解中"}),
+                         ("resolve", {"outcome": "mediated"}), ("reply", {"text": "债务已按协议分期归还"})):
+        assert (await act(system, "d001", case_id, action, body)).status_code == 200
+    for _ in range(3):
+        await system.drain()
+    feed = (await system.http.get(f"{system.intake_url}/v1/sync/pull", params={"cursor": snap["cursor"], "limit": 500}, headers=await system.auth("w001", "dev-w001"))).json()
+    messages = [c["data"] for c in feed["changes"] if c["type"] == "message" and c["data"].get("case_id") == case_id]
+    assert any("债务已按协议分期归还" in m["text"] for m in messages)
+    assert len({m["message_id"] for m in messages}) == len(messages)
+
+
+async def test_daily_digest_once_per_day_to_the_centre(system):
+    await make_case(system, flags=[], category="other")
+    app = system.services["notify"].app
+    digest = (await system.http.get(f"{system.cases_url}/internal/v1/digest", headers={"Authorization": "Bearer test-service-token"})).json()
+    assert any(c["area"] == "620602107" and (c["overdue"] or c["due_today"]) for c in digest["centres"]), digest
+    first = await send_daily_digest(app.state.db, app.state.settings, app.state.rules, force=True)
+    again = await send_daily_digest(app.state.db, app.state.settings, app.state.rules, force=True)
+    assert first >= 1 and again == 0
+    async with app.state.db.unit_of_work() as s:
+        digests = (await s.execute(text("SELECT count(*) FROM notify.notifications WHERE recipient = 'user:d001' AND event_type = 'digest.daily'"))).scalar()
+    assert digests == 1
+    unread = await system.http.get(f"{system.notify_url}/v1/notifications", params={"status": "unread"}, headers=await system.auth("d001"))
+    assert unread.status_code == 200 and unread.json()["unread"] >= 1
+    async with app.state.db.unit_of_work() as s:
+        runs = (await s.execute(text("SELECT count(*) FROM notify.job_runs WHERE job = 'digest' AND period = :p"), {"p": clock.now().astimezone(CHINA_TZ).date().isoformat()})).scalar()
+    assert runs <= 1
+
+
+async def test_grid_workers_have_no_inbox(system):
+    assert (await system.http.get(f"{system.notify_url}/v1/notifications", headers=await system.auth("w001", "dev-w001"))).status_code == 404
