@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.notify.config import NotifySettings, get_settings
 from services.notify.db import SCHEMA, inbox
-from services.notify.delivery.jobs import DeliveryClients, deliver_due
+from services.notify.delivery.jobs import DeliveryClients, deliver_due, prune_deliveries
 from services.notify.delivery.router import router as deliveries_router
 from services.notify.digest import send_daily_digest
 from services.notify.endpoint.router import router as endpoints_router
@@ -44,6 +44,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
 
     async def prune_outbox() -> None:
         await app.state.relay.prune()
+        await prune_deliveries(app.state.db)
 
     return [
         Tick("deliveries", deliver, settings.delivery_interval_seconds),

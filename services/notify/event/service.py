@@ -32,7 +32,9 @@ async def on_directory_changed(session: Any, event: EventIn, ctx: Any) -> None:
         hook = dept.get("webhook") or {}
         if hook.get("url"):
             secret = ctx.cipher.decrypt(hook.get("secret_enc")) if hook.get("secret_enc") else None
-            await upsert_from_directory(session, ctx.cipher, dept["code"], hook["url"], secret)
+            await upsert_from_directory(
+                session, ctx.cipher, dept["code"], hook["url"], secret, allow_private_targets=ctx.settings.webhook_allow_private_targets
+            )
 
 
 HANDLERS = {t: record_event for t in NOTIFY_EVENT_TYPES} | {DIRECTORY_CHANGED: on_directory_changed}
