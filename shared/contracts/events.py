@@ -23,6 +23,20 @@ NOTIFY_EVENT_TYPES = (
 )
 
 CASE_MAKING_KINDS = ("dispute", "hazard", "request", "security")
+REPORT_KINDS = (*CASE_MAKING_KINDS, "patrol", "followup")
+
+# The risk-flag vocabulary of a report (DOMAIN.md "What comes in"): phones send them, grading reads them.
+RISK_FLAGS = (
+    "violence_threat",  # 暴力倾向
+    "weapons",  # 凶器
+    "civil_to_criminal",  # 民转刑风险
+    "mental_illness",  # 精神障碍
+    "minors_at_risk",
+    "elderly_at_risk",
+    "group_gathering",  # 聚集
+    "repeated_petition",  # 重复信访
+    "online_opinion",  # 网络舆情
+)
 
 
 class PartyWire(BaseModel):

@@ -20,7 +20,7 @@ from services.cases.deadline import service as clocks_svc
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
 from services.cases.org import repository as org_repo
-from services.cases.paging import decode_cursor, encode_cursor
+from shared.paging import decode_cursor, encode_cursor
 from services.cases.subject import repository as subjects
 from services.cases.whistle import repository as whistle_repo
 from services.cases.whistle.service import whistle_out

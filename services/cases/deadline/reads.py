@@ -10,7 +10,7 @@ from services.cases.case.service import deadline_out, scope_of
 from services.cases.deadline import repository as repo
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
-from services.cases.paging import decode_cursor, encode_cursor
+from shared.paging import decode_cursor, encode_cursor
 from services.cases.subject import repository as subject_repo
 from shared.auth import Principal
 from shared.clock import clock

@@ -19,6 +19,7 @@ from typing import Any, Literal, Mapping
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+from shared.contracts.events import REPORT_KINDS, RISK_FLAGS
 
 DEFAULT_RULES_PATH = str(Path(__file__).with_name("rules.yaml"))
 
@@ -27,18 +28,8 @@ Tier = Literal["village", "township", "county"]
 
 # The risk-flag vocabulary of a report (DOMAIN.md "What comes in"). A rule naming any other flag is
 # refused at load time: a misspelt flag would otherwise silently switch a safety rule off.
-KNOWN_FLAGS = frozenset({
-    "violence_threat",  # 暴力倾向
-    "weapons",  # 凶器
-    "civil_to_criminal",  # 民转刑风险
-    "mental_illness",  # 精神障碍
-    "minors_at_risk",
-    "elderly_at_risk",
-    "group_gathering",  # 聚集
-    "repeated_petition",  # 重复信访
-    "online_opinion",  # 网络舆情
-})
-KNOWN_KINDS = frozenset({"dispute", "hazard", "request", "security", "patrol", "followup"})
+KNOWN_FLAGS = frozenset(RISK_FLAGS)
+KNOWN_KINDS = frozenset(REPORT_KINDS)
 TEXT_FIELDS = frozenset({"kind", "category"})
 NUMBER_FIELDS = frozenset({
     "people_involved", "amount_cny", "party_prior_cases", "party_open_cases", "party_villages",

@@ -8,7 +8,7 @@ from services.cases.case import effects
 from services.cases.case import repository as case_repo
 from services.cases.case.domain import CaseDomain
 from services.cases.deadline import service as clocks_svc
-from services.cases.paging import decode_cursor, encode_cursor
+from shared.paging import decode_cursor, encode_cursor
 from services.cases.whistle import repository as repo
 from shared.auth import Principal
 from shared.clock import clock

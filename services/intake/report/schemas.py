@@ -9,19 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from shared.contracts.events import RISK_FLAGS
+
 ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "followup"]
 
-RISK_FLAGS = (
-    "violence_threat",  # 暴力倾向
-    "weapons",  # 凶器
-    "civil_to_criminal",  # 民转刑风险
-    "mental_illness",  # 精神障碍
-    "minors_at_risk",
-    "elderly_at_risk",
-    "group_gathering",  # 聚集
-    "repeated_petition",  # 重复信访
-    "online_opinion",  # 网络舆情
-)
 RiskFlag = Literal[RISK_FLAGS]  # type: ignore[valid-type]
 
 DISPUTE_CATEGORIES = {

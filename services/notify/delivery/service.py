@@ -1,36 +1,17 @@
 """Operators' view of deliveries: list by state and channel, and send a failed or dead one again."""
 from __future__ import annotations
 
-import base64
 import uuid
-from datetime import datetime
 from typing import Any
 
-import orjson
 
 from services.notify.delivery import repository as repo
 from shared.clock import clock
+from shared.paging import decode_cursor, encode_cursor
 from shared.errors import Conflict, NotFound, Unprocessable
 from shared.pii import PiiCipher, mask_phone
 
 RETRYABLE_CHANNELS = repo.WORKER_CHANNELS
-
-
-def encode_cursor(at: datetime, row_id: uuid.UUID) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps([at.isoformat(), str(row_id)])).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, rid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        parsed = datetime.fromisoformat(at)
-        if parsed.tzinfo is None:
-            raise ValueError("naive")
-        return parsed, uuid.UUID(rid)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise Unprocessable(
-            "分页游标无效", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]
-        ) from None
 
 
 def _shown_target(row: Any, cipher: PiiCipher) -> str | None:

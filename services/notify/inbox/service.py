@@ -1,17 +1,16 @@
 """In-app notifications: each user sees only their own (admins may look into another's)."""
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import text
 
 from shared.auth import Principal
 from shared.clock import clock
-from shared.errors import NotFound, Unprocessable
+from shared.errors import NotFound
+from shared.paging import decode_cursor, encode_cursor
 
 INBOX_ROLES = ("dispatcher", "leader", "department_staff", "admin")
 
@@ -24,14 +23,6 @@ def _recipient(principal: Principal, recipient: str | None) -> str:
             raise NotFound()
         return f"user:{recipient}"
     return f"user:{principal.username}"
-
-
-def _cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, nid = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return datetime.fromisoformat(at), uuid.UUID(nid)
-    except (ValueError, TypeError, orjson.JSONDecodeError):
-        raise Unprocessable("分页游标无效", errors=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}]) from None
 
 
 def _out(r: Any) -> dict[str, Any]:
@@ -48,7 +39,7 @@ async def list_for(session: Any, principal: Principal, recipient: str | None, st
     elif status == "read":
         where.append("n.read_at IS NOT NULL")
     if cursor:
-        params["a"], params["i"] = _cursor(cursor)
+        params["a"], params["i"] = decode_cursor(cursor)
         where.append("(n.created_at, n.id) < (:a, :i)")
     rows = list(await session.execute(text(f"SELECT n.* FROM notify.notifications n WHERE {' AND '.join(where)} ORDER BY n.created_at DESC, n.id DESC LIMIT :n"), params))
     unread = (await session.execute(text(
@@ -56,7 +47,7 @@ async def list_for(session: Any, principal: Principal, recipient: str | None, st
            AND EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.notification_id = n.id AND d.channel = 'inbox')"""), {"who": who})).scalar()
     more = len(rows) > limit
     rows = rows[:limit]
-    nxt = base64.urlsafe_b64encode(orjson.dumps([rows[-1].created_at.isoformat(), str(rows[-1].id)])).decode().rstrip("=") if more and rows else None
+    nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     return {"items": [_out(r) for r in rows], "next_cursor": nxt, "unread": int(unread or 0)}
 
 

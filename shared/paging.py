@@ -1,4 +1,4 @@
-"""Opaque list cursors: (timestamp, id) of the last item, base64url JSON."""
+"""Opaque list cursors shared by every service: (timestamp, id) of the last item, base64url JSON."""
 from __future__ import annotations
 
 import base64
