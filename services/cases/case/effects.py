@@ -2,7 +2,6 @@
 notify and — when the state changed — the reporting phones' report.status."""
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -69,6 +68,3 @@ async def record(
             )
     await publish(session, outbox, out)
 
-
-def new_id() -> uuid.UUID:
-    return uuid.uuid4()

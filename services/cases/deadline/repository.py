@@ -45,19 +45,6 @@ async def update(session: AsyncSession, deadline_id: uuid.UUID, **fields: Any) -
     await session.execute(text(f"UPDATE cases.deadlines SET {sets} WHERE id = :id"), {**params, "id": deadline_id})
 
 
-async def claim_due(session: AsyncSession, now: datetime, limit: int) -> list[Any]:
-    """Rows whose next step is due, locked for this transaction; other sweepers skip them."""
-    result = await session.execute(
-        text(
-            f"""SELECT {COLS} FROM cases.deadlines
-                WHERE next_fire_at IS NOT NULL AND next_fire_at <= :now
-                ORDER BY next_fire_at LIMIT :n FOR UPDATE SKIP LOCKED"""
-        ),
-        {"now": now, "n": limit},
-    )
-    return list(result)
-
-
 async def list_for(session: AsyncSession, scope_sql: str, params: dict[str, Any], filters: dict[str, Any], limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Any]:
     where = [scope_sql]
     for col in ("state", "kind", "department_code"):
