@@ -25,12 +25,17 @@ from shared.outbox import Event, publish
 
 log = logging.getLogger("cases.sweep")
 
+# Claim in two steps: the due clocks in index order (an ordered scan of the partial index stops after
+# :n rows, whatever the backlog; a bitmap plan would read and sort every due row first), then their
+# cases, skipping any case an action holds right now (its clocks fire at the next tick).
 _CLAIM = text(
-    """SELECT d.id FROM cases.deadlines d JOIN cases.cases c ON c.id = d.case_id
-       WHERE d.next_fire_at IS NOT NULL AND d.next_fire_at <= :now
-       ORDER BY d.next_fire_at LIMIT :n
-       FOR UPDATE OF d, c SKIP LOCKED"""
+    """SELECT id, case_id FROM cases.deadlines
+       WHERE next_fire_at IS NOT NULL AND next_fire_at <= :now
+       ORDER BY next_fire_at LIMIT :n
+       FOR UPDATE SKIP LOCKED"""
 )
+_LOCK_CASES = text("SELECT id FROM cases.cases WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED")
+_CASE_COLS = "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, reporter_id"
 
 
 def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime) -> dict[str, Any]:
@@ -50,7 +55,7 @@ class _Batch:
 
     def add(self, case: Any, action: str, note: str, now: datetime, event_type: str, payload: dict[str, Any]) -> None:
         self.timeline.append({"case_id": case.id, "at": now, "actor": "system:clock", "action": action, "from_state": case.state,
-                              "to_state": case.state, "note": note, "data": None})
+                              "to_state": case.state, "note": note})
         self.events.append(Event(type=event_type, aggregate_id=str(case.id), payload=payload, destinations=effects.NOTIFY))
 
     async def flush(self, session: Any) -> None:
@@ -104,11 +109,16 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
     steps = clocks.steps
     fired = 0
     async with db.unit_of_work() as session:
-        ids = [r.id for r in await session.execute(_CLAIM, {"now": now, "n": batch})]
+        await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        claimed = (await session.execute(_CLAIM, {"now": now, "n": batch})).all()
+        if not claimed:
+            return 0
+        locked = {r.id for r in await session.execute(_LOCK_CASES, {"ids": list({r.case_id for r in claimed})})}
+        ids = [r.id for r in claimed if r.case_id in locked]
         if not ids:
             return 0
         rows = list(await session.execute(text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"), {"ids": ids}))
-        cases = {c.id: c for c in await session.execute(text("SELECT * FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list({r.case_id for r in rows})})}
+        cases = {c.id: c for c in await session.execute(text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list(locked)})}
         buffer = _Batch()
         updates = []
         for d in rows:

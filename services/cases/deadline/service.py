@@ -24,7 +24,12 @@ class Clocks:
 
     @property
     def steps(self) -> list[Step]:
-        return self.policy.steps()
+        """The policy's step sequence, computed once per policy (the sweep asks for it per row)."""
+        cached = self.__dict__.get("_steps")
+        if cached is None or cached[0] is not self.policy:
+            cached = (self.policy, self.policy.steps())
+            self.__dict__["_steps"] = cached
+        return cached[1]
 
     def fire_time(self, row: Any, step_index: int) -> datetime | None:
         steps = self.steps
