@@ -113,3 +113,16 @@ async def test_subjects_are_matched_by_id_number_and_scoped(system):
     async with system.cases_app.state.db.unit_of_work() as s:
         grade = (await s.execute(text("SELECT grade FROM cases.cases WHERE id = CAST(:c AS uuid)"), {"c": case_id})).scalar()
     assert grade["level"] == "petition_backlog" and any("信访积案" in r for r in grade["reasons"])
+
+
+async def test_a_person_becoming_high_risk_gets_one_risk_warning_notice(system):
+    id_number = new_id_number()
+    party = [{"name": "孙某", "id_number": id_number, "role": "applicant"}]
+    ids = [(await make_case(system, flags=[], people_involved=2, category="neighbour", parties=party))[0] for _ in range(4)]
+    hdrs = await system.auth("d001")
+    notices = (await system.http.get(f"{system.cases_url}/v1/notices", params={"kind": "risk_warning", "limit": 500}, headers=hdrs)).json()["items"]
+    mine = [n for n in notices if n["case_id"] in ids]
+    assert len(mine) == 1 and "孙某" in mine[0]["subject"] and "预〔" in mine[0]["number"]
+    assert mine[0]["case_id"] == ids[2]  # the third case made the person high-risk; the fourth adds no second notice
+    r = await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "已落实包保责任人，每月走访"}, headers=hdrs)
+    assert r.status_code == 200 and r.json()["state"] == "answered"

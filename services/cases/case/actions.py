@@ -17,6 +17,7 @@ from services.cases.deadline import repository as deadline_repo
 from services.cases.deadline import service as clocks_svc
 from services.cases.deadline.policy import parse_duration
 from services.cases.subject import repository as subjects
+from services.cases.subject.service import refresh_risk
 from services.cases.whistle import repository as whistle_repo
 from shared.auth import Principal
 from shared.clock import clock
@@ -90,7 +91,7 @@ async def apply_grade(session: Any, domain: CaseDomain, case: Any, grade: dict[s
     )
     if grade["level"] == "major" and not was_major:
         await clocks_svc.start(session, domain.clocks, updated, "received", now, kinds=("major_report",))
-    await subjects.recompute_risk(session, await subjects.of_case(session, case.id), now)
+    await refresh_risk(session, updated, await subjects.of_case(session, case.id), now)
     return updated
 
 
@@ -256,7 +257,7 @@ async def do_revisit(session: Any, domain: CaseDomain, p: Principal, case: Any, 
 async def do_close(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.EmptyBody, now: datetime) -> None:
     await clocks_svc.cancel(session, case.id, "案件已销号", now)
     await _transition(session, case, p, "close", now, body.note or "销号", closed_at=now)
-    await subjects.recompute_risk(session, await subjects.of_case(session, case.id), now)
+    await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 
 async def do_merge(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.MergeBody, now: datetime) -> None:
@@ -274,13 +275,13 @@ async def do_merge(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
     await _transition(session, case, p, "merge", now, f"并入 {target.number}：{body.reason}", merged_into=target.id, data={"into": str(target.id)})
     await effects.record(session, target, actor=actor_name(p), action="merge_in", before=target.state, after=target.state, now=now,
                          note=f"案件 {case.number} 并入本案（{moved} 份上报）：{body.reason}", events=[])
-    await subjects.recompute_risk(session, await subjects.of_case(session, target.id), now)
+    await refresh_risk(session, target, await subjects.of_case(session, target.id), now)
 
 
 async def do_reject(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime) -> None:
     await clocks_svc.cancel(session, case.id, f"不予受理：{body.reason}", now)
     await _transition(session, case, p, "reject", now, body.reason, reply=f"不予受理：{body.reason}")
-    await subjects.recompute_risk(session, await subjects.of_case(session, case.id), now)
+    await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 
 async def do_reopen(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime) -> None:
@@ -289,7 +290,7 @@ async def do_reopen(session: Any, domain: CaseDomain, p: Principal, case: Any, b
         await clocks_svc.start(session, domain.clocks, updated, "assigned", now, kinds=("first_response", "update"))
     else:
         await clocks_svc.start(session, domain.clocks, updated, "received", now)
-    await subjects.recompute_risk(session, await subjects.of_case(session, case.id), now)
+    await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 
 HANDLERS = {

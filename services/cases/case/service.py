@@ -22,6 +22,7 @@ from services.cases.notice.service import notice_out
 from services.cases.org import repository as org_repo
 from shared.paging import decode_cursor, encode_cursor
 from services.cases.subject import repository as subjects
+from services.cases.subject.service import refresh_risk
 from services.cases.whistle import repository as whistle_repo
 from services.cases.whistle.service import whistle_out
 from shared.auth import Principal
@@ -133,7 +134,7 @@ async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report:
     await repo.add_grade(session, case_id, now, grade, "system:rules", None)
     case = await repo.update_case(session, case_id, now, grade=grade, level=grade["level"], tier=grade["tier"], initial_tier=grade["tier"], inform_county=bool(grade["inform_county"]))
     await clocks_svc.start(session, domain.clocks, case, "received", now)
-    await subjects.recompute_risk(session, subject_ids, now)
+    await refresh_risk(session, case, subject_ids, now)
     linked = await subjects.linked_cases(session, subject_ids, case_id)
     if linked:
         await repo.add_timeline(session, case_id, now, "system:rules", "link", RECEIVED, RECEIVED, f"当事人在 {len(linked)} 起其他案件中出现，已关联", {"linked": [str(c) for c in linked]})

@@ -69,3 +69,29 @@ def notice_out(n: Any) -> dict[str, Any]:
         "area": n.area_code, "unit": n.unit, "subject": n.subject, "body": n.body, "issued_at": n.issued_at,
         "respond_by": n.respond_by, "answer": n.answer, "answered_at": n.answered_at, "answered_by": n.answered_by,
     }
+
+
+async def issue_risk_warning(session: Any, case: Any, subject: Any, now: datetime) -> dict[str, Any]:
+    """风险预警通知书: a person or household has become high-risk; the supervising centre is warned and
+    must answer with its plan (e.g. scheduled visits)."""
+    area_code, area_name = await supervising_area(session, case)
+    year = now.astimezone(CHINA_TZ).year
+    n = await repo.next_number(session, area_code, year, "risk_warning")
+    row = {
+        "id": uuid.uuid4(),
+        "number": f"{area_name}预〔{year}〕{n}号",
+        "kind": "risk_warning",
+        "case_id": case.id,
+        "deadline_id": None,
+        "area_code": area_code,
+        "unit": area_code,
+        "subject": f"关于{subject.name or '当事人'}列为高风险人员的风险预警通知",
+        "body": (
+            f"{area_name}综治中心：{subject.name or '当事人'}已涉及{subject.case_count}起案件（最新为{case.number}），"
+            f"风险等级升为高。请落实包保责任人，安排定期走访，并于{int(RESPONSE_TIME.total_seconds() // 3600)}小时内答复。"
+        ),
+        "issued_at": now,
+        "respond_by": now + RESPONSE_TIME,
+    }
+    await repo.insert(session, row)
+    return row

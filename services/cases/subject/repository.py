@@ -61,14 +61,15 @@ async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:
     return [r.subject_id for r in await session.execute(text("SELECT subject_id FROM cases.subject_cases WHERE case_id = :c"), {"c": case_id})]
 
 
-async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], now: datetime) -> None:
+async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], now: datetime) -> list[Any]:
     """Risk from the cases: high — an open major/backlog case or ≥3 cases; medium — an open complex case
-    or 2 cases; low — one open case; safe — nothing open."""
+    or 2 cases; low — one open case; safe — nothing open. Returns the subjects that just became high."""
     if not subject_ids:
-        return
-    await session.execute(
+        return []
+    result = await session.execute(
         text(
-            f"""WITH stats AS (
+            f"""WITH before AS (SELECT id, risk FROM cases.subjects WHERE id = ANY(:s) FOR UPDATE),
+                stats AS (
                   SELECT sc.subject_id, count(*) AS total,
                          count(*) FILTER (WHERE c.state IN {OPEN_STATES}) AS open,
                          count(*) FILTER (WHERE c.state IN {OPEN_STATES} AND c.level IN ('major','petition_backlog')) AS open_major,
@@ -79,10 +80,12 @@ async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], no
                   risk = CASE WHEN stats.open_major > 0 OR stats.total >= 3 THEN 'high'
                               WHEN stats.open_complex > 0 OR stats.total = 2 THEN 'medium'
                               WHEN stats.open > 0 THEN 'low' ELSE 'safe' END
-                FROM stats WHERE s.id = stats.subject_id"""
+                FROM stats, before WHERE s.id = stats.subject_id AND before.id = s.id
+                RETURNING s.id, s.name, s.area_code, s.case_count, before.risk AS was, s.risk"""
         ),
         {"s": subject_ids, "now": now},
     )
+    return [r for r in result if r.risk == "high" and r.was != "high"]
 
 
 async def list_subjects(session: AsyncSession, scope_sql: str, params: dict[str, Any], risk: str | None, limit: int, after: tuple[str, uuid.UUID] | None) -> list[Any]:
