@@ -137,3 +137,18 @@ async def test_returned_lead_whistle_goes_back_to_dispatcher(system):
     assert next(d for d in c["deadlines"] if d["kind"] == "acknowledge")["state"] == "cancelled"
     again = await system.http.post(f"{system.cases_url}/v1/whistles/{w['id']}/ack", json={}, headers=ps)
     assert again.status_code == 409
+
+
+async def test_department_system_retrying_a_report_in_gets_the_first_answer(system):
+    case_id, _ = await make_case(system, flags=[], category="consumer", people_involved=2)
+    await act(system, "d001", case_id, "grade")
+    await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "消费纠纷"})
+    ps = await dept_token(system, "ps-dl")
+    w = next(x for x in (await system.http.get(f"{system.cases_url}/v1/whistles", headers=ps)).json()["items"] if x["case_id"] == case_id)
+    url = f"{system.cases_url}/v1/whistles/{w['id']}/ack"
+    first = await system.http.post(url, json={"note": "已报到"}, headers={**ps, "Idempotency-Key": "ack-1"})
+    again = await system.http.post(url, json={"note": "已报到"}, headers={**ps, "Idempotency-Key": "ack-1"})
+    assert first.status_code == again.status_code == 200 and first.json() == again.json()
+    assert (await system.http.post(url, json={"note": "其他"}, headers={**ps, "Idempotency-Key": "ack-1"})).status_code == 422
+    assert (await system.http.post(url, json={"note": "已报到"}, headers=ps)).status_code == 409  # no key: a plain repeat
+    assert [t["action"] for t in (await case(system, case_id))["timeline"]].count("whistle_ack") == 1

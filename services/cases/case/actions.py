@@ -18,6 +18,7 @@ from services.cases.deadline import service as clocks_svc
 from services.cases.deadline.policy import parse_duration
 from services.cases.subject import repository as subjects
 from services.cases.subject.service import refresh_risk
+from services.cases.grading.engine import TIER_OF_LEVEL
 from services.cases.whistle import repository as whistle_repo
 from shared.auth import Principal
 from shared.clock import clock
@@ -100,17 +101,13 @@ async def do_grade(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
     if body.level or body.tier:
         base = domain.rules.grade(await facts_for(session, case, len(whistles)))
         level = body.level or case.level or base.level
-        tier = body.tier or (domain.rules.grade(await facts_for(session, case, len(whistles))).tier if body.level is None else _tier_of(level))
+        tier = body.tier or TIER_OF_LEVEL[level][0]
         grade = {"level": level, "score": base.score, "reasons": [f"人工调整：{body.reason}", *base.reasons], "tier": tier, "by": "override", "inform_county": level == "major"}
     else:
         grade = grade_record(domain.rules.grade(await facts_for(session, case, len(whistles))))
     updated = await apply_grade(session, domain, case, grade, actor_name(p), body.reason or body.note, now)
     events = [("case.major", effects.case_payload(updated))] if grade["level"] == "major" and case.level != "major" else []
     await _transition(session, updated, p, "grade", now, body.reason or body.note, events=events, data={"grade": grade})
-
-
-def _tier_of(level: str) -> str:
-    return {"ordinary": "village", "complex": "township", "major": "township", "petition_backlog": "county"}[level]
 
 
 async def do_assign(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.AssignBody, now: datetime) -> None:

@@ -20,15 +20,6 @@ class ReportRef(BaseModel):
     received_at: datetime
 
 
-class TimelineOut(BaseModel):
-    at: datetime
-    actor: str
-    action: str
-    to: str | None
-    note: str | None
-    from_state: str | None = None
-
-
 class CaseSummary(BaseModel):
     id: str
     number: str

@@ -10,6 +10,7 @@ from services.cases.case.service import deadline_out, scope_of
 from services.cases.deadline import repository as repo
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
+from services.cases.idempotency.service import once
 from shared.paging import decode_cursor, encode_cursor
 from services.cases.subject import repository as subject_repo
 from shared.auth import Principal
@@ -72,6 +73,16 @@ async def answer_notice(session: Any, principal: Principal, notice_id: uuid.UUID
                              note=f"{notice.number} 已答复：{answer}", now=now,
                              events=[("notice.answered", effects.case_payload(case) | {"notice_id": str(notice_id), "number": notice.number, "answer": answer})])
     return notice_out(updated)
+
+
+async def answer_notice_once(session: Any, principal: Principal, notice_id: uuid.UUID, answer: str, key: str | None) -> dict[str, Any]:
+    """`answer_notice` under Idempotency-Key: a retried answer gets the first reply, not a 409."""
+
+    async def run() -> dict[str, Any]:
+        return await answer_notice(session, principal, notice_id, answer)
+
+    actor = f"{principal.role}:{principal.username or principal.subject}"
+    return await once(session, actor, key, {"notice": str(notice_id), "answer": answer}, run)
 
 
 async def subjects(session: Any, principal: Principal, risk: str | None, cursor: str | None, limit: int) -> dict[str, Any]:

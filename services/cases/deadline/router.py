@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.deadline import reads
@@ -52,9 +52,15 @@ async def list_notices(
     return Page(**await reads.notices(session, principal, state, kind, cursor, limit))
 
 
-@router.post("/notices/{notice_id}/answer", summary="The unit answers a notice", responses=problem_responses(401, 404, 409, 422))
-async def answer_notice(notice_id: uuid.UUID, body: NoticeAnswer, request: Request, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
-    return await reads.answer_notice(session, principal, notice_id, body.answer)
+@router.post("/notices/{notice_id}/answer", summary="The unit answers a notice (Idempotency-Key)", responses=problem_responses(401, 404, 409, 422))
+async def answer_notice(
+    notice_id: uuid.UUID,
+    body: NoticeAnswer,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
+    return await reads.answer_notice_once(session, principal, notice_id, body.answer, idempotency_key)
 
 
 @router.get("/subjects", response_model=Page, summary="Persons and households with their risk level and cases", responses=problem_responses(401, 404, 422))

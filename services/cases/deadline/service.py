@@ -122,19 +122,17 @@ async def meet(session: Any, clocks: Clocks, case_id: uuid.UUID, kinds: tuple[st
 
 
 async def cancel(session: Any, case_id: uuid.UUID, reason: str, now: datetime, kinds: tuple[str, ...] | None = None, whistle_id: uuid.UUID | None = None) -> int:
+    """Pending clocks of `kinds` end `cancelled` with the reason; a breached one whose work is no longer
+    asked for stays breached but stops its ladder. One pass over the case's clocks."""
     n = 0
     for d in await repo.of_case(session, case_id, lock=True):
-        if d.state != "pending" or (kinds is not None and d.kind not in kinds):
+        if (kinds is not None and d.kind not in kinds) or (whistle_id is not None and d.whistle_id != whistle_id):
             continue
-        if whistle_id is not None and d.whistle_id != whistle_id:
-            continue
-        await repo.update(session, d.id, state="cancelled", cancelled_at=now, cancel_reason=reason, next_fire_at=None)
-        n += 1
-    for d in await repo.of_case(session, case_id):
-        # a breached clock whose work is no longer asked for stops its ladder (it stays breached)
-        if d.state == "breached" and d.met_at is None and d.next_fire_at is not None and (kinds is None or d.kind in kinds):
-            if whistle_id is None or d.whistle_id == whistle_id:
-                await repo.update(session, d.id, next_fire_at=None, cancel_reason=reason)
+        if d.state == "pending":
+            await repo.update(session, d.id, state="cancelled", cancelled_at=now, cancel_reason=reason, next_fire_at=None)
+            n += 1
+        elif d.state == "breached" and d.met_at is None and d.next_fire_at is not None:
+            await repo.update(session, d.id, next_fire_at=None, cancel_reason=reason)
     return n
 
 

@@ -15,7 +15,7 @@ from shared.errors import Unprocessable
 async def once(session: Any, actor: str, key: str | None, request: Any, run: Callable[[], Awaitable[Any]]) -> Any:
     """Run `run()` once per (actor, key); returns its JSON-able result, or the stored one on a repeat."""
     if not key:
-        return await run()
+        return orjson.loads(orjson.dumps(await run()))
     digest = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS, default=str)).hexdigest()
     if not await repo.claim(session, actor, key, digest, clock.now()):
         prior = await repo.stored(session, actor, key)
@@ -26,6 +26,6 @@ async def once(session: Any, actor: str, key: str | None, request: Any, run: Cal
                 errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body", "type": "idempotency_key_reused"}],
             )
         return prior.response
-    result = await run()
+    result = orjson.loads(orjson.dumps(await run()))  # the first answer and every repeat are the same JSON
     await repo.finish(session, actor, key, 200, result)
     return result

@@ -4,7 +4,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.whistle import service
@@ -44,14 +44,20 @@ async def list_whistles(
 
 
 def _move(move: str, body_model: type, summary: str) -> None:
-    async def endpoint(whistle_id: uuid.UUID, body: body_model, request: Request, session: DbSession, principal: Department) -> dict[str, Any]:  # type: ignore[valid-type]
+    async def endpoint(
+        whistle_id: uuid.UUID,
+        body: body_model,  # type: ignore[valid-type]
+        request: Request,
+        session: DbSession,
+        principal: Department,
+        idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+    ) -> dict[str, Any]:
         note = getattr(body, "reason", None) or getattr(body, "note", None)
-        updated = await service.act(session, request.app.state.domain, principal, whistle_id, move, note)
-        return service.whistle_out(updated)
+        return await service.act_once(session, request.app.state.domain, principal, whistle_id, move, note, idempotency_key)
 
     endpoint.__name__ = f"whistle_{move}"
     endpoint.__annotations__["body"] = body_model  # the model itself, not a postponed name
-    router.add_api_route(f"/{{whistle_id}}/{move}", endpoint, methods=["POST"], summary=summary, responses=problem_responses(401, 404, 409, 422))
+    router.add_api_route(f"/{{whistle_id}}/{move}", endpoint, methods=["POST"], summary=summary + " (Idempotency-Key)", responses=problem_responses(401, 404, 409, 422))
 
 
 _move("ack", WhistleNote, "报到 — report in")

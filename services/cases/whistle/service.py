@@ -8,6 +8,7 @@ from services.cases.case import effects
 from services.cases.case import repository as case_repo
 from services.cases.case.domain import CaseDomain
 from services.cases.deadline import service as clocks_svc
+from services.cases.idempotency.service import once
 from shared.paging import decode_cursor, encode_cursor
 from services.cases.whistle import repository as repo
 from shared.auth import Principal
@@ -72,6 +73,15 @@ async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id
         note=f"{dept}{ZH[move]}" + (f"：{note}" if note else ""), now=now, events=[(f"whistle.{'acknowledged' if move == 'ack' else move if move != 'return' else 'returned'}", payload)],
     )
     return updated
+
+
+async def act_once(session: Any, domain: CaseDomain, principal: Principal, whistle_id: uuid.UUID, move: str, note: str | None, key: str | None) -> dict[str, Any]:
+    """`act` under Idempotency-Key: a department system retrying after a lost answer gets that answer."""
+    async def run() -> dict[str, Any]:
+        return whistle_out(await act(session, domain, principal, whistle_id, move, note))
+
+    actor = f"{principal.role}:{principal.username or principal.subject}"
+    return await once(session, actor, key, {"whistle": str(whistle_id), "move": move, "note": note}, run)
 
 
 def whistle_out(w: Any) -> dict[str, Any]:
