@@ -53,6 +53,7 @@ class ServiceSettings(BaseSettings):
     jwt_public_keys_file: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1  # processes behind one port (WORKERS); see shared/serve.py
     run_jobs: bool = True
     relay_interval_seconds: float = 0.5
     db_pool_size: int = 10

@@ -5,8 +5,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-import uvicorn
-
 from services.cases.config import get_settings
 
 
@@ -43,10 +41,9 @@ def main(argv: list[str]) -> int:
                 print(f"  {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
             return 1
         return 0
-    from services.cases.main import create_app
+    from shared.serve import serve
 
-    settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    serve("cases", get_settings())
     return 0
 
 

@@ -1,9 +1,6 @@
-"""`python -m services.intake` runs the intake service."""
-import uvicorn
-
+"""`python -m services.intake` runs the intake service (`WORKERS=N` for N processes on one port)."""
 from services.intake.config import get_settings
-from services.intake.main import create_app
+from shared.serve import serve
 
 if __name__ == "__main__":
-    settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    serve("intake", get_settings())

@@ -1,9 +1,6 @@
-"""`python -m services.notify` runs the notify service."""
-import uvicorn
-
+"""`python -m services.notify` runs the notify service (`WORKERS=N` for N processes on one port)."""
 from services.notify.config import get_settings
-from services.notify.main import create_app
+from shared.serve import serve
 
 if __name__ == "__main__":
-    settings = get_settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
+    serve("notify", get_settings())

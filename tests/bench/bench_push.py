@@ -80,9 +80,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--push-variants", default="A,B", help="A (RUN_JOBS=false), B (RUN_JOBS=true on both); default A,B")
     g.add_argument("--push-no-copy", action="store_true", help="skip the COPY ceiling")
     g.add_argument("--push-db-pool", type=int, default=None, help="DB_POOL_SIZE for the services (default: theirs)")
-    g.add_argument("--push-intake-workers", type=int, default=1,
-                   help="intake processes; >1 starts `uvicorn services.intake.main:create_app --factory --workers N` "
-                        "instead of `python -m services.intake` (an experiment, default 1)")
+    g.add_argument("--push-intake-workers", type=int, default=os.cpu_count() or 1,
+                   help="intake processes behind its port (WORKERS=N for `python -m services.intake`), as a deployment "
+                        "runs one per core; default: the machine's cores")
     g.add_argument("--push-copy-seconds", type=float, default=10.0, help="time bound of each COPY run (default 10)")
     g.add_argument("--push-pyspy", metavar="DIR", default=None,
                    help="record py-spy (raw collapsed stacks) of intake during each measured window into DIR "
@@ -354,10 +354,8 @@ async def start_service(name: str, env: dict[str, str], port: int, tmp: Path, wo
     log = tmp / f"{name}-{port}.log"
     out = open(log, "ab")
     cmd = [sys.executable, "-m", f"services.{name}"]
-    if workers > 1:
-        cmd = [sys.executable, "-m", "uvicorn", f"services.{name}.main:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--workers", str(workers), "--no-access-log", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, PORT=str(port)), stdout=out, stderr=out, start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, PORT=str(port), WORKERS=str(workers)), stdout=out, stderr=out,
+                            start_new_session=True)
     out.close()
     svc = Service(name, port, proc, log)
     async with httpx.AsyncClient(timeout=2) as http:
@@ -798,7 +796,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 phones = await tokens_for(cases, args.push_phones, grids)
                 for kind in clients:
                     label = f"A-{kind}"
-                    print(f"variant A (RUN_JOBS=false), client {kind}: {args.warmup:g}s warm-up + {args.seconds:g}s …", flush=True)
+                    print(f"variant A (RUN_JOBS=false, intake WORKERS={args.push_intake_workers}), client {kind}: {args.warmup:g}s warm-up + {args.seconds:g}s …", flush=True)
                     results[label] = await run_scenario(label, intake, {"intake": intake, "cases": cases}, phones, kind, maker, args, conn, tmp)
                     print(f"  {results[label]['reports_per_s']:,.0f} reports/s, p50 {results[label]['p50_ms']} ms, "
                           f"p99 {results[label]['p99_ms']} ms, errors {results[label]['errors']}", flush=True)

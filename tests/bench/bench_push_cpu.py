@@ -110,7 +110,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for v in phones[: round(phones_per_batch)]:
             cipher.lookup_hash("phone", v)
 
-    rows_by_batch = [[service._row(i, principal, "bench-phone-00", cipher, "00" * 32, now) for i in b] for b in items]
+    rows_by_batch = [[service._row(i, principal, "bench-phone-00", cipher, "00" * 32) for i in b] for b in items]
     response_type = TypeAdapter(PushResponse)
 
     def response() -> None:
@@ -144,7 +144,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     steps["item_validate"] = _measure(lambda: [ReportItem.model_validate(r) for r in pick(parsed)["items"]], rounds)
     steps["id_phone_validators"] = _measure(validators, rounds)
     steps["content_hash"] = _measure(lambda: [service.content_hash(i) for i in pick(items)], rounds)
-    steps["row_build"] = _measure(lambda: [service._row(i, principal, "bench-phone-00", cipher, "00" * 32, now) for i in pick(items)], rounds)
+    steps["row_build"] = _measure(lambda: [service._row(i, principal, "bench-phone-00", cipher, "00" * 32) for i in pick(items)], rounds)
     steps["pii_encrypt"] = _measure(encrypts, rounds)
     steps["pii_lookup_hash"] = _measure(hashes, rounds)
     steps["rows_json"] = _measure(lambda: orjson.dumps(pick(rows_by_batch)).decode(), rounds)
