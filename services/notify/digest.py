@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from services.notify.directory import repository as directory
 from services.notify.rule.engine import DIGEST_DAILY, Rule
 from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
@@ -31,15 +32,16 @@ def _overdue_list(centre: dict[str, Any]) -> str:
     return "超期案件：" + "、".join(numbers[:LISTED_AT_MOST]) + more + "。"
 
 
-def digest_event(period: str, centre: dict[str, Any]) -> EventIn:
-    """One centre's digest as an event for the rules (its id is stable per day and centre)."""
+def digest_event(period: str, centre: dict[str, Any], area_path: list[str] | None = None) -> EventIn:
+    """One centre's digest as an event for the rules (its id is stable per day and centre); `area_path`
+    is the centre's area from the county down (for the centre, area_leader and county_leader audiences)."""
     return EventIn(
         id=uuid.uuid5(DIGEST_NS, f"{period}:{centre['area']}"),
         type=DIGEST_DAILY,
         aggregate_id=f"digest:{centre['area']}",
         occurred_at=clock.now(),
         payload={
-            "period": period, "area": centre["area"], "area_path": [centre["area"]], "centre_name": centre.get("name") or "",
+            "period": period, "area": centre["area"], "area_path": area_path or [centre["area"]], "centre_name": centre.get("name") or "",
             "overdue": centre.get("overdue") or 0, "due_today": centre.get("due_today") or 0,
             "overdue_cases": centre.get("overdue_cases") or [], "overdue_list": _overdue_list(centre),
         },
@@ -70,6 +72,7 @@ async def send_daily_digest(db: Database, settings: Any, rules: list[Rule], forc
         for centre in digest["centres"]:
             if not centre["overdue"] and not centre["due_today"]:
                 continue
-            made += await apply_rules(session, rules, digest_event(period, centre))
+            area = await directory.area(session, centre["area"])
+            made += await apply_rules(session, rules, digest_event(period, centre, list(area.path) if area else None))
     log.info("daily digest %s: %d deliveries", period, made)
     return made

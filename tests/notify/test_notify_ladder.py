@@ -178,3 +178,44 @@ async def test_rules_naming_an_unknown_event_are_refused_at_load_naming_the_rule
 async def user_id(system, username: str) -> str:
     async with system.services["notify"].app.state.db.unit_of_work() as s:
         return (await s.execute(text("SELECT user_id FROM notify.users WHERE username = :u"), {"u": username})).scalar()
+
+
+async def directory_snapshot(system, extra: list[dict[str, Any]]) -> dict[str, Any]:
+    """A directory.changed event with the users notify knows now (active ones) plus `extra`."""
+    async with system.services["notify"].app.state.db.unit_of_work() as s:
+        users = [dict(r._mapping) | {"areas": list(r.areas)} for r in await s.execute(text(
+            "SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND username NOT LIKE 't-%'"))]
+    return {"id": str(uuid.uuid4()), "type": "directory.changed", "aggregate_id": "directory", "occurred_at": clock.now().isoformat(),
+            "payload": {"users": users + extra}}
+
+
+async def test_a_user_removed_from_the_directory_gets_no_more_sms_or_inbox_messages(system, notify_app):
+    cipher = notify_app.state.cipher
+    leader = {"user_id": str(uuid.uuid4()), "username": f"t-{uuid.uuid4().hex[:8]}", "name": "测试领导", "role": "leader",
+              "department_code": None, "areas": ["620602"], "phone_enc": cipher.encrypt("13900009999")}
+    await send(system, await directory_snapshot(system, [leader]))
+    before = str(uuid.uuid4())
+    await send(system, case_event("case.major", before, level="major"))
+    assert {(r.channel, r.recipient) for r in await messages(system, before)} >= {
+        ("inbox", f"user:{leader['username']}"), ("sms", f"user:{leader['username']}")}
+
+    await send(system, await directory_snapshot(system, []))  # the next snapshot no longer lists the leader
+    after = str(uuid.uuid4())
+    await send(system, case_event("case.major", after, level="major"))
+    told = {r.recipient for r in await messages(system, after)}
+    assert f"user:{leader['username']}" not in told and "user:l001" in told
+    async with notify_app.state.db.unit_of_work() as s:
+        active = (await s.execute(text("SELECT active FROM notify.users WHERE user_id = :i"), {"i": leader["user_id"]})).scalar()
+    assert active is False
+
+
+async def test_a_major_case_sms_goes_from_the_event_to_the_sms_gateway(system, notify_app):
+    case_id = str(uuid.uuid4())
+    await send(system, case_event("case.major", case_id, level="major", case_number="DL-MAJOR-" + case_id[:4]))
+    async with Receiver() as gateway:  # the generic gateway adapter's {to, text} JSON, over real HTTP
+        await run_worker(notify_app, sms_gateway_url=gateway.url("/sms"), sms_quiet_hours="00:00-23:59", sms_daily_cap=1)
+        got = [r.json() for r in gateway.received if "DL-MAJOR-" + case_id[:4] in r.json()["text"]]
+    assert sorted(m["to"] for m in got) == ["13800000011", "13800000021"]  # d001 (centre) and l001 (county leader)
+    assert all(m["text"].startswith("【综治中心】【十分钟报告】") for m in got)
+    assert {(r.recipient, r.state) for r in await messages(system, case_id) if r.channel == "sms"} == {
+        ("user:d001", "delivered"), ("user:l001", "delivered")}

@@ -31,6 +31,7 @@ from notify_fakes import (  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from services.notify.delivery import repository as repo
+from services.notify.delivery.jobs import DeliveryClients, deliver_due, stop_delivering
 from services.notify.delivery.policy import parse_schedule
 from shared.clock import clock
 
@@ -284,3 +285,38 @@ async def test_concurrent_workers_send_each_delivery_once(system, notify_app, ad
                 text("SELECT state, count(*) FROM notify.deliveries WHERE target = :c GROUP BY state"), {"c": code}
             )).all()
         assert dict(states) == {"delivered": 150}
+
+
+async def test_shutdown_lets_a_send_in_flight_finish(system, notify_app, admin):
+    code = department()
+    async with Receiver(lambda req, n: Reply(200, delay=0.5)) as receiver:
+        assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
+        row = await insert_delivery(notify_app.state.db, target=code)
+        settings = notify_app.state.settings
+        clients = DeliveryClients(settings)
+        run = asyncio.ensure_future(deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20))
+        await receiver.wait_for(1)
+        await stop_delivering(clients, [run], grace_seconds=5)
+        assert run.done() and not run.cancelled()
+        done = await fetch(notify_app.state.db, row["id"])
+        assert (done.state, done.attempts) == ("delivered", 1)
+
+
+async def test_a_send_cut_short_by_shutdown_is_given_back_without_counting_an_attempt(system, notify_app, admin):
+    """No retries left (an empty schedule): had the cut-short send counted, the delivery would be dead."""
+    code = department()
+    async with Receiver(lambda req, n: Reply(200, delay=10)) as receiver:
+        assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
+        rows = [await insert_delivery(notify_app.state.db, target=code) for _ in range(3)]
+        settings = notify_app.state.settings.model_copy(update={"webhook_retry_schedule": "", "webhook_timeout_seconds": 8, "delivery_per_endpoint": 1})
+        clients = DeliveryClients(settings)
+        run = asyncio.ensure_future(deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20))
+        await receiver.wait_for(1)
+        started = time.monotonic()
+        await stop_delivering(clients, [run], grace_seconds=0.3)
+        assert time.monotonic() - started < 3 and run.done() and not run.cancelled()
+        assert len(receiver.received) == 1  # one in flight, two waiting for the department's slot
+        for row in rows:
+            r = await fetch(notify_app.state.db, row["id"])
+            assert (r.state, r.attempts, r.lease_until, r.last_error) == ("pending", 0, None, None)
+            assert r.next_attempt_at <= clock.now()  # due at once for the next process
