@@ -1,5 +1,6 @@
-"""The daily digest (每日提醒) per centre: overdue and due-today clocks, to the centre's dispatchers'
-inboxes. Once per day across replicas: the day's claim and the notifications commit together."""
+"""The daily digest (每日提醒) per centre: overdue and due-today clocks. Who hears of it, through which
+channels and in which words is the `digest.daily` rule's (rules.yaml), like any other event. Once per
+day across replicas: the day's claim and the notifications commit together."""
 from __future__ import annotations
 
 import logging
@@ -10,12 +11,41 @@ import httpx
 from sqlalchemy import text
 
 from services.notify.directory import repository as directory
-from services.notify.rule.engine import Rule
+from services.notify.rule.engine import DIGEST_DAILY, Rule
+from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
 from shared.db import Database
+from shared.inbox import EventIn
 
 log = logging.getLogger("notify.digest")
 DIGEST_NS = uuid.UUID("5b0f3c1e-6a57-4c7e-9a8e-0d1f2b3c4d5e")
+LISTED_AT_MOST = 20  # case numbers named in one digest; the count says how many there are
+
+
+def _overdue_list(centre: dict[str, Any]) -> str:
+    """The overdue case numbers, when cases sends them (`overdue_cases`: numbers or {case_number})."""
+    numbers = [c.get("case_number") if isinstance(c, dict) else c for c in centre.get("overdue_cases") or []]
+    numbers = [str(n) for n in numbers if n]
+    if not numbers:
+        return ""
+    more = f" 等{len(numbers)}件" if len(numbers) > LISTED_AT_MOST else ""
+    return "超期案件：" + "、".join(numbers[:LISTED_AT_MOST]) + more + "。"
+
+
+def digest_event(period: str, centre: dict[str, Any], area_path: list[str] | None = None) -> EventIn:
+    """One centre's digest as an event for the rules (its id is stable per day and centre); `area_path`
+    is the centre's area from the county down (for the centre, area_leader and county_leader audiences)."""
+    return EventIn(
+        id=uuid.uuid5(DIGEST_NS, f"{period}:{centre['area']}"),
+        type=DIGEST_DAILY,
+        aggregate_id=f"digest:{centre['area']}",
+        occurred_at=clock.now(),
+        payload={
+            "period": period, "area": centre["area"], "area_path": area_path or [centre["area"]], "centre_name": centre.get("name") or "",
+            "overdue": centre.get("overdue") or 0, "due_today": centre.get("due_today") or 0,
+            "overdue_cases": centre.get("overdue_cases") or [], "overdue_list": _overdue_list(centre),
+        },
+    )
 
 
 async def send_daily_digest(db: Database, settings: Any, rules: list[Rule], force: bool = False) -> int:
@@ -42,22 +72,7 @@ async def send_daily_digest(db: Database, settings: Any, rules: list[Rule], forc
         for centre in digest["centres"]:
             if not centre["overdue"] and not centre["due_today"]:
                 continue
-            event_id = uuid.uuid5(DIGEST_NS, f"{period}:{centre['area']}")
-            body = f"{centre['name']}综治中心 {period}：超期未办 {centre['overdue']} 项，今日到期 {centre['due_today']} 项。"
-            for user in await directory.dispatchers_of(session, centre["area"]):
-                nid = uuid.uuid4()
-                row = (await session.execute(
-                    text("""INSERT INTO notify.notifications (id, event_id, event_type, rule, recipient, title, body, created_at)
-                            VALUES (:id, :e, 'digest.daily', 'daily_digest', :r, :t, :b, :now)
-                            ON CONFLICT ON CONSTRAINT uq_notifications_event_rule_recipient DO NOTHING RETURNING id"""),
-                    {"id": nid, "e": event_id, "r": f"user:{user.username}", "t": f"每日提醒 {period}", "b": body, "now": clock.now()},
-                )).first()
-                if row:
-                    await session.execute(
-                        text("""INSERT INTO notify.deliveries (id, notification_id, channel, recipient, message_id, payload, state, created_at, delivered_at)
-                                VALUES (:id, :n, 'inbox', :r, :m, '{}'::jsonb, 'delivered', :now, :now)"""),
-                        {"id": uuid.uuid4(), "n": nid, "r": f"user:{user.username}", "m": f"msg_{uuid.uuid4().hex}", "now": clock.now()},
-                    )
-                    made += 1
-    log.info("daily digest %s: %d notifications", period, made)
+            area = await directory.area(session, centre["area"])
+            made += await apply_rules(session, rules, digest_event(period, centre, list(area.path) if area else None))
+    log.info("daily digest %s: %d deliveries", period, made)
     return made

@@ -2,11 +2,13 @@
 (webhooks, SMS, phone messages, in-app inbox) is built on them."""
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import FastAPI
 
 from services.notify.config import NotifySettings, get_settings
 from services.notify.db import SCHEMA, inbox
-from services.notify.delivery.jobs import DeliveryClients, deliver_due, prune_deliveries
+from services.notify.delivery.jobs import DeliveryClients, deliver_due, prune_deliveries, stop_delivering
 from services.notify.delivery.router import router as deliveries_router
 from services.notify.digest import send_daily_digest
 from services.notify.endpoint.router import router as endpoints_router
@@ -26,18 +28,26 @@ async def _startup(app: FastAPI) -> None:
     app.state.rules = load_rules(settings.notify_rules_file or None)
     app.state.relay = Relay(app.state.db, SCHEMA, "notify", {"intake": settings.intake_url}, settings.service_token)
     app.state.delivery_clients = DeliveryClients(settings)
+    app.state.delivery_runs = set()
 
 
 async def _shutdown(app: FastAPI) -> None:
+    # the ticker has stopped ticking (and cancelled its tick tasks; the runs themselves are shielded):
+    # let the sends in flight end and settle before the session and the database go
+    settings: NotifySettings = app.state.settings
+    await stop_delivering(app.state.delivery_clients, app.state.delivery_runs, settings.delivery_shutdown_grace_seconds)
     await app.state.relay.close()
-    await app.state.delivery_clients.close()
 
 
 def _ticks(app: FastAPI) -> list[Tick]:
     settings: NotifySettings = app.state.settings
 
     async def deliver() -> None:
-        await deliver_due(app.state.db, settings, app.state.cipher, app.state.delivery_clients)
+        # its own task, shielded: stopping the ticker does not cut a run short; _shutdown ends it
+        run = asyncio.ensure_future(deliver_due(app.state.db, settings, app.state.cipher, app.state.delivery_clients))
+        app.state.delivery_runs.add(run)
+        run.add_done_callback(app.state.delivery_runs.discard)
+        await asyncio.shield(run)
 
     async def digest() -> None:
         await send_daily_digest(app.state.db, settings, app.state.rules)

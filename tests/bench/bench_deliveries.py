@@ -376,6 +376,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "webhook_allow_private_targets": True,
         "delivery_concurrency": args.deliveries_concurrency or defaults.delivery_concurrency,
         "delivery_batch": args.deliveries_batch or defaults.delivery_batch,
+        # one receiver stands for every department here: the per-department cap would measure itself
+        "delivery_per_endpoint": args.deliveries_concurrency or defaults.delivery_concurrency,
     })
     tick = args.deliveries_tick if args.deliveries_tick is not None else defaults.delivery_interval_seconds
     cipher = PiiCipher(PII_KEY, "bench")

@@ -87,3 +87,31 @@ async def test_old_delivered_rows_are_pruned_and_dead_letters_kept(notify_app):
     async with db.unit_of_work() as session:
         left = {r.id for r in (await session.execute(text("SELECT id FROM notify.deliveries WHERE target = :c"), {"c": code})).all()}
     assert left == {recent["id"], dead["id"]}
+
+
+async def test_bulk_retry_requeues_every_matching_dead_or_failed_delivery_at_once(system, notify_app, admin):
+    db = notify_app.state.db
+    code, other = f"T-{uuid.uuid4().hex[:10]}", f"T-{uuid.uuid4().hex[:10]}"
+    since = clock.now() - timedelta(hours=1)
+    later = clock.now() + timedelta(days=1)
+    dead = [await insert_delivery(db, target=code, state="dead", attempts=8, last_error="gave up") for _ in range(3)]
+    failed = await insert_delivery(db, target=code, state="failed", attempts=2, next_attempt_at=later)
+    old = await insert_delivery(db, target=code, state="dead", attempts=8, created_at=since - timedelta(days=1))
+    elsewhere = await insert_delivery(db, target=other, state="dead", attempts=8)
+    delivered = await insert_delivery(db, target=code, state="delivered")
+
+    url = f"{system.notify_url}/v1/deliveries/retry"
+    resp = await system.http.post(url, json={"department": code, "since": since.isoformat()}, headers=admin)
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {"requeued": 4}
+    for row in [*dead, failed]:
+        r = await fetch(db, row["id"])
+        assert r.state == "pending" and r.next_attempt_at <= clock.now()  # due now, not at its scheduled time
+        assert r.attempts == row["attempts"]  # attempts kept
+    assert (await fetch(db, old["id"])).state == "dead"
+    assert (await fetch(db, elsewhere["id"])).state == "dead"
+    assert (await fetch(db, delivered["id"])).state == "delivered"
+
+    bad = await system.http.post(url, json={"status": ["delivered"]}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"][-2:] == ["status", 0]
+    assert (await system.http.post(url, json={}, headers=await system.auth("d001"))).status_code == 404

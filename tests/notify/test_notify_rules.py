@@ -5,7 +5,11 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from case_helpers import act, make_case
-from services.notify.digest import send_daily_digest
+import uuid
+
+from services.notify.digest import digest_event, send_daily_digest
+from services.notify.rule.engine import load_rules
+from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
 
 
@@ -86,7 +90,34 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
     assert unread.status_code == 200 and unread.json()["unread"] >= 1
     async with app.state.db.unit_of_work() as s:
         runs = (await s.execute(text("SELECT count(*) FROM notify.job_runs WHERE job = 'digest' AND period = :p"), {"p": clock.now().astimezone(CHINA_TZ).date().isoformat()})).scalar()
-    assert runs <= 1
+        mine = (await s.execute(text(
+            """SELECT n.rule, n.title, n.body, d.channel, d.state FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
+               WHERE n.recipient = 'user:d001' AND n.event_type = 'digest.daily'"""))).all()
+    assert runs == 1  # the day is claimed once
+    centre = next(c for c in digest["centres"] if c["area"] == "620602107")
+    assert [(m.rule, m.channel, m.state) for m in mine] == [("daily_digest", "inbox", "delivered")]
+    assert mine[0].title.startswith("每日提醒 ") and "大柳镇综治中心" in mine[0].body
+    assert f"超期未办 {centre['overdue']} 项" in mine[0].body and f"今日到期 {centre['due_today']} 项" in mine[0].body
+
+
+async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(system, tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n  - {id: digest_to_leaders, events: [digest.daily], to: [centre, county_leader], channels: [inbox],"
+        " title: '晨报 {period}', text: '{centre_name}：{overdue_list}'}\n", encoding="utf-8")
+    rules = load_rules(str(path))
+    period = "2099-01-0" + str(uuid.uuid4().int % 9 + 1) + "-" + uuid.uuid4().hex[:6]  # a day of this test's own
+    centre = {"area": "620602107", "name": "大柳镇", "overdue": 2, "due_today": 0,
+              "overdue_cases": [{"case_number": "DL-2099-001"}, "DL-2099-002"]}
+    app = system.services["notify"].app
+    async with app.state.db.unit_of_work() as s:
+        made = await apply_rules(s, rules, digest_event(period, centre, ["620602", "620602107"]))
+    async with app.state.db.unit_of_work() as s:
+        again = await apply_rules(s, rules, digest_event(period, centre, ["620602", "620602107"]))  # the same day and centre: nothing new
+        rows = (await s.execute(text("SELECT recipient, title, body FROM notify.notifications WHERE title = :t"), {"t": f"晨报 {period}"})).all()
+    assert made == 2 and again == 0
+    assert sorted(r.recipient for r in rows) == ["user:d001", "user:l001"]
+    assert all(r.body == "大柳镇：超期案件：DL-2099-001、DL-2099-002。" for r in rows)
 
 
 async def test_grid_workers_have_no_inbox(system):

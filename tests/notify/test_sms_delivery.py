@@ -62,20 +62,36 @@ async def test_a_failing_gateway_is_retried_per_schedule_and_does_not_use_up_the
     assert sent == 0
 
 
-async def test_over_the_daily_cap_an_sms_is_dead_with_the_reason(notify_app):
+async def test_over_the_daily_cap_an_sms_is_skipped_with_the_reason_not_dead(notify_app):
     phone = a_phone()
     async with Receiver() as gateway:
         rows = [await sms_row(notify_app, phone, f"第{i}条") for i in range(3)]
         await run_worker(notify_app, sms_gateway_url=gateway.url("/sms"), sms_daily_cap=2, **AWAKE)
         states = [await fetch(notify_app.state.db, r["id"]) for r in rows]
-    assert sorted(s.state for s in states) == ["dead", "delivered", "delivered"]
-    dead = next(s for s in states if s.state == "dead")
-    assert "daily SMS cap" in dead.last_error and dead.attempts == 0
+    assert sorted(s.state for s in states) == ["delivered", "delivered", "skipped"]
+    capped = next(s for s in states if s.state == "skipped")
+    assert "每日短信上限" in capped.last_error and capped.attempts == 0 and capped.next_attempt_at is None
     assert len(to(gateway, phone)) == 2
     async with notify_app.state.db.unit_of_work() as session:
         stored = (await session.execute(text("SELECT phone_hash FROM notify.sms_counters WHERE phone_hash = :h"),
                                         {"h": notify_app.state.cipher.lookup_hash("phone", phone)})).scalar()
     assert stored and phone not in stored  # keyed by the hash, never the number
+
+
+async def test_a_major_case_sms_is_sent_past_the_daily_cap_and_not_counted(notify_app):
+    phone = a_phone()
+    async with Receiver() as gateway:
+        ordinary = [await sms_row(notify_app, phone, f"例行{i}") for i in range(2)]
+        await run_worker(notify_app, sms_gateway_url=gateway.url("/sms"), sms_daily_cap=2, **AWAKE)
+        assert [(await fetch(notify_app.state.db, r["id"])).state for r in ordinary] == ["delivered", "delivered"]
+        major = await sms_row(notify_app, phone, "【十分钟报告】重大矛盾纠纷", major=True)
+        await run_worker(notify_app, sms_gateway_url=gateway.url("/sms"), sms_daily_cap=2, **AWAKE)
+        assert (await fetch(notify_app.state.db, major["id"])).state == "delivered"
+        assert [m["text"] for m in to(gateway, phone)][-1] == "【十分钟报告】重大矛盾纠纷"
+    async with notify_app.state.db.unit_of_work() as session:
+        sent = (await session.execute(text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
+                                      {"h": notify_app.state.cipher.lookup_hash("phone", phone)})).scalar()
+    assert sent == 2  # the major one was not counted against the cap
 
 
 async def test_quiet_hours_hold_a_non_major_sms_until_morning_but_not_a_major_one(notify_app, manual_clock):

@@ -31,6 +31,7 @@ from notify_fakes import (  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from services.notify.delivery import repository as repo
+from services.notify.delivery.jobs import DeliveryClients, deliver_due, stop_delivering
 from services.notify.delivery.policy import parse_schedule
 from shared.clock import clock
 
@@ -110,29 +111,36 @@ async def test_unreachable_endpoint_goes_dead_after_the_schedule_and_is_replayed
 
 
 async def test_slow_endpoint_does_not_hold_up_other_deliveries(system, notify_app, admin):
+    """A department whose system hangs gets at most `delivery_per_endpoint` requests at once; the other
+    slots carry everyone else's messages meanwhile, whatever the number of the slow one's rows."""
     slow_code, fast_code = department(), department()
     timeout = 1.5
     async with Receiver(lambda req, n: Reply(200, delay=10)) as slow, Receiver() as fast:
         assert (await put_endpoint(system, admin, slow_code, slow.url(), new_secret())).status_code == 200
         assert (await put_endpoint(system, admin, fast_code, fast.url(), new_secret())).status_code == 200
         db = notify_app.state.db
-        earlier = clock.now() - timedelta(seconds=1)  # the slow ones are due first and take slots first
-        slow_rows = [await insert_delivery(db, target=slow_code, next_attempt_at=earlier) for _ in range(3)]
+        earlier = clock.now() - timedelta(seconds=1)  # the slow ones are due first and would take every slot
+        slow_rows = [await insert_delivery(db, target=slow_code, next_attempt_at=earlier) for _ in range(6)]
         fast_rows = [await insert_delivery(db, target=fast_code) for _ in range(40)]
 
-        started = time.monotonic()
-        await run_worker(notify_app, webhook_timeout_seconds=timeout, delivery_concurrency=4)
-        elapsed = time.monotonic() - started
+        started = time.time()
+        await run_worker(notify_app, webhook_timeout_seconds=timeout, delivery_concurrency=4, delivery_per_endpoint=2,
+                         webhook_retry_schedule="1h")  # no second attempt within this run
+        elapsed = time.time() - started
 
-        assert elapsed < 10 - 3, elapsed  # nobody waited for the slow answers
         for row in fast_rows:
             assert (await fetch(db, row["id"])).state == "delivered"
+        assert sorted(fast.ids()) == sorted(r["message_id"] for r in fast_rows)
+        # every fast message arrived before the first slow request could even time out
+        assert max(r.at for r in fast.received) - started < timeout, max(r.at for r in fast.received) - started
         for row in slow_rows:
             r = await fetch(db, row["id"])
             assert r.state == "failed" and r.last_error.startswith("timeout"), r.last_error
-        assert sorted(fast.ids()) == sorted(r["message_id"] for r in fast_rows)
-        # 3 of the 4 slots were stuck on the slow endpoint; the 4th carried all 40 others meanwhile
-        assert len(slow.received) == 3
+        # never more than 2 at once at the slow one: 6 requests in 3 rounds of one timeout each
+        assert len(slow.received) == 6
+        firsts = sorted(r.at for r in slow.received)
+        assert firsts[2] - firsts[0] >= timeout * 0.9 and firsts[4] - firsts[2] >= timeout * 0.9
+        assert elapsed < 3 * timeout + 2.5, elapsed
 
 
 async def test_410_gone_disables_the_endpoint_and_kills_the_delivery(system, notify_app, admin):
@@ -270,10 +278,45 @@ async def test_concurrent_workers_send_each_delivery_once(system, notify_app, ad
         assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
         db = notify_app.state.db
         rows = [await insert_delivery(db, target=code) for _ in range(150)]
-        await asyncio.gather(*(run_worker(notify_app, delivery_concurrency=8, delivery_batch=20) for _ in range(3)))
+        await asyncio.gather(*(run_worker(notify_app, delivery_concurrency=8, delivery_batch=20, delivery_per_endpoint=8) for _ in range(3)))
         assert sorted(receiver.ids()) == sorted(r["message_id"] for r in rows)
         async with db.unit_of_work() as session:
             states = (await session.execute(
                 text("SELECT state, count(*) FROM notify.deliveries WHERE target = :c GROUP BY state"), {"c": code}
             )).all()
         assert dict(states) == {"delivered": 150}
+
+
+async def test_shutdown_lets_a_send_in_flight_finish(system, notify_app, admin):
+    code = department()
+    async with Receiver(lambda req, n: Reply(200, delay=0.5)) as receiver:
+        assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
+        row = await insert_delivery(notify_app.state.db, target=code)
+        settings = notify_app.state.settings
+        clients = DeliveryClients(settings)
+        run = asyncio.ensure_future(deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20))
+        await receiver.wait_for(1)
+        await stop_delivering(clients, [run], grace_seconds=5)
+        assert run.done() and not run.cancelled()
+        done = await fetch(notify_app.state.db, row["id"])
+        assert (done.state, done.attempts) == ("delivered", 1)
+
+
+async def test_a_send_cut_short_by_shutdown_is_given_back_without_counting_an_attempt(system, notify_app, admin):
+    """No retries left (an empty schedule): had the cut-short send counted, the delivery would be dead."""
+    code = department()
+    async with Receiver(lambda req, n: Reply(200, delay=10)) as receiver:
+        assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
+        rows = [await insert_delivery(notify_app.state.db, target=code) for _ in range(3)]
+        settings = notify_app.state.settings.model_copy(update={"webhook_retry_schedule": "", "webhook_timeout_seconds": 8, "delivery_per_endpoint": 1})
+        clients = DeliveryClients(settings)
+        run = asyncio.ensure_future(deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20))
+        await receiver.wait_for(1)
+        started = time.monotonic()
+        await stop_delivering(clients, [run], grace_seconds=0.3)
+        assert time.monotonic() - started < 3 and run.done() and not run.cancelled()
+        assert len(receiver.received) == 1  # one in flight, two waiting for the department's slot
+        for row in rows:
+            r = await fetch(notify_app.state.db, row["id"])
+            assert (r.state, r.attempts, r.lease_until, r.last_error) == ("pending", 0, None, None)
+            assert r.next_attempt_at <= clock.now()  # due at once for the next process

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from notify_fakes import (  # noqa: F401  (fixtures)
     Receiver,
+    add_department,
     admin,
     department,
     fetch,
@@ -62,7 +63,8 @@ async def test_endpoints_are_for_admins_only_and_unknown_ones_are_404(system, no
     ],
 )
 async def test_bad_endpoint_bodies_are_422_naming_the_field(system, notify_app, admin, body, field):
-    resp = await system.http.put(f"{system.notify_url}/v1/endpoints/{department()}", json=body, headers=admin)
+    code = await add_department(notify_app.state.db, department())
+    resp = await system.http.put(f"{system.notify_url}/v1/endpoints/{code}", json=body, headers=admin)
     assert resp.status_code == 422, resp.text
     assert resp.headers["content-type"].startswith("application/problem+json")
     assert any(e["loc"][-1] == field for e in resp.json()["errors"])
@@ -95,8 +97,8 @@ async def test_private_targets_are_refused_at_send_time_too(notify_app):
         async with db.unit_of_work() as session:
             for code, url in ((literal, receiver.url()), (named, f"http://vm:{receiver.port}/hook")):
                 await session.execute(
-                    text("""INSERT INTO notify.endpoints (department_code, url, secrets, state, updated_at)
-                            VALUES (:c, :u, '[]'::jsonb, 'active', now())"""), {"c": code, "u": url})
+                    text("""INSERT INTO notify.endpoints (department_code, url, secrets, state, source, updated_at)
+                            VALUES (:c, :u, '[]'::jsonb, 'active', 'directory', now())"""), {"c": code, "u": url})
                 await endpoints.upsert_from_directory(session, notify_app.state.cipher, code, url, new_secret(), allow_private_targets=True)
         rows = [await insert_delivery(db, target=literal), await insert_delivery(db, target=named)]
         await run_worker(notify_app, webhook_allow_private_targets=False)
@@ -181,3 +183,50 @@ async def test_a_name_that_does_not_resolve_is_refused_at_put(system, notify_app
         settings.webhook_allow_private_targets = True
     assert resp.status_code == 422
     assert "resolve" in resp.json()["errors"][0]["msg"]
+
+
+async def test_an_org_import_does_not_undo_the_operator_s_url_and_secret(system, notify_app, admin, manual_clock):
+    code, org_secret, operator_secret, org_secret_2 = department(), new_secret(), new_secret(), new_secret()
+    await add_department(notify_app.state.db, code)
+    cipher, db = notify_app.state.cipher, notify_app.state.db
+    async with db.unit_of_work() as session:  # the org document seeds the endpoint
+        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/org", org_secret, allow_private_targets=True)
+    resp = await put_endpoint(system, admin, code, "http://127.0.0.1:9/operator", operator_secret)
+    assert resp.status_code == 200 and resp.json()["source"] == "operator"
+
+    manual_clock.advance(hours=1)
+    async with db.unit_of_work() as session:  # the next org import brings the document's settings again, and a new secret
+        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/org", org_secret_2, allow_private_targets=True)
+    manual_clock.advance(hours=25)  # past the grace of the operator's rotation
+    got = (await system.http.get(f"{system.notify_url}/v1/endpoints/{code}", headers=admin)).json()
+    assert (got["url"], got["source"], got["secret_count"]) == ("http://127.0.0.1:9/operator", "operator", 1)
+    async with db.unit_of_work() as session:
+        row = (await session.execute(text("SELECT secrets FROM notify.endpoints WHERE department_code = :c"), {"c": code})).scalar()
+    assert cipher.decrypt(row[0]["secret_enc"]) == operator_secret and row[0]["expires_at"] is None
+
+
+async def test_put_for_a_department_the_directory_does_not_know_is_404_and_creates_nothing(system, notify_app, admin):
+    code = department()  # never added to the directory
+    resp = await system.http.put(f"{system.notify_url}/v1/endpoints/{code}", json={"url": "http://127.0.0.1:9/hook", "secret": new_secret()}, headers=admin)
+    assert resp.status_code == 404 and resp.headers["content-type"].startswith("application/problem+json")
+    assert (await system.http.get(f"{system.notify_url}/v1/endpoints/{code}", headers=admin)).status_code == 404
+
+
+async def test_setting_the_endpoint_again_brings_its_failed_deliveries_forward(system, notify_app, admin, manual_clock):
+    code, secret = department(), new_secret()
+    answers = iter([410])  # the department system answers its very first request with 410 Gone, then 200
+
+    async with Receiver(lambda req, n: next(answers, 200)) as receiver:
+        assert (await put_endpoint(system, admin, code, receiver.url(), secret)).status_code == 200
+        gone = await insert_delivery(notify_app.state.db, target=code)
+        await run_worker(notify_app)  # 410: the endpoint is disabled
+        waiting = await insert_delivery(notify_app.state.db, target=code)
+        await run_worker(notify_app)
+        failed = await fetch(notify_app.state.db, waiting["id"])
+        assert failed.state == "failed" and failed.next_attempt_at > clock.now()
+
+        assert (await put_endpoint(system, admin, code, receiver.url(), None)).json()["state"] == "active"
+        assert (await fetch(notify_app.state.db, waiting["id"])).next_attempt_at == clock.now()
+        await run_worker(notify_app)  # the clock has not moved: only the re-enabling made it due
+        assert (await fetch(notify_app.state.db, waiting["id"])).state == "delivered"
+        assert (await fetch(notify_app.state.db, gone["id"])).state == "dead"

@@ -88,6 +88,12 @@ class DeliveryClients:
             skip_auto_headers=("Accept-Encoding",),
         )
         self._sms: httpx.AsyncClient | None = None
+        self.closing = False  # set at shutdown: workers claim nothing more and give back what they hold
+
+    def begin_close(self) -> None:
+        """Shutdown starts: the delivery runs stop claiming, give back the rows they have not sent and
+        let the sends in flight finish (a send cut short after this is not counted as an attempt)."""
+        self.closing = True
 
     @property
     def sms(self) -> httpx.AsyncClient:
@@ -128,6 +134,7 @@ class DeliveryClients:
         return status, kept.decode("utf-8", "replace"), location
 
     async def close(self) -> None:
+        self.closing = True
         await self.webhooks.close()
         if self._sms is not None:
             await self._sms.aclose()

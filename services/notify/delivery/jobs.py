@@ -16,14 +16,27 @@ claim and settle transactions commit without waiting for the WAL flush (`synchro
 a PostgreSQL crash may forget the last few of them, which only means a row is sent again under the
 same webhook-id — what the contract allows anyway — and saves a disk flush per batch.
 
+At most `delivery_per_endpoint` requests are in flight to one department's system, and a run holds at
+most a few rounds of that many claimed rows per department: the rest are put back at once (no attempt
+counted, their place in line kept) and claims skip that department until it has room again, so one slow
+or down department cannot take every slot.
+
+Shutdown (`stop_delivering`): runs stop claiming, give the rows they have not sent back at once, and
+the sends in flight get a bounded time to finish before the session closes; a send cut short by the
+close is given back too, never counted as an attempt (so a shutdown cannot make a delivery dead).
+
 Outcomes: 2xx → delivered. 410 Gone → the endpoint is disabled (with the reason) and the delivery is
 dead. Anything else (timeout, refused connection, 3xx — redirects are never followed —, 4xx, 5xx,
 a refused target, a missing or disabled endpoint) → attempts+1 and the next wait from the schedule
 with ±10 % jitter, or dead once the schedule is exhausted. SMS: quiet hours defer a non-major
-message to their end (not a failure); over the recipient's daily cap → dead at once.
+message to their end (not a failure); a non-major one over the recipient's daily cap is `skipped` with
+the reason (not sent; not a dead letter, which is for outages); a major one is neither capped nor counted.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +48,9 @@ from shared.clock import clock
 from shared.db import Database
 from shared.pii import PiiCipher
 
-__all__ = ["DeliveryClients", "deliver_due", "prune_deliveries"]
+__all__ = ["DeliveryClients", "deliver_due", "prune_deliveries", "stop_delivering"]
+log = logging.getLogger("notify.delivery")
+CANCEL_AFTER_CLOSE_SECONDS = 5.0
 
 
 async def deliver_due(
@@ -44,6 +59,24 @@ async def deliver_due(
     """Deliver everything due now (and what becomes due while it runs, for up to `max_seconds` of
     claiming), then return the number of deliveries settled (delivered, failed, dead or deferred)."""
     return await DeliveryRun(db, settings, cipher, clients, max_seconds).run()
+
+
+async def stop_delivering(clients: DeliveryClients, runs: Iterable[asyncio.Future[Any]], grace_seconds: float) -> None:
+    """Stop the worker for shutdown: no more claims, the sends in flight get `grace_seconds` to finish,
+    then the clients close (a send still going is cut short and its row given back, not counted), and
+    a run that still has not ended (its database is gone) is cancelled: its rows wait for their lease."""
+    clients.begin_close()
+    pending = {r for r in runs if not r.done()}
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=grace_seconds)
+    await clients.close()
+    if pending:
+        _, pending = await asyncio.wait(pending, timeout=CANCEL_AFTER_CLOSE_SECONDS)
+    for run in pending:
+        log.warning("a delivery run did not end at shutdown: cancelled, its rows are retried when their lease runs out")
+        run.cancel()
+    if pending:
+        await asyncio.wait(pending, timeout=1.0)
 
 
 async def prune_deliveries(db: Database, keep: timedelta = timedelta(days=7), chunk: int = 5000) -> int:

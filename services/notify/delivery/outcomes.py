@@ -36,11 +36,11 @@ class Claimed:
 @dataclass
 class Outcome:
     row: Claimed
-    kind: str  # delivered | failed | dead | defer | gone
+    kind: str  # delivered | failed | dead | skipped | defer | gone | release (shutdown: back, no attempt)
     status: int | None = None
     error: str | None = None
     until: datetime | None = None  # defer: when to try again (not a failure)
-    attempted: int = 1  # dead: whether an attempt was made (0 for an SMS over the daily cap)
+    attempted: int = 1  # dead/skipped: whether an attempt was made (0 for an SMS over the daily cap)
     sms_key: tuple[str, str] | None = None  # the SMS counter to give back when the send failed
     disable_reason: str | None = None  # gone: why the endpoint is disabled
 
@@ -66,9 +66,11 @@ def as_dict(payload: Any) -> dict[str, Any]:
 
 async def settle(db: Database, outcomes: Sequence[Outcome], schedule: Sequence[float]) -> None:
     """Write a batch of outcomes: delivered, failed (next wait from `schedule`, or dead when it is
-    exhausted), dead at once, deferred; 410s disable their endpoints; failed SMS give their count back."""
+    exhausted), dead at once, skipped (not sent, with the reason: not an outage), deferred, released
+    (a shutdown cut the send short: due again, no attempt counted); 410s disable their endpoints;
+    SMS that were not sent give their count back."""
     now = clock.now()
-    by: dict[str, list[Outcome]] = {"delivered": [], "failed": [], "dead": [], "defer": []}
+    by: dict[str, list[Outcome]] = {"delivered": [], "failed": [], "dead": [], "skipped": [], "defer": [], "release": []}
     gone: dict[str, str] = {}
     released: list[tuple[str, str]] = []
     for o in outcomes:
@@ -97,8 +99,15 @@ async def settle(db: Database, outcomes: Sequence[Outcome], schedule: Sequence[f
             session, i, leases, [o.error or "dead" for o in by["dead"]], [o.status for o in by["dead"]],
             [o.attempted for o in by["dead"]],
         )
+        i, leases = ids("skipped")
+        await repo.mark_dead(
+            session, i, leases, [o.error or "skipped" for o in by["skipped"]], [o.status for o in by["skipped"]],
+            [o.attempted for o in by["skipped"]], state="skipped",
+        )
         i, leases = ids("defer")
         await repo.defer(session, i, leases, [o.until or now for o in by["defer"]])
+        i, leases = ids("release")
+        await repo.release(session, i, leases)
         if gone:
             await endpoint_repo.disable(session, gone, now)
         if released:

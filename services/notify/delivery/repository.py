@@ -25,6 +25,7 @@ _CLAIM = text(
          WHERE state IN ('pending', 'failed') AND next_attempt_at <= :now
            AND (lease_until IS NULL OR lease_until < :now)
            AND channel IN ('webhook', 'sms')
+           AND NOT (channel = 'webhook' AND target = ANY(CAST(:skip AS text[])))
          ORDER BY next_attempt_at
          LIMIT :n
          FOR UPDATE SKIP LOCKED)
@@ -41,8 +42,12 @@ async def relaxed_commit(session: AsyncSession) -> None:
     await session.execute(text("SET LOCAL synchronous_commit = off"))
 
 
-async def claim_due(session: AsyncSession, now: datetime, lease_until: datetime, limit: int) -> list[Any]:
-    result = await session.execute(_CLAIM, {"now": now, "lease": lease_until, "n": limit})
+async def claim_due(
+    session: AsyncSession, now: datetime, lease_until: datetime, limit: int, skip_departments: Sequence[str] = ()
+) -> list[Any]:
+    """Lease up to `limit` due rows, oldest due first; webhooks to `skip_departments` (their share is
+    claimed already) are left for later."""
+    result = await session.execute(_CLAIM, {"now": now, "lease": lease_until, "n": limit, "skip": list(skip_departments)})
     return list(result.all())
 
 
@@ -108,19 +113,22 @@ async def mark_dead(
     errors: Sequence[str],
     statuses: Sequence[int | None],
     attempted: Sequence[int],
+    state: str = "dead",
 ) -> int:
-    """Dead at once (410 Gone, SMS over the daily cap): no schedule applies."""
+    """Dead at once (410 Gone), or `skipped` (an SMS over the daily cap: not sent, not an outage):
+    no schedule applies."""
     if not ids:
         return 0
     result = await session.execute(
         text(
-            f"""UPDATE notify.deliveries d SET state = 'dead', attempts = d.attempts + u.attempted,
+            f"""UPDATE notify.deliveries d SET state = :state, attempts = d.attempts + u.attempted,
                        last_error = u.err, last_status = u.status, lease_until = NULL, next_attempt_at = NULL
                 FROM {_UNNEST_BASE}, CAST(:errors AS text[]), CAST(:statuses AS int[]), CAST(:attempted AS int[]))
                      AS u(id, lease, err, status, attempted)
                 WHERE d.id = u.id AND d.lease_until = u.lease"""
         ),
-        {"ids": list(ids), "leases": list(leases), "errors": list(errors), "statuses": list(statuses), "attempted": list(attempted)},
+        {"ids": list(ids), "leases": list(leases), "errors": list(errors), "statuses": list(statuses), "attempted": list(attempted),
+         "state": state},
     )
     return result.rowcount or 0
 
@@ -136,6 +144,21 @@ async def defer(session: AsyncSession, ids: Sequence[uuid.UUID], leases: Sequenc
                 WHERE d.id = u.id AND d.lease_until = u.lease"""
         ),
         {"ids": list(ids), "leases": list(leases), "until": list(until)},
+    )
+    return result.rowcount or 0
+
+
+async def release(session: AsyncSession, ids: Sequence[uuid.UUID], leases: Sequence[datetime]) -> int:
+    """A shutdown cut the send short: the row is free for the next worker at once, its attempts unchanged."""
+    if not ids:
+        return 0
+    result = await session.execute(
+        text(
+            f"""UPDATE notify.deliveries d SET lease_until = NULL
+                FROM {_UNNEST_BASE}) AS u(id, lease)
+                WHERE d.id = u.id AND d.lease_until = u.lease"""
+        ),
+        {"ids": list(ids), "leases": list(leases)},
     )
     return result.rowcount or 0
 
@@ -190,6 +213,19 @@ async def prune_delivered(session: AsyncSession, before: datetime, limit: int) -
     return result.rowcount or 0
 
 
+async def bring_forward_failed(session: AsyncSession, department_code: str, now: datetime) -> int:
+    """An operator set the department's endpoint again: its failed webhook deliveries are due now
+    (attempts kept; a lease in force stays, so nothing is sent twice side by side)."""
+    result = await session.execute(
+        text(
+            """UPDATE notify.deliveries SET next_attempt_at = :now
+               WHERE state = 'failed' AND channel = 'webhook' AND target = :code AND next_attempt_at > :now"""
+        ),
+        {"now": now, "code": department_code},
+    )
+    return result.rowcount or 0
+
+
 # ---- operators ----------------------------------------------------------------------------------
 
 
@@ -218,6 +254,24 @@ async def get(session: AsyncSession, delivery_id: uuid.UUID, for_update: bool = 
     if for_update:
         q = q.with_for_update()
     return (await session.execute(q)).first()
+
+
+async def requeue_matching(
+    session: AsyncSession, states: Sequence[str], channel: str | None, department: str | None, since: datetime | None, now: datetime
+) -> int:
+    """Bulk replay: every matching row of the worker's channels back to pending, due now (attempts kept)."""
+    where = ["state = ANY(CAST(:states AS text[]))", "channel = ANY(CAST(:channels AS text[]))"]
+    params: dict[str, Any] = {"states": list(states), "channels": [channel] if channel else list(WORKER_CHANNELS), "now": now}
+    if department:
+        where.append("channel = 'webhook' AND target = :department")
+        params["department"] = department
+    if since:
+        where.append("created_at >= :since")
+        params["since"] = since
+    result = await session.execute(
+        text(f"UPDATE notify.deliveries SET state = 'pending', next_attempt_at = :now WHERE {' AND '.join(where)}"), params
+    )
+    return result.rowcount or 0
 
 
 async def requeue(session: AsyncSession, delivery_id: uuid.UUID, now: datetime) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from services.notify.delivery import service
-from services.notify.delivery.schemas import DeliveryOut, DeliveryPage
+from services.notify.delivery.schemas import DeliveryOut, DeliveryPage, RetryFilter, RetryResult
 from services.notify.endpoint.dependencies import Cipher
 from shared.auth import require_roles
 from shared.db import DbSession
@@ -25,12 +25,22 @@ router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], dependencies=[r
 async def list_deliveries(
     session: DbSession,
     cipher: Cipher,
-    status: Annotated[Literal["pending", "delivered", "failed", "dead"] | None, Query()] = None,
+    status: Annotated[Literal["pending", "delivered", "failed", "dead", "skipped", "handed_off"] | None, Query()] = None,
     channel: Annotated[Literal["webhook", "sms", "phone", "inbox"] | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DeliveryPage:
     return DeliveryPage(**await service.list_deliveries(session, cipher, status, channel, cursor, limit))
+
+
+@router.post(
+    "/retry",
+    response_model=RetryResult,
+    summary="Send again at once every failed/dead (or skipped) delivery matching the filter (attempts kept)",
+    responses=problem_responses(401, 404, 422),
+)
+async def retry_deliveries(body: RetryFilter, session: DbSession) -> RetryResult:
+    return RetryResult(**await service.retry_matching(session, list(body.status), body.channel, body.department, body.since))
 
 
 @router.post(

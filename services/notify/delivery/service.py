@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
-
+from datetime import datetime
 
 from services.notify.delivery import repository as repo
 from shared.clock import clock
@@ -68,3 +68,14 @@ async def retry(session: Any, cipher: PiiCipher, delivery_id: uuid.UUID) -> dict
     if row.channel not in RETRYABLE_CHANNELS:
         raise Conflict(f"{row.channel} 渠道的投递不由操作员重试")
     return item(await repo.requeue(session, delivery_id, clock.now()), cipher)
+
+
+async def retry_matching(
+    session: Any, states: list[str], channel: str | None, department: str | None, since: datetime | None
+) -> dict[str, Any]:
+    """Bulk replay after an outage: every failed/dead/skipped delivery that matches goes back to pending,
+    due now, attempts kept. Returns how many."""
+    if department and channel not in (None, "webhook"):
+        raise Unprocessable("department: 只有 webhook 投递属于部门", errors=[{"loc": ["body", "department"], "msg": "only webhook deliveries have a department", "type": "value_error"}])
+    n = await repo.requeue_matching(session, states, channel, department, since, clock.now())
+    return {"requeued": n}

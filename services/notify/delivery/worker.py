@@ -9,6 +9,7 @@ outcomes in batches meanwhile. Claiming, sending and settling overlap.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import random
@@ -77,6 +78,14 @@ class DeliveryRun:
         # in flight plus claimed and waiting for a slot: claims come in chunks of batch/4..batch, so a
         # claim (a transaction) is paid for by many deliveries
         self.capacity = self.concurrency + self.batch
+        # one department's system gets at most this many requests at once, so that a slow or down one
+        # cannot take every slot; it holds at most `rounds` times that many claimed rows (the time a
+        # lease covers), the rest wait in the table unclaimed and the others keep flowing
+        self.per_endpoint = max(1, int(getattr(settings, "delivery_per_endpoint", self.concurrency)))
+        rounds = math.ceil(self.capacity / self.concurrency)
+        self.per_endpoint_held = self.per_endpoint * rounds
+        self.busy: dict[str, int] = {}  # in flight per department
+        self.held: dict[str, int] = {}  # in flight or queued per department
         self.claim_min = max(1, self.batch // 4)
         # a claimed row may wait for capacity/concurrency rounds of slow sends before its own
         self.lease_seconds = LEASE_MIN_SECONDS + self.timeout * math.ceil(self.capacity / self.concurrency)
@@ -119,6 +128,9 @@ class DeliveryRun:
     async def _feed(self) -> None:
         drained, drained_at = False, 0.0
         while self._failure is None:
+            if self.clients.closing:  # the process is stopping: claim nothing more, give back what waits
+                await self._wind_down()
+                return
             now_m = time.monotonic()
             budget_left = self.deadline is None or now_m < self.deadline
             idle = not self.in_flight and not self.queue
@@ -145,16 +157,47 @@ class DeliveryRun:
                 except asyncio.TimeoutError:
                     pass
 
+    async def _wind_down(self) -> None:
+        """Shutdown: rows claimed but not sent go back at once (no attempt counted); sends in flight
+        end (the clients wait for them a bounded time) and settle."""
+        for job in self.queue:
+            self._result(Outcome(job.row, "release", attempted=0))
+            self._forget(job)
+        self.queue.clear()
+        if self.in_flight:
+            await asyncio.wait(set(self.in_flight))
+
+    @staticmethod
+    def _endpoint_key(job: _Job) -> str | None:
+        return job.row.target if job.row.channel == "webhook" else None
+
+    def _forget(self, job: _Job) -> None:
+        key = self._endpoint_key(job)
+        if key is not None:
+            self.held[key] -= 1
+
     def _start_sends(self) -> None:
-        while not self._closing and self.queue and len(self.in_flight) < self.concurrency:
+        waiting: list[_Job] = []  # their department has per_endpoint requests in flight already
+        while not self._closing and not self.clients.closing and self.queue and len(self.in_flight) < self.concurrency:
             job = self.queue.popleft()
+            key = self._endpoint_key(job)
+            if key is not None:
+                if self.busy.get(key, 0) >= self.per_endpoint:
+                    waiting.append(job)
+                    continue
+                self.busy[key] = self.busy.get(key, 0) + 1
             coro = self._send_webhook(job) if job.row.channel == "webhook" else self._send_sms(job)
             fut = asyncio.ensure_future(coro)
             self.in_flight.add(fut)
-            fut.add_done_callback(self._sent)
+            fut.add_done_callback(functools.partial(self._sent, job))
+        self.queue.extendleft(reversed(waiting))
 
-    def _sent(self, fut: asyncio.Future[Outcome]) -> None:
+    def _sent(self, job: _Job, fut: asyncio.Future[Outcome]) -> None:
         self.in_flight.discard(fut)
+        key = self._endpoint_key(job)
+        if key is not None:
+            self.busy[key] -= 1
+        self._forget(job)
         if not fut.cancelled():
             self._result(fut.result())
         self._start_sends()
@@ -190,7 +233,8 @@ class DeliveryRun:
         lease = now + timedelta(seconds=self.lease_seconds, microseconds=random.randrange(1_000_000))
         async with self.db.unit_of_work() as session:
             await repo.relaxed_commit(session)
-            rows = await repo.claim_due(session, now, lease, n)
+            full = [code for code, n_held in self.held.items() if n_held >= self.per_endpoint_held]
+            rows = await repo.claim_due(session, now, lease, n, skip_departments=full)
         return [
             Claimed(r.id, r.channel, r.target, r.message_id, r.payload, r.attempts, r.lease_until, r.event_at)
             for r in rows
@@ -232,9 +276,15 @@ class DeliveryRun:
     def _prepare_webhook(self, row: Claimed) -> None:
         ep = self.endpoints.get(row.target or "")
         refusal = self._endpoint_refusal(row, ep)
+        key = row.target or ""
         if refusal:
             self._result(Outcome(row, "failed", error=refusal))
+        elif self.held.get(key, 0) >= self.per_endpoint_held:
+            # this department has its share claimed already: the row goes back to the table at once (no
+            # attempt counted, its place in line kept) and the claims skip the department until it has room
+            self._result(Outcome(row, "release", attempted=0))
         else:
+            self.held[key] = self.held.get(key, 0) + 1
             self.queue.append(_Job(row, endpoint=ep))
 
     @staticmethod
@@ -268,7 +318,11 @@ class DeliveryRun:
             if until is not None:
                 self._result(Outcome(row, "defer", until=until, attempted=0))
                 continue
-            to_reserve.append(_Job(row, phone=phone, text=text_))
+            job = _Job(row, phone=phone, text=text_)
+            if major:  # a major case's 十分钟报告 is never held back by the cap, nor counted against it
+                self.queue.append(job)
+            else:
+                to_reserve.append(job)
         if not to_reserve:
             return
         if cap <= 0:
@@ -280,10 +334,10 @@ class DeliveryRun:
                 if await repo.reserve_sms(session, key[0], day, cap):
                     job.sms_key = key
                     self.queue.append(job)
-                else:
+                else:  # not an outage: the message is not sent, and says why
                     self._result(Outcome(
-                        job.row, "dead", attempted=0,
-                        error=f"daily SMS cap reached: this recipient already got {cap} SMS on {day} (China time)",
+                        job.row, "skipped", attempted=0,
+                        error=f"已达每日短信上限：该号码 {day}（北京时间）已收到 {cap} 条短信，本条未发送",
                     ))
 
     # ---- sending ----------------------------------------------------------------------------------
@@ -297,15 +351,10 @@ class DeliveryRun:
             body = body_of(row.payload)
             headers = webhook_headers(row.message_id, int(clock.now().timestamp()), body, ep.keys)
             status, snippet, location = await self.clients.post_webhook(ep.url, body, headers)
-        except TimeoutError:
-            return Outcome(row, "failed", error=f"timeout: no complete answer within {self.timeout:g} s")
-        except UnsafeTarget as exc:
-            return Outcome(row, "failed", error=f"refused target: {exc}")
-        except TransportError as exc:
-            return Outcome(row, "failed", error=str(exc)[:500])
-        except Exception as exc:  # never lose the row to a bug: it is retried per schedule
-            log.exception("webhook %s: unexpected error", row.message_id)
-            return Outcome(row, "failed", error=f"internal error: {type(exc).__name__}")
+        except Exception as exc:
+            if self.clients.closing:  # cut short by shutdown: not an attempt, the row goes back
+                return Outcome(row, "release", attempted=0)
+            return self._webhook_failure(row, exc)
         if 200 <= status < 300:
             return Outcome(row, "delivered", status=status)
         if status == 410:
@@ -315,6 +364,17 @@ class DeliveryRun:
         if 300 <= status < 400:
             return Outcome(row, "failed", status=status, error=f"redirect not followed: {status} to {location[:200]!r}")
         return Outcome(row, "failed", status=status, error=f"HTTP {status}: {snippet}"[:500])
+
+    def _webhook_failure(self, row: Claimed, exc: Exception) -> Outcome:
+        if isinstance(exc, TimeoutError):
+            return Outcome(row, "failed", error=f"timeout: no complete answer within {self.timeout:g} s")
+        if isinstance(exc, UnsafeTarget):
+            return Outcome(row, "failed", error=f"refused target: {exc}")
+        if isinstance(exc, TransportError):
+            return Outcome(row, "failed", error=str(exc)[:500])
+        # never lose the row to a bug: it is retried per schedule
+        log.error("webhook %s: unexpected error", row.message_id, exc_info=exc)
+        return Outcome(row, "failed", error=f"internal error: {type(exc).__name__}")
 
     @property
     def sms(self) -> SmsProvider:
@@ -328,10 +388,12 @@ class DeliveryRun:
         try:
             async with asyncio.timeout(self.timeout):
                 result = await self.sms.send(job.phone or "", job.text or "")
-        except TimeoutError:
-            return Outcome(row, "failed", error="sms gateway: timeout", sms_key=job.sms_key)
         except Exception as exc:
-            log.exception("sms %s: unexpected error", row.id)
+            if self.clients.closing:  # cut short by shutdown: not an attempt, the row goes back
+                return Outcome(row, "release", attempted=0, sms_key=job.sms_key)
+            if isinstance(exc, TimeoutError):
+                return Outcome(row, "failed", error="sms gateway: timeout", sms_key=job.sms_key)
+            log.error("sms %s: unexpected error", row.id, exc_info=exc)
             return Outcome(row, "failed", error=f"internal error: {type(exc).__name__}", sms_key=job.sms_key)
         if result.ok:
             return Outcome(row, "delivered", status=result.status)

@@ -1,5 +1,5 @@
 """Notify's copy of the org directory (from directory.changed): who is who and where."""
-from sqlalchemy import ARRAY, Column, DateTime, Table, Text
+from sqlalchemy import ARRAY, Boolean, Column, DateTime, Table, Text, true
 
 from services.notify.db import metadata
 
@@ -33,5 +33,6 @@ users = Table(
     Column("department_code", Text),
     Column("areas", ARRAY(Text), nullable=False),
     Column("phone_enc", Text),
+    Column("active", Boolean, nullable=False, server_default=true()),  # false: no longer in the directory
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -27,14 +27,30 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
             ),
             [{"code": d["code"], "name": d["name"], "area_code": d.get("area_code"), "head": d.get("head"), "now": now} for d in depts],
         )
+    if "users" not in payload:
+        return  # a document without the users part says nothing about them
     users = payload.get("users") or []
+    ids = [str(u["user_id"]) for u in users]
+    # The users part is the whole directory of active users: whoever is missing was removed or
+    # deactivated and hears nothing more (kept, inactive, so that a message to them is told apart
+    # from one to somebody never known).
+    await session.execute(
+        text("UPDATE notify.users SET active = false, updated_at = :now WHERE active AND NOT (user_id = ANY(CAST(:ids AS text[])))"),
+        {"ids": ids, "now": now},
+    )
     if users:
+        # a username now held by another account: the old row is stale
+        await session.execute(
+            text("""DELETE FROM notify.users WHERE username = ANY(CAST(:names AS text[])) AND NOT (user_id = ANY(CAST(:ids AS text[])))"""),
+            {"names": [u["username"] for u in users], "ids": ids},
+        )
         await session.execute(
             text(
-                """INSERT INTO notify.users (user_id, username, name, role, department_code, areas, phone_enc, updated_at)
-                   VALUES (:user_id, :username, :name, :role, :department_code, :areas, :phone_enc, :now)
+                """INSERT INTO notify.users (user_id, username, name, role, department_code, areas, phone_enc, active, updated_at)
+                   VALUES (:user_id, :username, :name, :role, :department_code, :areas, :phone_enc, true, :now)
                    ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, name = EXCLUDED.name, role = EXCLUDED.role,
-                     department_code = EXCLUDED.department_code, areas = EXCLUDED.areas, phone_enc = EXCLUDED.phone_enc, updated_at = :now"""
+                     department_code = EXCLUDED.department_code, areas = EXCLUDED.areas, phone_enc = EXCLUDED.phone_enc,
+                     active = true, updated_at = :now"""
             ),
             [{**{k: u.get(k) for k in ("user_id", "username", "name", "role", "department_code", "phone_enc")}, "areas": u.get("areas") or [], "now": now} for u in users],
         )
@@ -53,7 +69,10 @@ async def department(session: AsyncSession, code: str | None) -> Any:
 
 
 async def users_where(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[Any]:
-    result = await session.execute(text(f"SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE {sql}"), params)
+    """Active users only: someone the directory no longer lists is told nothing."""
+    result = await session.execute(
+        text(f"SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND ({sql})"), params
+    )
     return list(result)
 
 
@@ -63,6 +82,18 @@ async def staff_of(session: AsyncSession, department_code: str) -> list[Any]:
 
 async def by_username(session: AsyncSession, username: str) -> list[Any]:
     return await users_where(session, "username = :u", {"u": username})
+
+
+async def by_usernames(session: AsyncSession, usernames: list[str]) -> list[Any]:
+    return await users_where(session, "username = ANY(CAST(:u AS text[]))", {"u": list(usernames)})
+
+
+async def inactive_ids(session: AsyncSession, user_ids: list[str]) -> set[str]:
+    """Of these user ids, those the directory has removed or deactivated."""
+    result = await session.execute(
+        text("SELECT user_id FROM notify.users WHERE NOT active AND user_id = ANY(CAST(:ids AS text[]))"), {"ids": list(user_ids)}
+    )
+    return {r.user_id for r in result}
 
 
 async def by_role_in_path(session: AsyncSession, role: str, path: list[str], only: list[str] | None = None) -> list[Any]:

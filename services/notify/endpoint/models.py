@@ -12,5 +12,7 @@ endpoints = Table(
     Column("secrets", JSONB, nullable=False),  # [{"secret_enc": …, "added_at": …, "expires_at": null|…}], newest first
     Column("state", Text, nullable=False, server_default="active"),  # active | disabled
     Column("disabled_reason", Text),
+    # operator: set with PUT /v1/endpoints (the org document no longer changes it) | directory: from the org document
+    Column("source", Text, nullable=False, server_default="operator"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

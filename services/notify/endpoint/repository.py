@@ -16,12 +16,12 @@ async def get(session: AsyncSession, code: str) -> Any | None:
     return (await session.execute(select(endpoints).where(endpoints.c.department_code == code))).first()
 
 
-async def lock_or_create(session: AsyncSession, code: str, url: str, now: datetime) -> tuple[Any, bool]:
-    """The endpoint row locked for change; created (active, no secrets) if it did not exist."""
+async def lock_or_create(session: AsyncSession, code: str, url: str, now: datetime, source: str) -> tuple[Any, bool]:
+    """The endpoint row locked for change; created (active, no secrets, set by `source`) if it did not exist."""
     inserted = (
         await session.execute(
             pg_insert(endpoints)
-            .values(department_code=code, url=url, secrets=[], state="active", updated_at=now)
+            .values(department_code=code, url=url, secrets=[], state="active", source=source, updated_at=now)
             .on_conflict_do_nothing(index_elements=["department_code"])
             .returning(endpoints.c.department_code)
         )

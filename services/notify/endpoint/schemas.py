@@ -27,6 +27,7 @@ class EndpointOut(BaseModel):
     url: str
     state: str = Field(description="active | disabled")
     disabled_reason: str | None
+    source: str = Field(description="operator (set with PUT; an org import leaves it alone) | directory (from the org document)")
     secret_count: int = Field(description="secrets signing now (2 during a rotation)")
     secrets: list[SecretInfo]
     updated_at: datetime

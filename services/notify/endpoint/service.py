@@ -19,6 +19,8 @@ from services.notify.delivery.webhooks import (
     decode_secret,
     static_refusal,
 )
+from services.notify.delivery import repository as delivery_repo
+from services.notify.directory import repository as directory
 from services.notify.endpoint import repository as repo
 from shared.clock import clock
 from shared.errors import NotFound, Unprocessable
@@ -28,6 +30,7 @@ log = logging.getLogger("notify.endpoint")
 
 ROTATION_GRACE = timedelta(hours=24)
 REFUSED_PREFIX = "refused target: "
+OPERATOR, DIRECTORY = "operator", "directory"  # who set an endpoint: the operator's PUT wins over the org document
 
 
 def _when(value: str | None) -> datetime | None:
@@ -72,6 +75,7 @@ def view(row: Any, now: datetime | None = None) -> dict[str, Any]:
         "url": row.url,
         "state": row.state,
         "disabled_reason": row.disabled_reason,
+        "source": row.source,
         "secret_count": len(live),
         "secrets": [{"added_at": s.get("added_at"), "expires_at": s.get("expires_at")} for s in live],
         "updated_at": row.updated_at,
@@ -85,7 +89,11 @@ def _field_error(field: str, msg: str, kind: str) -> Unprocessable:
 async def put_endpoint(
     session: Any, cipher: PiiCipher, code: str, url: str, secret: str | None, *, allow_private_targets: bool
 ) -> dict[str, Any]:
-    """An operator sets a department's URL (and maybe a new secret). The endpoint is active again."""
+    """An operator sets a department's URL (and maybe a new secret). The endpoint is active again, is
+    the operator's from now on (an org import no longer changes it), and the department's failed
+    webhook deliveries are tried again now rather than at their next scheduled attempt."""
+    if await directory.department(session, code) is None:
+        raise NotFound("部门不存在")
     try:
         await check_target(url, allow_private_targets)
     except UnsafeTarget as exc:
@@ -99,14 +107,15 @@ async def put_endpoint(
     existing = await repo.get(session, code)
     if secret is None and (existing is None or not live_secrets(existing.secrets, now)):
         raise _field_error("secret", "a secret is required: the endpoint has none", "missing")
-    row, _ = await repo.lock_or_create(session, code, url, now)
-    values: dict[str, Any] = {"url": url, "state": "active", "disabled_reason": None, "updated_at": now}
+    row, _ = await repo.lock_or_create(session, code, url, now, source=OPERATOR)
+    values: dict[str, Any] = {"url": url, "state": "active", "disabled_reason": None, "source": OPERATOR, "updated_at": now}
     if secret is not None and (rotated := rotate(row.secrets, secret, cipher, now)) is not None:
         values["secrets"] = rotated
     else:
         values["secrets"] = live_secrets(row.secrets, now)  # expired entries are dropped
     row = await repo.save(session, code, **values)
-    log.info("webhook endpoint %s set (%d signing secrets)", code, len(values["secrets"]))
+    brought = await delivery_repo.bring_forward_failed(session, code, now)
+    log.info("webhook endpoint %s set (%d signing secrets; %d failed deliveries due now)", code, len(values["secrets"]), brought)
     return view(row, now)
 
 
@@ -128,7 +137,9 @@ async def upsert_from_directory(
 ) -> None:
     """The org directory (directory.changed) brings a department's webhook setting.
 
-    Nothing changes when url and secret are what is stored (the secret is not rotated again). A new URL
+    An endpoint an operator has set (PUT /v1/endpoints) is the operator's from then on: the directory
+    changes neither its URL nor its secrets. The directory seeds and keeps up only the endpoints it
+    created (source `directory`). For those: nothing changes when url and secret are what is stored (the secret is not rotated again). A new URL
     makes the endpoint active again; a URL that may not be called (scheme, loopback/private address
     literal or local name while private targets are not allowed) is stored disabled with the reason,
     so its deliveries fail visibly until an operator fixes it. A malformed secret is logged and
@@ -138,7 +149,11 @@ async def upsert_from_directory(
         return
     now = clock.now()
     refusal = static_refusal(url, allow_private_targets)
-    row, created = await repo.lock_or_create(session, code, url, now)
+    row, created = await repo.lock_or_create(session, code, url, now, source=DIRECTORY)
+    if not created and row.source != DIRECTORY:
+        if row.url != url:
+            log.info("webhook endpoint %s is set by an operator: the org document's URL is not applied", code)
+        return
     values: dict[str, Any] = {}
     if created or row.url != url:
         values.update(url=url, state="active", disabled_reason=None)

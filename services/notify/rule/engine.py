@@ -7,8 +7,15 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.contracts.events import NOTIFY_EVENT_TYPES
+
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
-Audience = Literal["department", "department_head", "unit", "responsible", "centre", "area_leader", "county_leader", "reporter"]
+Audience = Literal[
+    "department", "department_head", "unit", "responsible", "responsible_person", "centre", "area_leader", "county_leader",
+    "reporter", "worker",
+]
+DIGEST_DAILY = "digest.daily"  # made by notify itself (digest.py), once a day per centre
+KNOWN_EVENTS = frozenset(NOTIFY_EVENT_TYPES) | {DIGEST_DAILY}
 Channel = Literal["webhook", "inbox", "sms", "phone"]
 
 
@@ -24,7 +31,14 @@ class Rule(BaseModel):
     text: str = Field(min_length=1, max_length=1000)
 
     def matches(self, event_type: str, data: dict[str, Any]) -> bool:
-        return event_type in self.events and all(str(data.get(k)) == str(v) for k, v in self.when.items())
+        """The event is one of `events` and each `when` field equals the value (or one of the list)."""
+        return event_type in self.events and all(_holds(data.get(k), v) for k, v in self.when.items())
+
+
+def _holds(value: Any, wanted: Any) -> bool:
+    if isinstance(wanted, list):
+        return str(value) in {str(w) for w in wanted}
+    return str(value) == str(wanted)
 
 
 class RulesFile(BaseModel):
@@ -53,4 +67,8 @@ def load_rules(path: str | None = None) -> list[Rule]:
     ids = [r.id for r in parsed.rules]
     if len(set(ids)) != len(ids):
         raise ValueError(f"通知规则文件 {p} 中规则 id 重复")
+    for rule in parsed.rules:
+        unknown = [e for e in rule.events if e not in KNOWN_EVENTS]
+        if unknown:
+            raise ValueError(f"通知规则文件 {p} 中规则 {rule.id} 监听了未知的事件类型：{', '.join(unknown)}")
     return parsed.rules

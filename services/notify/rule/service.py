@@ -3,21 +3,23 @@ is turned into messages exactly once; the unique keys make a repeat a no-op all 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
-
 from services.notify.db import outbox
 from services.notify.directory import repository as directory
+from services.notify.endpoint import repository as endpoint_repo
+from services.notify.rule import repository as repo
 from services.notify.rule.engine import Rule, render
+from services.notify.rule.recipients import Recipient, recipients
 from shared.clock import CHINA_TZ, clock
 from shared.contracts.events import DEVICE_MESSAGE
 from shared.inbox import EventIn
 from shared.outbox import Event, publish
 
+NO_ENDPOINT = "部门未配置接收地址"
+ENDPOINT_DISABLED = "部门接收地址已停用"
 ROLE_ZH = {"lead": "牵头", "assist": "协办"}
 TIER_ZH = {"village": "村级", "township": "镇级", "county": "县级"}
 KIND_ZH = {"contact": "联系当事人", "major_report": "重大事项报告", "acknowledge": "报到", "resolve": "办结", "reply": "答复",
@@ -25,14 +27,6 @@ KIND_ZH = {"contact": "联系当事人", "major_report": "重大事项报告", "
 STATE_ZH = {"received": "已受理", "graded": "已研判", "assigned": "已交办", "in_progress": "处置中", "suspended": "挂起",
             "returned": "退回", "resolved": "已办结", "replied": "已答复", "revisited": "已回访", "closed": "已销号",
             "merged": "已并案", "rejected": "不予受理"}
-
-
-@dataclass(frozen=True)
-class Recipient:
-    key: str  # department:<code> | user:<username> | worker:<user id>
-    kind: str  # department | user | worker
-    target: str | None  # department code, username or worker id
-    phone_enc: str | None = None
 
 
 def _local(iso: str | None) -> str:
@@ -62,55 +56,6 @@ async def enrich(session: Any, data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _department(session: Any, code: str | None) -> list[Recipient]:
-    if not code:
-        return []
-    out = [Recipient(f"department:{code}", "department", code)]
-    out += [Recipient(f"user:{u.username}", "user", u.username, u.phone_enc) for u in await directory.staff_of(session, code)]
-    return out
-
-
-def _users(rows: list[Any]) -> list[Recipient]:
-    return [Recipient(f"user:{u.username}", "user", u.username, u.phone_enc) for u in rows]
-
-
-async def _centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
-    """The dispatchers of the nearest centre above the case's area."""
-    for code in reversed(data.get("area_path") or []):
-        rows = await directory.dispatchers_of(session, code)
-        if rows:
-            return _users(rows)
-    return []
-
-
-async def recipients(session: Any, audience: str, data: dict[str, Any]) -> list[Recipient]:
-    path = list(data.get("area_path") or [])
-    if audience == "department":
-        return await _department(session, data.get("department"))
-    if audience == "department_head":
-        dept = await directory.department(session, data.get("department"))
-        return _users(await directory.by_username(session, dept.head)) if dept and dept.head else []
-    if audience in ("unit", "responsible"):
-        unit = data.get("unit") if audience == "unit" else data.get("responsible_unit")
-        if unit and await directory.department(session, unit):
-            return await _department(session, unit)
-        if unit:
-            rows = await directory.dispatchers_of(session, unit)
-            if rows:
-                return _users(rows)
-        return await _centre(session, data)
-    if audience == "centre":
-        return await _centre(session, data)
-    if audience == "area_leader":
-        return _users(await directory.by_role_in_path(session, "leader", path))
-    if audience == "county_leader":
-        return _users(await directory.by_role_in_path(session, "leader", path, only=path[:1]))
-    if audience == "reporter":
-        worker = data.get("reporter_id") or data.get("worker_id")
-        return [Recipient(f"worker:{worker}", "worker", str(worker))] if worker else []
-    return []
-
-
 def _channel_fits(channel: str, r: Recipient) -> bool:
     return {
         "webhook": r.kind == "department",
@@ -120,78 +65,89 @@ def _channel_fits(channel: str, r: Recipient) -> bool:
     }[channel]
 
 
+async def _webhook_refusals(session: Any, codes: set[str]) -> dict[str, str]:
+    """Why a department's system cannot get a webhook now (no endpoint, or one that is disabled)."""
+    if not codes:
+        return {}
+    found = {e.department_code: e for e in await endpoint_repo.load_many(session, sorted(codes))}
+    out: dict[str, str] = {}
+    for code in codes:
+        ep = found.get(code)
+        if ep is None:
+            out[code] = NO_ENDPOINT
+        elif ep.state != "active":
+            out[code] = f"{ENDPOINT_DISABLED}：{ep.disabled_reason or '未说明原因'}"
+    return out
+
+
+async def _plan(session: Any, rules: list[Rule], event: EventIn, data: dict[str, Any]) -> list[tuple[Rule, Recipient, list[str]]]:
+    """(rule, recipient, channels) for the event: one message per recipient and channel whatever the
+    number of rules that reach them (the first matching rule in the file wins)."""
+    plan: list[tuple[Rule, Recipient, list[str]]] = []
+    taken: set[tuple[str, str]] = set()  # (channel, recipient key)
+    for rule in rules:
+        if not rule.matches(event.type, event.payload):
+            continue
+        for audience in rule.to:
+            for r in await recipients(session, audience, data):
+                channels = [c for c in rule.channels if _channel_fits(c, r) and (c, r.key) not in taken]
+                if channels:
+                    taken.update((c, r.key) for c in channels)
+                    plan.append((rule, r, channels))
+    return plan
+
+
 async def apply_rules(session: Any, rules: list[Rule], event: EventIn) -> int:
-    """Make the notifications and deliveries an event calls for; returns deliveries made."""
-    matching = [r for r in rules if r.matches(event.type, event.payload)]
-    if not matching:
+    """Make the notifications and deliveries an event calls for; returns deliveries made.
+
+    Webhooks to a department without an (active) endpoint are recorded as `skipped` with the reason,
+    not retried for a day. Phone messages are `handed_off` once they are in the outbox to intake (the
+    phone fetches them from its feed; notify does not see that happen). In-app messages are
+    `delivered`: the notification row is the message."""
+    if not any(r.matches(event.type, event.payload) for r in rules):
         return 0
     data = await enrich(session, event.payload)
+    plan = await _plan(session, rules, event, data)
+    refusals = await _webhook_refusals(session, {r.target for _, r, ch in plan if "webhook" in ch and r.target})
     now = clock.now()
     notifications: list[dict[str, Any]] = []
     deliveries: list[dict[str, Any]] = []
     phone_events: list[Event] = []
-    seen: set[tuple[str, str]] = set()
-    for rule in matching:
+    for rule, r, channels in plan:
         title, body = render(rule.title, data), render(rule.text, data)
-        for audience in rule.to:
-            for r in await recipients(session, audience, data):
-                if (rule.id, r.key) in seen:
-                    continue
-                seen.add((rule.id, r.key))
-                channels = [c for c in rule.channels if _channel_fits(c, r)]
-                if not channels:
-                    continue
-                nid = uuid.uuid4()
-                notifications.append({
-                    "id": nid, "event_id": event.id, "event_type": event.type, "rule": rule.id, "recipient": r.key,
-                    "title": title, "body": body, "case_id": data.get("case_id"), "major": "true" if rule.major else None, "now": now,
-                })
-                for channel in channels:
-                    message_id = f"msg_{uuid.uuid4().hex}"
-                    payload: dict[str, Any]
-                    state, target = "pending", r.target
-                    if channel == "webhook":
-                        payload = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": {k: v for k, v in event.payload.items() if k != "area_path"} | {"title": title, "text": body}}
-                    elif channel == "sms":
-                        payload, target = {"text": f"【综治中心】{body}", "major": rule.major}, r.phone_enc
-                    elif channel == "phone":
-                        payload, state = {"title": title, "text": body}, "delivered"
-                        phone_events.append(Event(type=DEVICE_MESSAGE, aggregate_id=f"worker:{r.target}", destinations=("intake",), payload={
-                            "worker_id": r.target, "message_id": message_id, "title": title, "text": body,
-                            "case_id": data.get("case_id"), "case_number": data.get("case_number"), "event_type": event.type}))
-                    else:  # inbox: the notification row is the message
-                        payload, state = {"title": title}, "delivered"
-                    deliveries.append({
-                        "id": uuid.uuid4(), "notification_id": nid, "channel": channel, "recipient": r.key, "target": target,
-                        "message_id": message_id, "payload": orjson.dumps(payload).decode(), "state": state,
-                        "next_attempt_at": now if state == "pending" else None, "delivered_at": now if state == "delivered" else None,
-                        "event_at": event.occurred_at, "now": now,
-                    })
+        nid = uuid.uuid4()
+        notifications.append({
+            "id": nid, "event_id": event.id, "event_type": event.type, "rule": rule.id, "recipient": r.key,
+            "title": title, "body": body, "case_id": data.get("case_id"), "major": "true" if rule.major else None, "now": now,
+        })
+        for channel in channels:
+            message_id = f"msg_{uuid.uuid4().hex}"
+            payload: dict[str, Any]
+            state, target, error = "pending", r.target, None
+            if channel == "webhook":
+                payload = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": {k: v for k, v in event.payload.items() if k != "area_path"} | {"title": title, "text": body}}
+                if (error := refusals.get(r.target or "")) is not None:
+                    state = "skipped"
+            elif channel == "sms":
+                payload, target = {"text": f"【综治中心】{body}", "major": rule.major}, r.phone_enc
+            elif channel == "phone":
+                payload, state = {"title": title, "text": body}, "handed_off"
+                phone_events.append(Event(type=DEVICE_MESSAGE, aggregate_id=f"worker:{r.target}", destinations=("intake",), payload={
+                    "worker_id": r.target, "message_id": message_id, "title": title, "text": body,
+                    "case_id": data.get("case_id"), "case_number": data.get("case_number"), "event_type": event.type}))
+            else:  # inbox: the notification row is the message
+                payload, state = {"title": title}, "delivered"
+            deliveries.append({
+                "id": uuid.uuid4(), "notification_id": nid, "channel": channel, "recipient": r.key, "target": target,
+                "message_id": message_id, "payload": orjson.dumps(payload).decode(), "state": state, "last_error": error,
+                "next_attempt_at": now if state == "pending" else None, "delivered_at": now if state == "delivered" else None,
+                "event_at": event.occurred_at, "now": now,
+            })
     if not notifications:
         return 0
-    inserted = {
-        row.id for row in await session.execute(
-            text(
-                """INSERT INTO notify.notifications (id, event_id, event_type, rule, recipient, title, body, case_id, major, created_at)
-                   SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:event_id AS uuid[]), CAST(:event_type AS text[]), CAST(:rule AS text[]),
-                     CAST(:recipient AS text[]), CAST(:title AS text[]), CAST(:body AS text[]), CAST(:case_id AS text[]),
-                     CAST(:major AS text[]), CAST(:now AS timestamptz[]))
-                   ON CONFLICT ON CONSTRAINT uq_notifications_event_rule_recipient DO NOTHING RETURNING id"""
-            ),
-            {k: [n[k] for n in notifications] for k in ("id", "event_id", "event_type", "rule", "recipient", "title", "body", "case_id", "major", "now")},
-        )
-    }
+    inserted = await repo.insert_notifications(session, notifications)
     rows = [d for d in deliveries if d["notification_id"] in inserted]
-    if rows:
-        await session.execute(
-            text(
-                """INSERT INTO notify.deliveries (id, notification_id, channel, recipient, target, message_id, payload, state,
-                     next_attempt_at, delivered_at, event_at, created_at)
-                   VALUES (:id, :notification_id, :channel, :recipient, :target, :message_id, CAST(:payload AS jsonb), :state,
-                     :next_attempt_at, :delivered_at, :event_at, :now)
-                   ON CONFLICT ON CONSTRAINT uq_deliveries_notification_channel DO NOTHING"""
-            ),
-            rows,
-        )
-    await publish(session, outbox, [e for e in phone_events if any(d["message_id"] == e.payload["message_id"] and d["notification_id"] in inserted for d in deliveries)])
+    await repo.insert_deliveries(session, rows)
+    handed = {d["message_id"] for d in rows if d["channel"] == "phone"}
+    await publish(session, outbox, [e for e in phone_events if e.payload["message_id"] in handed])
     return len(rows)

@@ -1,0 +1,115 @@
+"""Who a rule's audience is for one event, from notify's copy of the directory (active users only).
+
+Audiences (rules.yaml explains them): department, department_head, unit, responsible,
+responsible_person, centre, area_leader, county_leader, reporter, worker. Events from cases carry
+`responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
+worker); older events carry only `reporter_id` (a user id), which is used when `reporters` is absent.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from services.notify.directory import repository as directory
+
+
+@dataclass(frozen=True)
+class Recipient:
+    key: str  # department:<code> | user:<username> | worker:<user id>
+    kind: str  # department | user | worker
+    target: str | None  # department code, username or worker id
+    phone_enc: str | None = None
+
+
+def _users(rows: list[Any]) -> list[Recipient]:
+    return [Recipient(f"user:{u.username}", "user", u.username, u.phone_enc) for u in rows]
+
+
+def _workers(ids: list[str]) -> list[Recipient]:
+    return [Recipient(f"worker:{w}", "worker", w) for w in dict.fromkeys(ids)]
+
+
+async def _department(session: Any, code: str | None) -> list[Recipient]:
+    if not code:
+        return []
+    out = [Recipient(f"department:{code}", "department", code)]
+    return out + _users(await directory.staff_of(session, code))
+
+
+async def _centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
+    """The dispatchers of the nearest centre above the case's area."""
+    for code in reversed(data.get("area_path") or []):
+        rows = await directory.dispatchers_of(session, code)
+        if rows:
+            return _users(rows)
+    return []
+
+
+async def _unit(session: Any, unit: str | None, data: dict[str, Any]) -> list[Recipient]:
+    """A unit is a department (its system and staff) or an area (its centre's dispatchers)."""
+    if unit and await directory.department(session, unit):
+        return await _department(session, unit)
+    if unit:
+        rows = await directory.dispatchers_of(session, unit)
+        if rows:
+            return _users(rows)
+    return await _centre(session, data)
+
+
+async def _head(session: Any, data: dict[str, Any]) -> list[Recipient]:
+    """The head of the event's department, else of the department a notice names as its unit."""
+    for code in (data.get("department"), data.get("unit")):
+        dept = await directory.department(session, code)
+        if dept is not None:
+            return _users(await directory.by_username(session, dept.head)) if dept.head else []
+    return []
+
+
+async def _responsible_person(session: Any, data: dict[str, Any]) -> list[Recipient]:
+    """The case's responsible person (in-app and SMS); when the case has none, the responsible unit
+    (without SMS to all of its staff)."""
+    username = data.get("responsible_person")
+    if username:
+        return _users(await directory.by_username(session, str(username)))
+    return [replace(r, phone_enc=None) for r in await _unit(session, data.get("responsible_unit"), data)]
+
+
+async def _reporters(session: Any, data: dict[str, Any]) -> list[Recipient]:
+    """Every grid worker who reported the case (`reporters`, usernames), else `reporter_id`; someone
+    the directory has removed or deactivated hears nothing."""
+    usernames = data.get("reporters")
+    if isinstance(usernames, list) and usernames:
+        return _workers([u.user_id for u in await directory.by_usernames(session, [str(u) for u in usernames])])
+    worker = data.get("reporter_id") or data.get("worker_id")
+    return await _worker(session, worker)
+
+
+async def _worker(session: Any, worker: Any) -> list[Recipient]:
+    if not worker:
+        return []
+    return [] if await directory.inactive_ids(session, [str(worker)]) else _workers([str(worker)])
+
+
+async def recipients(session: Any, audience: str, data: dict[str, Any]) -> list[Recipient]:
+    path = list(data.get("area_path") or [])
+    if audience == "department":
+        return await _department(session, data.get("department"))
+    if audience == "department_head":
+        return await _head(session, data)
+    if audience == "unit":
+        return await _unit(session, data.get("unit"), data)
+    if audience == "responsible":
+        return await _unit(session, data.get("responsible_unit"), data)
+    if audience == "responsible_person":
+        return await _responsible_person(session, data)
+    if audience == "centre":
+        return await _centre(session, data)
+    if audience == "area_leader":
+        return _users(await directory.by_role_in_path(session, "leader", path))
+    if audience == "county_leader":
+        return _users(await directory.by_role_in_path(session, "leader", path, only=path[:1]))
+    if audience == "reporter":
+        return await _reporters(session, data)
+    if audience == "worker":
+        return await _worker(session, data.get("worker_id"))
+    return []
