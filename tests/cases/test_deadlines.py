@@ -200,3 +200,21 @@ async def test_every_deadline_ends_met_breached_or_cancelled(system):
     async with system.cases_app.state.db.unit_of_work() as s:
         states = {row.state for row in await s.execute(text("SELECT state FROM cases.deadlines WHERE case_id = :c"), {"c": uuid.UUID(case_id)})}
     assert states <= {"met", "breached", "cancelled"}
+
+
+async def test_morning_digest_lists_an_overdue_case_under_its_township_and_county_only(system):
+    with manual_clock() as clk:
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        number = (await case(system, case_id))["number"]
+        token = {"Authorization": "Bearer test-service-token"}
+        before = (await system.http.get(f"{system.cases_url}/internal/v1/digest", headers=token)).json()
+        centre = next((c for c in before["centres"] if c["area"] == "620602107"), {"overdue_cases": []})
+        assert number not in centre["overdue_cases"]
+        clk.advance(minutes=61)  # the 1-hour contact clock has run out
+        after = (await system.http.get(f"{system.cases_url}/internal/v1/digest", headers=token)).json()
+        centre = next(c for c in after["centres"] if c["area"] == "620602107")
+        assert number in centre["overdue_cases"] and centre["overdue"] >= 1
+        county = next(c for c in after["centres"] if c["area"] == "620602")
+        assert number in county["overdue_cases"]
+        other = next((c for c in after["centres"] if c["area"] == "620602108"), {"overdue_cases": []})
+        assert number not in other["overdue_cases"]

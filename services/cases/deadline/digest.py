@@ -24,14 +24,20 @@ async def digest(request: Request) -> dict[str, Any]:
             text(
                 """SELECT a.code, a.name, a.level,
                           count(*) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue,
-                          count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today
+                          count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today,
+                          (array_agg(DISTINCT c.number) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))))[1:50] AS overdue_cases
                    FROM cases.areas a
                    JOIN cases.cases c ON c.area_path @> ARRAY[a.code]
                    JOIN cases.deadlines d ON d.case_id = c.id
-                   WHERE a.level IN ('township', 'county') AND (d.state = 'pending' OR (d.state = 'breached' AND d.met_at IS NULL))
+                   WHERE a.level IN ('township', 'county') AND c.state NOT IN ('closed', 'merged', 'rejected')
+                     AND (d.state = 'pending' OR (d.state = 'breached' AND d.met_at IS NULL))
                    GROUP BY a.code, a.name, a.level ORDER BY a.code"""
             ),
             {"now": now, "eod": end_of_day},
         )
-        centres = [{"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "due_today": r.due_today} for r in rows]
+        centres = [
+            {"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "due_today": r.due_today,
+             "overdue_cases": list(r.overdue_cases or [])}  # at most 50 numbers per centre; the count is whole
+            for r in rows
+        ]
     return {"date": local.date().isoformat(), "centres": centres}
