@@ -473,3 +473,64 @@ async def test_openapi_lists_the_statuses_the_tus_routes_send(system):
     assert {"200", "404", "410"} <= set(upload["head"]["responses"])
     assert {"201", "413", "415", "422", "412"} <= set(doc["paths"]["/v1/attachments"]["post"]["responses"])
     assert {"200", "404"} <= set(doc["paths"]["/v1/attachments/{sha256}"]["get"]["responses"])
+
+
+async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_a_push(system):
+    """Phones on a weak network trickle their photos in; meanwhile other phones still push at once."""
+    db = system.intake_app.state.db
+    slow_count = db.engine.pool.size() + db.engine.pool._max_overflow + 2  # more than the pool can lend
+    release = asyncio.Event()
+    files = [photo(20_000) for _ in range(slow_count)]
+    urls = [upload_url(system, await create(system, data)) for data in files]
+
+    def trickle(data: bytes):
+        async def body():
+            yield data[:5_000]
+            await release.wait()
+            yield data[5_000:]
+
+        return body()
+
+    patches = [asyncio.create_task(patch(system, url, 0, trickle(data))) for url, data in zip(urls, files)]
+    try:
+        ids = [uuid.UUID(u.rsplit("/", 1)[-1]) for u in urls]
+        for _ in range(200):  # every PATCH has taken its lease and is streaming
+            n = await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids)
+            if n == slow_count:
+                break
+            await asyncio.sleep(0.05)
+        assert n == slow_count
+
+        pushed = await asyncio.wait_for(
+            system.http.post(
+                f"{system.intake_url}/v1/sync/push",
+                json={"device_id": "dev-w001", "items": [report(grid=GRID_W001)]},
+                headers=await system.auth("w001", "dev-w001"),
+            ),
+            timeout=5,
+        )
+        assert pushed.status_code == 200, pushed.text
+        assert pushed.json()["results"][0]["status"] == "accepted"
+        assert (await head(system, urls[0])).headers["upload-offset"] == "0"  # nothing recorded mid-stream
+    finally:
+        release.set()
+        results = await asyncio.gather(*patches)
+    assert [r.status_code for r in results] == [204] * slow_count
+    for data in files:
+        assert blob(system, sha(data)).read_bytes() == data
+    assert await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids) == 0
+
+
+async def test_patch_refused_mid_stream_gives_the_upload_back_at_once(system):
+    data = photo(10_000)
+    url = upload_url(system, await create(system, data))
+
+    async def too_long():  # no Content-Length: the limit is found while streaming
+        yield data
+        yield b"one byte too many"
+
+    assert (await patch(system, url, 0, too_long())).status_code == 413
+    resp = await patch(system, url, 0, data)  # no 409 "in progress": the lease was released
+    assert resp.status_code == 204, resp.text
+    assert blob(system, sha(data)).read_bytes() == data
+    assert not list(partial(system, url).parent.glob(url.rsplit("/", 1)[-1] + ".*.chunk"))

@@ -28,8 +28,7 @@ async def get_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str
 
 
 async def lock_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str) -> RowMapping | None:
-    """The worker's upload row, locked until the request's transaction ends: one PATCH appends at a
-    time, a second one waits and then sees the offset the first one left."""
+    """The worker's upload row, locked for a short transaction (checking or committing a PATCH)."""
     result = await session.execute(
         select(uploads).where(uploads.c.id == upload_id, uploads.c.worker_id == worker_id).with_for_update()
     )
@@ -40,16 +39,26 @@ async def update_upload(session: AsyncSession, upload_id: uuid.UUID, **values: A
     await session.execute(update(uploads).where(uploads.c.id == upload_id).values(**values))
 
 
+async def release_lease(session: AsyncSession, upload_id: uuid.UUID, lease: uuid.UUID) -> None:
+    await session.execute(
+        update(uploads).where(uploads.c.id == upload_id, uploads.c.patch_lease == lease).values(patch_lease=None, patching_until=None)
+    )
+
+
 async def delete_upload(session: AsyncSession, upload_id: uuid.UUID) -> None:
     await session.execute(delete(uploads).where(uploads.c.id == upload_id))
 
 
 async def claim_expired_uploads(session: AsyncSession, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
     """Delete unfinished uploads past their expiry and return their ids; rows that a PATCH holds
-    right now are skipped (the next run gets them)."""
+    right now (locked or leased) are skipped (the next run gets them)."""
     expired = (
         select(uploads.c.id)
-        .where(uploads.c.completed_at.is_(None), uploads.c.expires_at < now)
+        .where(
+            uploads.c.completed_at.is_(None),
+            uploads.c.expires_at < now,
+            or_(uploads.c.patching_until.is_(None), uploads.c.patching_until < now),
+        )
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()

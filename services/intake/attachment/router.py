@@ -37,7 +37,7 @@ from services.intake.attachment.storage import AttachmentStore, BodyInterrupted,
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.device.dependencies import ActiveGridWorker
 from shared.auth import CurrentPrincipal, Principal, require_roles
-from shared.db import DbSession
+from shared.db import Database, DbSession, get_database
 from shared.errors import NotFound, Problem, problem_body, problem_response
 from shared.openapi import problem_responses
 
@@ -216,7 +216,7 @@ async def upload_offset(upload_id: str, session: DbSession, principal: GridWorke
 async def append_chunk(
     upload_id: str,
     request: Request,
-    session: DbSession,
+    db: Annotated[Database, Depends(get_database)],
     principal: GridWorker,
     store: Store,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
@@ -229,7 +229,9 @@ async def append_chunk(
     checksum = parse_checksum(upload_checksum)
     declared = request.headers.get("content-length", "")
     content_length = int(declared) if declared.isdigit() else None
-    result = await service.append_chunk(session, store, principal, uid, offset, content_length, checksum, _body(request))
+    # No request transaction here: the service uses two short ones around the streaming, so a slow
+    # phone holds no pooled connection while its bytes arrive.
+    result = await service.append_chunk(db, store, principal, uid, offset, content_length, checksum, _body(request))
     if isinstance(result, Refused):
         return _refusal(result)
     return Response(status_code=204, headers=_upload_headers(result))

@@ -1,0 +1,25 @@
+"""review fixes: upload PATCH lease (intake), refresh token successor (cases), skipped outbox events
+(every schema)
+
+Revision ID: 0013
+Revises: 0010
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0013'
+down_revision = '0010'
+branch_labels = None
+depends_on = None
+
+OUTBOX_SCHEMAS = ('intake', 'cases', 'notify')
+
+
+def upgrade() -> None:
+    op.add_column('uploads', sa.Column('patch_lease', sa.UUID(), nullable=True), schema='intake')
+    op.add_column('uploads', sa.Column('patching_until', sa.DateTime(timezone=True), nullable=True), schema='intake')
+
+
+def downgrade() -> None:
+    op.drop_column('uploads', 'patching_until', schema='intake')
+    op.drop_column('uploads', 'patch_lease', schema='intake')
