@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from tusclient import client as tus_client
 
-from factories import GRID_W001, report
+from factories import GRID_W001, GRID_W002, report
 from services.intake.attachment.service import purge_expired_uploads
 from services.intake.attachment.storage import AttachmentStore
 from shared.clock import ManualClock, clock
@@ -314,16 +314,16 @@ async def test_identical_file_uploaded_twice_is_stored_once(system):
     data = photo(120_000)
     await upload_whole(system, data, "w001")
 
-    again = await create(system, data, "w002")
+    again = await create(system, data, "w001")  # the same phone sends the same photo again
     url = upload_url(system, again)
     assert again.headers["upload-offset"] == str(len(data))  # nothing left to send
-    assert (await head(system, url, "w002")).headers["upload-offset"] == str(len(data))
+    assert (await head(system, url)).headers["upload-offset"] == str(len(data))
     # a client that sends anyway (tus clients start at 0) is told the upload is finished
-    resp = await patch(system, url, 0, data, "w002")
+    resp = await patch(system, url, 0, data)
     assert resp.status_code == 204
     assert resp.headers["upload-offset"] == str(len(data))
 
-    # the standard client succeeds too
+    # another worker with the same photo sends it (the standard client), and it is still stored once
     auth = await system.auth("w101", "dev-w101")
     uploader = tus_client.TusClient(f"{system.intake_url}/v1/attachments", headers=auth).uploader(
         file_stream=io.BytesIO(data), chunk_size=50_000, metadata={"sha256": sha(data), "filetype": "image/jpeg"}
@@ -333,8 +333,31 @@ async def test_identical_file_uploaded_twice_is_stored_once(system):
     assert await scalar(system, "SELECT count(*) FROM intake.attachments WHERE sha256 = :h", h=sha(data)) == 1
     assert await scalar(system, "SELECT uploaded_by FROM intake.attachments WHERE sha256 = :h", h=sha(data)) is not None
     assert [p.name for p in blob(system, sha(data)).parent.iterdir() if p.name == sha(data)] == [sha(data)]
-    assert not partial(system, url).exists()
-    assert (await download(system, sha(data), "w002")).content == data
+    assert not partial(system, url).exists() and not partial(system, uploader.url).exists()
+    assert (await download(system, sha(data), "w101")).content == data
+
+
+async def test_knowing_a_photos_hash_and_size_does_not_let_another_worker_fetch_it(system):
+    data = photo(40_000)
+    digest = sha(data)
+    await upload_whole(system, data, "w001")
+
+    claimed = await create(system, data, "w002")  # w002 only declares the hash and the size
+    url = upload_url(system, claimed)
+    assert claimed.headers["upload-offset"] == "0"  # not handed over as finished: the bytes are due
+    assert (await download(system, digest, "w002")).status_code == 404
+    pushed = await system.http.post(  # nor does naming the hash in a report of one's own
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w002", "items": [report(grid=GRID_W002, attachments=[f"sha256:{digest}"])]},
+        headers=await system.auth("w002", "dev-w002"),
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert (await download(system, digest, "w002")).status_code == 404
+    assert (await download(system, digest, "d001")).status_code == 404  # w002's report vouches for nothing
+
+    assert (await patch(system, url, 0, data, "w002")).status_code == 204  # having the photo does
+    assert (await download(system, digest, "w002")).content == data
+    assert await scalar(system, "SELECT count(*) FROM intake.attachments WHERE sha256 = :h", h=digest) == 1
 
 
 async def test_two_patches_at_once_do_not_both_append(system):

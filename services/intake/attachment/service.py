@@ -5,11 +5,13 @@ file under a short lease on the upload and is appended when complete (no databas
 while a slow phone sends); the finished file must hash to the declared sha256, else the upload is discarded. A
 verified file is stored content-addressed, so an identical photo is stored once.
 
-Deduplication: when a file with the declared sha256 and length is already stored, the new upload is
-created already finished (`Upload-Offset` = `Upload-Length` in the creation answer and on HEAD), so a
+Deduplication: when a file with the declared sha256 and length is already stored and the caller has
+sent those bytes before, the new upload is created already finished (`Upload-Offset` = `Upload-Length` in the creation answer and on HEAD), so a
 client that reads the offset skips sending. A client that sends anyway (tus clients start at 0 after
 creation) gets 204 with the final offset and nothing is written: a PATCH to a finished upload at any
-offset up to its length is acknowledged without storing anything.
+offset up to its length is acknowledged without storing anything. Another worker who declares the
+same sha256 sends the bytes like any upload (nothing is stored twice): a hash is no proof of having
+the photo, and a finished upload is what lets a grid worker fetch a file.
 """
 from __future__ import annotations
 
@@ -148,7 +150,14 @@ async def create_upload(
 
     now = clock.now()
     stored = await repository.get_attachment(session, metadata.sha256)
-    already_stored = stored is not None and stored["size"] == length and store.has_blob(metadata.sha256)
+    # Knowing a file's hash and size proves nothing: only a worker who has sent these bytes before
+    # skips sending them; anyone else sends the file, which is verified and then stored once.
+    already_stored = (
+        stored is not None
+        and stored["size"] == length
+        and store.has_blob(metadata.sha256)
+        and await repository.worker_sent(session, metadata.sha256, principal.subject)
+    )
     upload_id = uuid.uuid4()
     await repository.insert_upload(
         session,
@@ -362,7 +371,7 @@ async def terminate_upload(session: AsyncSession, store: AttachmentStore, princi
 
 async def stored_file(session: AsyncSession, store: AttachmentStore, principal: Principal, sha256: str) -> StoredFile:
     """The stored file, for those allowed to see a report that references it (else 404, never 403):
-    a grid worker their own reports' and uploads' files; a dispatcher or leader files of reports in
+    a grid worker the files they sent themselves (a report naming a hash proves nothing); a dispatcher or leader files of reports in
     their area subtrees; an admin all."""
     digest = parse_sha256(sha256)
     if digest is None:
