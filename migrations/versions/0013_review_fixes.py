@@ -18,8 +18,10 @@ OUTBOX_SCHEMAS = ('intake', 'cases', 'notify')
 def upgrade() -> None:
     op.add_column('uploads', sa.Column('patch_lease', sa.UUID(), nullable=True), schema='intake')
     op.add_column('uploads', sa.Column('patching_until', sa.DateTime(timezone=True), nullable=True), schema='intake')
+    op.add_column('refresh_tokens', sa.Column('replaced_by', sa.UUID(), nullable=True), schema='cases')
 
 
 def downgrade() -> None:
+    op.drop_column('refresh_tokens', 'replaced_by', schema='cases')
     op.drop_column('uploads', 'patching_until', schema='intake')
     op.drop_column('uploads', 'patch_lease', schema='intake')
