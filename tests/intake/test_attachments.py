@@ -557,3 +557,27 @@ async def test_patch_refused_mid_stream_gives_the_upload_back_at_once(system):
     assert resp.status_code == 204, resp.text
     assert blob(system, sha(data)).read_bytes() == data
     assert not list(partial(system, url).parent.glob(url.rsplit("/", 1)[-1] + ".*.chunk"))
+
+
+async def test_a_revoked_phone_cannot_download_even_its_own_photos(system):
+    device = f"lost-{uuid.uuid4().hex[:8]}"
+    signed_in = await system.http.post(
+        f"{system.cases_url}/v1/auth/token",
+        data={"grant_type": "password", "username": "w001", "password": "demo-pass-1", "device_id": device},
+    )
+    hdrs = {**TUS, "Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    data = photo(5_000)
+    created = await system.http.post(
+        f"{system.intake_url}/v1/attachments", headers={**hdrs, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(data)}
+    )
+    url = upload_url(system, created)
+    assert (await system.http.patch(url, headers={**hdrs, **OCTETS, "Upload-Offset": "0"}, content=data)).status_code == 204
+    fetch = f"{system.intake_url}/v1/attachments/{sha(data)}"
+    assert (await system.http.get(fetch, headers=hdrs)).status_code == 200
+
+    revoked = await system.http.post(f"{system.cases_url}/v1/admin/devices/{device}/revoke", headers=await system.auth("admin"))
+    assert revoked.status_code == 200
+    await system.drain()
+    refused = await system.http.get(fetch, headers=hdrs)
+    assert refused.status_code == 403 and refused.json()["code"] == "device_revoked"
+    assert (await download(system, sha(data), "w001")).status_code == 200  # the worker's other phone still can

@@ -35,8 +35,8 @@ from services.intake.attachment.schemas import (
 from services.intake.attachment.service import Refused, UploadPolicy, UploadState
 from services.intake.attachment.storage import AttachmentStore, BodyInterrupted, attachment_store
 from services.intake.config import IntakeSettings, get_settings
-from services.intake.device.dependencies import ActiveGridWorker
-from shared.auth import CurrentPrincipal, Principal, require_roles
+from services.intake.device.dependencies import ActiveGridWorker, ActivePrincipal
+from shared.auth import Principal, require_roles
 from shared.db import Database, DbSession, get_database
 from shared.errors import NotFound, Problem, problem_body, problem_response
 from shared.openapi import problem_responses
@@ -258,10 +258,10 @@ async def terminate_upload(upload_id: str, session: DbSession, principal: GridWo
             "description": "The file with its stored content type (Range requests supported)",
             "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}, "audio/*": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(401, 404, 503),
+        **problem_responses(401, 403, 404, 503),
     },
 )
-async def download(sha256: str, session: DbSession, principal: CurrentPrincipal, store: Store) -> FileResponse:
+async def download(sha256: str, session: DbSession, principal: ActivePrincipal, store: Store) -> FileResponse:
     stored = await service.stored_file(session, store, principal, sha256)
     return FileResponse(
         stored.path,
