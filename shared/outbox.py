@@ -7,7 +7,8 @@ again if the consumer still answers 413), and marks what the consumer took. Per 
 report) only the oldest undelivered event is handed out, so a consumer sees each aggregate's events
 in order. Writers of one aggregate hold its row lock when they publish, so ids of one aggregate
 commit in order. Transport failures back off and never give up; an event the consumer itself keeps
-refusing is parked after `max_failures` and shown to operators, never dropped.
+refusing is parked after `max_failures` and shown to operators, never dropped; the later events of
+its aggregate stay held behind it until an operator retries or skips it (shared/outbox_admin.py).
 """
 from __future__ import annotations
 
@@ -61,6 +62,9 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("delivered_at", DateTime(timezone=True)),
         Column("parked_at", DateTime(timezone=True)),
         Column("last_error", Text),
+        Column("skipped_at", DateTime(timezone=True)),  # an operator gave it up (kept, never pruned)
+        Column("skip_reason", Text),
+        Column("skipped_by", Text),
         UniqueConstraint("event_id", "destination", name="uq_outbox_event_destination"),
         Index(
             "ix_outbox_pending",
@@ -366,7 +370,7 @@ class Relay:
         """Delivered rows are history; keep a few days for operators, then delete."""
         async with self.db.unit_of_work() as session:
             result = await session.execute(
-                text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut"),
+                text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut AND skipped_at IS NULL"),
                 {"cut": clock.now() - keep},
             )
             return result.rowcount or 0

@@ -144,9 +144,11 @@ class _Consumer:
         if len(body) > self.limit:
             status, answer = 413, b'{"status":413}'
         else:
-            ids = [e["id"] for e in json.loads(body)["events"]]
+            events = json.loads(body)["events"]
+            ids = [e["id"] for e in events if e["type"] != "poison"]
             self.taken += ids
-            status, answer = 200, json.dumps({"results": [{"id": i, "status": "processed"} for i in ids]}).encode()
+            results = [{"id": e["id"], "status": "failed", "error": "poison"} if e["type"] == "poison" else {"id": e["id"], "status": "processed"} for e in events]
+            status, answer = 200, json.dumps({"results": results}).encode()
         await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": answer})
 
@@ -223,3 +225,62 @@ async def test_internal_events_endpoint_takes_batches_larger_than_the_public_bod
     public = await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [], "pad": big},
                                     headers=await system.auth("w001", "dev-w001"))
     assert public.status_code == 413
+
+
+async def test_a_parked_event_holds_its_aggregate_until_an_operator_skips_it(system):
+    destination = f"ops-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=10_000_000)
+    served, relay = await _relay_to(system, consumer, destination, max_failures=1)
+    db = system.intake_app.state.db
+    aggregate = f"case-{uuid.uuid4()}"
+    first, second = (Event(type=t, aggregate_id=aggregate, payload={"n": i}, destinations=(destination,)) for i, t in enumerate(("poison", "case.closed")))
+    async with db.unit_of_work() as s:
+        await publish(s, intake_outbox, [first, second])
+    admin = await system.auth("admin")
+    base = f"{system.intake_url}/v1/admin/outbox"
+    manual = ManualClock()
+    clock.use(manual)
+    try:
+        await relay.run_once()
+        manual.advance(hours=1)
+        await relay.run_once()
+        assert str(second.event_id) not in consumer.taken  # held behind the parked one: order matters
+
+        assert (await system.http.get(base, headers=await system.auth("d001"))).status_code == 404  # operators only
+        listing = await system.http.get(base, params={"status": "parked", "limit": 500}, headers=admin)
+        assert listing.status_code == 200
+        [parked] = [r for r in listing.json()["items"] if r["aggregate_id"] == aggregate]
+        assert parked["event_id"] == str(first.event_id) and parked["last_error"] == "poison"
+
+        retried = await system.http.post(f"{base}/{parked['id']}/retry", headers=admin)
+        assert retried.status_code == 200 and retried.json()["parked_at"] is None and retried.json()["failures"] == 0
+        await relay.run_once()  # fails again and parks again; the second still waits
+        assert str(second.event_id) not in consumer.taken
+
+        no_reason = await system.http.post(f"{base}/{parked['id']}/skip", json={}, headers=admin)
+        assert no_reason.status_code == 422
+        skipped = await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "案件已人工补录"}, headers=admin)
+        assert skipped.status_code == 200, skipped.text
+        assert skipped.json()["skip_reason"] == "案件已人工补录" and skipped.json()["skipped_by"] == "admin"
+        assert (await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "again"}, headers=admin)).status_code == 404
+
+        await relay.run_once()
+        assert str(second.event_id) in consumer.taken  # the aggregate flows again
+        kept = await system.http.get(base, params={"status": "skipped", "limit": 500}, headers=admin)
+        assert any(r["id"] == parked["id"] for r in kept.json()["items"])
+        manual.advance(days=30)
+        await relay.prune()
+    finally:
+        clock.reset()
+        await relay.close()
+        await served.stop()
+    async with db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT count(*) FROM intake.outbox WHERE id = :i"), {"i": parked["id"]})).scalar() == 1  # never pruned
+
+
+async def test_every_service_shows_operators_its_parked_events(system):
+    admin = await system.auth("admin")
+    for url in (system.intake_url, system.cases_url, system.notify_url):
+        resp = await system.http.get(f"{url}/v1/admin/outbox", params={"status": "parked"}, headers=admin)
+        assert resp.status_code == 200, (url, resp.text)
+        assert (await system.http.get(f"{url}/v1/admin/outbox", headers=await system.auth("l001"))).status_code == 404
