@@ -137,3 +137,20 @@ async def test_more_items_than_the_limit_is_413_naming_the_limit(system):
     assert body["code"] == "too_many_items" and body["max_items"] == 500 and "500" in body["detail"]
     assert body["errors"][0]["loc"] == ["body", "items"]
     assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=uuid.UUID(item["id"])) == 0
+
+
+async def test_whole_item_rules_name_the_field_at_fault(system):
+    no_grid = report()
+    no_grid.pop("grid")
+    no_title = report(title="")
+    bad_category = report(category="no-such-category")
+    followup = {"id": str(uuid.uuid4()), "kind": "followup", "captured_at": "2026-11-20T09:00:00+08:00", "satisfaction": "satisfied"}
+    resp = await push(system, [no_grid, no_title, bad_category, followup])
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert all(r["status"] == "rejected" for r in results), results
+    assert [e["loc"] for e in results[0]["errors"]] == [["grid"]]
+    assert [e["loc"] for e in results[1]["errors"]] == [["title"]]
+    assert [e["loc"] for e in results[2]["errors"]] == [["category"]]
+    assert [e["loc"] for e in results[3]["errors"]] == [["task_id"], ["case_id"]]
+    assert all(e["msg"] for r in results for e in r["errors"])

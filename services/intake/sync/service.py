@@ -17,7 +17,7 @@ from services.intake.directory import repository as directory
 from services.intake.feed import repository as feed
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.report import repository as reports
-from services.intake.report.schemas import ReportItem
+from services.intake.report.schemas import ReportItem, field_errors
 from services.intake.task import repository as tasks
 from services.intake.sync.schemas import Change, PullResponse, PushRequest, PushResponse, PushResult
 from shared.auth import Principal
@@ -128,7 +128,7 @@ def _row(item: ReportItem, principal: Principal, device_id: str, cipher: PiiCiph
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+    return field_errors(exc.errors(include_url=False))
 
 
 async def push(
