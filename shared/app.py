@@ -78,10 +78,11 @@ class RequestFrame:
     """Pure ASGI middleware: request id, access log, metrics, a body size limit, and the last line of
     defence that turns an unexpected exception into problem+json (503 when the database is away)."""
 
-    def __init__(self, app: ASGIApp, metrics: _Metrics, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, metrics: _Metrics, max_body: int, internal_max_body: int | None = None) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
+        self.internal_max_body = internal_max_body or max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,6 +97,8 @@ class RequestFrame:
         path = scope.get("path", "")
         if path.startswith("/v1/attachments"):
             limit = None  # tus enforces its own per-upload limit while streaming
+        elif path.startswith("/internal/"):
+            limit = self.internal_max_body  # service-to-service batches (the relay's POSTs) may be larger
         declared = headers.get("content-length")
 
         async def send_wrapper(message: Message) -> None:
@@ -262,7 +265,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.head = alembic_head()
     install_problem_handlers(app)
     app.add_middleware(ETagMiddleware)
-    app.add_middleware(RequestFrame, metrics=metrics, max_body=settings.max_body_bytes)
+    app.add_middleware(RequestFrame, metrics=metrics, max_body=settings.max_body_bytes, internal_max_body=settings.internal_max_body_bytes)
 
     health = APIRouter(tags=["health"])
 

@@ -1,5 +1,5 @@
 """The consumer side of the event path: `POST /internal/v1/events` with an inbox keyed by event id,
-so a redelivered event changes nothing twice. Also the operators' view of parked outbox events."""
+so a redelivered event changes nothing twice."""
 from __future__ import annotations
 
 import logging
@@ -8,17 +8,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import ServiceCaller
 from shared.clock import clock
 from shared.db import Database
-from shared.errors import NotFound
-from shared.openapi import problem_responses
 
 log = logging.getLogger("shared.inbox")
 
@@ -100,63 +98,8 @@ def events_router(inbox: Table, handlers: Mapping[str, Handler]) -> APIRouter:
     return router
 
 
-class OutboxRow(BaseModel):
-    id: int
-    event_id: uuid.UUID
-    type: str
-    aggregate_id: str
-    destination: str
-    attempts: int
-    failures: int
-    next_attempt_at: datetime
-    delivered_at: datetime | None
-    parked_at: datetime | None
-    last_error: str | None
-
-
-class OutboxPage(BaseModel):
-    items: list[OutboxRow]
-
-
 def outbox_admin_router(schema: str) -> APIRouter:
-    """Operators see what is stuck (`status=parked|pending`) and put a parked event back in line."""
-    router = APIRouter(prefix="/internal/v1/outbox", tags=["internal"], dependencies=[ServiceCaller])
+    """The operators' view of this service's outbox (shared/outbox_admin.py)."""
+    from shared.outbox_admin import outbox_admin_router as build
 
-    @router.get("", response_model=OutboxPage)
-    async def list_outbox(
-        request: Request,
-        status: Literal["parked", "pending"] = "parked",
-        limit: int = Query(50, ge=1, le=500),
-    ) -> OutboxPage:
-        cond = "parked_at IS NOT NULL" if status == "parked" else "delivered_at IS NULL AND parked_at IS NULL"
-        async with request.app.state.db.unit_of_work() as session:
-            rows = (
-                await session.execute(
-                    text(
-                        f"""SELECT id, event_id, type, aggregate_id, destination, attempts, failures, next_attempt_at,
-                        delivered_at, parked_at, last_error FROM {schema}.outbox WHERE {cond} ORDER BY id LIMIT :n"""
-                    ),
-                    {"n": limit},
-                )
-            ).mappings().all()
-        return OutboxPage(items=[OutboxRow(**r) for r in rows])
-
-    @router.post("/{row_id}/replay", response_model=OutboxRow, responses=problem_responses(404))
-    async def replay(row_id: int, request: Request) -> OutboxRow:
-        async with request.app.state.db.unit_of_work() as session:
-            row = (
-                await session.execute(
-                    text(
-                        f"""UPDATE {schema}.outbox SET parked_at = NULL, failures = 0, next_attempt_at = :now
-                        WHERE id = :id AND delivered_at IS NULL
-                        RETURNING id, event_id, type, aggregate_id, destination, attempts, failures, next_attempt_at,
-                        delivered_at, parked_at, last_error"""
-                    ),
-                    {"id": row_id, "now": clock.now()},
-                )
-            ).mappings().first()
-        if row is None:
-            raise NotFound("没有待重放的事件")
-        return OutboxRow(**row)
-
-    return router
+    return build(schema)

@@ -11,12 +11,15 @@ from datetime import datetime, timezone
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_OLD_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{6}(\d{3})(?![0-9A-Za-z])")  # 15 digits (before 1999)
+# a mobile, bare or with the country code: 13912345678, +8613912345678, 86 139 1234 5678, +86-139-1234-5678
+_PHONE = re.compile(r"(?<![\d+])((?:\+?86[\s-]?)?1[3-9]\d)[\s-]?\d{4}[\s-]?(\d{4})(?!\d)")
 
 
 def scrub(text: str) -> str:
-    """Mask anything shaped like a mainland ID number or mobile number."""
+    """Mask anything shaped like a mainland ID number (18 or 15 digits) or mobile number."""
     text = _ID_NUMBER.sub(lambda m: m.group(1)[:4] + "*" * 10 + m.group(2), text)
+    text = _OLD_ID_NUMBER.sub(lambda m: m.group(1)[:4] + "*" * 8 + m.group(2), text)
     return _PHONE.sub(lambda m: m.group(1) + "****" + m.group(2), text)
 
 

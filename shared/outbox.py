@@ -2,14 +2,17 @@
 
 A service writes events with `publish()` in the same transaction as the change. The relay claims
 undelivered rows with `FOR UPDATE SKIP LOCKED` under a short lease, POSTs them in batches to the
-consumer's `/internal/v1/events`, and marks what the consumer took. Per aggregate (one case, one
+consumer's `/internal/v1/events` (a batch is split into POSTs of at most `max_post_bytes`, and halved
+again if the consumer still answers 413), and marks what the consumer took. Per aggregate (one case, one
 report) only the oldest undelivered event is handed out, so a consumer sees each aggregate's events
 in order. Writers of one aggregate hold its row lock when they publish, so ids of one aggregate
 commit in order. Transport failures back off and never give up; an event the consumer itself keeps
-refusing is parked after `max_failures` and shown to operators, never dropped.
+refusing is parked after `max_failures` and shown to operators, never dropped; the later events of
+its aggregate stay held behind it until an operator retries or skips it (shared/outbox_admin.py).
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
 import uuid
@@ -59,6 +62,9 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("delivered_at", DateTime(timezone=True)),
         Column("parked_at", DateTime(timezone=True)),
         Column("last_error", Text),
+        Column("skipped_at", DateTime(timezone=True)),  # an operator gave it up (kept, never pruned)
+        Column("skip_reason", Text),
+        Column("skipped_by", Text),
         UniqueConstraint("event_id", "destination", name="uq_outbox_event_destination"),
         Index(
             "ix_outbox_pending",
@@ -127,6 +133,7 @@ class Relay:
         service_token: str,
         *,
         batch_size: int = 200,
+        max_post_bytes: int = 1024 * 1024,
         lease_seconds: float = 30.0,
         max_failures: int = 8,
         timeout: float = 10.0,
@@ -137,6 +144,7 @@ class Relay:
         self.destinations = dict(destinations)
         self.token = service_token
         self.batch_size = batch_size
+        self.max_post_bytes = max_post_bytes
         self.lease = timedelta(seconds=lease_seconds)
         self.max_failures = max_failures
         self.timeout = timeout
@@ -236,33 +244,60 @@ class Relay:
         rows = await self._claim(destination)
         if not rows:
             return 0, 0
-        body = {
-            "source": self.source,
-            "events": [
+        delivered = 0
+        for part in self._parts(rows):
+            delivered += await self._post(url, part)
+        return delivered, len(rows)
+
+    def _parts(self, rows: list[Any]) -> list[list[tuple[Any, bytes]]]:
+        """Split a claimed batch into POSTs of at most `max_post_bytes` (an event larger than that goes
+        alone). A claim holds at most one event per aggregate, so the parts need no ordering."""
+        parts: list[list[tuple[Any, bytes]]] = [[]]
+        size = 0
+        for r in rows:
+            encoded = json.dumps(
                 {
                     "id": str(r.event_id),
                     "type": r.type,
                     "aggregate_id": r.aggregate_id,
                     "occurred_at": r.occurred_at.isoformat(),
                     "payload": r.payload,
-                }
-                for r in rows
-            ],
-        }
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ).encode()
+            if parts[-1] and size + len(encoded) + 1 > self.max_post_bytes:
+                parts.append([])
+                size = 0
+            parts[-1].append((r, encoded))
+            size += len(encoded) + 1
+        return parts
+
+    async def _post(self, url: str, part: list[tuple[Any, bytes]]) -> int:
+        """POST one part; a consumer that finds it too large (413) gets it in halves, and a single event
+        it refuses as too large counts as that event's failure (parked after `max_failures`)."""
+        rows = [r for r, _ in part]
+        body = b'{"source":' + json.dumps(self.source).encode() + b',"events":[' + b",".join(e for _, e in part) + b"]}"
         try:
             resp = await self._http().post(
                 url.rstrip("/") + "/internal/v1/events",
-                json=body,
-                headers={"Authorization": f"Bearer {self.token}"},
+                content=body,
+                headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
             await self._back_off(rows, f"transport: {type(exc).__name__}: {exc}"[:500])
-            return 0, len(rows)
+            return 0
+        if resp.status_code == 413:
+            if len(part) > 1:
+                half = len(part) // 2
+                return await self._post(url, part[:half]) + await self._post(url, part[half:])
+            error = f"http 413: the consumer refuses this event as too large ({len(body)} bytes)"
+            return await self._settle(rows, {str(rows[0].event_id): {"status": "failed", "error": error}})
         if resp.status_code >= 300:
             await self._back_off(rows, f"http {resp.status_code}: {resp.text[:300]}")
-            return 0, len(rows)
+            return 0
         results = {r.get("id"): r for r in resp.json().get("results", [])}
-        return await self._settle(rows, results), len(rows)
+        return await self._settle(rows, results)
 
     async def _back_off(self, rows: list[Any], error: str) -> None:
         """The consumer could not be reached or failed as a whole: try again later, never park."""
@@ -335,7 +370,7 @@ class Relay:
         """Delivered rows are history; keep a few days for operators, then delete."""
         async with self.db.unit_of_work() as session:
             result = await session.execute(
-                text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut"),
+                text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut AND skipped_at IS NULL"),
                 {"cut": clock.now() - keep},
             )
             return result.rowcount or 0

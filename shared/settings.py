@@ -59,6 +59,8 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     log_level: str = "INFO"
     max_body_bytes: int = 5 * 1024 * 1024
+    # /internal/v1/*: the service token's callers; the relay keeps its POSTs at 1 MiB and halves on 413
+    internal_max_body_bytes: int = 32 * 1024 * 1024
 
     def model_post_init(self, __context: object) -> None:  # noqa: D401 - pydantic hook
         if not self.service_token:

@@ -12,6 +12,8 @@ class CasesSettings(ServiceSettings):
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_days: int = 30
     login_free_failures: int = 5
+    # a rotated refresh token presented again this soon by the same device is a lost response, not theft
+    refresh_reuse_grace_seconds: int = 60
     grading_rules_file: str = ""
     deadline_policy_file: str = ""
     sweep_interval_seconds: float = 0.2  # lateness includes up to one tick; an idle claim costs ~1 ms

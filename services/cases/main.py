@@ -35,7 +35,8 @@ async def _startup(app: FastAPI) -> None:
     settings: CasesSettings = app.state.settings
     app.state.cipher = PiiCipher(settings.pii_key, settings.pii_hash_key)
     app.state.issuer = TokenIssuer(
-        app.state.db, app.state.signing_key, settings.access_token_ttl_seconds, settings.refresh_token_ttl_days, settings.login_free_failures
+        app.state.db, app.state.signing_key, settings.access_token_ttl_seconds, settings.refresh_token_ttl_days, settings.login_free_failures,
+        settings.refresh_reuse_grace_seconds,
     )
     app.state.relay = Relay(
         app.state.db, SCHEMA, "cases", {"intake": settings.intake_url, "notify": settings.notify_url}, settings.service_token

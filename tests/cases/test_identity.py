@@ -1,12 +1,16 @@
 """Sign-in, tokens, refresh rotation, throttling, JWKS, device revocation."""
 from __future__ import annotations
 
+import asyncio
+import base64
 import uuid
 
+import httpx
 import jwt
 from sqlalchemy import text
 
 from factories import report
+from shared.clock import ManualClock, clock
 
 TOKEN = "/v1/auth/token"
 
@@ -49,7 +53,7 @@ async def test_wrong_password_is_401_with_www_authenticate_and_repeats_slow_down
     throttled = await token(system, grant_type="password", username="l001", password="demo-pass-1")
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
     async with system.cases_app.state.db.unit_of_work() as s:
-        await s.execute(text("DELETE FROM cases.login_failures WHERE principal = 'user:l001'"))
+        await s.execute(text("DELETE FROM cases.login_failures WHERE principal LIKE 'user:l001@%'"))
     assert (await token(system, grant_type="password", username="l001", password="demo-pass-1")).status_code == 200
 
 
@@ -71,9 +75,11 @@ async def test_refresh_tokens_rotate_and_reuse_ends_the_family(system):
     assert second.status_code == 200
     rotated = second.json()["refresh_token"]
     assert rotated != first["refresh_token"]
+    third = await token(system, grant_type="refresh_token", refresh_token=rotated)  # the phone moved on
+    assert third.status_code == 200
     # The old one comes back (stolen?): refused, and the whole family dies.
     assert (await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])).status_code == 401
-    assert (await token(system, grant_type="refresh_token", refresh_token=rotated)).status_code == 401
+    assert (await token(system, grant_type="refresh_token", refresh_token=third.json()["refresh_token"])).status_code == 401
 
 
 async def test_revoked_device_loses_refresh_and_intake_refuses_its_pushes(system):
@@ -109,3 +115,102 @@ async def test_tampered_or_missing_token_is_401(system):
         assert resp.status_code == 401
         resp = await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=hdr)
         assert resp.status_code == 401
+
+
+async def _forget_attempts(system, username: str) -> None:
+    async with system.cases_app.state.db.unit_of_work() as s:
+        await s.execute(text("DELETE FROM cases.login_failures WHERE principal LIKE :p"), {"p": f"user:{username}@%"})
+
+
+async def test_guesses_from_another_address_never_lock_the_real_user_out(system):
+    async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")) as attacker:
+        for _ in range(8):
+            resp = await attacker.post(f"{system.cases_url}{TOKEN}", data={"grant_type": "password", "username": "d101", "password": "guess-123"})
+            assert resp.status_code in (401, 429)
+        assert resp.status_code == 429
+    real = await token(system, grant_type="password", username="d101", password="demo-pass-1")  # from 127.0.0.1
+    assert real.status_code == 200
+    await _forget_attempts(system, "d101")
+
+
+async def test_a_burst_of_parallel_guesses_is_counted_one_by_one(system):
+    free = system.settings["cases"].login_free_failures
+    answers = await asyncio.gather(
+        *[token(system, grant_type="password", username="l001", password=f"guess-{i}") for i in range(free + 6)]
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [401] * free + [429] * 6
+    await _forget_attempts(system, "l001")
+
+
+async def test_the_wait_after_repeated_failures_grows_and_then_lets_the_user_in(system):
+    free = system.settings["cases"].login_free_failures
+    manual = ManualClock()
+    clock.use(manual)
+    try:
+        for _ in range(free):
+            assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 401
+        waits = []
+        for _ in range(3):
+            refused = await token(system, grant_type="password", username="s001", password="demo-pass-1")
+            assert refused.status_code == 429
+            waits.append(int(refused.headers["retry-after"]))
+            manual.advance(seconds=waits[-1])
+            assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 401
+        assert waits == [1, 2, 4]
+        manual.advance(seconds=8)
+        assert (await token(system, grant_type="password", username="s001", password="demo-pass-1")).status_code == 200
+        assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 401  # streak ended
+    finally:
+        clock.reset()
+        await _forget_attempts(system, "s001")
+
+
+async def test_a_lost_refresh_response_retried_by_the_same_device_keeps_the_worker_signed_in(system):
+    first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-g")).json()
+    lost = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])  # the answer never arrives
+    assert lost.status_code == 200
+    retried = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"], device_id="phone-g")
+    assert retried.status_code == 200, retried.text
+    fresh = retried.json()["refresh_token"]
+    assert (await token(system, grant_type="refresh_token", refresh_token=fresh)).status_code == 200  # the family lives
+    # the successor the phone never saw is void
+    assert (await token(system, grant_type="refresh_token", refresh_token=lost.json()["refresh_token"])).status_code == 401
+
+
+async def test_a_rotated_refresh_token_back_after_the_grace_window_ends_the_family(system):
+    manual = ManualClock()
+    clock.use(manual)
+    try:
+        first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-h")).json()
+        second = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
+        assert second.status_code == 200
+        manual.advance(seconds=system.settings["cases"].refresh_reuse_grace_seconds + 1)
+        assert (await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])).status_code == 401
+        assert (await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])).status_code == 401
+    finally:
+        clock.reset()
+
+
+async def test_another_device_presenting_a_rotated_token_within_the_window_ends_the_family(system):
+    first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-i")).json()
+    second = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
+    stolen = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"], device_id="thief-phone")
+    assert stolen.status_code == 401
+    assert (await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])).status_code == 401
+
+
+async def test_client_credentials_over_http_basic_and_token_answers_are_never_cached(system):
+    basic = base64.b64encode(b"ps-dl:ps-dl-secret").decode()
+    resp = await system.http.post(
+        f"{system.cases_url}{TOKEN}", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+    )
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["cache-control"] == "no-store" and resp.headers["pragma"] == "no-cache"
+    wrong = base64.b64encode(b"ps-dl:not-the-secret").decode()
+    bad = await system.http.post(
+        f"{system.cases_url}{TOKEN}", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {wrong}"}
+    )
+    assert bad.status_code == 401
+    password = await token(system, grant_type="password", username="d001", password="demo-pass-1")
+    assert password.headers["cache-control"] == "no-store" and password.headers["pragma"] == "no-cache"

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import text
 from tusclient import client as tus_client
 
-from factories import GRID_W001, report
+from factories import GRID_W001, GRID_W002, report
 from services.intake.attachment.service import purge_expired_uploads
 from services.intake.attachment.storage import AttachmentStore
 from shared.clock import ManualClock, clock
@@ -314,16 +314,16 @@ async def test_identical_file_uploaded_twice_is_stored_once(system):
     data = photo(120_000)
     await upload_whole(system, data, "w001")
 
-    again = await create(system, data, "w002")
+    again = await create(system, data, "w001")  # the same phone sends the same photo again
     url = upload_url(system, again)
     assert again.headers["upload-offset"] == str(len(data))  # nothing left to send
-    assert (await head(system, url, "w002")).headers["upload-offset"] == str(len(data))
+    assert (await head(system, url)).headers["upload-offset"] == str(len(data))
     # a client that sends anyway (tus clients start at 0) is told the upload is finished
-    resp = await patch(system, url, 0, data, "w002")
+    resp = await patch(system, url, 0, data)
     assert resp.status_code == 204
     assert resp.headers["upload-offset"] == str(len(data))
 
-    # the standard client succeeds too
+    # another worker with the same photo sends it (the standard client), and it is still stored once
     auth = await system.auth("w101", "dev-w101")
     uploader = tus_client.TusClient(f"{system.intake_url}/v1/attachments", headers=auth).uploader(
         file_stream=io.BytesIO(data), chunk_size=50_000, metadata={"sha256": sha(data), "filetype": "image/jpeg"}
@@ -333,8 +333,31 @@ async def test_identical_file_uploaded_twice_is_stored_once(system):
     assert await scalar(system, "SELECT count(*) FROM intake.attachments WHERE sha256 = :h", h=sha(data)) == 1
     assert await scalar(system, "SELECT uploaded_by FROM intake.attachments WHERE sha256 = :h", h=sha(data)) is not None
     assert [p.name for p in blob(system, sha(data)).parent.iterdir() if p.name == sha(data)] == [sha(data)]
-    assert not partial(system, url).exists()
-    assert (await download(system, sha(data), "w002")).content == data
+    assert not partial(system, url).exists() and not partial(system, uploader.url).exists()
+    assert (await download(system, sha(data), "w101")).content == data
+
+
+async def test_knowing_a_photos_hash_and_size_does_not_let_another_worker_fetch_it(system):
+    data = photo(40_000)
+    digest = sha(data)
+    await upload_whole(system, data, "w001")
+
+    claimed = await create(system, data, "w002")  # w002 only declares the hash and the size
+    url = upload_url(system, claimed)
+    assert claimed.headers["upload-offset"] == "0"  # not handed over as finished: the bytes are due
+    assert (await download(system, digest, "w002")).status_code == 404
+    pushed = await system.http.post(  # nor does naming the hash in a report of one's own
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w002", "items": [report(grid=GRID_W002, attachments=[f"sha256:{digest}"])]},
+        headers=await system.auth("w002", "dev-w002"),
+    )
+    assert pushed.status_code == 200, pushed.text
+    assert (await download(system, digest, "w002")).status_code == 404
+    assert (await download(system, digest, "d001")).status_code == 404  # w002's report vouches for nothing
+
+    assert (await patch(system, url, 0, data, "w002")).status_code == 204  # having the photo does
+    assert (await download(system, digest, "w002")).content == data
+    assert await scalar(system, "SELECT count(*) FROM intake.attachments WHERE sha256 = :h", h=digest) == 1
 
 
 async def test_two_patches_at_once_do_not_both_append(system):
@@ -473,3 +496,88 @@ async def test_openapi_lists_the_statuses_the_tus_routes_send(system):
     assert {"200", "404", "410"} <= set(upload["head"]["responses"])
     assert {"201", "413", "415", "422", "412"} <= set(doc["paths"]["/v1/attachments"]["post"]["responses"])
     assert {"200", "404"} <= set(doc["paths"]["/v1/attachments/{sha256}"]["get"]["responses"])
+
+
+async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_a_push(system):
+    """Phones on a weak network trickle their photos in; meanwhile other phones still push at once."""
+    db = system.intake_app.state.db
+    slow_count = db.engine.pool.size() + db.engine.pool._max_overflow + 2  # more than the pool can lend
+    release = asyncio.Event()
+    files = [photo(20_000) for _ in range(slow_count)]
+    urls = [upload_url(system, await create(system, data)) for data in files]
+
+    def trickle(data: bytes):
+        async def body():
+            yield data[:5_000]
+            await release.wait()
+            yield data[5_000:]
+
+        return body()
+
+    patches = [asyncio.create_task(patch(system, url, 0, trickle(data))) for url, data in zip(urls, files)]
+    try:
+        ids = [uuid.UUID(u.rsplit("/", 1)[-1]) for u in urls]
+        for _ in range(200):  # every PATCH has taken its lease and is streaming
+            n = await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids)
+            if n == slow_count:
+                break
+            await asyncio.sleep(0.05)
+        assert n == slow_count
+
+        pushed = await asyncio.wait_for(
+            system.http.post(
+                f"{system.intake_url}/v1/sync/push",
+                json={"device_id": "dev-w001", "items": [report(grid=GRID_W001)]},
+                headers=await system.auth("w001", "dev-w001"),
+            ),
+            timeout=5,
+        )
+        assert pushed.status_code == 200, pushed.text
+        assert pushed.json()["results"][0]["status"] == "accepted"
+        assert (await head(system, urls[0])).headers["upload-offset"] == "0"  # nothing recorded mid-stream
+    finally:
+        release.set()
+        results = await asyncio.gather(*patches)
+    assert [r.status_code for r in results] == [204] * slow_count
+    for data in files:
+        assert blob(system, sha(data)).read_bytes() == data
+    assert await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids) == 0
+
+
+async def test_patch_refused_mid_stream_gives_the_upload_back_at_once(system):
+    data = photo(10_000)
+    url = upload_url(system, await create(system, data))
+
+    async def too_long():  # no Content-Length: the limit is found while streaming
+        yield data
+        yield b"one byte too many"
+
+    assert (await patch(system, url, 0, too_long())).status_code == 413
+    resp = await patch(system, url, 0, data)  # no 409 "in progress": the lease was released
+    assert resp.status_code == 204, resp.text
+    assert blob(system, sha(data)).read_bytes() == data
+    assert not list(partial(system, url).parent.glob(url.rsplit("/", 1)[-1] + ".*.chunk"))
+
+
+async def test_a_revoked_phone_cannot_download_even_its_own_photos(system):
+    device = f"lost-{uuid.uuid4().hex[:8]}"
+    signed_in = await system.http.post(
+        f"{system.cases_url}/v1/auth/token",
+        data={"grant_type": "password", "username": "w001", "password": "demo-pass-1", "device_id": device},
+    )
+    hdrs = {**TUS, "Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    data = photo(5_000)
+    created = await system.http.post(
+        f"{system.intake_url}/v1/attachments", headers={**hdrs, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(data)}
+    )
+    url = upload_url(system, created)
+    assert (await system.http.patch(url, headers={**hdrs, **OCTETS, "Upload-Offset": "0"}, content=data)).status_code == 204
+    fetch = f"{system.intake_url}/v1/attachments/{sha(data)}"
+    assert (await system.http.get(fetch, headers=hdrs)).status_code == 200
+
+    revoked = await system.http.post(f"{system.cases_url}/v1/admin/devices/{device}/revoke", headers=await system.auth("admin"))
+    assert revoked.status_code == 200
+    await system.drain()
+    refused = await system.http.get(fetch, headers=hdrs)
+    assert refused.status_code == 403 and refused.json()["code"] == "device_revoked"
+    assert (await download(system, sha(data), "w001")).status_code == 200  # the worker's other phone still can

@@ -104,7 +104,7 @@ async def test_whole_request_refusals_store_nothing(system):
     cases = [
         (await system.http.post(url, content=b'{"device_id": "dev-w001", "items": [', headers={**hdrs, "content-type": "application/json"}), 422),
         (await system.http.post(url, json={"device_id": "dev-w001", "items": {"id": 1}}, headers=hdrs), 422),
-        (await system.http.post(url, json={"device_id": "dev-w001", "items": [item] * 501}, headers=hdrs), 422),
+        (await system.http.post(url, json={"device_id": "dev-w001", "items": [item] * 501}, headers=hdrs), 413),
         (await system.http.post(url, json={"device_id": "dev-w001", "items": [item]}), 401),
         (await system.http.post(url, json={"device_id": "dev-other", "items": [item]}, headers=hdrs), 403),
         (await system.http.post(url, json={"device_id": "dev-w001", "items": [item]}, headers={**hdrs, "X-Device-Time": "yesterday"}), 422),
@@ -123,3 +123,34 @@ async def test_other_roles_cannot_push(system):
         f"{system.intake_url}/v1/sync/push", json={"device_id": "x", "items": []}, headers=await system.auth("d001")
     )
     assert resp.status_code == 404
+
+
+async def test_more_items_than_the_limit_is_413_naming_the_limit(system):
+    item = report()
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w001", "items": [item] * 501},
+        headers=await system.auth("w001", "dev-w001"),
+    )
+    assert resp.status_code == 413
+    body = resp.json()
+    assert body["code"] == "too_many_items" and body["max_items"] == 500 and "500" in body["detail"]
+    assert body["errors"][0]["loc"] == ["body", "items"]
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=uuid.UUID(item["id"])) == 0
+
+
+async def test_whole_item_rules_name_the_field_at_fault(system):
+    no_grid = report()
+    no_grid.pop("grid")
+    no_title = report(title="")
+    bad_category = report(category="no-such-category")
+    followup = {"id": str(uuid.uuid4()), "kind": "followup", "captured_at": "2026-11-20T09:00:00+08:00", "satisfaction": "satisfied"}
+    resp = await push(system, [no_grid, no_title, bad_category, followup])
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert all(r["status"] == "rejected" for r in results), results
+    assert [e["loc"] for e in results[0]["errors"]] == [["grid"]]
+    assert [e["loc"] for e in results[1]["errors"]] == [["title"]]
+    assert [e["loc"] for e in results[2]["errors"]] == [["category"]]
+    assert [e["loc"] for e in results[3]["errors"]] == [["task_id"], ["case_id"]]
+    assert all(e["msg"] for r in results for e in r["errors"])

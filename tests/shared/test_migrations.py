@@ -6,8 +6,22 @@ import os
 
 import asyncpg
 from alembic import command
+from sqlalchemy.engine import make_url
 
 from conftest import alembic_config
+
+
+async def _own_database_beside(env_url: str, name: str) -> str:
+    """A fresh empty database of our own on the server of TEST_DATABASE_URL (that one is not ours to wipe)."""
+    parsed = make_url(env_url)
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(admin)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 async def test_upgrade_from_empty_downgrade_and_upgrade_again():
@@ -15,14 +29,16 @@ async def test_upgrade_from_empty_downgrade_and_upgrade_again():
 
     os.environ.setdefault("TEST_DATABASE_NAME", "fengqiao_test")
     name = os.environ["TEST_DATABASE_NAME"] + "_migr"
-    old = os.environ["TEST_DATABASE_NAME"]
-    os.environ["TEST_DATABASE_NAME"] = name
-    try:
-        url = await asyncio.to_thread(resolve_database_url, "test")
-    finally:
-        os.environ["TEST_DATABASE_NAME"] = old
-    if os.environ.get("TEST_DATABASE_URL"):
-        return  # a named database is not ours to wipe; the session fixture has migrated it already
+    env_url = os.environ.get("TEST_DATABASE_URL")
+    if env_url:
+        url = await _own_database_beside(env_url, name)
+    else:
+        old = os.environ["TEST_DATABASE_NAME"]
+        os.environ["TEST_DATABASE_NAME"] = name
+        try:
+            url = await asyncio.to_thread(resolve_database_url, "test")
+        finally:
+            os.environ["TEST_DATABASE_NAME"] = old
     cfg = alembic_config(url)
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
 

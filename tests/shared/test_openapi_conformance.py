@@ -301,7 +301,7 @@ class Driver:
         # 7. a body over the service's limit (tus uploads enforce their own per-upload limit)
         if op.media_types and not op.path.startswith("/v1/attachments"):
             probe = self.base_probe(op, "body over the size limit", allowed[0] if allowed else None)
-            probe.body = b" " * (self.max_body() + 1)
+            probe.body = b" " * (self.max_body(op) + 1)
             probe.expect = {413}
             out.append(probe)
         return out
@@ -315,8 +315,11 @@ class Driver:
         # An operation this test does not know yet: every kind of caller, with the generic checks.
         return [known] if known else [*PEOPLE, "client"]
 
-    def max_body(self) -> int:
-        return int(self.system.settings[self.service].max_body_bytes)
+    def max_body(self, op: Operation) -> int:
+        settings = self.system.settings[self.service]
+        if op.path.startswith("/internal/"):  # service-to-service batches have their own, larger limit
+            return int(settings.internal_max_body_bytes)
+        return int(settings.max_body_bytes)
 
     # ---- sending and checking -------------------------------------------------------------------
 

@@ -1,14 +1,17 @@
 """The outbox relay: a consumer that is down loses nothing; a poison event is parked and visible."""
 from __future__ import annotations
 
+import json
 import uuid
 
 from sqlalchemy import text
 
+from conftest import Served, free_port
+
 from factories import report
 from services.intake.db import outbox as intake_outbox
 from shared.clock import ManualClock, clock
-from shared.outbox import Event, publish
+from shared.outbox import Event, Relay, publish
 
 
 async def test_relay_survives_consumer_down_and_delivers_everything_when_back(system):
@@ -117,3 +120,167 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
         left = (await s.execute(text("SELECT count(*) FROM intake.outbox WHERE aggregate_id = :a AND delivered_at IS NULL"), {"a": blocked})).scalar()
         assert left == relay.batch_size * 3  # still in order behind their head, none skipped ahead
         await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": blocked})
+
+
+class _Consumer:
+    """A consumer of /internal/v1/events on a real HTTP server: answers 413 above `limit` bytes,
+    else takes every event; records the size of every POST and the ids it took."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.sizes: list[int] = []
+        self.taken: list[str] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        self.sizes.append(len(body))
+        if len(body) > self.limit:
+            status, answer = 413, b'{"status":413}'
+        else:
+            events = json.loads(body)["events"]
+            ids = [e["id"] for e in events if e["type"] != "poison"]
+            self.taken += ids
+            results = [{"id": e["id"], "status": "failed", "error": "poison"} if e["type"] == "poison" else {"id": e["id"], "status": "processed"} for e in events]
+            status, answer = 200, json.dumps({"results": results}).encode()
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+
+async def _big_events(db, destination: str, n: int, size: int) -> list[str]:
+    events = [
+        Event(type="report.submitted", aggregate_id=f"big-{uuid.uuid4()}", payload={"description": "纠纷" * (size // 6)}, destinations=(destination,))
+        for _ in range(n)
+    ]
+    async with db.unit_of_work() as s:
+        await publish(s, intake_outbox, events)
+    return [str(e.event_id) for e in events]
+
+
+async def _relay_to(system, consumer: _Consumer, destination: str, **kw):
+    served = Served(destination, lambda: consumer, free_port())
+    await served.start()
+    relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t", **kw)
+    return served, relay
+
+
+async def test_a_batch_of_large_events_is_split_into_posts_the_consumer_accepts(system):
+    """~200 maximal reports exceed the consumer's body limit in one POST; the relay sends them in parts."""
+    destination = f"big-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=5 * 1024 * 1024)
+    served, relay = await _relay_to(system, consumer, destination)
+    try:
+        ids = await _big_events(system.intake_app.state.db, destination, 60, 100_000)  # ~6 MB in all
+        assert await relay.run_once() == 60
+    finally:
+        await relay.close()
+        await served.stop()
+    assert sorted(consumer.taken) == sorted(ids)
+    assert len(consumer.sizes) > 1 and max(consumer.sizes) <= relay.max_post_bytes
+
+
+async def test_a_consumer_answering_413_gets_the_batch_in_halves_until_it_fits(system):
+    destination = f"small-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=250_000)
+    served, relay = await _relay_to(system, consumer, destination, max_post_bytes=8 * 1024 * 1024)
+    try:
+        ids = await _big_events(system.intake_app.state.db, destination, 16, 100_000)
+        assert await relay.run_once() == 16
+    finally:
+        await relay.close()
+        await served.stop()
+    assert sorted(consumer.taken) == sorted(ids)
+    assert consumer.sizes[0] > consumer.limit  # the first try was refused, then halves went through
+
+
+async def test_a_single_event_the_consumer_finds_too_large_counts_as_its_failure(system):
+    destination = f"tiny-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=10_000)
+    served, relay = await _relay_to(system, consumer, destination)
+    try:
+        [event_id] = await _big_events(system.intake_app.state.db, destination, 1, 50_000)
+        assert await relay.run_once() == 0
+    finally:
+        await relay.close()
+        await served.stop()
+    async with system.intake_app.state.db.unit_of_work() as s:
+        row = (await s.execute(text("SELECT failures, last_error, delivered_at FROM intake.outbox WHERE event_id = :e"), {"e": uuid.UUID(event_id)})).one()
+        assert row.failures == 1 and "413" in row.last_error and row.delivered_at is None
+        await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE event_id = :e"), {"e": uuid.UUID(event_id)})
+
+
+async def test_internal_events_endpoint_takes_batches_larger_than_the_public_body_limit(system):
+    big = "纠纷" * 1_000_000  # ~6 MB of JSON, above the 5 MiB limit of public routes
+    body = {"source": "test", "events": [{"id": str(uuid.uuid4()), "type": "no.such.event", "aggregate_id": f"x-{uuid.uuid4()}",
+                                           "occurred_at": "2026-01-01T00:00:00+00:00", "payload": {"text": big}}]}
+    resp = await system.http.post(f"{system.cases_url}/internal/v1/events", json=body, headers={"Authorization": "Bearer test-service-token"})
+    assert resp.status_code == 200, resp.text[:300]
+    assert resp.json()["results"][0]["status"] == "failed"
+    public = await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [], "pad": big},
+                                    headers=await system.auth("w001", "dev-w001"))
+    assert public.status_code == 413
+
+
+async def test_a_parked_event_holds_its_aggregate_until_an_operator_skips_it(system):
+    destination = f"ops-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=10_000_000)
+    served, relay = await _relay_to(system, consumer, destination, max_failures=1)
+    db = system.intake_app.state.db
+    aggregate = f"case-{uuid.uuid4()}"
+    first, second = (Event(type=t, aggregate_id=aggregate, payload={"n": i}, destinations=(destination,)) for i, t in enumerate(("poison", "case.closed")))
+    async with db.unit_of_work() as s:
+        await publish(s, intake_outbox, [first, second])
+    admin = await system.auth("admin")
+    base = f"{system.intake_url}/v1/admin/outbox"
+    manual = ManualClock()
+    clock.use(manual)
+    try:
+        await relay.run_once()
+        manual.advance(hours=1)
+        await relay.run_once()
+        assert str(second.event_id) not in consumer.taken  # held behind the parked one: order matters
+
+        assert (await system.http.get(base, headers=await system.auth("d001"))).status_code == 404  # operators only
+        listing = await system.http.get(base, params={"status": "parked", "limit": 500}, headers=admin)
+        assert listing.status_code == 200
+        [parked] = [r for r in listing.json()["items"] if r["aggregate_id"] == aggregate]
+        assert parked["event_id"] == str(first.event_id) and parked["last_error"] == "poison"
+
+        retried = await system.http.post(f"{base}/{parked['id']}/retry", headers=admin)
+        assert retried.status_code == 200 and retried.json()["parked_at"] is None and retried.json()["failures"] == 0
+        await relay.run_once()  # fails again and parks again; the second still waits
+        assert str(second.event_id) not in consumer.taken
+
+        no_reason = await system.http.post(f"{base}/{parked['id']}/skip", json={}, headers=admin)
+        assert no_reason.status_code == 422
+        skipped = await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "案件已人工补录"}, headers=admin)
+        assert skipped.status_code == 200, skipped.text
+        assert skipped.json()["skip_reason"] == "案件已人工补录" and skipped.json()["skipped_by"] == "admin"
+        assert (await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "again"}, headers=admin)).status_code == 404
+
+        await relay.run_once()
+        assert str(second.event_id) in consumer.taken  # the aggregate flows again
+        kept = await system.http.get(base, params={"status": "skipped", "limit": 500}, headers=admin)
+        assert any(r["id"] == parked["id"] for r in kept.json()["items"])
+        manual.advance(days=30)
+        await relay.prune()
+    finally:
+        clock.reset()
+        await relay.close()
+        await served.stop()
+    async with db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT count(*) FROM intake.outbox WHERE id = :i"), {"i": parked["id"]})).scalar() == 1  # never pruned
+
+
+async def test_every_service_shows_operators_its_parked_events(system):
+    admin = await system.auth("admin")
+    for url in (system.intake_url, system.cases_url, system.notify_url):
+        resp = await system.http.get(f"{url}/v1/admin/outbox", params={"status": "parked"}, headers=admin)
+        assert resp.status_code == 200, (url, resp.text)
+        assert (await system.http.get(f"{url}/v1/admin/outbox", headers=await system.auth("l001"))).status_code == 404

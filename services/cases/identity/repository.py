@@ -36,22 +36,37 @@ async def client_by_id(session: AsyncSession, client_id: str) -> Any:
     ).first()
 
 
-async def failures(session: AsyncSession, principal: str) -> Any:
-    return (
+async def count_attempt(session: AsyncSession, principal: str, now: datetime, free: int, max_wait: int) -> float | None:
+    """Count a sign-in attempt in one statement (parallel attempts queue on the row). None when it may
+    go ahead; else the seconds left until the next attempt is allowed (nothing is counted then).
+    A streak idle for a day starts again."""
+    allowed = (
         await session.execute(
-            text("SELECT failures, last_failure_at FROM cases.login_failures WHERE principal = :p"), {"p": principal}
+            text(
+                """INSERT INTO cases.login_failures AS f (principal, failures, last_failure_at) VALUES (:p, 1, :now)
+                   ON CONFLICT (principal) DO UPDATE SET
+                     failures = CASE WHEN f.last_failure_at < CAST(:now AS timestamptz) - interval '1 day' THEN 1 ELSE f.failures + 1 END,
+                     last_failure_at = :now
+                   WHERE f.failures < :free
+                      OR f.last_failure_at + make_interval(secs => LEAST(power(2, f.failures - :free), :cap)) <= :now
+                   RETURNING failures"""
+            ),
+            {"p": principal, "now": now, "free": free, "cap": max_wait},
         )
     ).first()
-
-
-async def record_failure(session: AsyncSession, principal: str, now: datetime) -> None:
-    await session.execute(
-        text(
-            """INSERT INTO cases.login_failures (principal, failures, last_failure_at) VALUES (:p, 1, :now)
-               ON CONFLICT (principal) DO UPDATE SET failures = cases.login_failures.failures + 1, last_failure_at = :now"""
-        ),
-        {"p": principal, "now": now},
-    )
+    if allowed is not None:
+        return None
+    row = (
+        await session.execute(
+            text(
+                """SELECT EXTRACT(EPOCH FROM f.last_failure_at + make_interval(secs => LEAST(power(2, f.failures - :free), :cap))
+                          - CAST(:now AS timestamptz)) AS wait
+                   FROM cases.login_failures f WHERE principal = :p"""
+            ),
+            {"p": principal, "now": now, "free": free, "cap": max_wait},
+        )
+    ).first()
+    return float(row.wait) if row is not None else 1.0
 
 
 async def clear_failures(session: AsyncSession, principal: str) -> None:
@@ -108,7 +123,7 @@ async def refresh_for_update(session: AsyncSession, token_id: uuid.UUID, lock: b
     return (
         await session.execute(
             text(
-                """SELECT id, family, subject, device_id, secret_hash, expires_at, used_at, revoked_at
+                """SELECT id, family, subject, device_id, secret_hash, expires_at, used_at, revoked_at, replaced_by
                    FROM cases.refresh_tokens WHERE id = :i"""
                 + (" FOR UPDATE" if lock else "")
             ),
@@ -117,8 +132,18 @@ async def refresh_for_update(session: AsyncSession, token_id: uuid.UUID, lock: b
     ).first()
 
 
-async def mark_refresh_used(session: AsyncSession, token_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(text("UPDATE cases.refresh_tokens SET used_at = :now WHERE id = :i"), {"i": token_id, "now": now})
+async def mark_refresh_used(session: AsyncSession, token_id: uuid.UUID, used_at: datetime, successor: uuid.UUID) -> None:
+    await session.execute(
+        text("UPDATE cases.refresh_tokens SET used_at = :at, replaced_by = :s WHERE id = :i"),
+        {"i": token_id, "at": used_at, "s": successor},
+    )
+
+
+async def revoke_refresh(session: AsyncSession, token_id: uuid.UUID | None, now: datetime) -> None:
+    if token_id is not None:
+        await session.execute(
+            text("UPDATE cases.refresh_tokens SET revoked_at = COALESCE(revoked_at, :now) WHERE id = :i"), {"i": token_id, "now": now}
+        )
 
 
 async def revoke_family(session: AsyncSession, family: uuid.UUID, now: datetime) -> None:

@@ -1,16 +1,18 @@
 """Token endpoint, JWKS, device revocation."""
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
 from services.cases.identity import service
 from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
 from shared.auth import Principal, require_roles
 from shared.db import DbSession
-from shared.errors import Unprocessable
+from shared.errors import Unauthorized, Unprocessable
 from shared.openapi import problem_responses
 
 router = APIRouter(tags=["identity"])
@@ -26,6 +28,20 @@ _TOKEN_BODY = {
 }
 
 
+def _basic_client(request: Request) -> dict[str, str]:
+    """HTTP Basic client authentication (RFC 6749 §2.3.1): client id and secret, each form-urlencoded."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return {}
+    try:
+        client_id, sep, secret = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")
+    except (ValueError, UnicodeDecodeError):
+        sep = ""
+    if not sep:
+        raise Unauthorized("Authorization: Basic 无法解析", error="invalid_client", headers={"WWW-Authenticate": 'Basic realm="fengqiao"'})
+    return {"client_id": unquote_plus(client_id), "client_secret": unquote_plus(secret)}
+
+
 async def _token_request(request: Request) -> TokenRequest:
     ctype = request.headers.get("content-type", "")
     data: Any
@@ -37,6 +53,11 @@ async def _token_request(request: Request) -> TokenRequest:
             data = {k: v for k, v in form.items() if isinstance(v, str)}
     except ValueError:
         raise Unprocessable("请求体无法解析", errors=[{"loc": ["body"], "msg": "malformed body", "type": "parse_error"}]) from None
+    basic = _basic_client(request)
+    if basic and isinstance(data, dict):
+        if data.get("client_id") not in (None, basic["client_id"]) or data.get("client_secret"):
+            raise Unauthorized("客户端凭据只能用一种方式提交", error="invalid_request")
+        data = {**data, **basic}
     try:
         return TokenRequest.model_validate(data)
     except ValidationError as exc:
@@ -49,13 +70,16 @@ async def _token_request(request: Request) -> TokenRequest:
 @router.post(
     "/v1/auth/token",
     response_model=TokenResponse,
-    summary="OAuth2 token endpoint (password + device_id, client_credentials, refresh_token)",
+    summary="OAuth2 token endpoint (password + device_id, client_credentials with the body or HTTP Basic, refresh_token)",
     openapi_extra=_TOKEN_BODY,
     responses=problem_responses(401, 422, 429),
 )
-async def token(request: Request, session: DbSession) -> TokenResponse:
+async def token(request: Request, response: Response, session: DbSession) -> TokenResponse:
+    response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens are never cached
+    response.headers["Pragma"] = "no-cache"
     req = await _token_request(request)
-    return await request.app.state.issuer.issue(session, req)
+    address = request.client.host if request.client else None
+    return await request.app.state.issuer.issue(session, req, address)
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys for verifying access tokens")

@@ -56,30 +56,40 @@ async def hash_secret(secret: str) -> str:
     return await asyncio.to_thread(hasher.hash, secret)
 
 
+MAX_WAIT_SECONDS = 300
+
+
 class TokenIssuer:
-    def __init__(self, db: Database, key: SigningKey, access_ttl: int, refresh_ttl_days: int, free_failures: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        key: SigningKey,
+        access_ttl: int,
+        refresh_ttl_days: int,
+        free_failures: int,
+        refresh_reuse_grace_seconds: int = 60,
+    ) -> None:
         self.db = db
         self.key = key
         self.access_ttl = access_ttl
         self.refresh_ttl = timedelta(days=refresh_ttl_days)
         self.free_failures = free_failures
+        self.reuse_grace = timedelta(seconds=refresh_reuse_grace_seconds)
 
-    # --- throttle: repeated failures slow down, recorded outside the request's transaction ---
-    async def _check_throttle(self, session: Any, who: str, now: datetime) -> None:
-        row = await repo.failures(session, who)
-        if row is None or row.failures < self.free_failures:
-            return
-        wait = min(2 ** (row.failures - self.free_failures), 300)
-        remaining = (row.last_failure_at + timedelta(seconds=wait) - now).total_seconds()
-        if remaining > 0:
-            raise TooManyAttempts(
-                f"连续失败 {row.failures} 次，请 {math.ceil(remaining)} 秒后再试",
-                headers={"Retry-After": str(math.ceil(remaining))},
-            )
-
-    async def _fail(self, who: str, now: datetime, detail: str, error: str = "invalid_grant") -> Unauthorized:
+    # --- throttle: sign-in attempts slow down per account *and client address* ---
+    async def _attempt(self, who: str, now: datetime) -> None:
+        """Count this attempt before the secret is checked, atomically and committed at once (a burst
+        of parallel guesses is counted one by one). After `free_failures` attempts without success,
+        each further one waits 1, 2, 4 … s (at most 300 s) after the previous: 429 with Retry-After.
+        Keyed by account and client address, so guesses from elsewhere never lock the real user out."""
         async with self.db.unit_of_work() as s:
-            await repo.record_failure(s, who, now)
+            wait = await repo.count_attempt(s, who, now, self.free_failures, MAX_WAIT_SECONDS)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise TooManyAttempts(f"尝试次数过多，请 {seconds} 秒后再试", headers={"Retry-After": str(seconds)})
+
+    @staticmethod
+    def _fail(detail: str, error: str = "invalid_grant") -> Unauthorized:
         return Unauthorized(detail, error=error)
 
     def _access(self, claims: dict[str, Any], now: datetime) -> str:
@@ -129,25 +139,26 @@ class TokenIssuer:
             claims["device_id"] = device_id
         return claims
 
-    async def issue(self, session: Any, req: TokenRequest) -> TokenResponse:
+    async def issue(self, session: Any, req: TokenRequest, client_address: str | None = None) -> TokenResponse:
         now = clock.now()
+        address = client_address or "unknown"
         if req.grant_type == "password":
-            return await self._password(session, req, now)
+            return await self._password(session, req, now, address)
         if req.grant_type == "client_credentials":
-            return await self._client(session, req, now)
+            return await self._client(session, req, now, address)
         return await self._refresh_grant(session, req, now)
 
-    async def _password(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
+    async def _password(self, session: Any, req: TokenRequest, now: datetime, address: str) -> TokenResponse:
         missing = [f for f in ("username", "password") if not getattr(req, f)]
         if missing:
             raise _missing(*missing)
         assert req.username and req.password
-        who = f"user:{req.username}"
-        await self._check_throttle(session, who, now)
+        who = f"user:{req.username}@{address}"
+        await self._attempt(who, now)
         user = await repo.user_by_username(session, req.username)
         ok = await verify_secret(user.password_hash if user else None, req.password)
         if not ok or user is None or not user.active:
-            raise await self._fail(who, now, "用户名或密码错误")
+            raise self._fail("用户名或密码错误")
         if user.role == "grid_worker" and not req.device_id:
             raise _missing("device_id")
         if req.device_id:
@@ -162,19 +173,19 @@ class TokenIssuer:
             refresh_token=await self._refresh(session, str(user.id), req.device_id, None, now),
         )
 
-    async def _client(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
+    async def _client(self, session: Any, req: TokenRequest, now: datetime, address: str) -> TokenResponse:
         missing = [f for f in ("client_id", "client_secret") if not getattr(req, f)]
         if missing:
             raise _missing(*missing)
         assert req.client_id and req.client_secret
-        who = f"client:{req.client_id}"
-        await self._check_throttle(session, who, now)
+        who = f"client:{req.client_id}@{address}"
+        await self._attempt(who, now)
         client = await repo.client_by_id(session, req.client_id)
         ok = await verify_secret(client.secret_hash if client else None, req.client_secret)
         if not ok or client is None or not client.active:
-            raise await self._fail(who, now, "客户端凭据错误", error="invalid_client")
+            raise self._fail("客户端凭据错误", error="invalid_client")
         await repo.clear_failures(session, who)
-        claims = {"sub": who, "role": "department_system", "dept": client.department_code, "client_id": client.client_id, "areas": []}
+        claims = {"sub": f"client:{req.client_id}", "role": "department_system", "dept": client.department_code, "client_id": client.client_id, "areas": []}
         return TokenResponse(access_token=self._access(claims, now), expires_in=self.access_ttl)
 
     async def _refresh_grant(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
@@ -190,15 +201,21 @@ class TokenIssuer:
             raise Unauthorized("刷新令牌无效", error="invalid_grant")
         if row.revoked_at is not None or row.expires_at <= now:
             raise Unauthorized("刷新令牌已失效，请重新登录", error="invalid_grant")
-        if row.used_at is not None:
+        if row.used_at is not None and not await self._within_grace(session, row, req, now):
             # A rotated token came back: treat the family as stolen and end it (RFC 9700 §4.14.2).
             # Done in its own transaction so the refusal below does not roll it back.
             async with self.db.unit_of_work() as s:
                 await repo.revoke_family(s, row.family, now)
             raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
         row = await repo.refresh_for_update(session, token_id, lock=True)
-        if row.used_at is not None or row.revoked_at is not None:  # a concurrent refresh won the race
+        if row.revoked_at is not None:
             raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+        if row.used_at is not None:
+            if not await self._within_grace(session, row, req, now):  # a concurrent refresh won the race
+                raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+            # The phone never got the answer to its refresh: the successor it never saw is void, and
+            # it gets a fresh pair of the same family.
+            await repo.revoke_refresh(session, row.replaced_by, now)
         user = await repo.user_by_id(session, uuid.UUID(row.subject))
         if user is None or not user.active:
             raise Unauthorized("用户已停用", error="invalid_grant")
@@ -206,12 +223,25 @@ class TokenIssuer:
             dev = await repo.device(session, row.device_id)
             if dev is not None and dev.revoked_at is not None:
                 raise Unauthorized("该设备已停用", error="invalid_grant", code="device_revoked")
-        await repo.mark_refresh_used(session, row.id, now)
+        successor = await self._refresh(session, row.subject, row.device_id, row.family, now)
+        await repo.mark_refresh_used(session, row.id, row.used_at or now, uuid.UUID(successor.partition(".")[0]))
         return TokenResponse(
             access_token=self._access(self.user_claims(user, row.device_id), now),
             expires_in=self.access_ttl,
-            refresh_token=await self._refresh(session, row.subject, row.device_id, row.family, now),
+            refresh_token=successor,
         )
+
+    async def _within_grace(self, session: Any, row: Any, req: TokenRequest, now: datetime) -> bool:
+        """A rotated token presented again shortly after its rotation by the same device (a lost
+        response, not a thief) whose successor has not been used yet."""
+        if row.used_at is None or now - row.used_at > self.reuse_grace:
+            return False
+        if req.device_id is not None and req.device_id != row.device_id:
+            return False
+        if row.replaced_by is None:
+            return False
+        successor = await repo.refresh_for_update(session, row.replaced_by, lock=False)
+        return successor is not None and successor.used_at is None and successor.revoked_at is None
 
 
 async def revoke_device(session: Any, device_id: str, actor: str) -> RevokeResponse:

@@ -27,4 +27,6 @@ uploads = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("completed_at", DateTime(timezone=True)),
+    Column("patch_lease", UUID(as_uuid=True)),  # the PATCH streaming into this upload right now
+    Column("patching_until", DateTime(timezone=True)),
 )

@@ -28,8 +28,7 @@ async def get_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str
 
 
 async def lock_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str) -> RowMapping | None:
-    """The worker's upload row, locked until the request's transaction ends: one PATCH appends at a
-    time, a second one waits and then sees the offset the first one left."""
+    """The worker's upload row, locked for a short transaction (checking or committing a PATCH)."""
     result = await session.execute(
         select(uploads).where(uploads.c.id == upload_id, uploads.c.worker_id == worker_id).with_for_update()
     )
@@ -40,16 +39,26 @@ async def update_upload(session: AsyncSession, upload_id: uuid.UUID, **values: A
     await session.execute(update(uploads).where(uploads.c.id == upload_id).values(**values))
 
 
+async def release_lease(session: AsyncSession, upload_id: uuid.UUID, lease: uuid.UUID) -> None:
+    await session.execute(
+        update(uploads).where(uploads.c.id == upload_id, uploads.c.patch_lease == lease).values(patch_lease=None, patching_until=None)
+    )
+
+
 async def delete_upload(session: AsyncSession, upload_id: uuid.UUID) -> None:
     await session.execute(delete(uploads).where(uploads.c.id == upload_id))
 
 
 async def claim_expired_uploads(session: AsyncSession, now: datetime, limit: int = 1000) -> list[uuid.UUID]:
     """Delete unfinished uploads past their expiry and return their ids; rows that a PATCH holds
-    right now are skipped (the next run gets them)."""
+    right now (locked or leased) are skipped (the next run gets them)."""
     expired = (
         select(uploads.c.id)
-        .where(uploads.c.completed_at.is_(None), uploads.c.expires_at < now)
+        .where(
+            uploads.c.completed_at.is_(None),
+            uploads.c.expires_at < now,
+            or_(uploads.c.patching_until.is_(None), uploads.c.patching_until < now),
+        )
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
@@ -78,26 +87,37 @@ def _referencing_reports(sha256: str):  # noqa: ANN202 - a where clause
     return reports.c.attachments.contains([f"sha256:{sha256}"])
 
 
-async def worker_may_see(session: AsyncSession, sha256: str, worker_id: str) -> bool:
-    """A grid worker sees a file that one of their own reports references or that they uploaded."""
-    own_report = exists().where(_referencing_reports(sha256), reports.c.worker_id == worker_id)
+async def worker_sent(session: AsyncSession, sha256: str, worker_id: str) -> bool:
+    """Whether the worker finished an upload of this file, which they only do by sending its bytes
+    (or, deduplicated, after having sent them once before)."""
     own_upload = exists().where(
         uploads.c.sha256 == sha256, uploads.c.worker_id == worker_id, uploads.c.completed_at.is_not(None)
     )
-    result = await session.execute(select(or_(own_report, own_upload)))
+    result = await session.execute(select(own_upload))
     return bool(result.scalar())
 
 
+async def worker_may_see(session: AsyncSession, sha256: str, worker_id: str) -> bool:
+    """A grid worker sees a file they sent. A report of theirs naming the hash is not enough: anyone
+    can put a hash they learnt into a report."""
+    return await worker_sent(session, sha256, worker_id)
+
+
 async def area_may_see(session: AsyncSession, sha256: str, scope: tuple[str, ...]) -> bool:
-    """Someone scoped to areas sees a file referenced by a report whose grid lies in their subtrees."""
+    """Someone scoped to areas sees a file referenced by a report whose grid lies in their subtrees and
+    whose author sent the file."""
     if not scope:
         return False
     codes = list(scope)
     grid_in_scope = exists().where(
         areas.c.code == reports.c.grid, areas.c.path.op("&&")(literal(codes, type_=PG_ARRAY(Text)))
     )
+    author_sent = exists().where(
+        uploads.c.sha256 == sha256, uploads.c.worker_id == reports.c.worker_id, uploads.c.completed_at.is_not(None)
+    )
     query = select(literal(True)).where(
         _referencing_reports(sha256),
+        author_sent,  # a report only vouches for a file its author really sent
         reports.c.grid.is_not(None),
         or_(reports.c.grid.in_(codes), grid_in_scope),
     )

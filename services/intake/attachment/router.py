@@ -35,9 +35,9 @@ from services.intake.attachment.schemas import (
 from services.intake.attachment.service import Refused, UploadPolicy, UploadState
 from services.intake.attachment.storage import AttachmentStore, BodyInterrupted, attachment_store
 from services.intake.config import IntakeSettings, get_settings
-from services.intake.device.dependencies import ActiveGridWorker
-from shared.auth import CurrentPrincipal, Principal, require_roles
-from shared.db import DbSession
+from services.intake.device.dependencies import ActiveGridWorker, ActivePrincipal
+from shared.auth import Principal, require_roles
+from shared.db import Database, DbSession, get_database
 from shared.errors import NotFound, Problem, problem_body, problem_response
 from shared.openapi import problem_responses
 
@@ -216,7 +216,7 @@ async def upload_offset(upload_id: str, session: DbSession, principal: GridWorke
 async def append_chunk(
     upload_id: str,
     request: Request,
-    session: DbSession,
+    db: Annotated[Database, Depends(get_database)],
     principal: GridWorker,
     store: Store,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
@@ -229,7 +229,9 @@ async def append_chunk(
     checksum = parse_checksum(upload_checksum)
     declared = request.headers.get("content-length", "")
     content_length = int(declared) if declared.isdigit() else None
-    result = await service.append_chunk(session, store, principal, uid, offset, content_length, checksum, _body(request))
+    # No request transaction here: the service uses two short ones around the streaming, so a slow
+    # phone holds no pooled connection while its bytes arrive.
+    result = await service.append_chunk(db, store, principal, uid, offset, content_length, checksum, _body(request))
     if isinstance(result, Refused):
         return _refusal(result)
     return Response(status_code=204, headers=_upload_headers(result))
@@ -256,10 +258,10 @@ async def terminate_upload(upload_id: str, session: DbSession, principal: GridWo
             "description": "The file with its stored content type (Range requests supported)",
             "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}, "audio/*": {"schema": {"type": "string", "format": "binary"}}},
         },
-        **problem_responses(401, 404, 503),
+        **problem_responses(401, 403, 404, 503),
     },
 )
-async def download(sha256: str, session: DbSession, principal: CurrentPrincipal, store: Store) -> FileResponse:
+async def download(sha256: str, session: DbSession, principal: ActivePrincipal, store: Store) -> FileResponse:
     stored = await service.stored_file(session, store, principal, sha256)
     return FileResponse(
         stored.path,

@@ -1,14 +1,17 @@
 """Photos and recordings (附件) that grid-worker phones upload over tus 1.0.0, and who may fetch them.
 
-An upload is created with the whole file's declared sha256; its chunks are appended under the upload
-row's lock; the finished file must hash to the declared sha256, else the upload is discarded. A
+An upload is created with the whole file's declared sha256; each PATCH streams into its own chunk
+file under a short lease on the upload and is appended when complete (no database connection is held
+while a slow phone sends); the finished file must hash to the declared sha256, else the upload is discarded. A
 verified file is stored content-addressed, so an identical photo is stored once.
 
-Deduplication: when a file with the declared sha256 and length is already stored, the new upload is
-created already finished (`Upload-Offset` = `Upload-Length` in the creation answer and on HEAD), so a
+Deduplication: when a file with the declared sha256 and length is already stored and the caller has
+sent those bytes before, the new upload is created already finished (`Upload-Offset` = `Upload-Length` in the creation answer and on HEAD), so a
 client that reads the offset skips sending. A client that sends anyway (tus clients start at 0 after
 creation) gets 204 with the final offset and nothing is written: a PATCH to a finished upload at any
-offset up to its length is acknowledged without storing anything.
+offset up to its length is acknowledged without storing anything. Another worker who declares the
+same sha256 sends the bytes like any upload (nothing is stored twice): a hash is no proof of having
+the photo, and a finished upload is what lets a grid worker fetch a file.
 """
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from services.intake.attachment.storage import (
     ChunkChecksumMismatch,
     ChunkTooLarge,
     PartialLost,
+    Received,
     attachment_store,
 )
 from services.intake.config import IntakeSettings
@@ -41,6 +45,9 @@ from shared.errors import Conflict, NotFound, Problem, Unprocessable
 log = logging.getLogger("intake.attachment")
 
 UPLOAD_TTL = timedelta(hours=24)
+# How long one PATCH may hold an upload before another PATCH may take it over (only matters when the
+# process that streamed it died: a broken-off body gives the lease back at once).
+PATCH_LEASE = timedelta(minutes=2)
 SCOPED_ROLES = ("dispatcher", "leader")
 
 
@@ -58,7 +65,7 @@ class UploadState:
 @dataclass(frozen=True)
 class Refused:
     """A refusal whose clean-up must still be committed: the route answers with `problem` without
-    raising, so the request's transaction keeps the discard."""
+    raising, so the transaction keeps the discard."""
 
     problem: Problem
 
@@ -143,7 +150,14 @@ async def create_upload(
 
     now = clock.now()
     stored = await repository.get_attachment(session, metadata.sha256)
-    already_stored = stored is not None and stored["size"] == length and store.has_blob(metadata.sha256)
+    # Knowing a file's hash and size proves nothing: only a worker who has sent these bytes before
+    # skips sending them; anyone else sends the file, which is verified and then stored once.
+    already_stored = (
+        stored is not None
+        and stored["size"] == length
+        and store.has_blob(metadata.sha256)
+        and await repository.worker_sent(session, metadata.sha256, principal.subject)
+    )
     upload_id = uuid.uuid4()
     await repository.insert_upload(
         session,
@@ -183,7 +197,7 @@ async def upload_state(session: AsyncSession, principal: Principal, upload_id: u
 
 
 async def append_chunk(
-    session: AsyncSession,
+    db: Database,
     store: AttachmentStore,
     principal: Principal,
     upload_id: uuid.UUID,
@@ -191,47 +205,102 @@ async def append_chunk(
     content_length: int | None,
     checksum: ChunkChecksum | None,
     body: AsyncIterator[bytes],
+    lease_for: timedelta = PATCH_LEASE,
 ) -> UploadState | Refused:
-    """Append one PATCH body at `offset`. The upload row stays locked until the request commits,
-    so a concurrent PATCH waits and then finds the offset moved (409)."""
-    row = await _owned(session, principal, upload_id, lock=True)
-    if row["completed_at"] is not None:
-        if offset > row["length"]:
-            raise _offset_mismatch(offset, row["length"])
-        return _state(row)  # already finished (deduplicated or a retried last chunk): nothing to write
-    now = clock.now()
-    if row["expires_at"] <= now:
-        raise _expired()
-    if offset != row["offset"]:
-        raise _offset_mismatch(offset, row["offset"])
-    remaining = row["length"] - row["offset"]
-    if content_length is not None and content_length > remaining:
-        raise _chunk_too_large(remaining)
+    """Append one PATCH body at `offset` in three steps, so a slow phone never holds a database
+    connection while its bytes trickle in:
+
+    1. a short transaction checks the offset and takes the upload's lease (a second PATCH while the
+       lease is held gets 409);
+    2. the body streams into its own chunk file with no connection held;
+    3. a short transaction appends the chunk and records the new offset, only if this PATCH still
+       holds the lease (a PATCH whose lease ran out and was taken over gets 409 and writes nothing).
+    """
+    lease = uuid.uuid4()
+    async with db.unit_of_work() as session:
+        row = await _owned(session, principal, upload_id, lock=True)
+        if row["completed_at"] is not None:
+            if offset > row["length"]:
+                raise _offset_mismatch(offset, row["length"])
+            return _state(row)  # already finished (deduplicated or a retried last chunk): nothing to write
+        now = clock.now()
+        if row["expires_at"] <= now:
+            raise _expired()
+        if row["patching_until"] is not None and row["patching_until"] > now:
+            raise Conflict(
+                "该上传正在接收另一个分片，请稍后 HEAD 查询偏移再续传",
+                code="upload_in_progress",
+                upload_offset=row["offset"],
+            )
+        if offset != row["offset"]:
+            raise _offset_mismatch(offset, row["offset"])
+        remaining = row["length"] - row["offset"]
+        if content_length is not None and content_length > remaining:
+            raise _chunk_too_large(remaining)
+        await repository.update_upload(session, upload_id, patch_lease=lease, patching_until=now + lease_for)
 
     try:
-        appended = await store.append(upload_id, row["offset"], body, limit=remaining, checksum=checksum)
-    except ChunkTooLarge:
-        raise _chunk_too_large(remaining) from None
-    except ChunkChecksumMismatch:
-        raise Problem(
-            "分片校验和不符，本分片已丢弃，请从原偏移重传",
-            status=460,
-            code="checksum_mismatch",
-            title="Checksum Mismatch",
-            errors=[{"loc": ["Upload-Checksum"], "msg": "the chunk does not match its checksum", "type": "checksum_mismatch"}],
-        ) from None
+        received = await store.receive(upload_id, lease, body, limit=remaining, checksum=checksum)
+    except BaseException as exc:
+        await _release(db, upload_id, lease)
+        if isinstance(exc, ChunkTooLarge):
+            raise _chunk_too_large(remaining) from None
+        if isinstance(exc, ChunkChecksumMismatch):
+            raise Problem(
+                "分片校验和不符，本分片已丢弃，请从原偏移重传",
+                status=460,
+                code="checksum_mismatch",
+                title="Checksum Mismatch",
+                errors=[{"loc": ["Upload-Checksum"], "msg": "the chunk does not match its checksum", "type": "checksum_mismatch"}],
+            ) from None
+        raise
+
+    try:
+        async with db.unit_of_work() as session:
+            return await _commit_chunk(session, store, principal, upload_id, lease, received)
+    finally:
+        await store.discard_chunk(received)  # already moved into the partial file when committed
+
+
+async def _commit_chunk(
+    session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID, lease: uuid.UUID, received: Received
+) -> UploadState | Refused:
+    row = await repository.lock_upload(session, upload_id, principal.subject)
+    if row is None:
+        raise NotFound("上传不存在")  # terminated or purged meanwhile
+    row = dict(row)
+    if row["patch_lease"] != lease:
+        raise Conflict(
+            "该分片接收过久，上传已被另一个请求接管；本分片未写入，请 HEAD 查询偏移后续传",
+            code="offset_mismatch",
+            upload_offset=row["offset"],
+        )
+    now = clock.now()
+    if received.size == 0:
+        await repository.update_upload(session, upload_id, patch_lease=None, patching_until=None)
+        return _state(row)
+    try:
+        new_offset = await store.commit_chunk(upload_id, row["offset"], received)
     except PartialLost:
         log.warning("partial file of upload %s is missing or short; upload discarded", upload_id)
         await store.discard(upload_id)
         await repository.delete_upload(session, upload_id)
         return Refused(NotFound("上传数据已丢失，请重新上传"))
-
-    if appended.offset == row["offset"]:
-        return _state(row)
-    if appended.offset < row["length"]:
-        await repository.update_upload(session, upload_id, offset=appended.offset, expires_at=now + UPLOAD_TTL)
-        return _state({**row, "offset": appended.offset, "expires_at": now + UPLOAD_TTL})
+    if new_offset < row["length"]:
+        await repository.update_upload(
+            session, upload_id, offset=new_offset, expires_at=now + UPLOAD_TTL, patch_lease=None, patching_until=None
+        )
+        return _state({**row, "offset": new_offset, "expires_at": now + UPLOAD_TTL})
     return await _finish(session, store, row, now)
+
+
+async def _release(db: Database, upload_id: uuid.UUID, lease: uuid.UUID) -> None:
+    """Give the lease back after a PATCH that wrote nothing (refused, broken off or cancelled)."""
+    try:
+        async with db.unit_of_work() as session:
+            await repository.release_lease(session, upload_id, lease)
+    except Exception:  # the lease runs out by itself
+        log.warning("could not release the lease of upload %s", upload_id, exc_info=True)
 
 
 async def _finish(session: AsyncSession, store: AttachmentStore, row: dict[str, Any], now: datetime) -> UploadState | Refused:
@@ -264,7 +333,9 @@ async def _finish(session: AsyncSession, store: AttachmentStore, row: dict[str, 
             "stored_at": now,
         },
     )
-    await repository.update_upload(session, upload_id, offset=row["length"], completed_at=now)
+    await repository.update_upload(
+        session, upload_id, offset=row["length"], completed_at=now, patch_lease=None, patching_until=None
+    )
     return _state({**row, "offset": row["length"], "completed_at": now})
 
 
@@ -300,7 +371,7 @@ async def terminate_upload(session: AsyncSession, store: AttachmentStore, princi
 
 async def stored_file(session: AsyncSession, store: AttachmentStore, principal: Principal, sha256: str) -> StoredFile:
     """The stored file, for those allowed to see a report that references it (else 404, never 403):
-    a grid worker their own reports' and uploads' files; a dispatcher or leader files of reports in
+    a grid worker the files they sent themselves (a report naming a hash proves nothing); a dispatcher or leader files of reports in
     their area subtrees; an admin all."""
     digest = parse_sha256(sha256)
     if digest is None:

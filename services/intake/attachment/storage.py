@@ -3,9 +3,12 @@
     <root>/partial/<upload id>                   bytes of an unfinished tus upload
     <root>/sha256/<hex[:2]>/<hex[2:4]>/<hex>     finished files, content-addressed (stored once)
 
+    <root>/partial/<upload id>.<lease>.chunk     one PATCH body while it streams in
+
 The database is authoritative for an upload's offset: a partial file longer than the recorded offset
 (bytes written by a request whose transaction then failed) is cut back before the next append.
-Only one request appends to an upload at a time (the caller holds the upload row's lock).
+A PATCH streams into its own chunk file holding no database connection; the chunk is appended to the
+partial file afterwards, under the upload row's lock and only if the PATCH still holds the lease.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import asyncio
 import hashlib
 import os
 import re
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -22,7 +26,7 @@ from typing import Any
 from services.intake.config import IntakeSettings, get_settings
 
 # A body that sends nothing for this long is treated as a dropped connection: what arrived is kept
-# and the upload row's lock is released, so a phone that lost its network can resume at once.
+# and the upload's lease is released, so a phone that lost its network can resume at once.
 BODY_IDLE_TIMEOUT_SECONDS = 30.0
 HASH_BLOCK = 1024 * 1024
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -57,8 +61,11 @@ class ChunkChecksum:
 
 
 @dataclass(frozen=True)
-class Appended:
-    offset: int
+class Received:
+    """One PATCH body, waiting in its own file to be appended to the partial file."""
+
+    path: Path
+    size: int
     interrupted: bool = False
 
 
@@ -81,51 +88,49 @@ class AttachmentStore:
 
     # partial uploads -------------------------------------------------------------------------
 
-    async def append(
+    def chunk_path(self, upload_id: uuid.UUID, lease: uuid.UUID) -> Path:
+        return self.root / "partial" / f"{upload_id}.{lease}.chunk"
+
+    async def receive(
         self,
         upload_id: uuid.UUID,
-        offset: int,
+        lease: uuid.UUID,
         body: AsyncIterator[bytes],
         limit: int,
         checksum: ChunkChecksum | None = None,
         idle_timeout: float = BODY_IDLE_TIMEOUT_SECONDS,
-    ) -> Appended:
-        """Append `body` at `offset`, at most `limit` bytes.
+    ) -> Received:
+        """Stream one PATCH body into its own chunk file (no database connection is needed meanwhile),
+        at most `limit` bytes.
 
         More than `limit` bytes → ChunkTooLarge; a checksum that does not match → ChunkChecksumMismatch;
-        in both cases the file is cut back to `offset`. A body that breaks off keeps what arrived
-        (tus core), unless a checksum was declared: an incomplete chunk cannot be verified, so it
-        is dropped."""
-        path = self.partial_path(upload_id)
+        in both cases nothing is kept. A body that breaks off keeps what arrived (tus core), unless a
+        checksum was declared: an incomplete chunk cannot be verified, so it is dropped."""
+        path = self.chunk_path(upload_id, lease)
+        fh = await asyncio.to_thread(_open_chunk, path)
+        hasher = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
         try:
-            fh = await asyncio.to_thread(_open_partial, path, offset == 0)
-        except FileNotFoundError:
-            raise PartialLost() from None
-        try:
-            size = os.fstat(fh.fileno()).st_size
-            if size < offset:
-                raise PartialLost()
-            if size > offset:
-                fh.truncate(offset)
-            fh.seek(offset)
-            hasher = CHECKSUM_ALGORITHMS[checksum.algorithm]() if checksum else None
-            try:
-                written, interrupted = await _receive(fh, body, limit, hasher, idle_timeout)
-            except BaseException:
-                # too large, cancelled or failed mid-way: the recorded offset does not move
-                fh.truncate(offset)
-                raise
+            written, interrupted = await _receive(fh, body, limit, hasher, idle_timeout)
             if checksum is not None and hasher is not None:
                 if interrupted:
-                    fh.truncate(offset)
-                    return Appended(offset=offset, interrupted=True)
-                if hasher.digest() != checksum.digest:
-                    fh.truncate(offset)
+                    written = 0
+                elif hasher.digest() != checksum.digest:
                     raise ChunkChecksumMismatch()
             await asyncio.to_thread(_flush_and_sync, fh)
-            return Appended(offset=offset + written, interrupted=interrupted)
-        finally:
+        except BaseException:
             fh.close()
+            path.unlink(missing_ok=True)
+            raise
+        fh.close()
+        return Received(path=path, size=written, interrupted=interrupted)
+
+    async def commit_chunk(self, upload_id: uuid.UUID, offset: int, chunk: Received) -> int:
+        """Append a received chunk to the partial file at `offset` (the recorded offset; longer
+        leftovers are cut back) and return the new offset. The chunk file is gone afterwards."""
+        try:
+            return await asyncio.to_thread(_append_file, self.partial_path(upload_id), offset, chunk.path)
+        finally:
+            chunk.path.unlink(missing_ok=True)
 
     async def partial_sha256(self, upload_id: uuid.UUID) -> str:
         return await asyncio.to_thread(_sha256_of, self.partial_path(upload_id))
@@ -147,7 +152,17 @@ class AttachmentStore:
         await asyncio.to_thread(_move)
 
     async def discard(self, upload_id: uuid.UUID) -> None:
-        await asyncio.to_thread(self.partial_path(upload_id).unlink, True)
+        """Drop the partial file and any chunk files of the upload."""
+
+        def _drop() -> None:
+            self.partial_path(upload_id).unlink(missing_ok=True)
+            for chunk in self.partial_path(upload_id).parent.glob(f"{upload_id}.*.chunk"):
+                chunk.unlink(missing_ok=True)
+
+        await asyncio.to_thread(_drop)
+
+    async def discard_chunk(self, chunk: Received) -> None:
+        await asyncio.to_thread(chunk.path.unlink, True)
 
 
 async def _receive(fh: Any, body: AsyncIterator[bytes], limit: int, hasher: Any, idle_timeout: float) -> tuple[int, bool]:
@@ -171,12 +186,34 @@ async def _receive(fh: Any, body: AsyncIterator[bytes], limit: int, hasher: Any,
             hasher.update(data)
 
 
-def _open_partial(path: Path, create: bool) -> Any:
-    """The partial file for read and write; created for the first chunk, else it must exist."""
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | (os.O_CREAT if create else 0), 0o640)
-    return os.fdopen(fd, "r+b")
+def _open_chunk(path: Path) -> Any:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    return os.fdopen(fd, "wb")
+
+
+def _append_file(partial: Path, offset: int, chunk: Path) -> int:
+    """Append `chunk` to `partial` at `offset`; the first chunk simply becomes the partial file."""
+    size = chunk.stat().st_size
+    if offset == 0:
+        os.replace(chunk, partial)
+        return size
+    try:
+        fd = os.open(partial, os.O_RDWR)
+    except FileNotFoundError:
+        raise PartialLost() from None
+    with os.fdopen(fd, "r+b") as fh:
+        current = os.fstat(fh.fileno()).st_size
+        if current < offset:
+            raise PartialLost()
+        if current > offset:
+            fh.truncate(offset)
+        fh.seek(offset)
+        with open(chunk, "rb") as src:
+            shutil.copyfileobj(src, fh, HASH_BLOCK)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return offset + size
 
 
 def _flush_and_sync(fh: Any) -> None:

@@ -5,9 +5,10 @@ import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from shared.contracts.events import RISK_FLAGS
 
@@ -121,15 +122,32 @@ class ReportItem(BaseModel):
 
     @model_validator(mode="after")
     def _by_kind(self) -> ReportItem:
+        """Rules over the whole item; each error names its field (ctx.fields → loc, see field_loc)."""
         if self.kind == "followup":
             missing = [f for f in ("task_id", "case_id", "satisfaction") if getattr(self, f) is None]
             if missing:
-                raise ValueError(f"回访记录缺少字段: {', '.join(missing)}")
+                raise _field_error("missing", f"回访记录缺少字段: {', '.join(missing)}", missing)
         else:
             if not self.grid:
-                raise ValueError("缺少网格编码 grid")
+                raise _field_error("missing", "缺少网格编码 grid", ["grid"])
             if not self.title:
-                raise ValueError("缺少标题 title")
+                raise _field_error("missing", "缺少标题 title", ["title"])
             if self.kind == "dispute" and self.category not in DISPUTE_CATEGORIES:
-                raise ValueError("矛盾纠纷的类别 category 不在类别表中")
+                raise _field_error("enum", "矛盾纠纷的类别 category 不在类别表中", ["category"])
         return self
+
+
+def _field_error(kind: str, message: str, fields: list[str]) -> PydanticCustomError:
+    return PydanticCustomError(kind, message, {"fields": ",".join(fields)})
+
+
+def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Validation errors as `{loc, msg, type}`; a whole-item rule's error gets one entry per field it names."""
+    out: list[dict[str, Any]] = []
+    for e in errors:
+        fields = (e.get("ctx") or {}).get("fields") if not e["loc"] else None
+        if fields:
+            out += [{"loc": [f], "msg": e["msg"], "type": e["type"]} for f in fields.split(",")]
+        else:
+            out.append({"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]})
+    return out

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
+from services.intake.config import IntakeSettings, get_settings
 from services.intake.sync import service
 from services.intake.sync.schemas import PullResponse, PushResponse
 from shared.auth import CurrentPrincipal
@@ -13,6 +14,10 @@ from shared.errors import NotFound
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
+
+
+def _settings(request: Request) -> IntakeSettings:
+    return getattr(request.app.state, "settings", None) or get_settings()
 
 
 @router.post(
@@ -31,7 +36,7 @@ async def push(
 ) -> PushResponse:
     if principal.role != "grid_worker":
         raise NotFound()
-    body = service.parse_push(await request.body())
+    body = service.parse_push(await request.body(), _settings(request).push_max_items)
     return await service.push(session, principal, body.device_id, body.items, x_device_time, request.app.state.cipher)
 
 

@@ -14,7 +14,9 @@ class PushRequest(BaseModel):
     `ReportItem`."""
 
     device_id: str = Field(min_length=1, max_length=100)
-    items: list[dict[str, Any]] = Field(max_length=500, description="each item is a ReportItem (see components.schemas.ReportItem)")
+    items: list[dict[str, Any]] = Field(
+        description="each item is a ReportItem (see components.schemas.ReportItem); at most `push_max_items` (500) per push, more is 413"
+    )
 
 
 class FieldError(BaseModel):

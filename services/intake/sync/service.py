@@ -17,7 +17,7 @@ from services.intake.directory import repository as directory
 from services.intake.feed import repository as feed
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.report import repository as reports
-from services.intake.report.schemas import ReportItem
+from services.intake.report.schemas import ReportItem, field_errors
 from services.intake.task import repository as tasks
 from services.intake.sync.schemas import Change, PullResponse, PushRequest, PushResponse, PushResult
 from shared.auth import Principal
@@ -48,12 +48,23 @@ def parse_device_time(value: str | None, now: datetime) -> int | None:
     return max(min(offset, 2**31 - 1), -(2**31))
 
 
-def parse_push(raw: bytes) -> PushRequest:
-    """The push body, parsed with orjson (the hot path) and checked as a whole; items are checked one by one later."""
+def parse_push(raw: bytes, max_items: int = 500) -> PushRequest:
+    """The push body, parsed with orjson (the hot path) and checked as a whole; items are checked one by one later.
+    More than `max_items` items is a whole-request refusal: 413 naming the limit."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise Unprocessable("请求体不是有效的 JSON", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "json_invalid"}]) from None
+    items = data.get("items") if isinstance(data, dict) else None
+    if isinstance(items, list) and len(items) > max_items:
+        raise Problem(
+            f"一次最多同步 {max_items} 条，本次 {len(items)} 条，请分批提交",
+            status=413,
+            code="too_many_items",
+            title="同步条数过多",
+            errors=[{"loc": ["body", "items"], "msg": f"at most {max_items} items", "type": "too_long"}],
+            max_items=max_items,
+        )
     try:
         return PushRequest.model_validate(data)
     except ValidationError as exc:
@@ -117,7 +128,7 @@ def _row(item: ReportItem, principal: Principal, device_id: str, cipher: PiiCiph
 
 
 def _errors(exc: ValidationError) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+    return field_errors(exc.errors(include_url=False))
 
 
 async def push(
