@@ -211,7 +211,7 @@ async def test_morning_digest_lists_an_overdue_case_under_its_township_and_count
         centre = next((c for c in before["centres"] if c["area"] == "620602107"), {"overdue_cases": []})
         assert number not in centre["overdue_cases"]
         clk.advance(minutes=61)  # the 1-hour contact clock has run out
-        after = (await system.http.get(f"{system.cases_url}/internal/v1/digest", headers=token)).json()
+        after = (await system.http.get(f"{system.cases_url}/internal/v1/digest", params={"cases_per_centre": 5000}, headers=token)).json()
         centre = next(c for c in after["centres"] if c["area"] == "620602107")
         assert number in centre["overdue_cases"] and centre["overdue"] >= 1
         county = next(c for c in after["centres"] if c["area"] == "620602")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
 from shared.auth import ServiceCaller
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[Servi
 
 
 @router.get("/digest", summary="Per centre: overdue clocks and clocks due today (China time)")
-async def digest(request: Request) -> dict[str, Any]:
+async def digest(request: Request, cases_per_centre: int = Query(50, ge=0, le=5000)) -> dict[str, Any]:
     now = clock.now()
     local = now.astimezone(CHINA_TZ)
     end_of_day = datetime(local.year, local.month, local.day, tzinfo=CHINA_TZ) + timedelta(days=1)
@@ -25,7 +25,7 @@ async def digest(request: Request) -> dict[str, Any]:
                 """SELECT a.code, a.name, a.level,
                           count(*) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue,
                           count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today,
-                          (array_agg(DISTINCT c.number) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))))[1:50] AS overdue_cases
+                          (array_agg(DISTINCT c.number) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))))[1:CAST(:cap AS int)] AS overdue_cases
                    FROM cases.areas a
                    JOIN cases.cases c ON c.area_path @> ARRAY[a.code]
                    JOIN cases.deadlines d ON d.case_id = c.id
@@ -33,11 +33,11 @@ async def digest(request: Request) -> dict[str, Any]:
                      AND (d.state = 'pending' OR (d.state = 'breached' AND d.met_at IS NULL))
                    GROUP BY a.code, a.name, a.level ORDER BY a.code"""
             ),
-            {"now": now, "eod": end_of_day},
+            {"now": now, "eod": end_of_day, "cap": cases_per_centre},
         )
         centres = [
             {"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "due_today": r.due_today,
-             "overdue_cases": list(r.overdue_cases or [])}  # at most 50 numbers per centre; the count is whole
+             "overdue_cases": list(r.overdue_cases or [])}  # at most cases_per_centre numbers; the count is whole
             for r in rows
         ]
     return {"date": local.date().isoformat(), "centres": centres}
