@@ -12,6 +12,7 @@ DEVICE_REVOKED = "device.revoked"
 DIRECTORY_CHANGED = "directory.changed"
 DEVICE_MESSAGE = "device.message"
 TASK_ASSIGNED = "task.assigned"
+TASK_CANCELLED = "task.cancelled"  # cases withdrew a worker's task: the phone drops it
 
 # What cases tells notify (rules there decide who hears of it, through which channel).
 NOTIFY_EVENT_TYPES = (
@@ -81,6 +82,15 @@ class ReportStatus(BaseModel):
     state: str
     level: str | None = None
     reply: str | None = None
+
+
+class TaskCancelled(BaseModel):
+    task_id: str
+    worker_id: str
+    kind: str | None = None
+    case_id: str | None = None
+    case_number: str | None = None
+    reason: str | None = None
 
 
 class DeviceRevoked(BaseModel):

@@ -23,9 +23,12 @@ from services.cases.whistle import repository as whistle_repo
 from shared.auth import Principal
 from shared.clock import clock
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.contracts.events import TASK_CANCELLED
 from shared.outbox import Event, publish
 
 ACTORS = ("dispatcher", "admin")
+# a whistle no longer working on the case: a department may be whistled again, a new lead named
+FINISHED_WHISTLE = ("done", "returned", "cancelled")
 CLOSING_KINDS = ("contact", "major_report", "acknowledge", "resolve", "first_response", "update")
 
 
@@ -129,10 +132,10 @@ async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     if missing:
         raise Unprocessable("部门不存在", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department", "type": "unknown_department"} for i in missing])
     current = await whistle_repo.of_case(session, case.id)
-    active = {w.department_code for w in current if w.state not in ("returned",)}
+    active = {w.department_code for w in current if w.state not in FINISHED_WHISTLE}
     if any(c in active for c in codes):
         raise Conflict("该部门已在办理本案", allowed_actions=allowed_actions(case.state))
-    if any(d.role == "lead" for d in body.departments) and any(w.role == "lead" and w.state != "returned" for w in current):
+    if any(d.role == "lead" for d in body.departments) and any(w.role == "lead" and w.state not in FINISHED_WHISTLE for w in current):
         raise Conflict("本案已有牵头部门", allowed_actions=allowed_actions(case.state))
     rows = [
         {"id": uuid.uuid4(), "case_id": case.id, "department_code": d.code, "role": d.role, "reason": body.reason, "now": now}
@@ -209,7 +212,7 @@ async def do_update(session: Any, domain: CaseDomain, p: Principal, case: Any, b
 
 async def do_resolve(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ResolveBody, now: datetime) -> None:
     whistles = await whistle_repo.of_case(session, case.id)
-    lead = next((w for w in whistles if w.role == "lead" and w.state != "returned"), None)
+    lead = next((w for w in reversed(whistles) if w.role == "lead" and w.state not in ("returned", "cancelled")), None)
     if lead is not None and lead.state != "done":
         raise Conflict("牵头部门尚未报告办结，不能办结案件", allowed_actions=[a for a in allowed_actions(case.state) if a != "resolve"])
     await clocks_svc.meet(session, domain.clocks, case.id, ("resolve",), actor_name(p), now)
@@ -232,10 +235,25 @@ async def do_reply(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
         await publish(session, outbox, [Event(type="task.assigned", aggregate_id=str(case.id), payload=task, destinations=("intake", "notify"))])
 
 
+async def withdraw_tasks(session: Any, case: Any, reason: str, now: datetime) -> None:
+    """The case's open revisit tasks are withdrawn, and each phone is told to drop its task."""
+    for t in await repo.cancel_tasks(session, case.id, now):
+        payload = {"task_id": str(t.id), "worker_id": t.worker_id, "kind": t.kind, "case_id": str(case.id), "case_number": case.number, "reason": reason}
+        await publish(session, outbox, [Event(type=TASK_CANCELLED, aggregate_id=str(case.id), payload=payload, destinations=("intake",))])
+
+
+async def stop_reply_and_revisit(session: Any, case: Any, reason: str, now: datetime) -> None:
+    """A case going back to work: its reply/revisit clocks and revisit tasks are called off, so the next
+    resolve and reply start fresh ones."""
+    await clocks_svc.cancel(session, case.id, reason, now, kinds=("reply", "revisit"))
+    await withdraw_tasks(session, case, reason, now)
+
+
 async def complete_revisit(session: Any, domain: CaseDomain, case: Any, satisfaction: str, note: str | None, actor: str, now: datetime, principal: Principal | None = None) -> None:
     await clocks_svc.meet(session, domain.clocks, case.id, ("revisit",), actor, now)
-    await repo.cancel_tasks(session, case.id, now)
+    await withdraw_tasks(session, case, "回访已完成", now)
     if satisfaction == "dissatisfied":
+        await stop_reply_and_revisit(session, case, "回访不满意，重新办理", now)
         before = case.state
         updated = await repo.update_case(session, case.id, now, state="in_progress", satisfaction=satisfaction)
         await effects.record(session, updated, actor=actor, action="revisit", before=before, after="in_progress", now=now,
@@ -282,6 +300,8 @@ async def do_reject(session: Any, domain: CaseDomain, p: Principal, case: Any, b
 
 
 async def do_reopen(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime) -> None:
+    if case.state in ("resolved", "replied"):
+        await stop_reply_and_revisit(session, case, f"重新办理：{body.reason}", now)
     updated = await _transition(session, case, p, "reopen", now, body.reason, closed_at=None, resolution=None)
     if updated.state == "in_progress":
         await clocks_svc.start(session, domain.clocks, updated, "assigned", now, kinds=("first_response", "update"))

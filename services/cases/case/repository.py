@@ -227,11 +227,13 @@ async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.U
     return result.first() is not None
 
 
-async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        text("UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open'"),
+async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> list[Any]:
+    """Withdraw the case's open tasks; returns them (id, worker_id, kind) so the phones can be told."""
+    result = await session.execute(
+        text("UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open' RETURNING id, worker_id, kind"),
         {"c": case_id, "now": now},
     )
+    return list(result)
 
 
 async def task_open_for(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, worker_id: str) -> bool:
