@@ -19,7 +19,7 @@ NOTIFY_EVENT_TYPES = (
     "case.received", "case.major", "case.grade", "case.assign", "case.contact", "case.whistle", "case.suspend",
     "case.resume", "case.extend", "case.escalated", "case.update", "case.resolve", "case.reply", "case.revisit",
     "case.close", "case.merge", "case.reject", "case.reopen", "case.reopened",
-    "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned",
+    "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned", "whistle.cancelled",
     "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "task.assigned",
 )
 

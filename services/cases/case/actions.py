@@ -283,13 +283,20 @@ async def do_merge(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
         raise Unprocessable("目标案件不存在", errors=[{"loc": ["body", "into"], "msg": "unknown case", "type": "not_found"}])
     if target.state in ("merged", "rejected", "closed"):
         raise Conflict("目标案件已结束，不能并入", allowed_actions=allowed_actions(case.state))
+    reason = f"已并入案件 {target.number}"
     moved = await repo.move_reports(session, case.id, target.id)
-    await clocks_svc.cancel(session, case.id, f"已并入案件 {target.number}", now)
+    await clocks_svc.cancel(session, case.id, reason, now)
+    stopped = await whistle_repo.cancel_open(session, case.id, reason, now)
     for sid in await subjects.of_case(session, case.id):
         await subjects.link(session, sid, target.id, None)
-    await _transition(session, case, p, "merge", now, f"并入 {target.number}：{body.reason}", merged_into=target.id, data={"into": str(target.id)})
+    events = [("whistle.cancelled", effects.case_payload(case) | {"whistle_id": str(w.id), "department": w.department_code, "role": w.role, "state": "cancelled", "note": reason})
+              for w in stopped]
+    await _transition(session, case, p, "merge", now, f"并入 {target.number}：{body.reason}", events=events, merged_into=target.id,
+                      data={"into": str(target.id), "whistles_cancelled": [str(w.id) for w in stopped]})
     await effects.record(session, target, actor=actor_name(p), action="merge_in", before=target.state, after=target.state, now=now,
-                         note=f"案件 {case.number} 并入本案（{moved} 份上报）：{body.reason}", events=[])
+                         note=f"案件 {case.number} 并入本案（{len(moved)} 份上报）：{body.reason}", events=[])
+    # the moved reports' phones learn the surviving case, in order behind what they heard of the merged one
+    await effects.tell_phones(session, target, moved, target.state, aggregate=str(case.id))
     await refresh_risk(session, target, await subjects.of_case(session, target.id), now)
 
 

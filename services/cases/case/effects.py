@@ -48,23 +48,27 @@ async def record(
     await repo.add_timeline(session, case.id, now, actor, action, before, after, note, data)
     out = [Event(type=t, aggregate_id=str(case.id), payload=p, destinations=NOTIFY) for t, p in events]
     if before != after or reply is not None or action == "grade":
-        for r in await repo.reports_with_workers(session, case.id):
-            out.append(
-                Event(
-                    type=REPORT_STATUS,
-                    aggregate_id=str(case.id),
-                    payload={
-                        "worker_id": r.worker_id,
-                        "report_id": str(r.report_id),
-                        "report_no": r.report_no,
-                        "case_id": str(case.id),
-                        "case_number": case.number,
-                        "state": after,
-                        "level": case.level,
-                        "reply": reply,
-                    },
-                    destinations=("intake",),
-                )
-            )
+        out += status_events(case, await repo.reports_with_workers(session, case.id), after, reply)
     await publish(session, outbox, out)
 
+
+
+def status_events(case: Any, reports: list[Any], state: str | None, reply: str | None = None, aggregate: str | None = None) -> list[Event]:
+    """report.status for each reporting phone: the state, level and number of the case its report is in.
+    `aggregate`: the case whose events these reports followed so far (kept in order behind them)."""
+    return [
+        Event(
+            type=REPORT_STATUS,
+            aggregate_id=aggregate or str(case.id),
+            payload={
+                "worker_id": r.worker_id, "report_id": str(r.report_id), "report_no": r.report_no, "case_id": str(case.id),
+                "case_number": case.number, "state": state, "level": case.level, "reply": reply,
+            },
+            destinations=("intake",),
+        )
+        for r in reports
+    ]
+
+
+async def tell_phones(session: Any, case: Any, reports: list[Any], state: str | None, aggregate: str | None = None) -> None:
+    await publish(session, outbox, status_events(case, reports, state, aggregate=aggregate))

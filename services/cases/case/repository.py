@@ -170,11 +170,13 @@ async def reports_with_workers(session: AsyncSession, case_id: uuid.UUID) -> lis
     return list(result)
 
 
-async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uuid.UUID) -> int:
+async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uuid.UUID) -> list[Any]:
+    """Move a case's reports to another case; returns the moved (report_id, report_no, worker_id)."""
     result = await session.execute(
-        text("UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from"), {"to": to_case, "from": from_case}
+        text("UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from RETURNING report_id, report_no, worker_id"),
+        {"to": to_case, "from": from_case},
     )
-    return result.rowcount or 0
+    return list(result)
 
 
 async def add_grade(session: AsyncSession, case_id: uuid.UUID, now: datetime, grade: dict[str, Any], actor: str, note: str | None) -> None:

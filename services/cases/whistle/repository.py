@@ -62,3 +62,13 @@ async def list_for_department(session: AsyncSession, department: str, state: str
 async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
     result = await session.execute(text("SELECT code, name, area_code FROM cases.departments WHERE code = ANY(:c)"), {"c": codes})
     return {r.code: r for r in result}
+
+
+async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime) -> list[Any]:
+    """End a case's whistles still at work (the case no longer exists on its own); the reason is kept."""
+    result = await session.execute(
+        text(f"""UPDATE cases.whistles SET state = 'cancelled', return_reason = :reason, updated_at = :now
+                 WHERE case_id = :c AND state NOT IN ('done', 'returned', 'cancelled') RETURNING {COLS}"""),
+        {"c": case_id, "reason": reason, "now": now},
+    )
+    return list(result)
