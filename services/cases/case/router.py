@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.cases.case import service
-from services.cases.case.schemas import CaseOut, CasePage
-from shared.auth import CurrentPrincipal
+from services.cases.case import reveal, service
+from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed
+from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.clock import clock
 from shared.db import DbSession
 from shared.openapi import problem_responses
@@ -62,3 +62,16 @@ async def list_cases(
 @router.get("/{case_id}", response_model=CaseOut, summary="One case with its reports and timeline", responses=problem_responses(401, 404, 422))
 async def get_case(case_id: uuid.UUID, request: Request, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     return await service.get_case(session, principal, case_id, request.app.state.cipher)
+
+
+@router.post(
+    "/{case_id}/parties/reveal",
+    response_model=PartiesRevealed,
+    summary="当事人完整信息（联系当事人用）：dispatcher/admin in scope; each look is a timeline entry (reveal_parties)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def reveal_parties(
+    case_id: uuid.UUID, request: Request, session: DbSession,
+    principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
+) -> PartiesRevealed:
+    return await reveal.reveal_parties(session, principal, case_id, request.app.state.cipher)
