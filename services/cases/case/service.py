@@ -124,9 +124,9 @@ async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report:
     it, and its first clocks start (contact; major_report for a major case)."""
     subject_ids = []
     for party in report.parties:
-        key = party.id_number_hash or party.phone_hash
-        if key:
-            sid = await subjects.upsert(session, key, party.name, report.grid, now)
+        keys = [k for k in (party.id_number_hash, party.phone_hash) if k]
+        if keys:
+            sid = await subjects.upsert(session, keys, party.name, report.grid, now)
             await subjects.link(session, sid, case_id, party.role)
             subject_ids.append(sid)
     case = await repo.lock_case(session, case_id)
