@@ -173,3 +173,13 @@ async def test_merge_tells_the_moved_reports_phone_the_surviving_case_and_stops_
     last = [ch["data"] for ch in feed["changes"] if ch["type"] == "report.status" and ch["data"]["report_id"] == item_a["id"]][-1]
     target = await case(system, b)
     assert (last["case_id"], last["case_number"], last["state"]) == (b, target["number"], target["state"])
+
+
+async def test_downgrade_from_major_cancels_the_ten_minute_report_with_a_reason(system):
+    case_id, _ = await make_case(system, flags=["weapons"])
+    r = await act(system, "d001", case_id, "grade", {"level": "complex", "reason": "核实后未持械，仅口角"})
+    assert r.status_code == 200, r.text
+    (report_clock,) = [d for d in r.json()["deadlines"] if d["kind"] == "major_report"]
+    assert report_clock["state"] == "cancelled" and "不再适用重大事项" in report_clock["cancel_reason"]
+    r = await act(system, "d001", case_id, "grade", {"level": "major", "reason": "复核确认持械"})
+    assert [d["state"] for d in r.json()["deadlines"] if d["kind"] == "major_report"] == ["cancelled", "pending"]

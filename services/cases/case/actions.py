@@ -95,6 +95,8 @@ async def apply_grade(session: Any, domain: CaseDomain, case: Any, grade: dict[s
     )
     if grade["level"] == "major" and not was_major:
         await clocks_svc.start(session, domain.clocks, updated, "received", now, kinds=("major_report",))
+    elif was_major and grade["level"] != "major":
+        await clocks_svc.cancel(session, case.id, f"等级调整为「{grade['level']}」，不再适用重大事项十分钟报告", now, kinds=("major_report",))
     await refresh_risk(session, updated, await subjects.of_case(session, case.id), now)
     return updated
 
