@@ -246,3 +246,14 @@ async def task_open_for(session: AsyncSession, task_id: uuid.UUID, case_id: uuid
         )
     ).first()
     return row is not None
+
+
+async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, since: datetime) -> bool:
+    """Has the ladder already raised (or reported) this case since `since` (a clock's breach)?"""
+    row = (
+        await session.execute(
+            text("SELECT 1 FROM cases.timeline WHERE case_id = :c AND action = 'escalate' AND actor = 'system:clock' AND at >= :since LIMIT 1"),
+            {"c": case_id, "since": since},
+        )
+    ).first()
+    return row is not None

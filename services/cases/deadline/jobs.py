@@ -97,7 +97,11 @@ async def _fire(session: Any, batch: _Batch, case: Any, d: Any, action: str, fra
                                  "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "supervision", "unit": notice["unit"],
                                  "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})])
     elif action == "escalate":
-        if case.tier != "county":
+        if await case_repo.escalated_by_clock_since(session, case.id, d.due_at):
+            # several clocks of one case breached in one episode: the case goes up one tier, not one per clock
+            await effects.record(session, case, actor="system:clock", action="escalation_held", before=case.state, after=case.state,
+                                 note=f"{kind}时限超期；本案已因超期提级，不再重复提级", now=now, events=[])
+        elif case.tier != "county":
             case = await escalate_case(session, case, "system:clock", f"{kind}时限超期未办，按规定提级", now)
         else:
             await effects.record(session, case, actor="system:clock", action="escalate", before=case.state, after=case.state,
