@@ -200,3 +200,26 @@ async def test_every_deadline_ends_met_breached_or_cancelled(system):
     async with system.cases_app.state.db.unit_of_work() as s:
         states = {row.state for row in await s.execute(text("SELECT state FROM cases.deadlines WHERE case_id = :c"), {"c": uuid.UUID(case_id)})}
     assert states <= {"met", "breached", "cancelled"}
+
+
+GRADED_POLICY = """
+calendar: natural
+deadlines:
+  contact:        {limit: 1h,  start: received}
+  first_response: {limit: 2h,  start: graded}
+warn_at: [0.5]
+"""
+
+
+async def test_a_policy_clock_starting_at_graded_starts_when_the_centre_grades(system, tmp_path):
+    with policy(system, GRADED_POLICY, tmp_path), manual_clock() as clk:
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        assert {d["kind"] for d in (await case(system, case_id))["deadlines"]} == {"contact"}
+        clk.advance(minutes=10)
+        r = await act(system, "d001", case_id, "grade")
+        assert r.status_code == 200
+        (fr,) = [d for d in r.json()["deadlines"] if d["kind"] == "first_response"]
+        assert fr["state"] == "pending"
+        assert datetime.fromisoformat(fr["due_at"]) == clk.now() + timedelta(hours=2)
+        r = await act(system, "d001", case_id, "grade", {"level": "complex", "reason": "复核"})
+        assert len([d for d in r.json()["deadlines"] if d["kind"] == "first_response"]) == 1

@@ -112,7 +112,9 @@ async def do_grade(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
         grade = grade_record(domain.rules.grade(await facts_for(session, case, len(whistles))))
     updated = await apply_grade(session, domain, case, grade, actor_name(p), body.reason or body.note, now)
     events = [("case.major", effects.case_payload(updated))] if grade["level"] == "major" and case.level != "major" else []
-    await _transition(session, updated, p, "grade", now, body.reason or body.note, events=events, data={"grade": grade})
+    graded = await _transition(session, updated, p, "grade", now, body.reason or body.note, events=events, data={"grade": grade})
+    if case.state == "received":  # 研判 done: the clocks a policy starts at `graded`
+        await clocks_svc.start(session, domain.clocks, graded, "graded", now)
 
 
 async def do_assign(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.AssignBody, now: datetime) -> None:
