@@ -3,6 +3,7 @@ running and no stale task on a phone, a reopened case can be whistled again."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 
@@ -127,3 +128,18 @@ async def test_reopen_from_replied_cancels_reply_revisit_clocks_and_clears_the_p
     assert (await act(system, "d001", case_id, "resolve", {"outcome": "mediated"})).status_code == 200
     reply = [d["state"] for d in (await case(system, case_id))["deadlines"] if d["kind"] == "reply"]
     assert reply == ["met", "pending"]
+
+
+async def test_department_sees_its_whistles_with_their_deadlines_and_the_event_carries_the_report_in_due(system):
+    with manual_clock() as clk:
+        case_id, _ = await whistled(system)
+        ps = await dept_token(system, "ps-dl")
+        (w,) = await whistle_of(system, ps, case_id)
+        kinds = {d["kind"]: d for d in w["deadlines"]}
+        assert set(kinds) == {"acknowledge", "resolve"} and all(d["state"] == "pending" for d in kinds.values())
+        ack_due = kinds["acknowledge"]["due_at"]
+        assert datetime.fromisoformat(ack_due) == clk.now() + timedelta(hours=1)
+    await system.drain()
+    async with system.services["notify"].app.state.db.unit_of_work() as s:
+        payload = (await s.execute(text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.created'"), {"a": case_id})).scalar_one()
+    assert payload["whistle_id"] == w["id"] and datetime.fromisoformat(payload["acknowledge_due_at"]) == datetime.fromisoformat(ack_due)

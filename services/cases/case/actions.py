@@ -148,16 +148,19 @@ async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     await whistle_repo.insert(session, rows)
     first = case.state in ("graded", "returned")
     lead = next((d.code for d in body.departments if d.role == "lead"), case.responsible_unit)
+    ack_due: dict[Any, Any] = {}
+    for r in rows:  # the clocks first, so each department's whistle.created carries its report-in due time
+        started = await clocks_svc.start(session, domain.clocks, case, "whistled", now, whistle_id=r["id"], department=r["department_code"])
+        ack_due[r["id"]] = next((c["due_at"].isoformat() for c in started if c["kind"] == "acknowledge"), None)
     events = [
-        ("whistle.created", effects.case_payload(case) | {"whistle_id": str(r["id"]), "department": r["department_code"], "role": r["role"], "reason": body.reason})
+        ("whistle.created", effects.case_payload(case) | {"whistle_id": str(r["id"]), "department": r["department_code"], "role": r["role"],
+                                                         "reason": body.reason, "acknowledge_due_at": ack_due[r["id"]]})
         for r in rows
     ]
     updated = await _transition(
         session, case, p, "whistle", now, f"吹哨：{'、'.join(f'{known[c].name}({d.role})' for c, d in zip(codes, body.departments))}；{body.reason}",
         events=events, responsible_unit=lead, data={"whistles": [str(r["id"]) for r in rows]},
     )
-    for r in rows:
-        await clocks_svc.start(session, domain.clocks, updated, "whistled", now, whistle_id=r["id"], department=r["department_code"])
     if first:
         await clocks_svc.start(session, domain.clocks, updated, "assigned", now)
     if len(current) + len(rows) >= 2 and (case.grade or {}).get("by") == "rules":

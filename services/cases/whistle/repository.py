@@ -72,3 +72,22 @@ async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, no
         {"c": case_id, "reason": reason, "now": now},
     )
     return list(result)
+
+
+async def deadlines_of(session: AsyncSession, whistles: list[Any]) -> dict[uuid.UUID, list[Any]]:
+    """Each whistle's clocks: its own (report in) and, for a lead, the case's resolve clocks from its whistle on."""
+    if not whistles:
+        return {}
+    result = await session.execute(
+        text(
+            """SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
+               FROM cases.whistles w JOIN cases.deadlines d ON d.case_id = w.case_id
+               WHERE w.id = ANY(:ids) AND (d.whistle_id = w.id OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL AND d.created_at >= w.created_at))
+               ORDER BY d.created_at, d.kind"""
+        ),
+        {"ids": [w.id for w in whistles]},
+    )
+    out: dict[uuid.UUID, list[Any]] = {w.id: [] for w in whistles}
+    for r in result:
+        out[r.wid].append(r)
+    return out

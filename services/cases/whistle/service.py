@@ -101,13 +101,18 @@ def whistle_out(w: Any) -> dict[str, Any]:
     }
 
 
+def deadline_brief(d: Any) -> dict[str, Any]:
+    return {"id": str(d.id), "kind": d.kind, "state": d.state, "due_at": d.due_at, "met_at": d.met_at, "breached_at": d.breached_at, "paused": d.paused_at is not None}
+
+
 async def list_mine(session: Any, principal: Principal, status: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
     dept = department_of(principal)
     after = decode_cursor(cursor) if cursor else None
     rows = await repo.list_for_department(session, dept, status, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    clocks = await repo.deadlines_of(session, rows)
     return {
-        "items": [whistle_out(r) for r in rows],
+        "items": [whistle_out(r) | {"deadlines": [deadline_brief(d) for d in clocks[r.id]]} for r in rows],
         "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     }
