@@ -20,7 +20,7 @@ NOTIFY_EVENT_TYPES = (
     "case.resume", "case.extend", "case.escalated", "case.update", "case.resolve", "case.reply", "case.revisit",
     "case.close", "case.merge", "case.reject", "case.reopen", "case.reopened",
     "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned", "whistle.cancelled",
-    "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "task.assigned",
+    "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "notice.closed", "task.assigned",
 )
 
 CASE_MAKING_KINDS = ("dispute", "hazard", "request", "security")

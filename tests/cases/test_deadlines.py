@@ -73,7 +73,7 @@ async def test_department_that_does_not_report_in_is_warned_breached_reminded_no
         assert got["deadline.warning"] == 4 and got["deadline.breached"] == 2 and got["notice.issued"] == 2
 
 
-async def test_notice_is_answered_by_its_unit(system):
+async def test_notice_is_answered_only_by_its_unit_and_closed_by_the_issuing_centre(system):
     with manual_clock() as clk:
         case_id = await whistled_case(system, clk)
         clk.advance(hours=2, minutes=1)
@@ -82,11 +82,25 @@ async def test_notice_is_answered_by_its_unit(system):
     notices = (await system.http.get(f"{system.cases_url}/v1/notices", params={"state": "issued"}, headers=ps)).json()["items"]
     mine = [n for n in notices if n["case_id"] == case_id]
     assert len(mine) == 1 and mine[0]["unit"] == "PS-DL"
+    dispatcher = await system.auth("d001")
+    url = f"{system.cases_url}/v1/notices/{mine[0]['id']}"
+    assert (await system.http.post(f"{url}/answer", json={"answer": "中心代答"}, headers=dispatcher)).status_code == 403
+    assert (await system.http.post(f"{url}/close", json={}, headers=dispatcher)).status_code == 409  # not answered yet
     r = await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "已安排民警到场"}, headers=ps)
     assert r.status_code == 200 and r.json()["state"] == "answered"
     assert (await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "again"}, headers=ps)).status_code == 409
     other = await dept_token(system, "ps-sch")
     assert (await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "x"}, headers=other)).status_code == 404
+    # the issuing centre closes the answered notice; the department, a leader and another township may not
+    assert (await system.http.post(f"{url}/close", json={}, headers=ps)).status_code == 404
+    assert (await system.http.post(f"{url}/close", json={}, headers=await system.auth("l001"))).status_code == 404
+    assert (await system.http.post(f"{url}/close", json={}, headers=await system.auth("d101"))).status_code == 404
+    r = await system.http.post(f"{url}/close", json={"note": "已核实整改到位"}, headers=dispatcher)
+    assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["closed_by"] == "dispatcher:d001"
+    assert (await system.http.post(f"{url}/close", json={}, headers=dispatcher)).status_code == 409
+    closed = (await system.http.get(f"{system.cases_url}/v1/notices", params={"state": "closed"}, headers=ps)).json()["items"]
+    assert mine[0]["id"] in {n["id"] for n in closed}
+    assert "notice_close" in [t["action"] for t in (await case(system, case_id, "admin"))["timeline"]]
 
 
 async def test_suspend_pauses_clocks_and_resume_shifts_them(system):
