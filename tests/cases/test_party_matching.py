@@ -50,3 +50,21 @@ async def test_parties_of_one_village_are_not_cross_village(system):
                              parties=[{"name": "李某", "id_number": id_number(), "role": "applicant"}, {"name": "周某", "phone": phone(), "role": "respondent"}])
     grade = (await case(system, one))["grade"]
     assert not any("跨村" in r for r in grade["reasons"])
+
+
+async def test_subject_list_shows_only_the_case_numbers_in_the_callers_scope(system):
+    from factories import GRID_W101
+
+    idn = id_number()
+    mine, _ = await make_case(system, GRID_W001, flags=[], category="land", people_involved=1, parties=[{"name": "吴某", "id_number": idn, "role": "applicant"}])
+    theirs, _ = await make_case(system, GRID_W101, flags=[], category="land", people_involved=1, parties=[{"name": "吴某", "id_number": idn, "role": "applicant"}])
+    numbers = {(await case(system, mine, "admin"))["number"], (await case(system, theirs, "admin"))["number"]}
+    (subject,) = await subjects_of(system, mine)
+
+    async def listed(user):
+        items = (await system.http.get(f"{system.cases_url}/v1/subjects", params={"limit": 500}, headers=await system.auth(user))).json()["items"]
+        return next(i for i in items if i["id"] == str(subject))["cases"]
+
+    assert await listed("d001") == [(await case(system, mine))["number"]]
+    assert await listed("d101") == [(await case(system, theirs, "d101"))["number"]]
+    assert set(await listed("admin")) == numbers

@@ -134,6 +134,6 @@ async def list_subjects(session: AsyncSession, scope_sql: str, params: dict[str,
         params["a"], params["i"] = after
     sql = f"""SELECT s.id, s.kind, s.name, s.area_code, s.risk, s.case_count, s.open_cases, s.updated_at,
                      ARRAY(SELECT c.number FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
-                           WHERE sc.subject_id = s.id ORDER BY c.created_at) AS case_numbers
+                           WHERE sc.subject_id = s.id AND {scope_sql} ORDER BY c.created_at) AS case_numbers
               FROM cases.subjects s WHERE {' AND '.join(where)} ORDER BY s.updated_at DESC, s.id DESC LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))
