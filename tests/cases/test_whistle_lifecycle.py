@@ -143,3 +143,15 @@ async def test_department_sees_its_whistles_with_their_deadlines_and_the_event_c
     async with system.services["notify"].app.state.db.unit_of_work() as s:
         payload = (await s.execute(text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.created'"), {"a": case_id})).scalar_one()
     assert payload["whistle_id"] == w["id"] and datetime.fromisoformat(payload["acknowledge_due_at"]) == datetime.fromisoformat(ack_due)
+
+
+async def test_dispatcher_cannot_whistle_a_department_of_another_township(system):
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    await act(system, "d001", case_id, "grade")
+    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}, {"code": "PS-SCH", "role": "assist"}, {"code": "NOPE", "role": "assist"}], "reason": "协同"})
+    assert r.status_code == 422
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "departments", 1, "code"], ["body", "departments", 2, "code"]]
+    c = await case(system, case_id)
+    assert c["whistles"] == [] and c["state"] == "graded"
+    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "司法所牵头"})
+    assert r.status_code == 200

@@ -129,12 +129,18 @@ async def do_contact(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     await _transition(session, case, p, "contact", now, body.note)
 
 
+def reaches(p: Principal, case: Any, dept: Any) -> bool:
+    """A department serves the case's area (its area is on the case's path: a county department may serve a
+    township) or sits in the dispatcher's own subtree."""
+    return p.role == "admin" or dept.area_code in case.area_path or bool(set(dept.area_path) & set(p.areas))
+
+
 async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.WhistleBody, now: datetime) -> None:
     codes = [d.code for d in body.departments]
     known = await whistle_repo.departments(session, codes)
-    missing = [i for i, c in enumerate(codes) if c not in known]
+    missing = [i for i, c in enumerate(codes) if c not in known or not reaches(p, case, known[c])]
     if missing:
-        raise Unprocessable("部门不存在", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department", "type": "unknown_department"} for i in missing])
+        raise Unprocessable("部门不存在或不在本案辖区", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department or out of reach", "type": "unknown_department"} for i in missing])
     current = await whistle_repo.of_case(session, case.id)
     active = {w.department_code for w in current if w.state not in FINISHED_WHISTLE}
     if any(c in active for c in codes):

@@ -60,7 +60,11 @@ async def list_for_department(session: AsyncSession, department: str, state: str
 
 
 async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
-    result = await session.execute(text("SELECT code, name, area_code FROM cases.departments WHERE code = ANY(:c)"), {"c": codes})
+    result = await session.execute(
+        text("""SELECT d.code, d.name, d.area_code, COALESCE(a.path, ARRAY[d.area_code]) AS area_path
+                FROM cases.departments d LEFT JOIN cases.areas a ON a.code = d.area_code WHERE d.code = ANY(:c)"""),
+        {"c": codes},
+    )
     return {r.code: r for r in result}
 
 
