@@ -121,6 +121,22 @@ async def test_suspend_pauses_clocks_and_resume_shifts_them(system):
         assert datetime.fromisoformat(after["acknowledge"]["due_at"]) - datetime.fromisoformat(before["acknowledge"]["due_at"]) == timedelta(hours=5)
 
 
+@pytest.mark.parametrize("bad, field", [
+    ({"by": "9999999999d"}, "by"), ({"by": "400d"}, "by"), ({"by": "0s"}, "by"),
+    ({"due_at": "9999-12-31T23:59:59+14:00"}, "due_at"), ({"due_at": "0001-01-01T00:00:00-14:00"}, "due_at"),
+    ({"due_at": "2999-01-01T00:00:00+08:00"}, "due_at"),
+])
+async def test_absurd_extension_is_refused_422_with_the_field_and_changes_nothing(system, bad, field):
+    case_id = await whistled_case(system, None)
+    resolve = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")
+    r = await act(system, "d001", case_id, "extend", {"deadline_id": resolve["id"], "reason": "测试", "approver": "镇长"} | bad)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert any(e["loc"][-1] == field for e in r.json()["errors"]), r.json()
+    after = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")
+    assert after["due_at"] == resolve["due_at"] and after.get("extension") is None
+
+
 async def test_extension_moves_one_deadline_once(system):
     with manual_clock():
         case_id = await whistled_case(system, None)

@@ -194,8 +194,11 @@ async def do_extend(session: Any, domain: CaseDomain, p: Principal, case: Any, b
     if deadline.extended_at is not None:
         raise Conflict("该时限已延期过一次，不能再次延期", allowed_actions=allowed_actions(case.state))
     new_due = body.due_at if body.due_at else deadline.due_at + parse_duration(body.by or "0s")
+    field = "due_at" if body.due_at else "by"
     if new_due <= deadline.due_at:
-        raise Unprocessable("延期后的时限必须晚于原时限", errors=[{"loc": ["body", "due_at"], "msg": "must be later than the current due time", "type": "value_error"}])
+        raise Unprocessable("延期后的时限必须晚于原时限", errors=[{"loc": ["body", field], "msg": "must be later than the current due time", "type": "value_error"}])
+    if new_due - deadline.due_at > bodies.MAX_EXTENSION:
+        raise Unprocessable(f"一次延期不能超过 {bodies.MAX_EXTENSION.days} 天", errors=[{"loc": ["body", field], "msg": "extension too long", "type": "value_error"}])
     ext = {"from": deadline.due_at.isoformat(), "to": new_due.isoformat(), "reason": body.reason, "approver": body.approver, "by": actor_name(p)}
     await clocks_svc.extend(session, domain.clocks, deadline, new_due, ext, now)
     await _transition(session, case, p, "extend", now, f"{deadline.kind} 时限延期至 {new_due.isoformat()}：{body.reason}（批准人 {body.approver}）", data=ext)
