@@ -23,6 +23,15 @@ NOTIFY_EVENT_TYPES = (
     "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "notice.closed", "task.assigned",
 )
 
+
+class CaseEventPeople(BaseModel):
+    """Keys every case.*, whistle.*, deadline.*, notice.* event to notify carries besides the case's own
+    (case_id, case_number, state, area, tier, level, responsible_unit …): whom notify may reach."""
+
+    responsible_person: str | None = None  # username of the 包保责任人, when one is named
+    reporters: list[str] = Field(default_factory=list)  # usernames of the grid workers of every report, deduplicated
+
+
 CASE_MAKING_KINDS = ("dispute", "hazard", "request", "security")
 REPORT_KINDS = (*CASE_MAKING_KINDS, "patrol", "followup")
 

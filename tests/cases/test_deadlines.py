@@ -253,3 +253,26 @@ async def test_a_policy_clock_starting_at_graded_starts_when_the_centre_grades(s
         assert datetime.fromisoformat(fr["due_at"]) == clk.now() + timedelta(hours=2)
         r = await act(system, "d001", case_id, "grade", {"level": "complex", "reason": "复核"})
         assert len([d for d in r.json()["deadlines"] if d["kind"] == "first_response"]) == 1
+
+
+async def test_case_whistle_and_deadline_events_name_the_responsible_person_and_every_reporter(system):
+    from case_helpers import make_case as new_case
+    from factories import GRID_W002
+
+    with manual_clock() as clk:
+        case_id, _ = await new_case(system, flags=[], category="neighbour", people_involved=2)
+        other, _ = await new_case(system, GRID_W002, flags=[], category="neighbour", people_involved=2)
+        assert (await act(system, "d001", other, "merge", {"into": case_id, "reason": "同一纠纷"})).status_code == 200
+        await act(system, "d001", case_id, "grade")
+        assert (await act(system, "d001", case_id, "assign", {"unit": "620602107201", "person": "w001"})).status_code == 200
+        assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "派出所牵头"})).status_code == 200
+        clk.advance(hours=1, minutes=5)
+        assert await run_sweep(system) > 0
+        await system.drain()
+    async with system.services["notify"].app.state.db.unit_of_work() as s:
+        rows = {r.type: r.payload for r in await s.execute(text("SELECT type, payload FROM notify.events WHERE aggregate_id = :a ORDER BY received_at"), {"a": case_id})}
+    assert {"case.whistle", "deadline.breached"} <= set(rows), sorted(rows)
+    assert rows["case.received"]["reporters"] == ["w001"] and rows["case.received"]["responsible_person"] is None
+    for kind in ("case.whistle", "whistle.created", "deadline.breached", "deadline.reminded"):
+        assert rows[kind]["reporters"] == ["w001", "w002"], (kind, rows[kind])
+        assert rows[kind]["responsible_person"] == "w001", kind

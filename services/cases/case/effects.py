@@ -13,6 +13,12 @@ from shared.outbox import Event, publish
 NOTIFY = ("notify",)
 
 
+async def people(session: Any, case: Any) -> dict[str, Any]:
+    """Whom notify may reach for a case: its responsible person and every reporting grid worker."""
+    reporters = (await repo.reporters_of(session, [case.id])).get(case.id, [])
+    return {"responsible_person": getattr(case, "responsible_person", None), "reporters": reporters}
+
+
 def case_payload(case: Any) -> dict[str, Any]:
     return {
         "case_id": str(case.id),
@@ -46,7 +52,8 @@ async def record(
 ) -> None:
     """Timeline entry + events. The caller holds the case row lock, so events of one case commit in order."""
     await repo.add_timeline(session, case.id, now, actor, action, before, after, note, data)
-    out = [Event(type=t, aggregate_id=str(case.id), payload=p, destinations=NOTIFY) for t, p in events]
+    who = await people(session, case) if events else {}
+    out = [Event(type=t, aggregate_id=str(case.id), payload=p | who, destinations=NOTIFY) for t, p in events]
     if before != after or reply is not None or action == "grade":
         out += status_events(case, await repo.reports_with_workers(session, case.id), after, reply)
     await publish(session, outbox, out)

@@ -257,3 +257,18 @@ async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, si
         )
     ).first()
     return row is not None
+
+
+async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """case → the usernames of the grid workers whose reports are in it (deduplicated, sorted)."""
+    if not case_ids:
+        return {}
+    result = await session.execute(
+        text(
+            """SELECT cr.case_id, array_agg(DISTINCT COALESCE(u.username, cr.worker_id) ORDER BY COALESCE(u.username, cr.worker_id)) AS names
+               FROM cases.case_reports cr LEFT JOIN cases.users u ON CAST(u.id AS text) = cr.worker_id
+               WHERE cr.case_id = ANY(:ids) GROUP BY cr.case_id"""
+        ),
+        {"ids": case_ids},
+    )
+    return {r.case_id: list(r.names) for r in result}

@@ -141,7 +141,8 @@ async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report:
     events = [("case.received", effects.case_payload(case) | {"grade": grade})]
     if grade["level"] == "major":
         events.append(("case.major", effects.case_payload(case) | {"grade": grade}))
-    await publish(session, outbox, [Event(type=t, aggregate_id=str(case_id), payload=p, destinations=effects.NOTIFY) for t, p in events])
+    who = await effects.people(session, case)
+    await publish(session, outbox, [Event(type=t, aggregate_id=str(case_id), payload=p | who, destinations=effects.NOTIFY) for t, p in events])
     return grade["level"]
 
 
