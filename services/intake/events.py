@@ -16,9 +16,11 @@ from shared.contracts.events import (
     DIRECTORY_CHANGED,
     REPORT_STATUS,
     TASK_ASSIGNED,
+    TASK_CANCELLED,
     DeviceRevoked,
     DirectoryChanged,
     ReportStatus,
+    TaskCancelled,
 )
 from shared.inbox import EventIn
 
@@ -70,6 +72,14 @@ async def on_task_assigned(session: Any, event: EventIn, ctx: Any) -> None:
         await feed.append(session, worker_id, [("task", data)], now)
 
 
+async def on_task_cancelled(session: Any, event: EventIn, ctx: Any) -> None:
+    """Cases withdrew a task: it leaves the open list and the phone gets the task with state cancelled."""
+    ev = TaskCancelled.model_validate(event.payload)
+    now = clock.now()
+    if await tasks.cancel(session, uuid.UUID(ev.task_id), ev.worker_id, now):
+        await feed.append(session, ev.worker_id, [("task", ev.model_dump(exclude={"worker_id"}) | {"state": "cancelled"})], now)
+
+
 async def on_device_message(session: Any, event: EventIn, ctx: Any) -> None:
     """A message for a grid worker's phone (from notify) becomes a `message` change in the feed."""
     data = dict(event.payload)
@@ -80,6 +90,7 @@ async def on_device_message(session: Any, event: EventIn, ctx: Any) -> None:
 HANDLERS = {
     DEVICE_MESSAGE: on_device_message,
     TASK_ASSIGNED: on_task_assigned,
+    TASK_CANCELLED: on_task_cancelled,
     REPORT_STATUS: on_report_status,
     DEVICE_REVOKED: on_device_revoked,
     DIRECTORY_CHANGED: on_directory_changed,

@@ -12,15 +12,25 @@ DEVICE_REVOKED = "device.revoked"
 DIRECTORY_CHANGED = "directory.changed"
 DEVICE_MESSAGE = "device.message"
 TASK_ASSIGNED = "task.assigned"
+TASK_CANCELLED = "task.cancelled"  # cases withdrew a worker's task: the phone drops it
 
 # What cases tells notify (rules there decide who hears of it, through which channel).
 NOTIFY_EVENT_TYPES = (
     "case.received", "case.major", "case.grade", "case.assign", "case.contact", "case.whistle", "case.suspend",
     "case.resume", "case.extend", "case.escalated", "case.update", "case.resolve", "case.reply", "case.revisit",
     "case.close", "case.merge", "case.reject", "case.reopen", "case.reopened",
-    "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned",
-    "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "task.assigned",
+    "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned", "whistle.cancelled",
+    "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "notice.closed", "task.assigned",
 )
+
+
+class CaseEventPeople(BaseModel):
+    """Keys every case.*, whistle.*, deadline.*, notice.* event to notify carries besides the case's own
+    (case_id, case_number, state, area, tier, level, responsible_unit …): whom notify may reach."""
+
+    responsible_person: str | None = None  # username of the 包保责任人, when one is named
+    reporters: list[str] = Field(default_factory=list)  # usernames of the grid workers of every report, deduplicated
+
 
 CASE_MAKING_KINDS = ("dispute", "hazard", "request", "security")
 REPORT_KINDS = (*CASE_MAKING_KINDS, "patrol", "followup")
@@ -81,6 +91,15 @@ class ReportStatus(BaseModel):
     state: str
     level: str | None = None
     reply: str | None = None
+
+
+class TaskCancelled(BaseModel):
+    task_id: str
+    worker_id: str
+    kind: str | None = None
+    case_id: str | None = None
+    case_number: str | None = None
+    reason: str | None = None
 
 
 class DeviceRevoked(BaseModel):

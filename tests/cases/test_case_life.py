@@ -152,3 +152,34 @@ async def test_department_system_retrying_a_report_in_gets_the_first_answer(syst
     assert (await system.http.post(url, json={"note": "其他"}, headers={**ps, "Idempotency-Key": "ack-1"})).status_code == 422
     assert (await system.http.post(url, json={"note": "已报到"}, headers=ps)).status_code == 409  # no key: a plain repeat
     assert [t["action"] for t in (await case(system, case_id))["timeline"]].count("whistle_ack") == 1
+
+
+async def test_merge_tells_the_moved_reports_phone_the_surviving_case_and_stops_its_whistles(system):
+    snap = (await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("w001", "dev-w001"))).json()
+    a, item_a = await make_case(system, flags=[], category="land")
+    b, _ = await make_case(system, flags=[], category="land")
+    await act(system, "d001", a, "grade")
+    assert (await act(system, "d001", a, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "土地纠纷"})).status_code == 200
+    r = await act(system, "d001", a, "merge", {"into": b, "reason": "同一土地纠纷"})
+    assert r.status_code == 200, r.text
+    merged = r.json()
+    assert [(w["state"], w["return_reason"]) for w in merged["whistles"]] == [("cancelled", f"已并入案件 {(await case(system, b))['number']}")]
+    assert all(d["state"] == "cancelled" for d in merged["deadlines"])
+    ps = await dept_token(system, "ps-dl")
+    mine = [w for w in (await system.http.get(f"{system.cases_url}/v1/whistles", headers=ps)).json()["items"] if w["case_id"] == a]
+    assert (await system.http.post(f"{system.cases_url}/v1/whistles/{mine[0]['id']}/ack", json={}, headers=ps)).status_code == 409
+    await system.drain()
+    feed = await pull_all(system, snap["cursor"])
+    last = [ch["data"] for ch in feed["changes"] if ch["type"] == "report.status" and ch["data"]["report_id"] == item_a["id"]][-1]
+    target = await case(system, b)
+    assert (last["case_id"], last["case_number"], last["state"]) == (b, target["number"], target["state"])
+
+
+async def test_downgrade_from_major_cancels_the_ten_minute_report_with_a_reason(system):
+    case_id, _ = await make_case(system, flags=["weapons"])
+    r = await act(system, "d001", case_id, "grade", {"level": "complex", "reason": "核实后未持械，仅口角"})
+    assert r.status_code == 200, r.text
+    (report_clock,) = [d for d in r.json()["deadlines"] if d["kind"] == "major_report"]
+    assert report_clock["state"] == "cancelled" and "不再适用重大事项" in report_clock["cancel_reason"]
+    r = await act(system, "d001", case_id, "grade", {"level": "major", "reason": "复核确认持械"})
+    assert [d["state"] for d in r.json()["deadlines"] if d["kind"] == "major_report"] == ["cancelled", "pending"]

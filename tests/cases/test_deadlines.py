@@ -42,7 +42,7 @@ async def test_department_that_does_not_report_in_is_warned_breached_reminded_no
             (49, {"deadline_warning": 4}),
             (61, {"deadline_breached": 2, "remind": 2}),
             (121, {"notice": 2}),
-            (181, {"escalate": 2}),
+            (181, {"escalate": 1, "escalation_held": 1}),  # both clocks breached together: one tier up, once
         ]
         elapsed = 0
         for minute, want in expectations:
@@ -55,7 +55,7 @@ async def test_department_that_does_not_report_in_is_warned_breached_reminded_no
                 assert counts.get(action, 0) == n, (minute, action, counts)
         c = await case(system, case_id)
         assert ack(c)["state"] == "breached"
-        assert c["tier"] != start_tier or start_tier == "county"
+        assert c["tier"] == {"village": "township", "township": "county", "county": "county"}[start_tier]
         numbers = [n["number"] for n in c["notices"]]
         assert len(numbers) == 2 and all(n.startswith("大柳镇督〔") and n.endswith("号") for n in numbers)
         assert sorted(n["unit"] for n in c["notices"]) == sorted(["PS-DL", c["notices"][0]["unit"] if c["notices"][0]["unit"] != "PS-DL" else c["notices"][1]["unit"]])
@@ -73,7 +73,7 @@ async def test_department_that_does_not_report_in_is_warned_breached_reminded_no
         assert got["deadline.warning"] == 4 and got["deadline.breached"] == 2 and got["notice.issued"] == 2
 
 
-async def test_notice_is_answered_by_its_unit(system):
+async def test_notice_is_answered_only_by_its_unit_and_closed_by_the_issuing_centre(system):
     with manual_clock() as clk:
         case_id = await whistled_case(system, clk)
         clk.advance(hours=2, minutes=1)
@@ -82,11 +82,25 @@ async def test_notice_is_answered_by_its_unit(system):
     notices = (await system.http.get(f"{system.cases_url}/v1/notices", params={"state": "issued"}, headers=ps)).json()["items"]
     mine = [n for n in notices if n["case_id"] == case_id]
     assert len(mine) == 1 and mine[0]["unit"] == "PS-DL"
+    dispatcher = await system.auth("d001")
+    url = f"{system.cases_url}/v1/notices/{mine[0]['id']}"
+    assert (await system.http.post(f"{url}/answer", json={"answer": "中心代答"}, headers=dispatcher)).status_code == 403
+    assert (await system.http.post(f"{url}/close", json={}, headers=dispatcher)).status_code == 409  # not answered yet
     r = await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "已安排民警到场"}, headers=ps)
     assert r.status_code == 200 and r.json()["state"] == "answered"
     assert (await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "again"}, headers=ps)).status_code == 409
     other = await dept_token(system, "ps-sch")
     assert (await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "x"}, headers=other)).status_code == 404
+    # the issuing centre closes the answered notice; the department, a leader and another township may not
+    assert (await system.http.post(f"{url}/close", json={}, headers=ps)).status_code == 404
+    assert (await system.http.post(f"{url}/close", json={}, headers=await system.auth("l001"))).status_code == 404
+    assert (await system.http.post(f"{url}/close", json={}, headers=await system.auth("d101"))).status_code == 404
+    r = await system.http.post(f"{url}/close", json={"note": "已核实整改到位"}, headers=dispatcher)
+    assert r.status_code == 200 and r.json()["state"] == "closed" and r.json()["closed_by"] == "dispatcher:d001"
+    assert (await system.http.post(f"{url}/close", json={}, headers=dispatcher)).status_code == 409
+    closed = (await system.http.get(f"{system.cases_url}/v1/notices", params={"state": "closed"}, headers=ps)).json()["items"]
+    assert mine[0]["id"] in {n["id"] for n in closed}
+    assert "notice_close" in [t["action"] for t in (await case(system, case_id, "admin"))["timeline"]]
 
 
 async def test_suspend_pauses_clocks_and_resume_shifts_them(system):
@@ -105,6 +119,22 @@ async def test_suspend_pauses_clocks_and_resume_shifts_them(system):
         shift = datetime.fromisoformat(after["resolve"]["due_at"]) - datetime.fromisoformat(before["resolve"]["due_at"])
         assert shift == timedelta(hours=5)
         assert datetime.fromisoformat(after["acknowledge"]["due_at"]) - datetime.fromisoformat(before["acknowledge"]["due_at"]) == timedelta(hours=5)
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"by": "9999999999d"}, "by"), ({"by": "400d"}, "by"), ({"by": "0s"}, "by"),
+    ({"due_at": "9999-12-31T23:59:59+14:00"}, "due_at"), ({"due_at": "0001-01-01T00:00:00-14:00"}, "due_at"),
+    ({"due_at": "2999-01-01T00:00:00+08:00"}, "due_at"),
+])
+async def test_absurd_extension_is_refused_422_with_the_field_and_changes_nothing(system, bad, field):
+    case_id = await whistled_case(system, None)
+    resolve = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")
+    r = await act(system, "d001", case_id, "extend", {"deadline_id": resolve["id"], "reason": "测试", "approver": "镇长"} | bad)
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert any(e["loc"][-1] == field for e in r.json()["errors"]), r.json()
+    after = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")
+    assert after["due_at"] == resolve["due_at"] and after.get("extension") is None
 
 
 async def test_extension_moves_one_deadline_once(system):
@@ -218,3 +248,49 @@ async def test_morning_digest_lists_an_overdue_case_under_its_township_and_count
         assert number in county["overdue_cases"]
         other = next((c for c in after["centres"] if c["area"] == "620602108"), {"overdue_cases": []})
         assert number not in other["overdue_cases"]
+
+
+GRADED_POLICY = """
+calendar: natural
+deadlines:
+  contact:        {limit: 1h,  start: received}
+  first_response: {limit: 2h,  start: graded}
+warn_at: [0.5]
+"""
+
+
+async def test_a_policy_clock_starting_at_graded_starts_when_the_centre_grades(system, tmp_path):
+    with policy(system, GRADED_POLICY, tmp_path), manual_clock() as clk:
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        assert {d["kind"] for d in (await case(system, case_id))["deadlines"]} == {"contact"}
+        clk.advance(minutes=10)
+        r = await act(system, "d001", case_id, "grade")
+        assert r.status_code == 200
+        (fr,) = [d for d in r.json()["deadlines"] if d["kind"] == "first_response"]
+        assert fr["state"] == "pending"
+        assert datetime.fromisoformat(fr["due_at"]) == clk.now() + timedelta(hours=2)
+        r = await act(system, "d001", case_id, "grade", {"level": "complex", "reason": "复核"})
+        assert len([d for d in r.json()["deadlines"] if d["kind"] == "first_response"]) == 1
+
+
+async def test_case_whistle_and_deadline_events_name_the_responsible_person_and_every_reporter(system):
+    from case_helpers import make_case as new_case
+    from factories import GRID_W002
+
+    with manual_clock() as clk:
+        case_id, _ = await new_case(system, flags=[], category="neighbour", people_involved=2)
+        other, _ = await new_case(system, GRID_W002, flags=[], category="neighbour", people_involved=2)
+        assert (await act(system, "d001", other, "merge", {"into": case_id, "reason": "同一纠纷"})).status_code == 200
+        await act(system, "d001", case_id, "grade")
+        assert (await act(system, "d001", case_id, "assign", {"unit": "620602107201", "person": "w001"})).status_code == 200
+        assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "派出所牵头"})).status_code == 200
+        clk.advance(hours=1, minutes=5)
+        assert await run_sweep(system) > 0
+        await system.drain()
+    async with system.services["notify"].app.state.db.unit_of_work() as s:
+        rows = {r.type: r.payload for r in await s.execute(text("SELECT type, payload FROM notify.events WHERE aggregate_id = :a ORDER BY received_at"), {"a": case_id})}
+    assert {"case.whistle", "deadline.breached"} <= set(rows), sorted(rows)
+    assert rows["case.received"]["reporters"] == ["w001"] and rows["case.received"]["responsible_person"] is None
+    for kind in ("case.whistle", "whistle.created", "deadline.breached", "deadline.reminded"):
+        assert rows[kind]["reporters"] == ["w001", "w002"], (kind, rows[kind])
+        assert rows[kind]["responsible_person"] == "w001", kind

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Level = Literal["ordinary", "complex", "major", "petition_backlog"]
 Tier = Literal["village", "township", "county"]
@@ -63,12 +63,31 @@ class ReasonBody(_Body):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+MAX_EXTENSION = timedelta(days=366)  # one approved extension moves a deadline by at most a year
+
+
 class ExtendBody(_Body):
     deadline_id: uuid.UUID
     due_at: datetime | None = None
     by: str | None = Field(default=None, pattern=r"^\d+(\.\d+)?[smhd]$", description="e.g. 2d")
     reason: str = Field(min_length=1, max_length=1000)
     approver: str = Field(min_length=1, max_length=60)
+
+    @field_validator("by")
+    @classmethod
+    def _sane_by(cls, v: str | None) -> str | None:
+        if v is not None:
+            unit = {"s": 1, "m": 60, "h": 3600, "d": 86400}[v[-1]]
+            if not 0 < float(v[:-1]) * unit <= MAX_EXTENSION.total_seconds():
+                raise ValueError(f"延期时长须大于 0 且不超过 {MAX_EXTENSION.days} 天")
+        return v
+
+    @field_validator("due_at")
+    @classmethod
+    def _sane_due(cls, v: datetime | None) -> datetime | None:
+        if v is not None and not 2000 <= v.year <= 2999:
+            raise ValueError("due_at 超出合理范围")
+        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> ExtendBody:

@@ -23,9 +23,12 @@ from services.cases.whistle import repository as whistle_repo
 from shared.auth import Principal
 from shared.clock import clock
 from shared.errors import Conflict, Forbidden, NotFound, Unprocessable
+from shared.contracts.events import TASK_CANCELLED
 from shared.outbox import Event, publish
 
 ACTORS = ("dispatcher", "admin")
+# a whistle no longer working on the case: a department may be whistled again, a new lead named
+FINISHED_WHISTLE = ("done", "returned", "cancelled")
 CLOSING_KINDS = ("contact", "major_report", "acknowledge", "resolve", "first_response", "update")
 
 
@@ -92,6 +95,8 @@ async def apply_grade(session: Any, domain: CaseDomain, case: Any, grade: dict[s
     )
     if grade["level"] == "major" and not was_major:
         await clocks_svc.start(session, domain.clocks, updated, "received", now, kinds=("major_report",))
+    elif was_major and grade["level"] != "major":
+        await clocks_svc.cancel(session, case.id, f"等级调整为「{grade['level']}」，不再适用重大事项十分钟报告", now, kinds=("major_report",))
     await refresh_risk(session, updated, await subjects.of_case(session, case.id), now)
     return updated
 
@@ -107,7 +112,9 @@ async def do_grade(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
         grade = grade_record(domain.rules.grade(await facts_for(session, case, len(whistles))))
     updated = await apply_grade(session, domain, case, grade, actor_name(p), body.reason or body.note, now)
     events = [("case.major", effects.case_payload(updated))] if grade["level"] == "major" and case.level != "major" else []
-    await _transition(session, updated, p, "grade", now, body.reason or body.note, events=events, data={"grade": grade})
+    graded = await _transition(session, updated, p, "grade", now, body.reason or body.note, events=events, data={"grade": grade})
+    if case.state == "received":  # 研判 done: the clocks a policy starts at `graded`
+        await clocks_svc.start(session, domain.clocks, graded, "graded", now)
 
 
 async def do_assign(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.AssignBody, now: datetime) -> None:
@@ -122,17 +129,23 @@ async def do_contact(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     await _transition(session, case, p, "contact", now, body.note)
 
 
+def reaches(p: Principal, case: Any, dept: Any) -> bool:
+    """A department serves the case's area (its area is on the case's path: a county department may serve a
+    township) or sits in the dispatcher's own subtree."""
+    return p.role == "admin" or dept.area_code in case.area_path or bool(set(dept.area_path) & set(p.areas))
+
+
 async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.WhistleBody, now: datetime) -> None:
     codes = [d.code for d in body.departments]
     known = await whistle_repo.departments(session, codes)
-    missing = [i for i, c in enumerate(codes) if c not in known]
+    missing = [i for i, c in enumerate(codes) if c not in known or not reaches(p, case, known[c])]
     if missing:
-        raise Unprocessable("部门不存在", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department", "type": "unknown_department"} for i in missing])
+        raise Unprocessable("部门不存在或不在本案辖区", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department or out of reach", "type": "unknown_department"} for i in missing])
     current = await whistle_repo.of_case(session, case.id)
-    active = {w.department_code for w in current if w.state not in ("returned",)}
+    active = {w.department_code for w in current if w.state not in FINISHED_WHISTLE}
     if any(c in active for c in codes):
         raise Conflict("该部门已在办理本案", allowed_actions=allowed_actions(case.state))
-    if any(d.role == "lead" for d in body.departments) and any(w.role == "lead" and w.state != "returned" for w in current):
+    if any(d.role == "lead" for d in body.departments) and any(w.role == "lead" and w.state not in FINISHED_WHISTLE for w in current):
         raise Conflict("本案已有牵头部门", allowed_actions=allowed_actions(case.state))
     rows = [
         {"id": uuid.uuid4(), "case_id": case.id, "department_code": d.code, "role": d.role, "reason": body.reason, "now": now}
@@ -141,16 +154,19 @@ async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     await whistle_repo.insert(session, rows)
     first = case.state in ("graded", "returned")
     lead = next((d.code for d in body.departments if d.role == "lead"), case.responsible_unit)
+    ack_due: dict[Any, Any] = {}
+    for r in rows:  # the clocks first, so each department's whistle.created carries its report-in due time
+        started = await clocks_svc.start(session, domain.clocks, case, "whistled", now, whistle_id=r["id"], department=r["department_code"])
+        ack_due[r["id"]] = next((c["due_at"].isoformat() for c in started if c["kind"] == "acknowledge"), None)
     events = [
-        ("whistle.created", effects.case_payload(case) | {"whistle_id": str(r["id"]), "department": r["department_code"], "role": r["role"], "reason": body.reason})
+        ("whistle.created", effects.case_payload(case) | {"whistle_id": str(r["id"]), "department": r["department_code"], "role": r["role"],
+                                                         "reason": body.reason, "acknowledge_due_at": ack_due[r["id"]]})
         for r in rows
     ]
     updated = await _transition(
         session, case, p, "whistle", now, f"吹哨：{'、'.join(f'{known[c].name}({d.role})' for c, d in zip(codes, body.departments))}；{body.reason}",
         events=events, responsible_unit=lead, data={"whistles": [str(r["id"]) for r in rows]},
     )
-    for r in rows:
-        await clocks_svc.start(session, domain.clocks, updated, "whistled", now, whistle_id=r["id"], department=r["department_code"])
     if first:
         await clocks_svc.start(session, domain.clocks, updated, "assigned", now)
     if len(current) + len(rows) >= 2 and (case.grade or {}).get("by") == "rules":
@@ -178,8 +194,11 @@ async def do_extend(session: Any, domain: CaseDomain, p: Principal, case: Any, b
     if deadline.extended_at is not None:
         raise Conflict("该时限已延期过一次，不能再次延期", allowed_actions=allowed_actions(case.state))
     new_due = body.due_at if body.due_at else deadline.due_at + parse_duration(body.by or "0s")
+    field = "due_at" if body.due_at else "by"
     if new_due <= deadline.due_at:
-        raise Unprocessable("延期后的时限必须晚于原时限", errors=[{"loc": ["body", "due_at"], "msg": "must be later than the current due time", "type": "value_error"}])
+        raise Unprocessable("延期后的时限必须晚于原时限", errors=[{"loc": ["body", field], "msg": "must be later than the current due time", "type": "value_error"}])
+    if new_due - deadline.due_at > bodies.MAX_EXTENSION:
+        raise Unprocessable(f"一次延期不能超过 {bodies.MAX_EXTENSION.days} 天", errors=[{"loc": ["body", field], "msg": "extension too long", "type": "value_error"}])
     ext = {"from": deadline.due_at.isoformat(), "to": new_due.isoformat(), "reason": body.reason, "approver": body.approver, "by": actor_name(p)}
     await clocks_svc.extend(session, domain.clocks, deadline, new_due, ext, now)
     await _transition(session, case, p, "extend", now, f"{deadline.kind} 时限延期至 {new_due.isoformat()}：{body.reason}（批准人 {body.approver}）", data=ext)
@@ -209,7 +228,7 @@ async def do_update(session: Any, domain: CaseDomain, p: Principal, case: Any, b
 
 async def do_resolve(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ResolveBody, now: datetime) -> None:
     whistles = await whistle_repo.of_case(session, case.id)
-    lead = next((w for w in whistles if w.role == "lead" and w.state != "returned"), None)
+    lead = next((w for w in reversed(whistles) if w.role == "lead" and w.state not in ("returned", "cancelled")), None)
     if lead is not None and lead.state != "done":
         raise Conflict("牵头部门尚未报告办结，不能办结案件", allowed_actions=[a for a in allowed_actions(case.state) if a != "resolve"])
     await clocks_svc.meet(session, domain.clocks, case.id, ("resolve",), actor_name(p), now)
@@ -232,10 +251,25 @@ async def do_reply(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
         await publish(session, outbox, [Event(type="task.assigned", aggregate_id=str(case.id), payload=task, destinations=("intake", "notify"))])
 
 
+async def withdraw_tasks(session: Any, case: Any, reason: str, now: datetime) -> None:
+    """The case's open revisit tasks are withdrawn, and each phone is told to drop its task."""
+    for t in await repo.cancel_tasks(session, case.id, now):
+        payload = {"task_id": str(t.id), "worker_id": t.worker_id, "kind": t.kind, "case_id": str(case.id), "case_number": case.number, "reason": reason}
+        await publish(session, outbox, [Event(type=TASK_CANCELLED, aggregate_id=str(case.id), payload=payload, destinations=("intake",))])
+
+
+async def stop_reply_and_revisit(session: Any, case: Any, reason: str, now: datetime) -> None:
+    """A case going back to work: its reply/revisit clocks and revisit tasks are called off, so the next
+    resolve and reply start fresh ones."""
+    await clocks_svc.cancel(session, case.id, reason, now, kinds=("reply", "revisit"))
+    await withdraw_tasks(session, case, reason, now)
+
+
 async def complete_revisit(session: Any, domain: CaseDomain, case: Any, satisfaction: str, note: str | None, actor: str, now: datetime, principal: Principal | None = None) -> None:
     await clocks_svc.meet(session, domain.clocks, case.id, ("revisit",), actor, now)
-    await repo.cancel_tasks(session, case.id, now)
+    await withdraw_tasks(session, case, "回访已完成", now)
     if satisfaction == "dissatisfied":
+        await stop_reply_and_revisit(session, case, "回访不满意，重新办理", now)
         before = case.state
         updated = await repo.update_case(session, case.id, now, state="in_progress", satisfaction=satisfaction)
         await effects.record(session, updated, actor=actor, action="revisit", before=before, after="in_progress", now=now,
@@ -265,13 +299,20 @@ async def do_merge(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
         raise Unprocessable("目标案件不存在", errors=[{"loc": ["body", "into"], "msg": "unknown case", "type": "not_found"}])
     if target.state in ("merged", "rejected", "closed"):
         raise Conflict("目标案件已结束，不能并入", allowed_actions=allowed_actions(case.state))
+    reason = f"已并入案件 {target.number}"
     moved = await repo.move_reports(session, case.id, target.id)
-    await clocks_svc.cancel(session, case.id, f"已并入案件 {target.number}", now)
+    await clocks_svc.cancel(session, case.id, reason, now)
+    stopped = await whistle_repo.cancel_open(session, case.id, reason, now)
     for sid in await subjects.of_case(session, case.id):
         await subjects.link(session, sid, target.id, None)
-    await _transition(session, case, p, "merge", now, f"并入 {target.number}：{body.reason}", merged_into=target.id, data={"into": str(target.id)})
+    events = [("whistle.cancelled", effects.case_payload(case) | {"whistle_id": str(w.id), "department": w.department_code, "role": w.role, "state": "cancelled", "note": reason})
+              for w in stopped]
+    await _transition(session, case, p, "merge", now, f"并入 {target.number}：{body.reason}", events=events, merged_into=target.id,
+                      data={"into": str(target.id), "whistles_cancelled": [str(w.id) for w in stopped]})
     await effects.record(session, target, actor=actor_name(p), action="merge_in", before=target.state, after=target.state, now=now,
-                         note=f"案件 {case.number} 并入本案（{moved} 份上报）：{body.reason}", events=[])
+                         note=f"案件 {case.number} 并入本案（{len(moved)} 份上报）：{body.reason}", events=[])
+    # the moved reports' phones learn the surviving case, in order behind what they heard of the merged one
+    await effects.tell_phones(session, target, moved, target.state, aggregate=str(case.id))
     await refresh_risk(session, target, await subjects.of_case(session, target.id), now)
 
 
@@ -282,6 +323,8 @@ async def do_reject(session: Any, domain: CaseDomain, p: Principal, case: Any, b
 
 
 async def do_reopen(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime) -> None:
+    if case.state in ("resolved", "replied"):
+        await stop_reply_and_revisit(session, case, f"重新办理：{body.reason}", now)
     updated = await _transition(session, case, p, "reopen", now, body.reason, closed_at=None, resolution=None)
     if updated.state == "in_progress":
         await clocks_svc.start(session, domain.clocks, updated, "assigned", now, kinds=("first_response", "update"))

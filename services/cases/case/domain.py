@@ -28,7 +28,7 @@ async def facts_for(session: Any, case: Any, departments_needed: int = 0) -> Gra
         amount_cny=case.amount_cny,
         party_prior_cases=prior,
         party_open_cases=open_,
-        party_villages=0,
+        party_villages=await subjects.party_villages(session, case.id),
         departments_needed=departments_needed,
     )
 

@@ -13,6 +13,12 @@ from shared.outbox import Event, publish
 NOTIFY = ("notify",)
 
 
+async def people(session: Any, case: Any) -> dict[str, Any]:
+    """Whom notify may reach for a case: its responsible person and every reporting grid worker."""
+    reporters = (await repo.reporters_of(session, [case.id])).get(case.id, [])
+    return {"responsible_person": getattr(case, "responsible_person", None), "reporters": reporters}
+
+
 def case_payload(case: Any) -> dict[str, Any]:
     return {
         "case_id": str(case.id),
@@ -46,25 +52,30 @@ async def record(
 ) -> None:
     """Timeline entry + events. The caller holds the case row lock, so events of one case commit in order."""
     await repo.add_timeline(session, case.id, now, actor, action, before, after, note, data)
-    out = [Event(type=t, aggregate_id=str(case.id), payload=p, destinations=NOTIFY) for t, p in events]
+    who = await people(session, case) if events else {}
+    out = [Event(type=t, aggregate_id=str(case.id), payload=p | who, destinations=NOTIFY) for t, p in events]
     if before != after or reply is not None or action == "grade":
-        for r in await repo.reports_with_workers(session, case.id):
-            out.append(
-                Event(
-                    type=REPORT_STATUS,
-                    aggregate_id=str(case.id),
-                    payload={
-                        "worker_id": r.worker_id,
-                        "report_id": str(r.report_id),
-                        "report_no": r.report_no,
-                        "case_id": str(case.id),
-                        "case_number": case.number,
-                        "state": after,
-                        "level": case.level,
-                        "reply": reply,
-                    },
-                    destinations=("intake",),
-                )
-            )
+        out += status_events(case, await repo.reports_with_workers(session, case.id), after, reply)
     await publish(session, outbox, out)
 
+
+
+def status_events(case: Any, reports: list[Any], state: str | None, reply: str | None = None, aggregate: str | None = None) -> list[Event]:
+    """report.status for each reporting phone: the state, level and number of the case its report is in.
+    `aggregate`: the case whose events these reports followed so far (kept in order behind them)."""
+    return [
+        Event(
+            type=REPORT_STATUS,
+            aggregate_id=aggregate or str(case.id),
+            payload={
+                "worker_id": r.worker_id, "report_id": str(r.report_id), "report_no": r.report_no, "case_id": str(case.id),
+                "case_number": case.number, "state": state, "level": case.level, "reply": reply,
+            },
+            destinations=("intake",),
+        )
+        for r in reports
+    ]
+
+
+async def tell_phones(session: Any, case: Any, reports: list[Any], state: str | None, aggregate: str | None = None) -> None:
+    await publish(session, outbox, status_events(case, reports, state, aggregate=aggregate))

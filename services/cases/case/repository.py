@@ -170,11 +170,13 @@ async def reports_with_workers(session: AsyncSession, case_id: uuid.UUID) -> lis
     return list(result)
 
 
-async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uuid.UUID) -> int:
+async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uuid.UUID) -> list[Any]:
+    """Move a case's reports to another case; returns the moved (report_id, report_no, worker_id)."""
     result = await session.execute(
-        text("UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from"), {"to": to_case, "from": from_case}
+        text("UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from RETURNING report_id, report_no, worker_id"),
+        {"to": to_case, "from": from_case},
     )
-    return result.rowcount or 0
+    return list(result)
 
 
 async def add_grade(session: AsyncSession, case_id: uuid.UUID, now: datetime, grade: dict[str, Any], actor: str, note: str | None) -> None:
@@ -227,11 +229,13 @@ async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.U
     return result.first() is not None
 
 
-async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> None:
-    await session.execute(
-        text("UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open'"),
+async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> list[Any]:
+    """Withdraw the case's open tasks; returns them (id, worker_id, kind) so the phones can be told."""
+    result = await session.execute(
+        text("UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open' RETURNING id, worker_id, kind"),
         {"c": case_id, "now": now},
     )
+    return list(result)
 
 
 async def task_open_for(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, worker_id: str) -> bool:
@@ -242,3 +246,29 @@ async def task_open_for(session: AsyncSession, task_id: uuid.UUID, case_id: uuid
         )
     ).first()
     return row is not None
+
+
+async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, since: datetime) -> bool:
+    """Has the ladder already raised (or reported) this case since `since` (a clock's breach)?"""
+    row = (
+        await session.execute(
+            text("SELECT 1 FROM cases.timeline WHERE case_id = :c AND action = 'escalate' AND actor = 'system:clock' AND at >= :since LIMIT 1"),
+            {"c": case_id, "since": since},
+        )
+    ).first()
+    return row is not None
+
+
+async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """case → the usernames of the grid workers whose reports are in it (deduplicated, sorted)."""
+    if not case_ids:
+        return {}
+    result = await session.execute(
+        text(
+            """SELECT cr.case_id, array_agg(DISTINCT COALESCE(u.username, cr.worker_id) ORDER BY COALESCE(u.username, cr.worker_id)) AS names
+               FROM cases.case_reports cr LEFT JOIN cases.users u ON CAST(u.id AS text) = cr.worker_id
+               WHERE cr.case_id = ANY(:ids) GROUP BY cr.case_id"""
+        ),
+        {"ids": case_ids},
+    )
+    return {r.case_id: list(r.names) for r in result}

@@ -8,12 +8,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.cases.case import service
-from services.cases.case.schemas import CaseOut, CasePage
-from shared.auth import CurrentPrincipal
+from services.cases.case import reveal, service
+from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed
+from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.clock import clock
 from shared.db import DbSession
 from shared.openapi import problem_responses
+from shared.xlsx import MEDIA_TYPE as XLSX
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -21,8 +22,8 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 @router.get(
     "",
     response_model=CasePage,
-    summary="Cases in the caller's scope, newest first (Accept: text/csv or format=csv for the ledger)",
-    responses={**problem_responses(401, 404, 422), 200: {"content": {"application/json": {}, "text/csv": {}}, "description": "cases"}},
+    summary="Cases in the caller's scope, newest first (format=csv|xlsx or Accept: text/csv for the ledger 台账)",
+    responses={**problem_responses(401, 404, 422), 200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}, "description": "cases"}},
 )
 async def list_cases(
     request: Request,
@@ -41,7 +42,7 @@ async def list_cases(
     department: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
     due_before: datetime | None = None,
-    format: Annotated[Literal["json", "csv"], Query(description="csv: the ledger 台账 of the same filter, streamed")] = "json",
+    format: Annotated[Literal["json", "csv", "xlsx"], Query(description="csv / xlsx: the ledger 台账 of the same filter, streamed")] = "json",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
@@ -50,7 +51,13 @@ async def list_cases(
         "report": report, "created_from": created_from, "created_to": created_to, "q": q,
         "department": department, "overdue": overdue, "due_before": due_before, "now": clock.now(),
     }
-    if format == "csv" or "text/csv" in request.headers.get("accept", ""):
+    if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):
+        return StreamingResponse(
+            service.ledger_xlsx(request.app.state.db, principal, filters),
+            media_type=XLSX,
+            headers={"Content-Disposition": 'attachment; filename="ledger.xlsx"'},
+        )
+    if format == "csv" or (format == "json" and "text/csv" in request.headers.get("accept", "")):
         return StreamingResponse(
             service.ledger_csv(request.app.state.db, principal, filters),
             media_type="text/csv; charset=utf-8",
@@ -62,3 +69,16 @@ async def list_cases(
 @router.get("/{case_id}", response_model=CaseOut, summary="One case with its reports and timeline", responses=problem_responses(401, 404, 422))
 async def get_case(case_id: uuid.UUID, request: Request, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     return await service.get_case(session, principal, case_id, request.app.state.cipher)
+
+
+@router.post(
+    "/{case_id}/parties/reveal",
+    response_model=PartiesRevealed,
+    summary="当事人完整信息（联系当事人用）：dispatcher/admin in scope; each look is a timeline entry (reveal_parties)",
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def reveal_parties(
+    case_id: uuid.UUID, request: Request, session: DbSession,
+    principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
+) -> PartiesRevealed:
+    return await reveal.reveal_parties(session, principal, case_id, request.app.state.cipher)

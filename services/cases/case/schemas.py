@@ -14,6 +14,13 @@ class PartyOut(BaseModel):
     relation: str | None = None
 
 
+class PartiesRevealed(BaseModel):
+    """The parties unmasked (POST /v1/cases/{id}/parties/reveal); the look is on the timeline."""
+    case_id: str
+    case_number: str
+    parties: list[PartyOut]
+
+
 class ReportRef(BaseModel):
     id: str
     report_no: str

@@ -35,16 +35,18 @@ _CLAIM = text(
        FOR UPDATE SKIP LOCKED"""
 )
 _LOCK_CASES = text("SELECT id FROM cases.cases WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED")
-_CASE_COLS = "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, reporter_id"
+_CASE_COLS = "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, responsible_person, reporter_id"
 
 
-def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime, cache: dict[Any, dict[str, Any]] | None = None) -> dict[str, Any]:
+def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime, cache: dict[Any, dict[str, Any]] | None = None, reporters: dict[Any, list[str]] | None = None) -> dict[str, Any]:
     """The event body of a fired step. Within a sweep round the case's and the clock's parts are built
-    once (a round may fire several steps of one clock); `cache` is that round's."""
+    once (a round may fire several steps of one clock); `cache` is that round's; `reporters`: case → the
+    usernames of its reporting grid workers (notify reaches them and the responsible person)."""
+    reporters = reporters or {}
     key = (d.id, case.tier, case.state)
     base = cache.get(key) if cache is not None else None
     if base is None:
-        base = effects.case_payload(case) | {
+        base = effects.case_payload(case) | {"responsible_person": case.responsible_person, "reporters": reporters.get(case.id, [])} | {
             "deadline_id": str(d.id), "deadline_kind": d.kind, "due_at": d.due_at.isoformat(),
             "department": d.department_code, "whistle_id": str(d.whistle_id) if d.whistle_id else None,
         }
@@ -61,6 +63,7 @@ class _Batch:
         self.timeline: list[dict[str, Any]] = []
         self.events: list[Event] = []
         self.payloads: dict[Any, dict[str, Any]] = {}
+        self.reporters: dict[Any, list[str]] = {}
 
     def add(self, case: Any, action: str, note: str, now: datetime, event_type: str, payload: dict[str, Any]) -> None:
         self.timeline.append({"case_id": case.id, "at": now, "actor": "system:clock", "action": action, "from_state": case.state,
@@ -80,13 +83,13 @@ async def _fire(session: Any, batch: _Batch, case: Any, d: Any, action: str, fra
     due_local = d.due_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
     if action == "warning":
         batch.add(case, "deadline_warning", f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）", now,
-                  "deadline.warning", _deadline_payload(case, d, "warning", at, batch.payloads) | {"fraction": fraction})
+                  "deadline.warning", _deadline_payload(case, d, "warning", at, batch.payloads, batch.reporters) | {"fraction": fraction})
         return case
     if action == "breach":
-        batch.add(case, "deadline_breached", f"{kind}时限已于{due_local}届满未完成（{who}）", now, "deadline.breached", _deadline_payload(case, d, "breach", at, batch.payloads))
+        batch.add(case, "deadline_breached", f"{kind}时限已于{due_local}届满未完成（{who}）", now, "deadline.breached", _deadline_payload(case, d, "breach", at, batch.payloads, batch.reporters))
         return case
     if action == "remind":
-        batch.add(case, "remind", f"已提醒{who}：{kind}时限已超期", now, "deadline.reminded", _deadline_payload(case, d, "remind", at, batch.payloads))
+        batch.add(case, "remind", f"已提醒{who}：{kind}时限已超期", now, "deadline.reminded", _deadline_payload(case, d, "remind", at, batch.payloads, batch.reporters))
         return case
     await batch.flush(session)  # the steps below write their own rows; keep the case's order
     if action == "notice":
@@ -97,7 +100,11 @@ async def _fire(session: Any, batch: _Batch, case: Any, d: Any, action: str, fra
                                  "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "supervision", "unit": notice["unit"],
                                  "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})])
     elif action == "escalate":
-        if case.tier != "county":
+        if await case_repo.escalated_by_clock_since(session, case.id, d.due_at):
+            # several clocks of one case breached in one episode: the case goes up one tier, not one per clock
+            await effects.record(session, case, actor="system:clock", action="escalation_held", before=case.state, after=case.state,
+                                 note=f"{kind}时限超期；本案已因超期提级，不再重复提级", now=now, events=[])
+        elif case.tier != "county":
             case = await escalate_case(session, case, "system:clock", f"{kind}时限超期未办，按规定提级", now)
         else:
             await effects.record(session, case, actor="system:clock", action="escalate", before=case.state, after=case.state,
@@ -129,6 +136,7 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
         rows = list(await session.execute(text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"), {"ids": ids}))
         cases = {c.id: c for c in await session.execute(text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list(locked)})}
         buffer = _Batch()
+        buffer.reporters = await case_repo.reporters_of(session, list(locked))
         updates = []
         for d in rows:
             data = dict(d._mapping)

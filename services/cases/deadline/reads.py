@@ -1,21 +1,16 @@
 """Scoped reads of deadlines, notices and subjects."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from services.cases.case import effects
 from services.cases.case import repository as case_repo
 from services.cases.case.service import deadline_out, scope_of
 from services.cases.deadline import repository as repo
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
-from services.cases.idempotency.service import once
 from shared.paging import decode_cursor, encode_cursor
 from services.cases.subject import repository as subject_repo
 from shared.auth import Principal
-from shared.clock import clock
-from shared.errors import Conflict, NotFound
 
 
 def _page(rows: list[Any], limit: int, out: Any, key: Any) -> dict[str, Any]:
@@ -38,7 +33,7 @@ async def deadlines(session: Any, principal: Principal, filters: dict[str, Any],
     return _page(rows, limit, out, lambda r: (r.due_at, r.id))
 
 
-def _notice_scope(principal: Principal) -> tuple[str, dict[str, Any]]:
+def notice_scope(principal: Principal) -> tuple[str, dict[str, Any]]:
     scope = scope_of(principal)
     if scope.get("department"):
         return "n.unit = :scope_dept", case_repo.scope_params(scope)
@@ -48,41 +43,9 @@ def _notice_scope(principal: Principal) -> tuple[str, dict[str, Any]]:
 
 
 async def notices(session: Any, principal: Principal, state: str | None, kind: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
-    sql, params = _notice_scope(principal)
+    sql, params = notice_scope(principal)
     rows = await notice_repo.list_visible(session, sql, params, state, kind, limit + 1, decode_cursor(cursor) if cursor else None)
     return _page(rows, limit, notice_out, lambda r: (r.issued_at, r.id))
-
-
-async def answer_notice(session: Any, principal: Principal, notice_id: uuid.UUID, answer: str) -> dict[str, Any]:
-    """The unit named on the notice (its department, or the centre for an area) answers it."""
-    sql, params = _notice_scope(principal)
-    visible = await notice_repo.list_visible(session, f"{sql} AND n.id = :nid", {**params, "nid": notice_id}, None, None, 1, None)
-    if not visible:
-        raise NotFound("通知不存在")
-    notice = await notice_repo.get(session, notice_id, lock=True)
-    if principal.role == "leader":
-        raise NotFound("通知不存在")
-    if notice.state != "issued":
-        raise Conflict("该通知已答复", allowed_actions=[])
-    now = clock.now()
-    by = f"{principal.role}:{principal.username or principal.subject}"
-    updated = await notice_repo.answer(session, notice_id, answer, by, now)
-    if notice.case_id:
-        case = await case_repo.lock_case(session, notice.case_id)
-        await effects.record(session, case, actor=by, action="notice_answer", before=case.state, after=case.state,
-                             note=f"{notice.number} 已答复：{answer}", now=now,
-                             events=[("notice.answered", effects.case_payload(case) | {"notice_id": str(notice_id), "number": notice.number, "answer": answer})])
-    return notice_out(updated)
-
-
-async def answer_notice_once(session: Any, principal: Principal, notice_id: uuid.UUID, answer: str, key: str | None) -> dict[str, Any]:
-    """`answer_notice` under Idempotency-Key: a retried answer gets the first reply, not a 409."""
-
-    async def run() -> dict[str, Any]:
-        return await answer_notice(session, principal, notice_id, answer)
-
-    actor = f"{principal.role}:{principal.username or principal.subject}"
-    return await once(session, actor, key, {"notice": str(notice_id), "answer": answer}, run)
 
 
 async def subjects(session: Any, principal: Principal, risk: str | None, cursor: str | None, limit: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.deadline import reads
+from services.cases.notice import actions as notice_actions
 from shared.auth import CurrentPrincipal
 from shared.db import DbSession
 from shared.openapi import problem_responses
@@ -52,7 +53,12 @@ async def list_notices(
     return Page(**await reads.notices(session, principal, state, kind, cursor, limit))
 
 
-@router.post("/notices/{notice_id}/answer", summary="The unit answers a notice (Idempotency-Key)", responses=problem_responses(401, 404, 409, 422))
+class NoticeClose(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.post("/notices/{notice_id}/answer", summary="The addressed unit answers a notice (Idempotency-Key)", responses=problem_responses(401, 403, 404, 409, 422))
 async def answer_notice(
     notice_id: uuid.UUID,
     body: NoticeAnswer,
@@ -60,7 +66,18 @@ async def answer_notice(
     principal: CurrentPrincipal,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> dict[str, Any]:
-    return await reads.answer_notice_once(session, principal, notice_id, body.answer, idempotency_key)
+    return await notice_actions.answer_notice_once(session, principal, notice_id, body.answer, idempotency_key)
+
+
+@router.post("/notices/{notice_id}/close", summary="The issuing centre closes an answered notice (Idempotency-Key)", responses=problem_responses(401, 403, 404, 409, 422))
+async def close_notice(
+    notice_id: uuid.UUID,
+    body: NoticeClose,
+    session: DbSession,
+    principal: CurrentPrincipal,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
+    return await notice_actions.close_notice_once(session, principal, notice_id, body.note, idempotency_key)
 
 
 @router.get("/subjects", response_model=Page, summary="Persons and households with their risk level and cases", responses=problem_responses(401, 404, 422))

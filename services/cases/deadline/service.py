@@ -75,6 +75,13 @@ class Clocks:
         return True
 
 
+def running(d: Any) -> bool:
+    """Still asked for: pending, or breached with its work still owed (not met, not called off)."""
+    if d.met_at is not None:
+        return False
+    return d.state == "pending" or (d.state == "breached" and d.cancel_reason is None)
+
+
 class _Row:
     """Attribute access over a dict, so fresh rows and fetched rows share code."""
 
@@ -84,7 +91,7 @@ class _Row:
 
 async def start(session: Any, clocks: Clocks, case: Any, starting: str, now: datetime, *, whistle_id: uuid.UUID | None = None, department: str | None = None, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
     """Start every kind whose policy says it starts at `starting` (and whose condition holds)."""
-    existing = {(d.kind, d.whistle_id) for d in await repo.of_case(session, case.id) if d.state in OPEN_STATES and d.met_at is None}
+    existing = {(d.kind, d.whistle_id) for d in await repo.of_case(session, case.id) if running(d)}
     rows = []
     for kind, kp in clocks.policy.deadlines.items():
         if kp.start != starting or (kinds is not None and kind not in kinds) or not clocks.applies(kind, case):

@@ -22,6 +22,8 @@ notices = Table(
     Column("answer", Text),
     Column("answered_at", DateTime(timezone=True)),
     Column("answered_by", Text),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("closed_by", Text),
 )
 
 notice_counters = Table(

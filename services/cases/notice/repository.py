@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-COLS = "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, answered_at, answered_by"
+COLS = "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, answered_at, answered_by, closed_at, closed_by"
 
 
 async def next_number(session: AsyncSession, area_code: str, year: int, kind: str) -> int:
@@ -28,7 +28,7 @@ async def insert(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.execute(
         text(
             f"""INSERT INTO cases.notices ({COLS}) VALUES (:id, :number, :kind, :case_id, :deadline_id, :area_code, :unit,
-                 :subject, :body, 'issued', :issued_at, :respond_by, NULL, NULL, NULL)"""
+                 :subject, :body, 'issued', :issued_at, :respond_by, NULL, NULL, NULL, NULL, NULL)"""
         ),
         row,
     )
@@ -67,3 +67,21 @@ async def list_visible(session: AsyncSession, scope_sql: str, params: dict[str, 
     sql = f"""SELECT n.* FROM cases.notices n LEFT JOIN cases.cases c ON c.id = n.case_id
               WHERE {' AND '.join(where)} ORDER BY n.issued_at DESC, n.id DESC LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))
+
+
+async def close(session: AsyncSession, notice_id: uuid.UUID, by: str, now: datetime) -> Any:
+    return (
+        await session.execute(
+            text(f"UPDATE cases.notices SET state = 'closed', closed_at = :now, closed_by = :by WHERE id = :i RETURNING {COLS}"),
+            {"i": notice_id, "by": by, "now": now},
+        )
+    ).first()
+
+
+async def is_department(session: AsyncSession, code: str) -> bool:
+    return (await session.execute(text("SELECT 1 FROM cases.departments WHERE code = :c"), {"c": code})).first() is not None
+
+
+async def area_in_scope(session: AsyncSession, area_code: str, scope: list[str]) -> bool:
+    row = (await session.execute(text("SELECT 1 FROM cases.areas WHERE code = :c AND path && CAST(:s AS text[])"), {"c": area_code, "s": scope})).first()
+    return row is not None

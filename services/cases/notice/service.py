@@ -68,6 +68,7 @@ def notice_out(n: Any) -> dict[str, Any]:
         "case_id": str(n.case_id) if n.case_id else None, "deadline_id": str(n.deadline_id) if n.deadline_id else None,
         "area": n.area_code, "unit": n.unit, "subject": n.subject, "body": n.body, "issued_at": n.issued_at,
         "respond_by": n.respond_by, "answer": n.answer, "answered_at": n.answered_at, "answered_by": n.answered_by,
+        "closed_at": n.closed_at, "closed_by": n.closed_by,
     }
 
 

@@ -18,6 +18,15 @@ subjects = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+# Every keyed hash a subject is known by: the ID number's and the phone's, so a report carrying only
+# one of them still finds the person.
+subject_keys = Table(
+    "subject_keys",
+    metadata,
+    Column("key_hash", Text, primary_key=True),
+    Column("subject_id", UUID(as_uuid=True), nullable=False, index=True),
+)
+
 subject_cases = Table(
     "subject_cases",
     metadata,

@@ -11,17 +11,53 @@ from sqlalchemy.ext.asyncio import AsyncSession
 OPEN_STATES = "('received','graded','assigned','in_progress','suspended','returned','resolved','replied','revisited')"
 
 
-async def upsert(session: AsyncSession, key_hash: str, name: str | None, area_code: str | None, now: datetime) -> uuid.UUID:
-    return (
+async def upsert(session: AsyncSession, keys: list[str], name: str | None, area_code: str | None, now: datetime) -> uuid.UUID:
+    """The subject known by any of `keys` (ID-number hash first, then phone hash), or a new one; every
+    key given is recorded for it, so the next report matches by either."""
+    found = (
         await session.execute(
-            text(
-                """INSERT INTO cases.subjects (id, key_hash, name, area_code, updated_at) VALUES (:id, :k, :n, :a, :now)
-                   ON CONFLICT (key_hash) DO UPDATE SET name = COALESCE(EXCLUDED.name, cases.subjects.name), updated_at = :now
-                   RETURNING id"""
-            ),
-            {"id": uuid.uuid4(), "k": key_hash, "n": name, "a": area_code, "now": now},
+            text("SELECT subject_id FROM cases.subject_keys WHERE key_hash = ANY(:k) ORDER BY array_position(CAST(:k AS text[]), key_hash) LIMIT 1"),
+            {"k": keys},
         )
-    ).scalar_one()
+    ).scalar()
+    if found is None:
+        found = (
+            await session.execute(
+                text(
+                    """INSERT INTO cases.subjects (id, key_hash, name, area_code, updated_at) VALUES (:id, :k, :n, :a, :now)
+                       ON CONFLICT (key_hash) DO UPDATE SET updated_at = :now RETURNING id"""
+                ),
+                {"id": uuid.uuid4(), "k": keys[0], "n": name, "a": area_code, "now": now},
+            )
+        ).scalar_one()
+    await session.execute(
+        text("UPDATE cases.subjects SET name = COALESCE(:n, name), updated_at = :now WHERE id = :id"), {"id": found, "n": name, "now": now}
+    )
+    await session.execute(
+        text("INSERT INTO cases.subject_keys (key_hash, subject_id) SELECT k, :s FROM unnest(CAST(:k AS text[])) k ON CONFLICT DO NOTHING"),
+        {"k": keys, "s": found},
+    )
+    return found
+
+
+async def party_villages(session: AsyncSession, case_id: uuid.UUID) -> int:
+    """Distinct villages (社区) the case's parties belong to: a party's village is that of the grid where it
+    was first reported (its earlier cases), so 0 when no party is known."""
+    return int(
+        (
+            await session.execute(
+                text(
+                    """SELECT count(DISTINCT v.code) FROM cases.subject_cases sc
+                       JOIN cases.subjects s ON s.id = sc.subject_id
+                       JOIN cases.areas a ON a.code = s.area_code
+                       JOIN cases.areas v ON v.code = ANY(a.path) AND v.level = 'village'
+                       WHERE sc.case_id = :c"""
+                ),
+                {"c": case_id},
+            )
+        ).scalar()
+        or 0
+    )
 
 
 async def history(session: AsyncSession, subject_ids: list[uuid.UUID], exclude_case: uuid.UUID) -> tuple[int, int]:
@@ -98,6 +134,6 @@ async def list_subjects(session: AsyncSession, scope_sql: str, params: dict[str,
         params["a"], params["i"] = after
     sql = f"""SELECT s.id, s.kind, s.name, s.area_code, s.risk, s.case_count, s.open_cases, s.updated_at,
                      ARRAY(SELECT c.number FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
-                           WHERE sc.subject_id = s.id ORDER BY c.created_at) AS case_numbers
+                           WHERE sc.subject_id = s.id AND {scope_sql} ORDER BY c.created_at) AS case_numbers
               FROM cases.subjects s WHERE {' AND '.join(where)} ORDER BY s.updated_at DESC, s.id DESC LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))

@@ -60,5 +60,38 @@ async def list_for_department(session: AsyncSession, department: str, state: str
 
 
 async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
-    result = await session.execute(text("SELECT code, name, area_code FROM cases.departments WHERE code = ANY(:c)"), {"c": codes})
+    result = await session.execute(
+        text("""SELECT d.code, d.name, d.area_code, COALESCE(a.path, ARRAY[d.area_code]) AS area_path
+                FROM cases.departments d LEFT JOIN cases.areas a ON a.code = d.area_code WHERE d.code = ANY(:c)"""),
+        {"c": codes},
+    )
     return {r.code: r for r in result}
+
+
+async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime) -> list[Any]:
+    """End a case's whistles still at work (the case no longer exists on its own); the reason is kept."""
+    result = await session.execute(
+        text(f"""UPDATE cases.whistles SET state = 'cancelled', return_reason = :reason, updated_at = :now
+                 WHERE case_id = :c AND state NOT IN ('done', 'returned', 'cancelled') RETURNING {COLS}"""),
+        {"c": case_id, "reason": reason, "now": now},
+    )
+    return list(result)
+
+
+async def deadlines_of(session: AsyncSession, whistles: list[Any]) -> dict[uuid.UUID, list[Any]]:
+    """Each whistle's clocks: its own (report in) and, for a lead, the case's resolve clocks from its whistle on."""
+    if not whistles:
+        return {}
+    result = await session.execute(
+        text(
+            """SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
+               FROM cases.whistles w JOIN cases.deadlines d ON d.case_id = w.case_id
+               WHERE w.id = ANY(:ids) AND (d.whistle_id = w.id OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL AND d.created_at >= w.created_at))
+               ORDER BY d.created_at, d.kind"""
+        ),
+        {"ids": [w.id for w in whistles]},
+    )
+    out: dict[uuid.UUID, list[Any]] = {w.id: [] for w in whistles}
+    for r in result:
+        out[r.wid].append(r)
+    return out

@@ -36,7 +36,7 @@ class WhistlePage(BaseModel):
 async def list_whistles(
     session: DbSession,
     principal: CurrentPrincipal,
-    status: Annotated[Literal["pending", "acknowledged", "working", "done", "returned"] | None, Query()] = None,
+    status: Annotated[Literal["pending", "acknowledged", "working", "done", "returned", "cancelled"] | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> WhistlePage:

@@ -42,6 +42,10 @@ async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id
     if whistle.state not in allowed_from or case.state in ("merged", "rejected", "closed"):
         allowed = [m for m, (frm, _) in MOVES.items() if whistle.state in frm]
         raise Conflict(f"吹哨事项处于「{whistle.state}」状态，不能{ZH[move]}", allowed_actions=allowed, state=whistle.state)
+    if move == "return" and whistle.role == "lead" and case.state == "suspended":
+        # a returned case has no resume: its paused clocks would stay frozen for ever
+        allowed = [m for m, (frm, _) in MOVES.items() if whistle.state in frm and m != "return"]
+        raise Conflict("案件已挂起，恢复办理后才能退回", allowed_actions=allowed, state=whistle.state)
     now = clock.now()
     actor = f"{principal.role}:{principal.username or principal.subject}"
     extra: dict[str, Any] = {}
@@ -52,10 +56,14 @@ async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id
         await clocks_svc.meet(session, domain.clocks, case.id, ("first_response", "update"), actor, now)
     elif move == "done":
         extra["done_at"] = now
+        if whistle.role == "lead":  # the lead's done is the departments' finishing (131 "3"): the case is resolvable
+            await clocks_svc.meet(session, domain.clocks, case.id, ("resolve",), actor, now)
     else:
         extra["returned_at"] = now
         extra["return_reason"] = note
         await clocks_svc.cancel(session, case.id, f"{dept} 退回：{note}", now, kinds=("acknowledge",), whistle_id=whistle.id)
+        if whistle.role == "lead":  # the next lead gets its own 3 days
+            await clocks_svc.cancel(session, case.id, f"牵头部门 {dept} 退回：{note}", now, kinds=("resolve",))
     updated = await repo.set_state(session, whistle.id, target, now, **extra)
     before = case.state
     after = before
@@ -93,13 +101,18 @@ def whistle_out(w: Any) -> dict[str, Any]:
     }
 
 
+def deadline_brief(d: Any) -> dict[str, Any]:
+    return {"id": str(d.id), "kind": d.kind, "state": d.state, "due_at": d.due_at, "met_at": d.met_at, "breached_at": d.breached_at, "paused": d.paused_at is not None}
+
+
 async def list_mine(session: Any, principal: Principal, status: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
     dept = department_of(principal)
     after = decode_cursor(cursor) if cursor else None
     rows = await repo.list_for_department(session, dept, status, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    clocks = await repo.deadlines_of(session, rows)
     return {
-        "items": [whistle_out(r) for r in rows],
+        "items": [whistle_out(r) | {"deadlines": [deadline_brief(d) for d in clocks[r.id]]} for r in rows],
         "next_cursor": encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     }

@@ -13,7 +13,7 @@ tasks = Table(
     Column("kind", Text, nullable=False),
     Column("case_id", UUID(as_uuid=True)),
     Column("data", JSONB, nullable=False),
-    Column("state", Text, nullable=False),  # open | done
+    Column("state", Text, nullable=False),  # open | done | cancelled
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("done_at", DateTime(timezone=True)),
     Index("ix_tasks_worker_state", "worker_id", "state"),

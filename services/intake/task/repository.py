@@ -37,3 +37,14 @@ async def open_for(session: AsyncSession, worker_id: str) -> list[Any]:
         {"w": worker_id},
     )
     return list(result)
+
+
+async def cancel(session: AsyncSession, task_id: uuid.UUID, worker_id: str, now: datetime) -> bool:
+    """Close an open task withdrawn by cases; False when it was already closed (or never arrived)."""
+    row = (
+        await session.execute(
+            text("UPDATE intake.tasks SET state = 'cancelled', done_at = :now WHERE id = :id AND worker_id = :w AND state = 'open' RETURNING id"),
+            {"id": task_id, "w": worker_id, "now": now},
+        )
+    ).first()
+    return row is not None

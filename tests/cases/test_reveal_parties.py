@@ -1,0 +1,36 @@
+"""Contacting the party within the hour needs the phone: the case read stays masked, a dispatcher in
+scope may reveal the parties, and each reveal is on the timeline; leaders and other townships may not."""
+from __future__ import annotations
+
+import logging
+
+from case_helpers import case, make_case, timeline_actions
+
+
+async def reveal(system, user, case_id):
+    return await system.http.post(f"{system.cases_url}/v1/cases/{case_id}/parties/reveal", headers=await system.auth(user))
+
+
+async def test_dispatcher_reveals_parties_and_the_look_is_on_the_timeline(system, caplog):
+    case_id, item = await make_case(system, flags=[], category="neighbour")
+    applicant = item["parties"][0]
+    masked = (await case(system, case_id))["parties"][0]
+    assert masked["phone"] != applicant["phone"] and masked["id_number"] != applicant["id_number"]
+    with caplog.at_level(logging.DEBUG):
+        r = await reveal(system, "d001", case_id)
+    assert r.status_code == 200, r.text
+    shown = r.json()["parties"][0]
+    assert (shown["name"], shown["phone"], shown["id_number"]) == (applicant["name"], applicant["phone"], applicant["id_number"])
+    assert applicant["phone"] not in caplog.text and applicant["id_number"] not in caplog.text
+    tl = (await case(system, case_id, "admin"))["timeline"]
+    entry = next(t for t in tl if t["action"] == "reveal_parties")
+    assert entry["actor"] == "dispatcher:d001"
+    assert (await case(system, case_id))["parties"][0]["phone"] == masked["phone"]
+
+
+async def test_leader_and_other_township_cannot_reveal_parties(system):
+    case_id, _ = await make_case(system, flags=[], category="neighbour")
+    assert (await reveal(system, "l001", case_id)).status_code == 403
+    assert (await reveal(system, "d101", case_id)).status_code == 404
+    assert (await reveal(system, "s001", case_id)).status_code == 404
+    assert "reveal_parties" not in await timeline_actions(system, case_id)
