@@ -167,6 +167,9 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -181,6 +184,11 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == FASTAPI_BODY_PARSE_ERROR:
+            # A body FastAPI cannot decode at all (not UTF-8, say) is a payload error like any other: 422.
+            errors = [{"loc": ["body"], "msg": "请求体不是有效的 UTF-8 JSON", "type": "json_invalid"}]
+            body = problem_body(422, "validation_error", "请求内容校验失败", "请求体无法解析为 JSON", errors=errors)
+            return problem_response(422, body)
         code, title = _STATUS_TITLES.get(exc.status_code, ("error", "请求失败"))
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(exc.status_code, problem_body(exc.status_code, code, title, detail), exc.headers)

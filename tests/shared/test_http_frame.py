@@ -25,3 +25,19 @@ async def test_polled_list_sends_etag_and_answers_304(system):
 async def test_unknown_path_is_problem_json(system):
     resp = await system.http.get(f"{system.cases_url}/v1/nothing-here")
     assert resp.status_code == 404 and resp.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_body_that_is_not_utf8_is_422_naming_the_body_and_changes_nothing(system):
+    from case_helpers import case, make_case
+
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    before = await case(system, case_id)
+    resp = await system.http.post(
+        f"{system.cases_url}/v1/cases/{case_id}/grade",
+        content=b"\x1f\xff\xfeN\xc3",
+        headers={**(await system.auth("d001")), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json")
+    assert resp.json()["errors"] == [{"loc": ["body"], "msg": "请求体不是有效的 UTF-8 JSON", "type": "json_invalid"}]
+    after = await case(system, case_id)
+    assert after["state"] == before["state"] and len(after["timeline"]) == len(before["timeline"])
