@@ -22,8 +22,10 @@ from shared.auth import KeySet
 from shared.db import Database
 from shared.errors import (
     PROBLEM_MEDIA_TYPE,
+    UNSTORABLE_TEXT_ERRORS,
     install_problem_handlers,
     is_database_unavailable,
+    is_unstorable_text,
     problem_body,
 )
 from shared.logging import configure_logging, request_id_var
@@ -133,6 +135,10 @@ class RequestFrame:
             if is_database_unavailable(exc):
                 log.warning("database unavailable: %s", type(exc).__name__)
                 await _send_problem(send_wrapper, 503, "service_unavailable", "服务暂时不可用，请稍后重试", "数据库暂时不可用", {"retry-after": "2"})
+            elif is_unstorable_text(exc):
+                # The transaction rolled back with the exception: nothing of the request is stored.
+                await _send_problem(send_wrapper, 422, "validation_error", "请求内容校验失败", "请求中的文本含有不允许的字符",
+                                    extra_body={"errors": UNSTORABLE_TEXT_ERRORS})
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), path)
                 await _send_problem(send_wrapper, 500, "internal_error", "服务器内部错误", "服务器内部错误，已记录")
@@ -212,8 +218,11 @@ class _TooLarge(Exception):
     pass
 
 
-async def _send_problem(send: Send, status: int, code: str, title: str, detail: str, extra_headers: dict[str, str] | None = None) -> None:
-    body = orjson.dumps(problem_body(status, code, title, detail))
+async def _send_problem(
+    send: Send, status: int, code: str, title: str, detail: str, extra_headers: dict[str, str] | None = None,
+    extra_body: dict[str, Any] | None = None,
+) -> None:
+    body = orjson.dumps(problem_body(status, code, title, detail, **(extra_body or {})))
     headers = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()), (b"content-length", str(len(body)).encode())]
     for k, v in (extra_headers or {}).items():
         headers.append((k.encode(), v.encode()))

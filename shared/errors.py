@@ -170,6 +170,25 @@ def is_database_unavailable(exc: BaseException) -> bool:
 FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
+def is_unstorable_text(exc: BaseException) -> bool:
+    """Text PostgreSQL cannot store (a NUL character, a lone UTF-16 surrogate): the caller's input, so 422."""
+    import asyncpg
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, UnicodeEncodeError) or isinstance(
+            cur, (asyncpg.exceptions.CharacterNotInRepertoireError, asyncpg.exceptions.UntranslatableCharacterError)
+        ):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+UNSTORABLE_TEXT_ERRORS = [{"loc": ["body"], "msg": "文本含有不允许的字符（NUL 或无效的 Unicode）", "type": "string_unstorable"}]
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:

@@ -41,3 +41,17 @@ async def test_a_body_that_is_not_utf8_is_422_naming_the_body_and_changes_nothin
     assert resp.json()["errors"] == [{"loc": ["body"], "msg": "请求体不是有效的 UTF-8 JSON", "type": "json_invalid"}]
     after = await case(system, case_id)
     assert after["state"] == before["state"] and len(after["timeline"]) == len(before["timeline"])
+
+
+async def test_text_postgresql_cannot_store_is_422_and_stores_nothing(system):
+    admin = await system.auth("admin")
+    # a NUL character in a query parameter and in a body field, and a lone surrogate in a body field
+    listed = await system.http.get(f"{system.cases_url}/v1/deadlines", params={"kind": "a\x00b"}, headers=admin)
+    assert listed.status_code == 422 and listed.json()["errors"][0]["type"] == "string_unstorable", listed.text
+    for note in ("假日\x00调整", "\ud92d\ude6a"[0] + "x"):
+        body = ('{"workday": false, "note": ' + __import__("json").dumps(note) + "}").encode()
+        resp = await system.http.put(f"{system.cases_url}/v1/admin/calendar/2031-11-29", content=body,
+                                     headers={**admin, "Content-Type": "application/json"})
+        assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json"), resp.text
+    days = (await system.http.get(f"{system.cases_url}/v1/admin/calendar", headers=admin)).json()
+    assert "2031-11-29" not in str(days)
