@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +107,9 @@ async def skip_row(session: AsyncSession, schema: str, row_id: int, reason: str,
 # routes ---------------------------------------------------------------------------------------
 
 
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the outbox row's id (bigint)")]
+
+
 def outbox_admin_router(schema: str) -> APIRouter:
     router = APIRouter()
     admin = APIRouter(prefix="/v1/admin/outbox", tags=["operators"])
@@ -132,8 +135,8 @@ def outbox_admin_router(schema: str) -> APIRouter:
     ) -> OutboxPage:
         return await _list(request, status, limit)
 
-    @admin.post("/{row_id}/retry", response_model=OutboxRow, summary="Try a parked event again now", responses=problem_responses(401, 404))
-    async def admin_retry(row_id: int, request: Request, principal: Admin) -> OutboxRow:
+    @admin.post("/{row_id}/retry", response_model=OutboxRow, summary="Try a parked event again now", responses=problem_responses(401, 404, 422))
+    async def admin_retry(row_id: RowId, request: Request, principal: Admin) -> OutboxRow:
         return await _retry(request, row_id)
 
     @admin.post(
@@ -142,7 +145,7 @@ def outbox_admin_router(schema: str) -> APIRouter:
         summary="Give up a parked event (kept as skipped); its aggregate's later events flow again",
         responses=problem_responses(401, 404, 422),
     )
-    async def admin_skip(row_id: int, body: SkipRequest, request: Request, principal: Admin) -> OutboxRow:
+    async def admin_skip(row_id: RowId, body: SkipRequest, request: Request, principal: Admin) -> OutboxRow:
         async with request.app.state.db.unit_of_work() as session:
             row = await skip_row(session, schema, row_id, body.reason, principal.username or principal.subject)
         if row is None:
@@ -157,8 +160,8 @@ def outbox_admin_router(schema: str) -> APIRouter:
     ) -> OutboxPage:
         return await _list(request, status, limit)
 
-    @internal.post("/{row_id}/replay", response_model=OutboxRow, responses=problem_responses(404))
-    async def replay(row_id: int, request: Request) -> OutboxRow:
+    @internal.post("/{row_id}/replay", response_model=OutboxRow, responses=problem_responses(404, 422))
+    async def replay(row_id: RowId, request: Request) -> OutboxRow:
         return await _retry(request, row_id)
 
     router.include_router(admin)

@@ -55,3 +55,12 @@ async def test_text_postgresql_cannot_store_is_422_and_stores_nothing(system):
         assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json"), resp.text
     days = (await system.http.get(f"{system.cases_url}/v1/admin/calendar", headers=admin)).json()
     assert "2031-11-29" not in str(days)
+
+
+async def test_an_outbox_row_id_beyond_bigint_is_422_not_500(system):
+    admin = await system.auth("admin")
+    for url in (system.intake_url, system.cases_url, system.notify_url):
+        resp = await system.http.post(f"{url}/v1/admin/outbox/470392027159355588608/retry", headers=admin)
+        assert resp.status_code == 422 and resp.json()["errors"][0]["loc"] == ["path", "row_id"], resp.text
+        resp = await system.http.post(f"{url}/v1/admin/outbox/0/skip", json={"reason": "测试"}, headers=admin)
+        assert resp.status_code == 422, resp.text
