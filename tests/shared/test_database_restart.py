@@ -180,6 +180,7 @@ async def _exercise(pg: PrivatePostgres, cases: Served, cases_url: str, intake_u
     raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
     async with cases.app.state.db.unit_of_work() as session:
         await org.import_org(session, org.parse_document(raw, "application/yaml"), cases.app.state.cipher)
+    await cases.app.state.relay.run_once()  # the directory reaches intake (grid binding needs it)
 
     async with httpx.AsyncClient(timeout=20) as http:
 

@@ -157,9 +157,10 @@ async def push(
             continue
         parsed.append((i, item, content_hash(item)))
 
-    # Grid binding: the worker's own grids, or anything below them in the directory.
-    grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
-    allowed = set(principal.areas) | await reports.grids_in_scope(session, grids, principal.areas)
+    # Grid binding: the worker's own grids or anything below them, as long as the directory still has
+    # them (a grid retired from the org binds no report, whatever an older token says).
+    grids = sorted({it.grid for _, it, _ in parsed if it.grid})
+    allowed = await reports.grids_in_scope(session, grids, principal.areas)
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
     pending: list[tuple[int, ReportItem, str]] = []
