@@ -76,6 +76,11 @@ class _Metrics:
         self.outbox_parked = Gauge("outbox_parked_events", "Parked (poison) outbox events awaiting an operator", ["destination"], registry=self.registry)
 
 
+# Paths that answer while a service is still starting (`app.state.starting` holds why); the others,
+# /readyz included, answer 503 with Retry-After until it is done.
+ALWAYS_OPEN = frozenset({"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/.well-known/jwks.json"})
+
+
 class RequestFrame:
     """Pure ASGI middleware: request id, access log, metrics, a body size limit, and the last line of
     defence that turns an unexpected exception into problem+json (503 when the database is away)."""
@@ -122,7 +127,13 @@ class RequestFrame:
                     raise _TooLarge()
             return message
 
+        app = scope.get("app")
+        starting = getattr(app.state, "starting", None) if app is not None else None
         try:
+            if starting and path not in ALWAYS_OPEN:
+                # still starting (e.g. the database was away at boot): nothing may run half set up
+                await _send_problem(send_wrapper, 503, "starting", "服务正在启动，请稍后重试", str(starting), {"retry-after": "2"})
+                return
             if limit is not None and declared and declared.isdigit() and int(declared) > limit:
                 raise _TooLarge()
             await self.app(scope, receive_wrapper, send_wrapper)

@@ -18,6 +18,7 @@ class CasesSettings(ServiceSettings):
     deadline_policy_file: str = ""
     sweep_interval_seconds: float = 0.2  # lateness includes up to one tick; an idle claim costs ~1 ms
     sweep_batch: int = 500
+    startup_retry_seconds: float = 2.0  # database away at start: how often to try loading the calendar again
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)

@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from services.cases.case import repository as case_repo
+from services.cases.case import task_repository as task_repo
 from services.cases.case.actions import complete_revisit
 from services.cases.case.service import create_from_report
 from shared.clock import clock
@@ -24,15 +25,23 @@ async def on_followup_submitted(session: Any, event: EventIn, ctx: Any) -> None:
     its revisit, the revisit itself (dissatisfied reopens the case)."""
     followup = event.payload.get("followup") or {}
     worker = event.payload.get("worker_id")
-    case_id = uuid.UUID(str(followup.get("case_id")))
-    task_id = uuid.UUID(str(followup.get("task_id")))
+    try:
+        case_id = uuid.UUID(str(followup.get("case_id")))
+        task_id = uuid.UUID(str(followup.get("task_id")))
+    except ValueError:
+        log.warning("followup %s names no task or case; ignored", event.payload.get("report_no"))
+        return
+    issued = await task_repo.issued_state(session, task_id, case_id, str(worker))
+    if issued is None:  # not a task cases gave this worker about this case: it writes into no case
+        log.warning("followup %s matches no revisit task issued to its worker for that case; ignored", event.payload.get("report_no"))
+        return
     case = await case_repo.lock_case(session, case_id)
     now = clock.now()
-    if case is None or not await case_repo.task_open_for(session, task_id, case_id, str(worker)):
-        log.warning("followup %s names no open revisit task of this worker; kept on record only", event.payload.get("report_no"))
+    if case is None or issued != "open":
+        log.info("followup %s answers a revisit task that is %s; kept on record only", event.payload.get("report_no"), issued)
         if case is not None:
             await case_repo.add_timeline(session, case_id, now, f"grid_worker:{worker}", "followup", case.state, case.state,
-                                         "收到回访记录（无对应回访任务）", {"task_id": str(task_id), "report_no": event.payload.get("report_no")})
+                                         "收到回访记录（回访任务已结束）", {"task_id": str(task_id), "report_no": event.payload.get("report_no")})
         return
     await case_repo.finish_task(session, task_id, case_id, now)
     note = followup.get("notes")

@@ -10,15 +10,9 @@ from services.cases.identity.keys import SigningKey
 from services.cases.identity.service import TokenIssuer
 from services.cases.identity.schemas import TokenRequest
 from services.cases.org.schemas import OrgDocument
-from services.cases.calendar import WorkCalendar
-from services.cases.calendar.repository import load_overrides
-from services.cases.case.domain import CaseDomain
+from services.cases.startup import load_calendar, start_domain, stop_domain
 from services.cases.deadline.jobs import sweep
-from services.cases.deadline.policy import load_policy
-from services.cases.deadline.service import Clocks
-from services.cases.grading import load_rules
 from shared.app import ServiceSpec, create_service_app
-from shared.clock import CHINA_TZ, clock
 from shared.auth import KeySet
 from shared.outbox import Relay
 from shared.pii import PiiCipher
@@ -41,17 +35,11 @@ async def _startup(app: FastAPI) -> None:
     app.state.relay = Relay(
         app.state.db, SCHEMA, "cases", {"intake": settings.intake_url, "notify": settings.notify_url}, settings.service_token
     )
-    async with app.state.db.unit_of_work() as session:
-        overrides = await load_overrides(session)
-    calendar = WorkCalendar(overrides)
-    calendar.warn_if_next_year_unknown(clock.now().astimezone(CHINA_TZ).date())
-    app.state.domain = CaseDomain(
-        rules=load_rules(settings.grading_rules_file or None),
-        clocks=Clocks(load_policy(settings.deadline_policy_file or None), calendar),
-    )
+    await start_domain(app)  # the database may be away: then 503 until the calendar is loaded
 
 
 async def _shutdown(app: FastAPI) -> None:
+    await stop_domain(app)
     await app.state.relay.close()
 
 
@@ -62,14 +50,12 @@ def _ticks(app: FastAPI) -> list[Tick]:
     settings: CasesSettings = app.state.settings
 
     async def deadline_sweep() -> None:
-        await sweep(app.state.db, app.state.domain.clocks, settings.sweep_batch)
+        if app.state.domain is not None:  # None while waiting for the database at start
+            await sweep(app.state.db, app.state.domain.clocks, settings.sweep_batch)
 
     async def refresh_calendar() -> None:
-        async with app.state.db.unit_of_work() as session:
-            overrides = await load_overrides(session)
-        calendar = WorkCalendar(overrides)
-        calendar.warn_if_next_year_unknown(clock.now().astimezone(CHINA_TZ).date())
-        app.state.domain.clocks.calendar = calendar
+        if app.state.domain is not None:
+            app.state.domain.clocks.calendar = await load_calendar(app.state.db)
 
     return [
         Tick("deadline_sweep", deadline_sweep, settings.sweep_interval_seconds),

@@ -14,6 +14,7 @@ class IntakeSettings(ServiceSettings):
     push_max_items: int = 500
     snapshot_days: int = 90
     feed_retention_days: int = 60
+    case_access_timeout_seconds: float = 2.0  # asking cases whether a department may see a case's photos
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)

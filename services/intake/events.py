@@ -54,10 +54,20 @@ async def on_device_revoked(session: Any, event: EventIn, ctx: Any) -> None:
 
 
 async def on_directory_changed(session: Any, event: EventIn, ctx: Any) -> None:
+    """The org changed in cases: intake's copy becomes the snapshot (retired areas stop binding grids),
+    and each grid worker whose reference data changed gets one `reference` change in the feed."""
     ev = DirectoryChanged.model_validate(event.payload)
-    await directory.replace(
-        session, [a.model_dump() for a in ev.areas], [d.model_dump() for d in ev.departments], clock.now()
-    )
+    now = clock.now()
+    known = await directory.worker_scopes(session)
+    scopes = known if ev.workers is None else {w.worker_id: tuple(w.areas) for w in ev.workers}
+    # before: each worker's reference as the phone last had it (old copy, old areas)
+    before = await directory.references_for(session, {w: known.get(w, scope) for w, scope in scopes.items()})
+    await directory.replace(session, [a.model_dump() for a in ev.areas], [d.model_dump() for d in ev.departments], now)
+    if ev.workers is not None:
+        await directory.replace_workers(session, scopes, now)
+    after = await directory.references_for(session, scopes)
+    changed = {w: ("reference", ref) for w, ref in after.items() if ref != before.get(w)}
+    await feed.append_to_each(session, changed, now)
 
 
 async def on_task_assigned(session: Any, event: EventIn, ctx: Any) -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.intake.api import routers
+from services.intake.attachment.case_access import CaseAccess
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.db import SCHEMA
 from services.intake.feed.notifier import FeedNotifier
@@ -24,11 +25,13 @@ async def _startup(app: FastAPI) -> None:
     app.state.relay = Relay(app.state.db, SCHEMA, "intake", {"cases": settings.cases_url}, settings.service_token)
     app.state.notifier = FeedNotifier(app.state.db.url)
     app.state.notifier.start()
+    app.state.case_access = CaseAccess(settings.cases_url, settings.service_token, settings.case_access_timeout_seconds)
 
 
 async def _shutdown(app: FastAPI) -> None:
     await app.state.notifier.stop()
     await app.state.relay.close()
+    await app.state.case_access.close()
 
 
 def _ticks(app: FastAPI) -> list[Tick]:

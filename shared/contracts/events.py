@@ -123,6 +123,17 @@ class DepartmentWire(BaseModel):
     area_code: str | None = None
 
 
+class WorkerWire(BaseModel):
+    """A grid worker and the areas they are bound to (the `sub` of their tokens and their `areas`)."""
+
+    worker_id: str
+    areas: list[str] = Field(default_factory=list)
+
+
 class DirectoryChanged(BaseModel):
+    """The whole live directory: a consumer's copy becomes exactly this (what it lacks was retired).
+    `workers` is None in events from before it was added: then nothing is said about the workers."""
+
     areas: list[AreaWire]
     departments: list[DepartmentWire]
+    workers: list[WorkerWire] | None = None

@@ -180,6 +180,7 @@ async def _exercise(pg: PrivatePostgres, cases: Served, cases_url: str, intake_u
     raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
     async with cases.app.state.db.unit_of_work() as session:
         await org.import_org(session, org.parse_document(raw, "application/yaml"), cases.app.state.cipher)
+    await cases.app.state.relay.run_once()  # the directory reaches intake (grid binding needs it)
 
     async with httpx.AsyncClient(timeout=20) as http:
 
@@ -264,3 +265,70 @@ async def _exercise(pg: PrivatePostgres, cases: Served, cases_url: str, intake_u
         assert resp.status_code == 200 and "items" in resp.json(), _describe(resp)
         # A token can be issued again (a database write on cases).
         await token("d001")
+
+
+async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is_there(tmp_path: Path) -> None:
+    from datetime import date
+
+    from services.cases.main import create_app as cases_app
+
+    pg = PrivatePostgres()
+    try:
+        await asyncio.to_thread(pg.init)
+        await asyncio.to_thread(pg.start)
+        await pg.create_database(DATABASE)
+        url = pg.url(DATABASE)
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        # a local day off that only the override table knows: proof that the calendar was read once the database came
+        holiday = date(2026, 3, 4)  # an ordinary Wednesday
+        conn = await asyncpg.connect(user="postgres", database=DATABASE, timeout=10, **pg.server)
+        try:
+            await conn.execute("INSERT INTO cases.calendar_overrides (day, workday, note, updated_at) VALUES ($1, false, '本地放假', now())", holiday)
+        finally:
+            await conn.close()
+        await asyncio.to_thread(pg.stop, "fast")
+
+        ports = {"cases": free_port(), "intake": free_port()}
+        settings = _settings(url, ports, tmp_path)["cases"]
+        settings.startup_retry_seconds = 0.2
+        cases = Served("cases", lambda: cases_app(settings), ports["cases"])
+        base = f"http://127.0.0.1:{ports['cases']}"
+        try:
+            await cases.start()  # starts although PostgreSQL is down
+            async with httpx.AsyncClient(timeout=20) as http:
+                assert (await http.get(f"{base}/healthz")).status_code == 200
+                assert (await http.get(f"{base}/.well-known/jwks.json")).status_code == 200
+                for resp in (
+                    await http.get(f"{base}/readyz"),
+                    await http.get(f"{base}/v1/cases", headers={"Authorization": "Bearer x"}),
+                    await http.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD}),
+                ):
+                    _assert_unavailable(resp)
+                assert cases.app.state.domain is None
+
+                await asyncio.to_thread(pg.start)
+                deadline = time.monotonic() + RECOVERY_SECONDS
+                resp = await http.get(f"{base}/readyz")
+                while resp.status_code != 200 and time.monotonic() < deadline:
+                    _assert_unavailable(resp)
+                    await asyncio.sleep(0.2)
+                    resp = await http.get(f"{base}/readyz")
+                assert resp.status_code == 200, _describe(resp)
+                assert cases.app.state.domain.clocks.calendar.is_workday(holiday)[0] is False
+
+                from services.cases.org import service as org
+
+                raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
+                async with cases.app.state.db.unit_of_work() as session:
+                    await org.import_org(session, org.parse_document(raw, "application/yaml"), cases.app.state.cipher)
+                resp = await http.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD})
+                assert resp.status_code == 200, _describe(resp)
+                listed = await http.get(f"{base}/v1/cases", headers={"Authorization": f"Bearer {resp.json()['access_token']}"})
+                assert listed.status_code == 200, _describe(listed)
+        finally:
+            try:
+                await asyncio.wait_for(cases.stop(), 30)
+            except Exception:  # noqa: BLE001 - keep cleaning up
+                pass
+    finally:
+        await asyncio.to_thread(pg.destroy)

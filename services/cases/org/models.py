@@ -12,6 +12,7 @@ areas = Table(
     Column("level", Text, nullable=False),
     Column("parent_code", Text),
     Column("path", ARRAY(Text), nullable=False),  # ancestor codes from the root, itself last
+    Column("active", Boolean, nullable=False, server_default="true"),  # false: retired (撤销), kept for old cases
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_areas_path", "path", postgresql_using="gin"),
 )
@@ -24,6 +25,7 @@ departments = Table(
     Column("kind", Text),
     Column("area_code", Text, nullable=False),
     Column("webhook", JSONB),  # {url, secret_enc}
+    Column("active", Boolean, nullable=False, server_default="true"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -21,10 +21,11 @@ async def upsert_areas(session: AsyncSession, rows: list[dict[str, Any]]) -> tup
             (
                 await session.execute(
                     text(
-                        """INSERT INTO cases.areas (code, name, level, parent_code, path, updated_at)
-                           VALUES (:code, :name, :level, :parent_code, :path, :now)
+                        """INSERT INTO cases.areas (code, name, level, parent_code, path, active, updated_at)
+                           VALUES (:code, :name, :level, :parent_code, :path, :active, :now)
                            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level,
-                             parent_code = EXCLUDED.parent_code, path = EXCLUDED.path, updated_at = EXCLUDED.updated_at
+                             parent_code = EXCLUDED.parent_code, path = EXCLUDED.path, active = EXCLUDED.active,
+                             updated_at = EXCLUDED.updated_at
                            RETURNING (xmax = 0) AS inserted"""
                     ),
                     row,
@@ -41,10 +42,11 @@ async def upsert_departments(session: AsyncSession, rows: list[dict[str, Any]]) 
             (
                 await session.execute(
                     text(
-                        """INSERT INTO cases.departments (code, name, kind, area_code, webhook, updated_at)
-                           VALUES (:code, :name, :kind, :area_code, CAST(:webhook AS jsonb), :now)
+                        """INSERT INTO cases.departments (code, name, kind, area_code, webhook, active, updated_at)
+                           VALUES (:code, :name, :kind, :area_code, CAST(:webhook AS jsonb), :active, :now)
                            ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,
-                             area_code = EXCLUDED.area_code, webhook = EXCLUDED.webhook, updated_at = EXCLUDED.updated_at
+                             area_code = EXCLUDED.area_code, webhook = EXCLUDED.webhook, active = EXCLUDED.active,
+                             updated_at = EXCLUDED.updated_at
                            RETURNING (xmax = 0) AS inserted"""
                     ),
                     row,
@@ -126,13 +128,17 @@ async def area_paths(session: AsyncSession, codes: list[str]) -> dict[str, list[
     return {r.code: list(r.path) for r in result}
 
 
+# An area is in the directory while neither it nor any area above it is retired.
+_LIVE_AREA = "NOT EXISTS (SELECT 1 FROM cases.areas r WHERE r.code = ANY(a.path) AND NOT r.active)"
+
+
 async def all_areas(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(text("SELECT code, name, level, parent_code, path FROM cases.areas ORDER BY code"))
+    result = await session.execute(text(f"SELECT code, name, level, parent_code, path FROM cases.areas a WHERE {_LIVE_AREA} ORDER BY code"))
     return [dict(r._mapping) | {"path": list(r.path)} for r in result]
 
 
 async def all_departments(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(text("SELECT code, name, kind, area_code FROM cases.departments ORDER BY code"))
+    result = await session.execute(text("SELECT code, name, kind, area_code FROM cases.departments WHERE active ORDER BY code"))
     return [dict(r._mapping) for r in result]
 
 
@@ -142,7 +148,7 @@ async def lock_directory(session: AsyncSession) -> None:
 
 
 async def departments_full(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(text("SELECT code, name, kind, area_code, webhook FROM cases.departments ORDER BY code"))
+    result = await session.execute(text("SELECT code, name, kind, area_code, webhook FROM cases.departments WHERE active ORDER BY code"))
     out = []
     for r in result:
         hook = dict(r.webhook or {})

@@ -42,7 +42,7 @@ def _flatten(nodes: list[AreaNode], parent: str | None, path: list[str], out: li
         if parent is not None and _LEVEL_ORDER[node.level] <= _LEVEL_ORDER[out_level(out, parent)]:
             errors.append({"loc": ["body", *here, "level"], "msg": f"{node.code} 的层级不能高于或等于上级", "type": "level_order"})
         npath = [*path, node.code]
-        out.append({"code": node.code, "name": node.name, "level": node.level, "parent_code": parent, "path": npath})
+        out.append({"code": node.code, "name": node.name, "level": node.level, "parent_code": parent, "path": npath, "active": node.active})
         _flatten(node.children, node.code, npath, out, errors, [*here, "children"])
 
 
@@ -96,6 +96,7 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
             "webhook": orjson.dumps(
                 {"url": d.webhook.url, "secret_enc": cipher.encrypt(d.webhook.secret), "head": d.head} if d.webhook else {"head": d.head}
             ).decode(),
+            "active": d.active,
             "now": now,
         }
         for d in doc.departments
@@ -139,12 +140,16 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
 
 
 async def publish_directory(session: Any) -> None:
-    """The whole directory as one event; consumers upsert it. One aggregate keeps the versions in order."""
+    """The whole directory (retired areas and departments left out) as one event; intake replaces its copy
+    with it. One aggregate keeps the versions in order."""
     await repo.lock_directory(session)
     areas = await repo.all_areas(session)
-    payload = {"areas": areas, "departments": await repo.all_departments(session)}
+    users = await repo.all_users(session)
+    # intake: the areas and departments, and the grid workers' areas (whose phones need new reference data)
+    workers = [{"worker_id": u["user_id"], "areas": u["areas"]} for u in users if u["role"] == "grid_worker"]
+    payload = {"areas": areas, "departments": await repo.all_departments(session), "workers": workers}
     # notify also needs who is who: users with roles, areas and (encrypted) phones; department heads and webhooks
-    full = {"areas": areas, "departments": await repo.departments_full(session), "users": await repo.all_users(session)}
+    full = {"areas": areas, "departments": await repo.departments_full(session), "users": users}
     await publish(session, outbox, [
         Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=payload, destinations=("intake",)),
         Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=full, destinations=("notify",)),

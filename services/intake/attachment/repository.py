@@ -124,3 +124,13 @@ async def area_may_see(session: AsyncSession, sha256: str, scope: tuple[str, ...
     result = await session.execute(select(exists(query)))
     return bool(result.scalar())
 
+
+
+async def vouching_reports(session: AsyncSession, sha256: str, limit: int = 100) -> list[uuid.UUID]:
+    """Reports that reference the file and whose author sent it (a report only vouches for a file its
+    author really sent): the cases through which a department may see it."""
+    author_sent = exists().where(
+        uploads.c.sha256 == sha256, uploads.c.worker_id == reports.c.worker_id, uploads.c.completed_at.is_not(None)
+    )
+    query = select(reports.c.id).where(_referencing_reports(sha256), author_sent).order_by(reports.c.received_at.desc()).limit(limit)
+    return list((await session.execute(query)).scalars().all())

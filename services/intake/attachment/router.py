@@ -261,8 +261,8 @@ async def terminate_upload(upload_id: str, session: DbSession, principal: GridWo
         **problem_responses(401, 403, 404, 503),
     },
 )
-async def download(sha256: str, session: DbSession, principal: ActivePrincipal, store: Store) -> FileResponse:
-    stored = await service.stored_file(session, store, principal, sha256)
+async def download(sha256: str, request: Request, session: DbSession, principal: ActivePrincipal, store: Store) -> FileResponse:
+    stored = await service.stored_file(session, store, principal, sha256, request.app.state.case_access)
     return FileResponse(
         stored.path,
         media_type=stored.filetype,

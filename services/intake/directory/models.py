@@ -25,3 +25,13 @@ departments = Table(
     Column("area_code", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# The grid workers and their bound areas, as the directory says (to tell whose reference data a
+# directory change touches).
+workers = Table(
+    "workers",
+    metadata,
+    Column("worker_id", Text, primary_key=True),
+    Column("areas", ARRAY(Text), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,9 +1,12 @@
-"""The directory copy: replaced whole on each directory.changed from cases."""
+"""The directory copy: replaced whole on each directory.changed from cases, and the reference data
+phones keep offline, computed from it."""
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +14,15 @@ from services.intake.report.schemas import DISPUTE_CATEGORIES, RISK_FLAGS
 
 
 async def replace(session: AsyncSession, areas: list[dict[str, Any]], departments: list[dict[str, Any]], now: datetime) -> None:
+    """The copy becomes exactly the snapshot: rows it no longer has are removed (retired areas no longer
+    bind a grid), the others upserted."""
+    await session.execute(
+        text("DELETE FROM intake.areas WHERE NOT (code = ANY(CAST(:codes AS text[])))"), {"codes": [a["code"] for a in areas]}
+    )
+    await session.execute(
+        text("DELETE FROM intake.departments WHERE NOT (code = ANY(CAST(:codes AS text[])))"),
+        {"codes": [d["code"] for d in departments]},
+    )
     if areas:
         await session.execute(
             text(
@@ -33,32 +45,75 @@ async def replace(session: AsyncSession, areas: list[dict[str, Any]], department
         )
 
 
+async def worker_scopes(session: AsyncSession) -> dict[str, tuple[str, ...]]:
+    """The grid workers and their bound areas, as the last directory said."""
+    result = await session.execute(text("SELECT worker_id, areas FROM intake.workers"))
+    return {r.worker_id: tuple(r.areas) for r in result}
+
+
+async def replace_workers(session: AsyncSession, scopes: dict[str, tuple[str, ...]], now: datetime) -> None:
+    await session.execute(
+        text("DELETE FROM intake.workers WHERE NOT (worker_id = ANY(CAST(:ids AS text[])))"), {"ids": list(scopes)}
+    )
+    if scopes:
+        await session.execute(
+            text(
+                """INSERT INTO intake.workers (worker_id, areas, updated_at) VALUES (:w, :areas, :now)
+                   ON CONFLICT (worker_id) DO UPDATE SET areas = EXCLUDED.areas, updated_at = EXCLUDED.updated_at
+                   WHERE intake.workers.areas IS DISTINCT FROM EXCLUDED.areas"""
+            ),
+            [{"w": w, "areas": list(a), "now": now} for w, a in sorted(scopes.items())],
+        )
+
+
+# For each (key, scope): the areas at or below the scope, and the ancestors of the scope's areas.
+_REFERENCE_AREAS = """
+    WITH w AS (
+      SELECT key, ARRAY(SELECT jsonb_array_elements_text(scope)) AS scope
+      FROM jsonb_to_recordset(CAST(:scopes AS jsonb)) AS s(key text, scope jsonb)
+    )
+    SELECT w.key, a.code, a.name, a.level, a.parent_code
+    FROM w CROSS JOIN LATERAL (
+      SELECT code, name, level, parent_code FROM intake.areas WHERE path && w.scope
+      UNION
+      SELECT code, name, level, parent_code FROM intake.areas
+      WHERE code IN (SELECT unnest(m.path) FROM intake.areas m WHERE m.code = ANY(w.scope))
+    ) a
+    ORDER BY w.key, a.code
+"""
+
+
+async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...]]) -> dict[str, dict[str, Any]]:
+    """Reference data of many workers at once (keyed like `scopes`), in two statements."""
+    if not scopes:
+        return {}
+    payload = orjson.dumps([{"key": k, "scope": list(v)} for k, v in scopes.items()]).decode()
+    areas_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in (await session.execute(text(_REFERENCE_AREAS), {"scopes": payload})).mappings():
+        areas_of[row["key"]].append({"code": row["code"], "name": row["name"], "level": row["level"], "parent_code": row["parent_code"]})
+    codes = sorted({a["code"] for rows in areas_of.values() for a in rows})
+    depts_by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    if codes:
+        result = await session.execute(
+            text("SELECT code, name, kind, area_code FROM intake.departments WHERE area_code = ANY(:c) ORDER BY code"), {"c": codes}
+        )
+        for d in result.mappings():
+            depts_by_area[d["area_code"]].append(dict(d))
+    out = {}
+    for key, scope in scopes.items():
+        areas = areas_of.get(key, [])
+        departments = sorted((d for a in areas for d in depts_by_area.get(a["code"], [])), key=lambda d: d["code"])
+        out[key] = {
+            "areas": areas,
+            "departments": departments,
+            "categories": [{"code": k, "name": v} for k, v in DISPUTE_CATEGORIES.items()],
+            "flags": list(RISK_FLAGS),
+            "grids": list(scope),
+        }
+    return out
+
+
 async def reference_for(session: AsyncSession, scope: tuple[str, ...]) -> dict[str, Any]:
     """Reference data a phone keeps offline: the worker's grids and their ancestors and children,
     the departments of those areas, categories and risk flags."""
-    areas = (
-        await session.execute(
-            text(
-                """WITH mine AS (SELECT path FROM intake.areas WHERE code = ANY(:scope))
-                   SELECT code, name, level, parent_code FROM intake.areas a
-                   WHERE a.path && CAST(:scope AS text[])
-                      OR a.code IN (SELECT unnest(path) FROM mine)
-                   ORDER BY code"""
-            ),
-            {"scope": list(scope)},
-        )
-    ).mappings().all()
-    codes = [a["code"] for a in areas]
-    departments = (
-        await session.execute(
-            text("SELECT code, name, kind, area_code FROM intake.departments WHERE area_code = ANY(:c) ORDER BY code"),
-            {"c": codes},
-        )
-    ).mappings().all()
-    return {
-        "areas": [dict(a) for a in areas],
-        "departments": [dict(d) for d in departments],
-        "categories": [{"code": k, "name": v} for k, v in DISPUTE_CATEGORIES.items()],
-        "flags": list(RISK_FLAGS),
-        "grids": list(scope),
-    }
+    return (await references_for(session, {"": tuple(scope)}))[""]

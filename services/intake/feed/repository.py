@@ -38,6 +38,32 @@ async def append(session: AsyncSession, worker_id: str, entries: list[tuple[str,
     return head
 
 
+async def append_to_each(session: AsyncSession, entries: dict[str, tuple[str, dict[str, Any]]], now: datetime) -> None:
+    """One change for each of many workers (a directory change), in a handful of statements; heads are
+    taken in worker order."""
+    if not entries:
+        return
+    workers = sorted(entries)
+    heads = await session.execute(
+        text(
+            """INSERT INTO intake.feed_heads (worker_id, seq)
+               SELECT w, 1 FROM unnest(CAST(:ws AS text[])) AS w ORDER BY w
+               ON CONFLICT (worker_id) DO UPDATE SET seq = intake.feed_heads.seq + 1
+               RETURNING worker_id, seq"""
+        ),
+        {"ws": workers},
+    )
+    rows = [
+        {"worker_id": r.worker_id, "seq": r.seq, "type": entries[r.worker_id][0], "data": orjson.dumps(entries[r.worker_id][1]).decode(), "now": now}
+        for r in heads
+    ]
+    await session.execute(
+        text("INSERT INTO intake.feed (worker_id, seq, type, data, created_at) VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"),
+        rows,
+    )
+    await session.execute(text("SELECT pg_notify(:ch, w) FROM unnest(CAST(:ws AS text[])) AS w"), {"ch": FEED_CHANNEL, "ws": workers})
+
+
 async def head(session: AsyncSession, worker_id: str) -> tuple[int, int]:
     row = (
         await session.execute(text("SELECT seq, min_seq FROM intake.feed_heads WHERE worker_id = :w"), {"w": worker_id})

@@ -157,9 +157,11 @@ async def push(
             continue
         parsed.append((i, item, content_hash(item)))
 
-    # Grid binding: the worker's own grids, or anything below them in the directory.
-    grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
-    allowed = set(principal.areas) | await reports.grids_in_scope(session, grids, principal.areas)
+    # Grid binding: the worker's own grids or anything below them, as long as the directory still has
+    # them (a grid retired from the org binds no report, whatever an older token says).
+    grids = sorted({it.grid for _, it, _ in parsed if it.grid})
+    allowed = await reports.grids_in_scope(session, grids, principal.areas)
+    followup_errors = await _followup_errors(session, principal, [it for _, it, _ in parsed if it.kind == "followup"])
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
     pending: list[tuple[int, ReportItem, str]] = []
@@ -170,6 +172,9 @@ async def push(
                 status="rejected",
                 errors=[{"loc": ["grid"], "msg": "不是本人负责的网格", "type": "grid_not_bound"}],
             )
+            continue
+        if item.id in followup_errors:
+            results[i] = PushResult(id=str(item.id), status="rejected", errors=[followup_errors[item.id]])
             continue
         if item.id in first_by_id:  # the same id twice in one batch: judged against the first
             pending.append((i, item, digest))
@@ -209,6 +214,23 @@ async def push(
         else:
             results[i] = PushResult(id=str(item.id), status="conflict", detail="该编号已用于其他内容，未覆盖")
     return PushResponse(results=[r for r in results if r is not None], server_time=now, clock_offset_ms=offset_ms)
+
+
+async def _followup_errors(session: Any, principal: Principal, followups: list[ReportItem]) -> dict[uuid.UUID, dict[str, Any]]:
+    """A revisit record (回访记录) must answer an open task of this worker, about the case it names; one
+    already stored is judged as a retry (duplicate / conflict) instead, since storing it closed the task."""
+    if not followups:
+        return {}
+    stored = await reports.existing(session, [it.id for it in followups])
+    fresh = [it for it in followups if it.id not in stored]
+    open_tasks = await tasks.open_cases(session, sorted({it.task_id for it in fresh if it.task_id}), principal.subject)
+    errors: dict[uuid.UUID, dict[str, Any]] = {}
+    for it in fresh:
+        if it.task_id not in open_tasks:
+            errors[it.id] = {"loc": ["task_id"], "msg": "不是本人待办的回访任务，或该任务已结束", "type": "task_not_open"}
+        elif open_tasks[it.task_id] != it.case_id:
+            errors[it.id] = {"loc": ["case_id"], "msg": "案件与回访任务不符", "type": "case_mismatch"}
+    return errors
 
 
 # --- pull -------------------------------------------------------------------------------------

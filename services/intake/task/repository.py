@@ -31,6 +31,17 @@ async def finish(session: AsyncSession, task_ids: list[uuid.UUID], worker_id: st
         )
 
 
+async def open_cases(session: AsyncSession, task_ids: list[uuid.UUID], worker_id: str) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Of these tasks, the worker's open ones, with the case each is about."""
+    if not task_ids:
+        return {}
+    result = await session.execute(
+        text("SELECT id, case_id FROM intake.tasks WHERE id = ANY(:ids) AND worker_id = :w AND state = 'open'"),
+        {"ids": task_ids, "w": worker_id},
+    )
+    return {r.id: r.case_id for r in result}
+
+
 async def open_for(session: AsyncSession, worker_id: str) -> list[Any]:
     result = await session.execute(
         text("SELECT id, kind, case_id, data, created_at FROM intake.tasks WHERE worker_id = :w AND state = 'open' ORDER BY created_at"),

@@ -1,0 +1,69 @@
+"""Department staff and department systems see the photos of the cases whistled (吹哨) to their
+department: intake asks cases, and answers 503 with Retry-After when cases cannot answer."""
+from __future__ import annotations
+
+from case_helpers import act, dept_token
+from conftest import DEMO_PASSWORD
+from factories import GRID_W001, report
+from test_attachments import download, photo, sha, upload_whole
+
+PROBLEM = "application/problem+json"
+
+
+async def case_with_photo(system) -> tuple[str, bytes]:
+    data = photo(20_000)
+    await upload_whole(system, data, "w001")
+    item = report(grid=GRID_W001, attachments=[f"sha256:{sha(data)}"])
+    resp = await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [item]},
+                                  headers=await system.auth("w001", "dev-w001"))
+    assert resp.json()["results"][0]["status"] == "accepted", resp.text
+    await system.drain()
+    found = await system.http.get(f"{system.cases_url}/v1/cases", params={"report": item["id"]}, headers=await system.auth("d001"))
+    return found.json()["items"][0]["id"], data
+
+
+async def staff_of_another_department(system) -> str:
+    doc = {"users": [{"username": "s101", "name": "郑十一", "role": "department_staff", "department": "PS-SCH",
+                      "areas": ["620602108"], "password": DEMO_PASSWORD}]}
+    resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
+    assert resp.status_code == 200, resp.text
+    await system.drain()
+    return "s101"
+
+
+async def fetch_as_system(system, digest: str, client_id: str):
+    return await system.http.get(f"{system.intake_url}/v1/attachments/{digest}", headers=await dept_token(system, client_id))
+
+
+async def test_staff_and_system_of_the_whistled_department_get_the_photo_others_404(system):
+    case_id, data = await case_with_photo(system)
+    digest = sha(data)
+    other_staff = await staff_of_another_department(system)
+    # not whistled yet: no department sees it
+    assert (await download(system, digest, "s001")).status_code == 404
+    assert (await act(system, "d001", case_id, "grade")).status_code == 200
+    resp = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"})
+    assert resp.status_code == 200, resp.text
+
+    got = await download(system, digest, "s001")
+    assert got.status_code == 200 and got.content == data
+    got = await fetch_as_system(system, digest, "ps-dl")
+    assert got.status_code == 200 and got.content == data
+    for resp in (await download(system, digest, other_staff), await fetch_as_system(system, digest, "ps-sch")):
+        assert resp.status_code == 404 and resp.headers["content-type"].startswith(PROBLEM)
+
+
+async def test_department_download_is_503_with_retry_after_while_cases_is_away(system):
+    case_id, data = await case_with_photo(system)
+    assert (await act(system, "d001", case_id, "grade")).status_code == 200
+    assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"})).status_code == 200
+    assert (await download(system, sha(data), "s001")).status_code == 200  # intake has the signing keys now
+    await system.stop_service("cases")
+    try:
+        resp = await download(system, sha(data), "s001")
+        assert resp.status_code == 503, resp.text
+        assert resp.headers["retry-after"].isdigit() and resp.headers["content-type"].startswith(PROBLEM)
+        assert (await download(system, sha(data), "d001")).status_code == 200  # area-scoped callers need no answer from cases
+    finally:
+        await system.start_service("cases")
+    assert (await download(system, sha(data), "s001")).status_code == 200
