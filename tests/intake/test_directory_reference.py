@@ -100,3 +100,27 @@ async def test_worker_moved_to_another_grid_gets_the_reference_of_the_new_one(sy
     assert data["grids"] == [GRID_1]
     assert GRID_2 not in {a["code"] for a in data["areas"]}
     await import_org(system, org())  # back to the village for the other tests
+
+
+async def test_a_grid_named_in_the_token_is_accepted_before_the_directory_reaches_intake(system):
+    grid = "620602107210-01"
+    doc = {
+        "areas": [{"code": "620602", "name": "凉州区", "level": "county", "children": [
+            {"code": "620602107", "name": "大柳镇", "level": "township", "children": [
+                {"code": "620602107210", "name": "后柳村", "level": "village", "children": [
+                    {"code": grid, "name": "后柳村第一网格", "level": "grid"}]}]}]}],
+        "users": [{"username": "w210", "name": "孙十一", "role": "grid_worker", "areas": [grid], "password": DEMO_PASSWORD}],
+    }
+    resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
+    assert resp.status_code == 200, resp.text
+    async with system.intake_app.state.db.unit_of_work() as s:
+        from sqlalchemy import text
+
+        assert (await s.execute(text("SELECT count(*) FROM intake.areas WHERE code = :g"), {"g": grid})).scalar() == 0
+    # intake has not heard of the new village yet, but the worker's token (issued by cases) names the grid
+    item = report(grid=grid, id=str(uuid.uuid4()))
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w210", "items": [item]}, headers=await system.auth("w210", "dev-w210")
+    )
+    assert resp.json()["results"][0]["status"] == "accepted", resp.text
+    await system.drain()

@@ -157,10 +157,11 @@ async def push(
             continue
         parsed.append((i, item, content_hash(item)))
 
-    # Grid binding: the worker's own grids or anything below them, as long as the directory still has
-    # them (a grid retired from the org binds no report, whatever an older token says).
-    grids = sorted({it.grid for _, it, _ in parsed if it.grid})
-    allowed = await reports.grids_in_scope(session, grids, principal.areas)
+    # Grid binding: an area the worker's token names (cases issued it, so it holds even before the
+    # directory change reaches intake's copy: a valid report is never refused for our lag), or a grid
+    # below one of them that intake's directory copy still has (a retired grid binds no report).
+    grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
+    allowed = set(principal.areas) | await reports.grids_in_scope(session, grids, principal.areas)
     followup_errors = await _followup_errors(session, principal, [it for _, it, _ in parsed if it.kind == "followup"])
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
