@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -133,6 +134,8 @@ class Relay:
         service_token: str,
         *,
         batch_size: int = 200,
+        min_batch_size: int = 10,
+        target_post_seconds: float = 2.0,
         max_post_bytes: int = 1024 * 1024,
         lease_seconds: float = 30.0,
         max_failures: int = 8,
@@ -144,6 +147,12 @@ class Relay:
         self.destinations = dict(destinations)
         self.token = service_token
         self.batch_size = batch_size
+        self.min_batch_size = min(min_batch_size, batch_size)
+        self.target_post_seconds = target_post_seconds
+        # Per consumer, how many events a claim takes: halved when a round's POSTs take longer than the
+        # target (a busy consumer — each event may be a whole case — must answer well inside the HTTP
+        # timeout and the lease, or the same events come back again and again), grown back when fast.
+        self.limits: dict[str, int] = {name: batch_size for name in destinations}
         self.max_post_bytes = max_post_bytes
         self.lease = timedelta(seconds=lease_seconds)
         self.max_failures = max_failures
@@ -171,7 +180,7 @@ class Relay:
                     break
         return delivered
 
-    async def _claim(self, destination: str) -> list[Any]:
+    async def _claim(self, destination: str, limit: int | None = None) -> list[Any]:
         """Lease up to `batch_size` due events that are each the oldest undelivered one of their aggregate.
 
         Set-based in three index-backed steps (due rows in id order; the head id of each of their
@@ -179,6 +188,7 @@ class Relay:
         """
         s = self.schema
         now = clock.now()
+        limit = limit or self.batch_size
         async with self.db.unit_of_work() as session:
             due = (
                 await session.execute(
@@ -188,7 +198,7 @@ class Relay:
                               AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until < :now)
                             ORDER BY id LIMIT :n"""
                     ),
-                    {"dest": destination, "now": now, "n": self.batch_size * 2},
+                    {"dest": destination, "now": now, "n": limit * 2},
                 )
             ).all()
             if not due:
@@ -204,7 +214,7 @@ class Relay:
                     {"dest": destination, "aggs": list({r.aggregate_id for r in due})},
                 )
             }
-            keep = [r.id for r in due if heads.get(r.aggregate_id) == r.id][: self.batch_size]
+            keep = [r.id for r in due if heads.get(r.aggregate_id) == r.id][:limit]
             if not keep:
                 # Every due row in the window waits behind an older event of its aggregate (one backing
                 # off, parked, or leased). Find the due heads across the whole backlog instead: one pass
@@ -221,7 +231,7 @@ class Relay:
                                   AND (h.lease_until IS NULL OR h.lease_until < :now)
                                 ORDER BY h.id LIMIT :n"""
                         ),
-                        {"dest": destination, "now": now, "n": self.batch_size},
+                        {"dest": destination, "now": now, "n": limit},
                     )
                 ]
                 if not keep:
@@ -241,13 +251,29 @@ class Relay:
             return sorted(result.all(), key=lambda r: r.id)
 
     async def _round(self, destination: str, url: str) -> tuple[int, int]:
-        rows = await self._claim(destination)
+        limit = self.limits.get(destination, self.batch_size)
+        rows = await self._claim(destination, limit)
         if not rows:
             return 0, 0
         delivered = 0
+        started = time.monotonic()
         for part in self._parts(rows):
             delivered += await self._post(url, part)
+        self._adapt(destination, limit, len(rows), delivered, time.monotonic() - started)
         return delivered, len(rows)
+
+    def _adapt(self, destination: str, limit: int, claimed: int, delivered: int, seconds: float) -> None:
+        """AIMD on the claim size: halve when the consumer was slow or failed the round, grow by half
+        again when a full round came back well inside the target."""
+        if seconds > self.target_post_seconds or (delivered == 0 and claimed > 0):
+            new = max(self.min_batch_size, limit // 2)
+        elif claimed >= limit and seconds < self.target_post_seconds / 4:
+            new = min(self.batch_size, limit + max(1, limit // 2))
+        else:
+            new = limit
+        if new != limit:
+            log.info("outbox %s → %s: batch %d → %d (%d events in %.2fs)", self.source, destination, limit, new, claimed, seconds)
+        self.limits[destination] = new
 
     def _parts(self, rows: list[Any]) -> list[list[tuple[Any, bytes]]]:
         """Split a claimed batch into POSTs of at most `max_post_bytes` (an event larger than that goes

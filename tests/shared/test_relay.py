@@ -1,6 +1,7 @@
 """The outbox relay: a consumer that is down loses nothing; a poison event is parked and visible."""
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
@@ -284,3 +285,52 @@ async def test_every_service_shows_operators_its_parked_events(system):
         resp = await system.http.get(f"{url}/v1/admin/outbox", params={"status": "parked"}, headers=admin)
         assert resp.status_code == 200, (url, resp.text)
         assert (await system.http.get(f"{url}/v1/admin/outbox", headers=await system.auth("l001"))).status_code == 404
+
+
+class _SlowConsumer(_Consumer):
+    """Takes `per_event` seconds for each event of a POST, like a consumer that makes a case per event."""
+
+    def __init__(self, per_event: float) -> None:
+        super().__init__(limit=64 * 1024 * 1024)
+        self.per_event = per_event
+        self.counts: list[int] = []
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        events = json.loads(body)["events"]
+        self.counts.append(len(events))
+        await asyncio.sleep(self.per_event * len(events))
+        self.taken += [e["id"] for e in events]
+        answer = json.dumps({"results": [{"id": e["id"], "status": "processed"} for e in events]}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": answer})
+
+
+async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(system):
+    destination = f"slow-{uuid.uuid4().hex[:8]}"
+    consumer = _SlowConsumer(per_event=0.01)
+    served = Served(destination, lambda: consumer, free_port())
+    await served.start()
+    relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t",
+                  batch_size=200, min_batch_size=10, target_post_seconds=0.3)
+    try:
+        ids = await _big_events(system.intake_app.state.db, destination, 400, 100)
+        assert await relay.run_once() == 400
+        # 200 events took ~2 s, past the 0.3 s target: each round halves until a round fits the target
+        assert consumer.counts[:4] == [200, 100, 50, 25], consumer.counts
+        assert relay.limits[destination] == 25
+        consumer.per_event = 0.0  # the consumer is quick again: full rounds well inside the target grow the batch
+        more = await _big_events(system.intake_app.state.db, destination, 300, 100)
+        assert await relay.run_once() == 300
+        assert relay.limits[destination] > 25 and max(consumer.counts[-3:]) > 25, consumer.counts
+    finally:
+        await relay.close()
+        await served.stop()
+    assert sorted(consumer.taken) == sorted(ids + more)
