@@ -95,6 +95,7 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
                WHERE n.recipient = 'user:d001' AND n.event_type = 'digest.daily'"""))).all()
     assert runs == 1  # the day is claimed once
     centre = next(c for c in digest["centres"] if c["area"] == "620602107")
+    assert len(centre["overdue_cases"]) == min(centre["overdue_case_count"], 50) and centre["overdue_case_count"] <= centre["overdue"]
     assert [(m.rule, m.channel, m.state) for m in mine] == [("daily_digest", "inbox", "delivered")]
     assert mine[0].title.startswith("每日提醒 ") and "大柳镇综治中心" in mine[0].body
     assert f"超期未办 {centre['overdue']} 项" in mine[0].body and f"今日到期 {centre['due_today']} 项" in mine[0].body
@@ -165,3 +166,19 @@ async def test_the_addressed_department_is_told_when_the_centre_closes_its_notic
     assert [(r.channel, r.recipient) for r in rows] == [("inbox", "user:s001"), ("webhook", "department:PS-DL")]
     assert rows[0].title == f"通知书已结案 {notice['number']}" and "已核实整改到位" in rows[0].body and "无需再办理" in rows[0].body
     assert rows[1].payload["type"] == "notice.closed" and rows[1].payload["data"]["unit"] == "PS-DL"
+
+
+def test_the_digest_counts_every_overdue_case_not_only_those_cases_sent_by_number():
+    numbers = [f"DL-2099-{i:03d}" for i in range(1, 51)]  # cases names at most 50 of a centre's overdue cases
+    many = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 90, "overdue_case_count": 73,
+                                       "due_today": 0, "overdue_cases": numbers})
+    listed = many.payload["overdue_list"]
+    assert listed == "超期案件：" + "、".join(numbers[:20]) + " 等73件。"
+    assert many.payload["overdue_case_count"] == 73
+    # every overdue case named (three overdue clocks on two cases): no "等"
+    all_named = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 3, "overdue_case_count": 2,
+                                            "due_today": 0, "overdue_cases": numbers[:2]})
+    assert all_named.payload["overdue_list"] == f"超期案件：{numbers[0]}、{numbers[1]}。"
+    # a cases that does not send the case count: the centre's overdue count
+    older = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 64, "due_today": 0, "overdue_cases": numbers})
+    assert older.payload["overdue_list"].endswith(" 等64件。")
