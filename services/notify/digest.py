@@ -22,14 +22,26 @@ DIGEST_NS = uuid.UUID("5b0f3c1e-6a57-4c7e-9a8e-0d1f2b3c4d5e")
 LISTED_AT_MOST = 20  # case numbers named in one digest; the count says how many there are
 
 
+def _overdue_total(centre: dict[str, Any], listed: int) -> int:
+    """How many cases are overdue: `overdue_case_count` (cases caps the numbers it sends, not the count);
+    from a cases without it, the centre's `overdue` count."""
+    total = centre.get("overdue_case_count")
+    if isinstance(total, bool) or not isinstance(total, int):
+        total = centre.get("overdue") or 0
+    return max(int(total), listed)
+
+
 def _overdue_list(centre: dict[str, Any]) -> str:
-    """The overdue case numbers, when cases sends them (`overdue_cases`: numbers or {case_number})."""
+    """The overdue case numbers, when cases sends them (`overdue_cases`: numbers or {case_number}); when
+    more are overdue than are named, "等N件" says how many in all."""
     numbers = [c.get("case_number") if isinstance(c, dict) else c for c in centre.get("overdue_cases") or []]
     numbers = [str(n) for n in numbers if n]
     if not numbers:
         return ""
-    more = f" 等{len(numbers)}件" if len(numbers) > LISTED_AT_MOST else ""
-    return "超期案件：" + "、".join(numbers[:LISTED_AT_MOST]) + more + "。"
+    named = numbers[:LISTED_AT_MOST]
+    total = _overdue_total(centre, len(numbers))
+    more = f" 等{total}件" if total > len(named) else ""
+    return "超期案件：" + "、".join(named) + more + "。"
 
 
 def digest_event(period: str, centre: dict[str, Any], area_path: list[str] | None = None) -> EventIn:
@@ -43,6 +55,7 @@ def digest_event(period: str, centre: dict[str, Any], area_path: list[str] | Non
         payload={
             "period": period, "area": centre["area"], "area_path": area_path or [centre["area"]], "centre_name": centre.get("name") or "",
             "overdue": centre.get("overdue") or 0, "due_today": centre.get("due_today") or 0,
+            "overdue_case_count": _overdue_total(centre, len(centre.get("overdue_cases") or [])),
             "overdue_cases": centre.get("overdue_cases") or [], "overdue_list": _overdue_list(centre),
         },
     )

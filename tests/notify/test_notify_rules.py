@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from case_helpers import act, make_case
+from case_helpers import act, dept_token, make_case, manual_clock, run_sweep
 import uuid
 
 from services.notify.digest import digest_event, send_daily_digest
@@ -95,6 +95,7 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
                WHERE n.recipient = 'user:d001' AND n.event_type = 'digest.daily'"""))).all()
     assert runs == 1  # the day is claimed once
     centre = next(c for c in digest["centres"] if c["area"] == "620602107")
+    assert len(centre["overdue_cases"]) == min(centre["overdue_case_count"], 50) and centre["overdue_case_count"] <= centre["overdue"]
     assert [(m.rule, m.channel, m.state) for m in mine] == [("daily_digest", "inbox", "delivered")]
     assert mine[0].title.startswith("每日提醒 ") and "大柳镇综治中心" in mine[0].body
     assert f"超期未办 {centre['overdue']} 项" in mine[0].body and f"今日到期 {centre['due_today']} 项" in mine[0].body
@@ -122,3 +123,62 @@ async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(
 
 async def test_grid_workers_have_no_inbox(system):
     assert (await system.http.get(f"{system.notify_url}/v1/notifications", headers=await system.auth("w001", "dev-w001"))).status_code == 404
+
+
+async def deliveries_of(system, case_id, rule):
+    async with (await notify_db(system)).unit_of_work() as s:
+        return (await s.execute(text(
+            """SELECT d.channel, d.recipient, d.payload, n.title, n.body FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+               WHERE n.case_id = :c AND n.rule = :r ORDER BY d.channel, d.recipient"""), {"c": case_id, "r": rule})).all()
+
+
+async def test_a_department_is_told_by_webhook_and_in_app_when_its_whistle_is_withdrawn(system):
+    a, _ = await make_case(system, flags=[], category="land")
+    b, _ = await make_case(system, flags=[], category="land")
+    await act(system, "d001", a, "grade")
+    assert (await act(system, "d001", a, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "土地纠纷"})).status_code == 200
+    assert (await act(system, "d001", a, "merge", {"into": b, "reason": "同一土地纠纷"})).status_code == 200
+    await system.drain()
+    rows = await deliveries_of(system, a, "whistle_cancelled")
+    assert [(r.channel, r.recipient) for r in rows] == [("inbox", "user:s001"), ("webhook", "department:PS-DL")]
+    number_b = (await system.http.get(f"{system.cases_url}/v1/cases/{b}", headers=await system.auth("d001"))).json()["number"]
+    assert rows[0].title.startswith("吹哨撤回：") and "大柳派出所" in rows[0].body and f"已并入案件 {number_b}" in rows[0].body
+    hook = rows[1].payload
+    assert hook["type"] == "whistle.cancelled" and hook["data"]["department"] == "PS-DL" and hook["data"]["state"] == "cancelled"
+    assert hook["data"]["text"] == rows[0].body
+
+
+async def test_the_addressed_department_is_told_when_the_centre_closes_its_notice(system):
+    with manual_clock() as clk:
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        await act(system, "d001", case_id, "grade")
+        assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "请派出所处理"})).status_code == 200
+        clk.advance(hours=2, minutes=1)  # past the report-in limit and its +1: the supervision notice to PS-DL
+        await run_sweep(system)
+        ps = await dept_token(system)
+        notice = next(n for n in (await system.http.get(f"{system.cases_url}/v1/notices", params={"state": "issued"}, headers=ps)).json()["items"]
+                      if n["case_id"] == case_id)
+        url = f"{system.cases_url}/v1/notices/{notice['id']}"
+        assert (await system.http.post(f"{url}/answer", json={"answer": "已安排民警到场"}, headers=ps)).status_code == 200
+        assert (await system.http.post(f"{url}/close", json={"note": "已核实整改到位"}, headers=await system.auth("d001"))).status_code == 200
+        await system.drain()  # at the moved clock: the events made at it are due
+    rows = await deliveries_of(system, case_id, "notice_closed")
+    assert [(r.channel, r.recipient) for r in rows] == [("inbox", "user:s001"), ("webhook", "department:PS-DL")]
+    assert rows[0].title == f"通知书已结案 {notice['number']}" and "已核实整改到位" in rows[0].body and "无需再办理" in rows[0].body
+    assert rows[1].payload["type"] == "notice.closed" and rows[1].payload["data"]["unit"] == "PS-DL"
+
+
+def test_the_digest_counts_every_overdue_case_not_only_those_cases_sent_by_number():
+    numbers = [f"DL-2099-{i:03d}" for i in range(1, 51)]  # cases names at most 50 of a centre's overdue cases
+    many = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 90, "overdue_case_count": 73,
+                                       "due_today": 0, "overdue_cases": numbers})
+    listed = many.payload["overdue_list"]
+    assert listed == "超期案件：" + "、".join(numbers[:20]) + " 等73件。"
+    assert many.payload["overdue_case_count"] == 73
+    # every overdue case named (three overdue clocks on two cases): no "等"
+    all_named = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 3, "overdue_case_count": 2,
+                                            "due_today": 0, "overdue_cases": numbers[:2]})
+    assert all_named.payload["overdue_list"] == f"超期案件：{numbers[0]}、{numbers[1]}。"
+    # a cases that does not send the case count: the centre's overdue count
+    older = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 64, "due_today": 0, "overdue_cases": numbers})
+    assert older.payload["overdue_list"].endswith(" 等64件。")

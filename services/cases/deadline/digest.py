@@ -14,7 +14,7 @@ from shared.clock import CHINA_TZ, clock
 router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
 
 
-@router.get("/digest", summary="Per centre: overdue clocks and clocks due today (China time)")
+@router.get("/digest", summary="Per centre: overdue clocks (and their cases) and clocks due today (China time)")
 async def digest(request: Request, cases_per_centre: int = Query(50, ge=0, le=5000)) -> dict[str, Any]:
     now = clock.now()
     local = now.astimezone(CHINA_TZ)
@@ -24,6 +24,7 @@ async def digest(request: Request, cases_per_centre: int = Query(50, ge=0, le=50
             text(
                 """SELECT a.code, a.name, a.level,
                           count(*) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue,
+                          count(DISTINCT c.id) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue_case_count,
                           count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today,
                           (array_agg(DISTINCT c.number) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))))[1:CAST(:cap AS int)] AS overdue_cases
                    FROM cases.areas a
@@ -36,8 +37,10 @@ async def digest(request: Request, cases_per_centre: int = Query(50, ge=0, le=50
             {"now": now, "eod": end_of_day, "cap": cases_per_centre},
         )
         centres = [
-            {"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "due_today": r.due_today,
-             "overdue_cases": list(r.overdue_cases or [])}  # at most cases_per_centre numbers; the count is whole
+            # overdue: the overdue clocks; overdue_case_count: the cases they belong to, of which overdue_cases
+            # names at most cases_per_centre
+            {"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "overdue_case_count": r.overdue_case_count,
+             "due_today": r.due_today, "overdue_cases": list(r.overdue_cases or [])}
             for r in rows
         ]
     return {"date": local.date().isoformat(), "centres": centres}

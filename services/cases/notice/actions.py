@@ -30,10 +30,12 @@ async def _visible(session: Any, principal: Principal, notice_id: uuid.UUID) -> 
 
 
 async def _record(session: Any, notice: Any, by: str, action: str, note: str, event: str, extra: dict[str, Any]) -> None:
+    """On the case's timeline, and to notify with the addressed unit (whom notify tells of the close)."""
     if notice.case_id:
         case = await case_repo.lock_case(session, notice.case_id)
+        about = {"notice_id": str(notice.id), "number": notice.number, "notice_kind": notice.kind, "unit": notice.unit, "subject": notice.subject}
         await effects.record(session, case, actor=by, action=action, before=case.state, after=case.state, note=note, now=clock.now(),
-                             events=[(event, effects.case_payload(case) | {"notice_id": str(notice.id), "number": notice.number} | extra)])
+                             events=[(event, effects.case_payload(case) | about | extra)])
 
 
 async def answer_notice(session: Any, principal: Principal, notice_id: uuid.UUID, answer: str) -> dict[str, Any]:

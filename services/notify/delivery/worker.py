@@ -25,6 +25,7 @@ from services.notify.delivery.outcomes import Claimed, Outcome, as_dict, body_of
 from services.notify.delivery.policy import parse_schedule
 from services.notify.delivery.sms import GatewaySmsProvider, LoggingSmsProvider, SmsProvider, china_day, quiet_until
 from services.notify.delivery.webhooks import UnsafeTarget, static_refusal, webhook_headers
+from services.notify.directory import repository as directory
 from services.notify.endpoint import repository as endpoint_repo
 from services.notify.endpoint.service import signing_keys
 from shared.clock import clock
@@ -52,6 +53,7 @@ class _Endpoint:
     keys: list[bytes]
     refusal: str | None
     loaded_at: float
+    retired: bool = False  # the directory has retired (撤销) the department: its webhooks are skipped
 
 
 @dataclass
@@ -258,6 +260,7 @@ class DeliveryRun:
         now = clock.now()
         async with self.db.unit_of_work() as session:
             found = await endpoint_repo.load_many(session, missing)
+            retired = await directory.retired_codes(session, missing)
         loaded_at = time.monotonic()
         for code in missing:
             self.endpoints.pop(code, None)
@@ -271,13 +274,16 @@ class DeliveryRun:
                 keys=signing_keys(ep.secrets, self.cipher, now),
                 refusal=static_refusal(ep.url, allow_private),
                 loaded_at=loaded_at,
+                retired=ep.department_code in retired,
             )
 
     def _prepare_webhook(self, row: Claimed) -> None:
         ep = self.endpoints.get(row.target or "")
         refusal = self._endpoint_refusal(row, ep)
         key = row.target or ""
-        if refusal:
+        if ep is not None and ep.retired:  # not an outage: nothing will ever take it
+            self._result(Outcome(row, "skipped", error=directory.RETIRED, attempted=0))
+        elif refusal:
             self._result(Outcome(row, "failed", error=refusal))
         elif self.held.get(key, 0) >= self.per_endpoint_held:
             # this department has its share claimed already: the row goes back to the table at once (no

@@ -20,6 +20,7 @@ departments = Table(
     Column("name", Text, nullable=False),
     Column("area_code", Text),
     Column("head", Text),  # username of the department head
+    Column("active", Boolean, nullable=False, server_default=true()),  # false: retired (撤销), no longer in the directory
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

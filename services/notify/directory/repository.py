@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+RETIRED = "部门已撤销"  # why a retired department's webhooks are skipped (delivery.last_error)
+
 
 async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
     areas = payload.get("areas") or []
@@ -18,15 +20,8 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
             ),
             [{"code": a["code"], "name": a["name"], "level": a["level"], "path": a["path"], "now": now} for a in areas],
         )
-    depts = payload.get("departments") or []
-    if depts:
-        await session.execute(
-            text(
-                """INSERT INTO notify.departments (code, name, area_code, head, updated_at) VALUES (:code, :name, :area_code, :head, :now)
-                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_code = EXCLUDED.area_code, head = EXCLUDED.head, updated_at = :now"""
-            ),
-            [{"code": d["code"], "name": d["name"], "area_code": d.get("area_code"), "head": d.get("head"), "now": now} for d in depts],
-        )
+    if "departments" in payload:
+        await _replace_departments(session, payload.get("departments") or [], now)
     if "users" not in payload:
         return  # a document without the users part says nothing about them
     users = payload.get("users") or []
@@ -56,6 +51,27 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
         )
 
 
+async def _replace_departments(session: AsyncSession, depts: list[dict[str, Any]], now: datetime) -> None:
+    """The departments part is the whole directory of live departments: one it lacks, or marks
+    `active: false`, was retired (撤销) and is kept inactive, so that its webhooks are skipped with the
+    reason and the rules reach it no more; one that comes back is live again."""
+    if depts:
+        await session.execute(
+            text(
+                """INSERT INTO notify.departments (code, name, area_code, head, active, updated_at)
+                   VALUES (:code, :name, :area_code, :head, :active, :now)
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_code = EXCLUDED.area_code, head = EXCLUDED.head,
+                     active = EXCLUDED.active, updated_at = :now"""
+            ),
+            [{"code": d["code"], "name": d["name"], "area_code": d.get("area_code"), "head": d.get("head"),
+              "active": d.get("active") is not False, "now": now} for d in depts],
+        )
+    await session.execute(
+        text("UPDATE notify.departments SET active = false, updated_at = :now WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"),
+        {"codes": [d["code"] for d in depts], "now": now},
+    )
+
+
 async def area(session: AsyncSession, code: str | None) -> Any:
     if not code:
         return None
@@ -63,9 +79,26 @@ async def area(session: AsyncSession, code: str | None) -> Any:
 
 
 async def department(session: AsyncSession, code: str | None) -> Any:
+    """The department, live or retired (`active` tells which): its name still titles old cases' messages."""
     if not code:
         return None
-    return (await session.execute(text("SELECT code, name, area_code, head FROM notify.departments WHERE code = :c"), {"c": code})).first()
+    return (await session.execute(text("SELECT code, name, area_code, head, active FROM notify.departments WHERE code = :c"), {"c": code})).first()
+
+
+async def live_department(session: AsyncSession, code: str | None) -> Any:
+    """The department while the directory lists it; None when unknown or retired (撤销)."""
+    dept = await department(session, code)
+    return dept if dept is not None and dept.active else None
+
+
+async def retired_codes(session: AsyncSession, codes: list[str]) -> set[str]:
+    """Of these department codes, those the directory has retired."""
+    if not codes:
+        return set()
+    result = await session.execute(
+        text("SELECT code FROM notify.departments WHERE NOT active AND code = ANY(CAST(:c AS text[]))"), {"c": list(codes)}
+    )
+    return {r.code for r in result}
 
 
 async def users_where(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[Any]:

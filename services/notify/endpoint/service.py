@@ -91,9 +91,10 @@ async def put_endpoint(
 ) -> dict[str, Any]:
     """An operator sets a department's URL (and maybe a new secret). The endpoint is active again, is
     the operator's from now on (an org import no longer changes it), and the department's failed
-    webhook deliveries are tried again now rather than at their next scheduled attempt."""
-    if await directory.department(session, code) is None:
-        raise NotFound("部门不存在")
+    webhook deliveries are tried again now rather than at their next scheduled attempt. A department
+    the directory does not list (unknown or retired) has no endpoint to set."""
+    if await directory.live_department(session, code) is None:
+        raise NotFound("部门不存在或已撤销")
     try:
         await check_target(url, allow_private_targets)
     except UnsafeTarget as exc:

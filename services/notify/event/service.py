@@ -30,7 +30,7 @@ async def on_directory_changed(session: Any, event: EventIn, ctx: Any) -> None:
     await directory.replace(session, event.payload, clock.now())
     for dept in event.payload.get("departments") or []:
         hook = dept.get("webhook") or {}
-        if hook.get("url"):
+        if hook.get("url") and dept.get("active") is not False:
             secret = ctx.cipher.decrypt(hook.get("secret_enc")) if hook.get("secret_enc") else None
             await upsert_from_directory(
                 session, ctx.cipher, dept["code"], hook["url"], secret, allow_private_targets=ctx.settings.webhook_allow_private_targets

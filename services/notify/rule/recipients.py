@@ -30,9 +30,14 @@ def _workers(ids: list[str]) -> list[Recipient]:
 
 
 async def _department(session: Any, code: str | None) -> list[Recipient]:
+    """The department's system and its staff. A retired (撤销) department has no staff to tell: only its
+    system stays a recipient, so that the webhook is recorded as skipped with the reason (部门已撤销)."""
     if not code:
         return []
     out = [Recipient(f"department:{code}", "department", code)]
+    dept = await directory.department(session, code)
+    if dept is not None and not dept.active:
+        return out
     return out + _users(await directory.staff_of(session, code))
 
 
@@ -46,8 +51,9 @@ async def _centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
 
 
 async def _unit(session: Any, unit: str | None, data: dict[str, Any]) -> list[Recipient]:
-    """A unit is a department (its system and staff) or an area (its centre's dispatchers)."""
-    if unit and await directory.department(session, unit):
+    """A unit is a department (its system and staff) or an area (its centre's dispatchers); a retired
+    department's business goes to the centre."""
+    if unit and await directory.live_department(session, unit):
         return await _department(session, unit)
     if unit:
         rows = await directory.dispatchers_of(session, unit)
@@ -57,9 +63,10 @@ async def _unit(session: Any, unit: str | None, data: dict[str, Any]) -> list[Re
 
 
 async def _head(session: Any, data: dict[str, Any]) -> list[Recipient]:
-    """The head of the event's department, else of the department a notice names as its unit."""
+    """The head of the event's department, else of the department a notice names as its unit (a
+    retired department has no head to tell)."""
     for code in (data.get("department"), data.get("unit")):
-        dept = await directory.department(session, code)
+        dept = await directory.live_department(session, code)
         if dept is not None:
             return _users(await directory.by_username(session, dept.head)) if dept.head else []
     return []

@@ -19,6 +19,7 @@ from shared.inbox import EventIn
 from shared.outbox import Event, publish
 
 NO_ENDPOINT = "部门未配置接收地址"
+DEPARTMENT_RETIRED = directory.RETIRED
 ENDPOINT_DISABLED = "部门接收地址已停用"
 ROLE_ZH = {"lead": "牵头", "assist": "协办"}
 TIER_ZH = {"village": "村级", "township": "镇级", "county": "县级"}
@@ -66,14 +67,17 @@ def _channel_fits(channel: str, r: Recipient) -> bool:
 
 
 async def _webhook_refusals(session: Any, codes: set[str]) -> dict[str, str]:
-    """Why a department's system cannot get a webhook now (no endpoint, or one that is disabled)."""
+    """Why a department's system cannot get a webhook now (retired, no endpoint, or one that is disabled)."""
     if not codes:
         return {}
     found = {e.department_code: e for e in await endpoint_repo.load_many(session, sorted(codes))}
+    retired = await directory.retired_codes(session, sorted(codes))
     out: dict[str, str] = {}
     for code in codes:
         ep = found.get(code)
-        if ep is None:
+        if code in retired:
+            out[code] = DEPARTMENT_RETIRED
+        elif ep is None:
             out[code] = NO_ENDPOINT
         elif ep.state != "active":
             out[code] = f"{ENDPOINT_DISABLED}：{ep.disabled_reason or '未说明原因'}"
@@ -100,7 +104,7 @@ async def _plan(session: Any, rules: list[Rule], event: EventIn, data: dict[str,
 async def apply_rules(session: Any, rules: list[Rule], event: EventIn) -> int:
     """Make the notifications and deliveries an event calls for; returns deliveries made.
 
-    Webhooks to a department without an (active) endpoint are recorded as `skipped` with the reason,
+    Webhooks to a retired department or one without an (active) endpoint are recorded as `skipped` with the reason,
     not retried for a day. Phone messages are `handed_off` once they are in the outbox to intake (the
     phone fetches them from its feed; notify does not see that happen). In-app messages are
     `delivered`: the notification row is the message."""
