@@ -166,6 +166,35 @@ async def test_the_addressed_department_is_told_when_the_centre_closes_its_notic
     assert [(r.channel, r.recipient) for r in rows] == [("inbox", "user:s001"), ("webhook", "department:PS-DL")]
     assert rows[0].title == f"通知书已结案 {notice['number']}" and "已核实整改到位" in rows[0].body and "无需再办理" in rows[0].body
     assert rows[1].payload["type"] == "notice.closed" and rows[1].payload["data"]["unit"] == "PS-DL"
+    answered = await deliveries_of(system, case_id, "notice_answered_centre")
+    assert [(r.channel, r.recipient) for r in answered] == [("inbox", "user:d001")]
+    assert "已安排民警到场" in answered[0].body and "请审核后结案" in answered[0].body
+
+
+async def test_the_centre_hears_when_a_department_returns_a_whistle_and_when_the_lead_reports_done(system):
+    with manual_clock():
+        returned_case, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        done_case, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        for case_id in (returned_case, done_case):
+            await act(system, "d001", case_id, "grade")
+            r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "请派出所处理"})
+            assert r.status_code == 200, r.text
+        ps = await dept_token(system)
+        mine = (await system.http.get(f"{system.cases_url}/v1/whistles", headers=ps)).json()["items"]
+        back = next(w for w in mine if w["case_id"] == returned_case)
+        done = next(w for w in mine if w["case_id"] == done_case)
+        r = await system.http.post(f"{system.cases_url}/v1/whistles/{back['id']}/return", json={"reason": "非本部门职责"}, headers=ps)
+        assert r.status_code == 200, r.text
+        for move in ("ack", "done"):
+            r = await system.http.post(f"{system.cases_url}/v1/whistles/{done['id']}/{move}", json={}, headers=ps)
+            assert r.status_code == 200, r.text
+        await system.drain()
+    returned = await deliveries_of(system, returned_case, "whistle_returned_centre")
+    assert [(r.channel, r.recipient) for r in returned] == [("inbox", "user:d001")]
+    assert "非本部门职责" in returned[0].body and "请重新研判交办" in returned[0].body
+    finished = await deliveries_of(system, done_case, "whistle_done_centre")
+    assert [(r.channel, r.recipient) for r in finished] == [("inbox", "user:d001")]
+    assert "已报告办结" in finished[0].body
 
 
 def test_the_digest_counts_every_overdue_case_not_only_those_cases_sent_by_number():
