@@ -5,7 +5,7 @@ the download of a stored file. Thin: they read the protocol headers and call the
     POST    /v1/attachments                 create an upload → Location /v1/attachments/uploads/<id>
     HEAD    /v1/attachments/uploads/<id>    its offset
     PATCH   /v1/attachments/uploads/<id>    append a chunk at Upload-Offset
-    DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload
+    DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload (a finished one: 409, kept)
     GET     /v1/attachments/<sha256>        the stored file (a normal download, no Tus-Resumable needed)
 """
 from __future__ import annotations
@@ -240,9 +240,9 @@ async def append_chunk(
 @router.delete(
     "/uploads/{upload_id}",
     status_code=204,
-    summary="Drop an upload (tus termination); a stored file stays",
+    summary="Drop an unfinished upload (tus termination); a finished one is refused with 409 upload_finished and kept",
     dependencies=[TusRequest],
-    responses={204: {"description": "Terminated"}, **problem_responses(401, 403, 404, 412, 503)},
+    responses={204: {"description": "Terminated"}, **problem_responses(401, 403, 404, 409, 412, 503)},
 )
 async def terminate_upload(upload_id: str, session: DbSession, principal: GridWorker, store: Store) -> Response:
     await service.terminate_upload(session, store, principal, _upload_id(upload_id))

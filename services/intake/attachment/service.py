@@ -362,8 +362,18 @@ def _chunk_too_large(remaining: int) -> Problem:
 
 
 async def terminate_upload(session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID) -> None:
-    """tus termination: the upload resource goes away. A stored file stays (others may share it)."""
-    await _owned(session, principal, upload_id, lock=True)
+    """tus termination of an unfinished upload: the upload resource and its partial bytes go away.
+
+    A finished upload is refused with 409 `upload_finished` and kept (tus lets a server refuse to
+    terminate a finished upload): it is the only record that the worker sent the file, which is what
+    lets them, the dispatchers and the departments see the photo of their reports."""
+    row = await _owned(session, principal, upload_id, lock=True)
+    if row["completed_at"] is not None:
+        raise Conflict(
+            "上传已完成，文件已作为附件保存，不能终止",
+            code="upload_finished",
+            upload_offset=row["length"],
+        )
     await repository.delete_upload(session, upload_id)
     await store.discard(upload_id)
 
