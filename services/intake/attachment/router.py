@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
-from services.intake.attachment import service
+from services.intake.attachment import download_service, service
 from services.intake.attachment.schemas import (
     OFFSET_OCTET_STREAM,
     TUS_CHECKSUM_ALGORITHMS,
@@ -261,8 +261,12 @@ async def terminate_upload(upload_id: str, session: DbSession, principal: GridWo
         **problem_responses(401, 403, 404, 503),
     },
 )
-async def download(sha256: str, request: Request, session: DbSession, principal: ActivePrincipal, store: Store) -> FileResponse:
-    stored = await service.stored_file(session, store, principal, sha256, request.app.state.case_access)
+async def download(
+    sha256: str, request: Request, db: Annotated[Database, Depends(get_database)], principal: ActivePrincipal, store: Store
+) -> FileResponse:
+    # No request transaction: the service reads in a short one and gives the connection back before
+    # asking cases about a department caller.
+    stored = await download_service.stored_file(db, store, principal, sha256, request.app.state.case_access)
     return FileResponse(
         stored.path,
         media_type=stored.filetype,
