@@ -2,9 +2,12 @@
 department: intake asks cases, and answers 503 with Retry-After when cases cannot answer."""
 from __future__ import annotations
 
+import asyncio
+
 from case_helpers import act, dept_token
 from conftest import DEMO_PASSWORD
 from factories import GRID_W001, report
+from services.intake.attachment.case_access import CaseAccess
 from test_attachments import download, photo, sha, upload_whole
 
 PROBLEM = "application/problem+json"
@@ -67,3 +70,68 @@ async def test_department_download_is_503_with_retry_after_while_cases_is_away(s
     finally:
         await system.start_service("cases")
     assert (await download(system, sha(data), "s001")).status_code == 200
+
+
+class SlowCases:
+    """cases' case-access answer, held back until `release` is set (a real HTTP server on a free port)."""
+
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.waiting = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+        await reader.readexactly(length)
+        self.waiting += 1
+        await self.release.wait()
+        body = b'{"visible": true}'
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    async def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.close()
+
+
+async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_connection(system):
+    case_id, data = await case_with_photo(system)
+    assert (await act(system, "d001", case_id, "grade")).status_code == 200
+    assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"})).status_code == 200
+    app = system.intake_app
+    pool = app.state.db.engine.pool
+    burst = pool.size() + pool._max_overflow + 2  # more department downloads than the pool can lend
+    slow = SlowCases()
+    real = app.state.case_access
+    app.state.case_access = CaseAccess(await slow.start(), "test-service-token", timeout_seconds=30)
+    hdrs = await system.auth("s001")
+    downloads = [asyncio.create_task(system.http.get(f"{system.intake_url}/v1/attachments/{sha(data)}", headers=hdrs)) for _ in range(burst)]
+    try:
+        for _ in range(200):  # every download is waiting for cases
+            if slow.waiting == burst:
+                break
+            await asyncio.sleep(0.05)
+        assert slow.waiting == burst
+        assert pool.checkedout() == 0
+        # meanwhile a phone still pushes at once
+        pushed = await asyncio.wait_for(
+            system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [report(grid=GRID_W001)]},
+                             headers=await system.auth("w001", "dev-w001")),
+            timeout=5,
+        )
+        assert pushed.json()["results"][0]["status"] == "accepted", pushed.text
+    finally:
+        slow.release.set()
+        results = await asyncio.gather(*downloads)
+        await app.state.case_access.close()
+        app.state.case_access = real
+        await slow.stop()
+    assert [(r.status_code, r.content == data) for r in results] == [(200, True)] * burst

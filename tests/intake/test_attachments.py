@@ -427,6 +427,30 @@ async def test_termination_drops_an_unfinished_upload(system):
     assert not partial(system, url).exists()
 
 
+async def test_deleting_a_finished_upload_is_409_and_the_photo_stays_visible(system):
+    data = photo(20_000)
+    digest = sha(data)
+    url = await upload_whole(system, data)
+    pushed = await system.http.post(
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w001", "items": [report(grid=GRID_W001, attachments=[f"sha256:{digest}"])]},
+        headers=await system.auth("w001", "dev-w001"),
+    )
+    assert pushed.json()["results"][0]["status"] == "accepted", pushed.text
+    again = upload_url(system, await create(system, data))  # finished at creation (deduplicated)
+
+    for finished in (url, again):
+        resp = await system.http.delete(finished, headers=await headers(system))
+        assert resp.status_code == 409, resp.text
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert resp.headers["tus-resumable"] == "1.0.0"
+        assert resp.json()["code"] == "upload_finished" and resp.json()["upload_offset"] == len(data)
+        assert (await head(system, finished)).headers["upload-offset"] == str(len(data))
+    for user in ("w001", "d001"):  # the sender and the township's dispatcher still see it
+        got = await download(system, digest, user)
+        assert got.status_code == 200 and got.content == data, user
+
+
 async def test_expired_upload_is_gone_and_purged(system):
     data = photo(20_000)
     manual = ManualClock()
@@ -494,6 +518,7 @@ async def test_openapi_lists_the_statuses_the_tus_routes_send(system):
     upload = doc["paths"]["/v1/attachments/uploads/{upload_id}"]
     assert {"204", "409", "413", "415", "460", "422", "404"} <= set(upload["patch"]["responses"])
     assert {"200", "404", "410"} <= set(upload["head"]["responses"])
+    assert {"204", "404", "409"} <= set(upload["delete"]["responses"])
     assert {"201", "413", "415", "422", "412"} <= set(doc["paths"]["/v1/attachments"]["post"]["responses"])
     assert {"200", "404"} <= set(doc["paths"]["/v1/attachments/{sha256}"]["get"]["responses"])
 

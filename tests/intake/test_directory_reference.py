@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import text
+
 from conftest import DEMO_PASSWORD
 from factories import report
+from test_attachments import download, photo, sha, upload_whole
 
 VILLAGE = "620602107209"
 GRID_1 = "620602107209-01"
@@ -43,10 +46,12 @@ async def pull(system, user: str, device: str, cursor: str | None = None) -> dic
     return resp.json()
 
 
-async def push_to(system, grid: str) -> dict:
-    item = report(grid=grid, id=str(uuid.uuid4()))
+async def push_to(system, grid: str, worker: str = "w209", **over) -> dict:
+    item = report(grid=grid, id=str(uuid.uuid4()), **over)
     resp = await system.http.post(
-        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w209", "items": [item]}, headers=await system.auth("w209", "dev-w209")
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": f"dev-{worker}", "items": [item]},
+        headers=await system.auth(worker, f"dev-{worker}"),
     )
     assert resp.status_code == 200, resp.text
     return resp.json()["results"][0]
@@ -114,8 +119,6 @@ async def test_a_grid_named_in_the_token_is_accepted_before_the_directory_reache
     resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
     assert resp.status_code == 200, resp.text
     async with system.intake_app.state.db.unit_of_work() as s:
-        from sqlalchemy import text
-
         assert (await s.execute(text("SELECT count(*) FROM intake.areas WHERE code = :g"), {"g": grid})).scalar() == 0
     # intake has not heard of the new village yet, but the worker's token (issued by cases) names the grid
     item = report(grid=grid, id=str(uuid.uuid4()))
@@ -124,3 +127,64 @@ async def test_a_grid_named_in_the_token_is_accepted_before_the_directory_reache
     )
     assert resp.json()["results"][0]["status"] == "accepted", resp.text
     await system.drain()
+
+
+async def test_a_photo_of_a_report_on_a_retired_grid_is_still_visible_to_the_township_dispatcher(system):
+    await import_org(system, org())
+    data = photo(20_000)
+    await upload_whole(system, data, "w209")
+    assert (await push_to(system, GRID_2, attachments=[f"sha256:{sha(data)}"]))["status"] == "accepted"
+    await system.drain()
+    assert (await download(system, sha(data), "d001")).status_code == 200
+
+    await import_org(system, org(grid_2_active=False))  # the grid is retired (撤销)
+
+    async with system.intake_app.state.db.unit_of_work() as s:
+        row = (await s.execute(text("SELECT active FROM intake.areas WHERE code = :g"), {"g": GRID_2})).one()
+    assert row.active is False  # kept, marked retired
+    for user in ("d001", "l001"):  # the township's dispatcher and the county's leader
+        got = await download(system, sha(data), user)
+        assert got.status_code == 200 and got.content == data, (user, got.text)
+    assert (await download(system, sha(data), "d101")).status_code == 404  # another township still not
+    # the retired grid still binds no new report and is not in the phone's reference data
+    assert (await push_to(system, GRID_2))["status"] == "rejected"
+    reference = next(c["data"] for c in (await pull(system, "w209", "dev-w209"))["changes"] if c["type"] == "reference")
+    assert GRID_2 not in {a["code"] for a in reference["areas"]}
+
+    await import_org(system, org())  # revived: binds and is sent to phones again
+    assert (await push_to(system, GRID_2))["status"] == "accepted"
+    reference = next(c["data"] for c in (await pull(system, "w209", "dev-w209"))["changes"] if c["type"] == "reference")
+    assert GRID_2 in {a["code"] for a in reference["areas"]}
+
+
+async def test_a_retired_department_leaves_the_phones_reference_data(system):
+    await import_org(system, org(department=True))
+    reference = next(c["data"] for c in (await pull(system, "w209", "dev-w209"))["changes"] if c["type"] == "reference")
+    assert "CW-XL" in {d["code"] for d in reference["departments"]}
+    doc = org(department=True)
+    doc["departments"][0]["active"] = False
+    await import_org(system, doc)
+    reference = next(c["data"] for c in (await pull(system, "w209", "dev-w209"))["changes"] if c["type"] == "reference")
+    assert "CW-XL" not in {d["code"] for d in reference["departments"]}
+    async with system.intake_app.state.db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT active FROM intake.departments WHERE code = 'CW-XL'"))).scalar() is False
+
+
+async def test_a_grid_named_in_the_token_binds_no_report_once_intake_knows_it_is_retired(system):
+    village, grid = "620602107211", "620602107211-01"
+
+    def doc(active: bool) -> dict:
+        return {
+            "areas": [{"code": "620602", "name": "凉州区", "level": "county", "children": [
+                {"code": "620602107", "name": "大柳镇", "level": "township", "children": [
+                    {"code": village, "name": "西柳村", "level": "village", "children": [
+                        {"code": grid, "name": "西柳村第一网格", "level": "grid", "active": active}]}]}]}],
+            "users": [{"username": "w211", "name": "周十二", "role": "grid_worker", "areas": [grid], "password": DEMO_PASSWORD}],
+        }
+
+    await import_org(system, doc(True))
+    assert (await push_to(system, grid, "w211"))["status"] == "accepted"
+    # the grid is retired; the phone still holds a token naming it
+    await import_org(system, doc(False))
+    refused = await push_to(system, grid, "w211")
+    assert refused["status"] == "rejected" and refused["errors"][0]["loc"] == ["grid"], refused

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 from sqlalchemy import text
@@ -154,3 +155,42 @@ async def test_whole_item_rules_name_the_field_at_fault(system):
     assert [e["loc"] for e in results[2]["errors"]] == [["category"]]
     assert [e["loc"] for e in results[3]["errors"]] == [["task_id"], ["case_id"]]
     assert all(e["msg"] for r in results for e in r["errors"])
+
+
+async def test_a_nul_in_one_items_title_rejects_only_that_item_naming_the_field(system):
+    items = batch(3)
+    items[1]["title"] = "工地拖欠\u0000工资"
+    resp = await push(system, items)
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
+    assert results[1]["id"] == items[1]["id"]
+    assert results[1]["errors"] == [{"loc": ["title"], "msg": "文本含有不允许的字符（NUL 或无效的 Unicode）", "type": "string_unstorable"}]
+    ids = [uuid.UUID(i["id"]) for i in items]
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = ANY(:ids)", ids=ids) == 2
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=ids[1]) == 0
+
+
+async def test_a_lone_surrogate_in_an_item_rejects_only_that_item_naming_the_field(system):
+    """A phone that cuts a text in the middle of an emoji sends a lone surrogate escape ("\\ud83d")."""
+    items = [report(), report(), report(), {"id": "\ud83d", "kind": "hazard"}]
+    items[0]["description"] = "现场照片见附件\ud83d"
+    items[1]["parties"][1]["name"] = "某建筑\u0000公司"
+    hdrs = {**(await system.auth("w001", "dev-w001")), "content-type": "application/json"}
+    body = json.dumps({"device_id": "dev-w001", "items": items}).encode()  # ensure_ascii: the escapes as a phone sends them
+    resp = await system.http.post(f"{system.intake_url}/v1/sync/push", content=body, headers=hdrs)
+    assert resp.status_code == 200, resp.text
+    results = resp.json()["results"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "accepted", "rejected"]
+    assert [e["loc"] for e in results[0]["errors"]] == [["description"]]
+    assert [e["loc"] for e in results[1]["errors"]] == [["parties", 1, "name"]]
+    assert results[3]["id"] == "\ufffd"  # echoed as far as it can be sent back
+    assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=uuid.UUID(items[2]["id"])) == 1
+
+
+async def test_a_nul_in_the_device_id_is_a_422_naming_it(system):
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-\u0000", "items": batch(1)}, headers=await system.auth("w001", "dev-w001")
+    )
+    assert resp.status_code == 422, resp.text
+    assert resp.json()["errors"][0]["loc"] == ["body", "device_id"]

@@ -5,7 +5,7 @@ the download of a stored file. Thin: they read the protocol headers and call the
     POST    /v1/attachments                 create an upload → Location /v1/attachments/uploads/<id>
     HEAD    /v1/attachments/uploads/<id>    its offset
     PATCH   /v1/attachments/uploads/<id>    append a chunk at Upload-Offset
-    DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload
+    DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload (a finished one: 409, kept)
     GET     /v1/attachments/<sha256>        the stored file (a normal download, no Tus-Resumable needed)
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
 from starlette.requests import ClientDisconnect
 
-from services.intake.attachment import service
+from services.intake.attachment import download_service, service
 from services.intake.attachment.schemas import (
     OFFSET_OCTET_STREAM,
     TUS_CHECKSUM_ALGORITHMS,
@@ -240,9 +240,9 @@ async def append_chunk(
 @router.delete(
     "/uploads/{upload_id}",
     status_code=204,
-    summary="Drop an upload (tus termination); a stored file stays",
+    summary="Drop an unfinished upload (tus termination); a finished one is refused with 409 upload_finished and kept",
     dependencies=[TusRequest],
-    responses={204: {"description": "Terminated"}, **problem_responses(401, 403, 404, 412, 503)},
+    responses={204: {"description": "Terminated"}, **problem_responses(401, 403, 404, 409, 412, 503)},
 )
 async def terminate_upload(upload_id: str, session: DbSession, principal: GridWorker, store: Store) -> Response:
     await service.terminate_upload(session, store, principal, _upload_id(upload_id))
@@ -261,8 +261,12 @@ async def terminate_upload(upload_id: str, session: DbSession, principal: GridWo
         **problem_responses(401, 403, 404, 503),
     },
 )
-async def download(sha256: str, request: Request, session: DbSession, principal: ActivePrincipal, store: Store) -> FileResponse:
-    stored = await service.stored_file(session, store, principal, sha256, request.app.state.case_access)
+async def download(
+    sha256: str, request: Request, db: Annotated[Database, Depends(get_database)], principal: ActivePrincipal, store: Store
+) -> FileResponse:
+    # No request transaction: the service reads in a short one and gives the connection back before
+    # asking cases about a department caller.
+    stored = await download_service.stored_file(db, store, principal, sha256, request.app.state.case_access)
     return FileResponse(
         stored.path,
         media_type=stored.filetype,

@@ -20,14 +20,12 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.attachment import repository
-from services.intake.attachment.case_access import CaseAccess
-from services.intake.attachment.schemas import UploadMetadata, parse_sha256
+from services.intake.attachment.schemas import UploadMetadata
 from services.intake.attachment.storage import (
     AttachmentStore,
     ChunkChecksum,
@@ -49,8 +47,6 @@ UPLOAD_TTL = timedelta(hours=24)
 # How long one PATCH may hold an upload before another PATCH may take it over (only matters when the
 # process that streamed it died: a broken-off body gives the lease back at once).
 PATCH_LEASE = timedelta(minutes=2)
-SCOPED_ROLES = ("dispatcher", "leader")
-DEPARTMENT_ROLES = ("department_staff", "department_system")
 
 
 @dataclass(frozen=True)
@@ -70,15 +66,6 @@ class Refused:
     raising, so the transaction keeps the discard."""
 
     problem: Problem
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    path: Path
-    sha256: str
-    filetype: str
-    filename: str | None
-    size: int
 
 
 @dataclass(frozen=True)
@@ -362,45 +349,20 @@ def _chunk_too_large(remaining: int) -> Problem:
 
 
 async def terminate_upload(session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID) -> None:
-    """tus termination: the upload resource goes away. A stored file stays (others may share it)."""
-    await _owned(session, principal, upload_id, lock=True)
+    """tus termination of an unfinished upload: the upload resource and its partial bytes go away.
+
+    A finished upload is refused with 409 `upload_finished` and kept (tus lets a server refuse to
+    terminate a finished upload): it is the only record that the worker sent the file, which is what
+    lets them, the dispatchers and the departments see the photo of their reports."""
+    row = await _owned(session, principal, upload_id, lock=True)
+    if row["completed_at"] is not None:
+        raise Conflict(
+            "上传已完成，文件已作为附件保存，不能终止",
+            code="upload_finished",
+            upload_offset=row["length"],
+        )
     await repository.delete_upload(session, upload_id)
     await store.discard(upload_id)
-
-
-# download -------------------------------------------------------------------------------------
-
-
-async def stored_file(
-    session: AsyncSession, store: AttachmentStore, principal: Principal, sha256: str, cases: CaseAccess | None = None
-) -> StoredFile:
-    """The stored file, for those allowed to see a report that references it (else 404, never 403):
-    a grid worker the files they sent themselves (a report naming a hash proves nothing); a dispatcher or leader files of reports in
-    their area subtrees; department staff and systems files of cases whistled to their department (cases
-    answers that; 503 when it cannot); an admin all."""
-    digest = parse_sha256(sha256)
-    if digest is None:
-        raise NotFound("附件不存在")
-    row = await repository.get_attachment(session, digest)
-    if row is None or not await _may_see(session, principal, digest, cases):
-        raise NotFound("附件不存在")
-    path = store.blob_path(digest)
-    if not path.is_file():
-        log.error("attachment %s is recorded but its file is missing", digest)
-        raise NotFound("附件不存在")
-    return StoredFile(path=path, sha256=digest, filetype=row["filetype"], filename=row["filename"], size=row["size"])
-
-
-async def _may_see(session: AsyncSession, principal: Principal, digest: str, cases: CaseAccess | None) -> bool:
-    if principal.role == "admin":
-        return True
-    if principal.role == "grid_worker":
-        return await repository.worker_may_see(session, digest, principal.subject)
-    if principal.role in SCOPED_ROLES:
-        return await repository.area_may_see(session, digest, principal.areas)
-    if principal.role in DEPARTMENT_ROLES and principal.department and cases is not None:
-        return await cases.may_see(principal, await repository.vouching_reports(session, digest))
-    return False
 
 
 # housekeeping ---------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-from sqlalchemy import ARRAY, Column, DateTime, Index, Table, Text
+from sqlalchemy import ARRAY, Boolean, Column, DateTime, Index, Table, Text, true
 
 from services.intake.db import metadata
 
 # A copy of the org directory that cases publishes (directory.changed): grid binding, scoping of
-# attachments, and the reference data phones keep offline.
+# attachments, and the reference data phones keep offline. Retired rows stay with active = false: the
+# reports (and photos) of a retired grid still belong to its township and county; only live rows bind
+# new reports and go to the phones.
 areas = Table(
     "areas",
     metadata,
@@ -12,6 +14,7 @@ areas = Table(
     Column("level", Text, nullable=False),
     Column("parent_code", Text),
     Column("path", ARRAY(Text), nullable=False),
+    Column("active", Boolean, nullable=False, server_default=true()),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_areas_path", "path", postgresql_using="gin"),
 )
@@ -23,6 +26,7 @@ departments = Table(
     Column("name", Text, nullable=False),
     Column("kind", Text),
     Column("area_code", Text),
+    Column("active", Boolean, nullable=False, server_default=true()),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -1,5 +1,5 @@
-"""The directory copy: replaced whole on each directory.changed from cases, and the reference data
-phones keep offline, computed from it."""
+"""The directory copy: its live rows replaced on each directory.changed from cases (retired ones kept,
+marked inactive), and the reference data phones keep offline, computed from the live rows."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -14,35 +14,52 @@ from services.intake.report.schemas import DISPUTE_CATEGORIES, RISK_FLAGS
 
 
 async def replace(session: AsyncSession, areas: list[dict[str, Any]], departments: list[dict[str, Any]], now: datetime) -> None:
-    """The copy becomes exactly the snapshot: rows it no longer has are removed (retired areas no longer
-    bind a grid), the others upserted."""
+    """The copy's live rows become exactly the snapshot: rows it no longer has are kept but marked
+    retired (active = false: they bind no new report and leave the phones' reference data, yet the old
+    reports of a retired grid stay in their township's scope), the others upserted as active."""
     await session.execute(
-        text("DELETE FROM intake.areas WHERE NOT (code = ANY(CAST(:codes AS text[])))"), {"codes": [a["code"] for a in areas]}
+        text(
+            """UPDATE intake.areas SET active = false, updated_at = :now
+               WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"""
+        ),
+        {"codes": [a["code"] for a in areas], "now": now},
     )
     await session.execute(
-        text("DELETE FROM intake.departments WHERE NOT (code = ANY(CAST(:codes AS text[])))"),
-        {"codes": [d["code"] for d in departments]},
+        text(
+            """UPDATE intake.departments SET active = false, updated_at = :now
+               WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"""
+        ),
+        {"codes": [d["code"] for d in departments], "now": now},
     )
     if areas:
         await session.execute(
             text(
-                """INSERT INTO intake.areas (code, name, level, parent_code, path, updated_at)
-                   VALUES (:code, :name, :level, :parent_code, :path, :now)
+                """INSERT INTO intake.areas (code, name, level, parent_code, path, active, updated_at)
+                   VALUES (:code, :name, :level, :parent_code, :path, true, :now)
                    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level,
-                     parent_code = EXCLUDED.parent_code, path = EXCLUDED.path, updated_at = EXCLUDED.updated_at"""
+                     parent_code = EXCLUDED.parent_code, path = EXCLUDED.path, active = true,
+                     updated_at = EXCLUDED.updated_at"""
             ),
             [{**a, "now": now} for a in areas],
         )
     if departments:
         await session.execute(
             text(
-                """INSERT INTO intake.departments (code, name, kind, area_code, updated_at)
-                   VALUES (:code, :name, :kind, :area_code, :now)
+                """INSERT INTO intake.departments (code, name, kind, area_code, active, updated_at)
+                   VALUES (:code, :name, :kind, :area_code, true, :now)
                    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind,
-                     area_code = EXCLUDED.area_code, updated_at = EXCLUDED.updated_at"""
+                     area_code = EXCLUDED.area_code, active = true, updated_at = EXCLUDED.updated_at"""
             ),
             [{**d, "now": now} for d in departments],
         )
+
+
+async def retired(session: AsyncSession, codes: list[str]) -> set[str]:
+    """Those of `codes` that intake's copy knows as retired (an area it has not heard of is not)."""
+    if not codes:
+        return set()
+    result = await session.execute(text("SELECT code FROM intake.areas WHERE code = ANY(:c) AND NOT active"), {"c": codes})
+    return {r.code for r in result}
 
 
 async def worker_scopes(session: AsyncSession) -> dict[str, tuple[str, ...]]:
@@ -66,7 +83,8 @@ async def replace_workers(session: AsyncSession, scopes: dict[str, tuple[str, ..
         )
 
 
-# For each (key, scope): the areas at or below the scope, and the ancestors of the scope's areas.
+# For each (key, scope): the live areas at or below the scope, and the live ancestors of the scope's
+# live areas.
 _REFERENCE_AREAS = """
     WITH w AS (
       SELECT key, ARRAY(SELECT jsonb_array_elements_text(scope)) AS scope
@@ -74,10 +92,10 @@ _REFERENCE_AREAS = """
     )
     SELECT w.key, a.code, a.name, a.level, a.parent_code
     FROM w CROSS JOIN LATERAL (
-      SELECT code, name, level, parent_code FROM intake.areas WHERE path && w.scope
+      SELECT code, name, level, parent_code FROM intake.areas WHERE active AND path && w.scope
       UNION
       SELECT code, name, level, parent_code FROM intake.areas
-      WHERE code IN (SELECT unnest(m.path) FROM intake.areas m WHERE m.code = ANY(w.scope))
+      WHERE active AND code IN (SELECT unnest(m.path) FROM intake.areas m WHERE m.active AND m.code = ANY(w.scope))
     ) a
     ORDER BY w.key, a.code
 """
@@ -95,7 +113,7 @@ async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...
     depts_by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if codes:
         result = await session.execute(
-            text("SELECT code, name, kind, area_code FROM intake.departments WHERE area_code = ANY(:c) ORDER BY code"), {"c": codes}
+            text("SELECT code, name, kind, area_code FROM intake.departments WHERE active AND area_code = ANY(:c) ORDER BY code"), {"c": codes}
         )
         for d in result.mappings():
             depts_by_area[d["area_code"]].append(dict(d))

@@ -81,11 +81,12 @@ async def stored_attachments(session: AsyncSession, shas: list[str]) -> set[str]
 
 
 async def grids_in_scope(session: AsyncSession, grids: list[str], scope: tuple[str, ...]) -> set[str]:
-    """Grids (or microgrids) that lie inside any of the worker's bound areas, per the directory copy."""
+    """Live grids (or microgrids) that lie inside any of the worker's bound areas, per the directory copy
+    (a retired grid binds no new report)."""
     if not grids or not scope:
         return set()
     result = await session.execute(
-        text("SELECT code FROM intake.areas WHERE code = ANY(:g) AND path && CAST(:scope AS text[])"),
+        text("SELECT code FROM intake.areas WHERE active AND code = ANY(:g) AND path && CAST(:scope AS text[])"),
         {"g": grids, "scope": list(scope)},
     )
     return {r.code for r in result}

@@ -39,6 +39,26 @@ _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
 
+# What PostgreSQL cannot store in text: NUL, and UTF-16 surrogates (only ever lone ones in a str).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MSG = "文本含有不允许的字符（NUL 或无效的 Unicode）"
+
+
+def refuse_unstorable(value: Any) -> Any:
+    """A field validator: text the database cannot store is this field's error, so only its item is
+    rejected (naming the field) instead of the whole push failing when it is written."""
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        raise PydanticCustomError("string_unstorable", UNSTORABLE_MSG)
+    return value
+
+
+def printable_id(value: Any) -> str | None:
+    """An item's id as sent, to echo in its result (lone surrogates replaced: they cannot be sent back)."""
+    if value is None:
+        return None
+    return str(value).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def id_number_valid(value: str) -> bool:
     """GB 11643 resident ID: 18 characters with the mod-11 check character (or the old 15 digits)."""
     if _ID15.match(value):
@@ -55,6 +75,8 @@ class Location(BaseModel):
     lon: float = Field(ge=-180, le=180)
     address: str | None = Field(default=None, max_length=300)
 
+    _storable = field_validator("*", mode="before")(refuse_unstorable)
+
 
 class Party(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -63,6 +85,8 @@ class Party(BaseModel):
     phone: str | None = Field(default=None, max_length=20)
     role: str | None = Field(default=None, max_length=30)
     relation: str | None = Field(default=None, max_length=30)
+
+    _storable = field_validator("*", mode="before")(refuse_unstorable)
 
     @field_validator("id_number")
     @classmethod
@@ -112,6 +136,8 @@ class ReportItem(BaseModel):
     case_id: uuid.UUID | None = None
     satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"] | None = None
     notes: str | None = Field(default=None, max_length=2000)
+
+    _storable = field_validator("*", mode="before")(refuse_unstorable)
 
     @field_validator("occurred_at", "captured_at")
     @classmethod

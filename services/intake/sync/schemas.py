@@ -4,9 +4,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from services.intake.report.schemas import ReportItem
+from services.intake.report.schemas import ReportItem, refuse_unstorable
 
 
 class PushRequest(BaseModel):
@@ -17,6 +17,8 @@ class PushRequest(BaseModel):
     items: list[dict[str, Any]] = Field(
         description="each item is a ReportItem (see components.schemas.ReportItem); at most `push_max_items` (500) per push, more is 413"
     )
+
+    _storable = field_validator("device_id", mode="before")(refuse_unstorable)
 
 
 class FieldError(BaseModel):

@@ -5,6 +5,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from services.intake.directory import repository as directory
 from services.intake.feed import repository as feed
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.report import repository as reports
-from services.intake.report.schemas import ReportItem, field_errors
+from services.intake.report.schemas import ReportItem, field_errors, printable_id
 from services.intake.task import repository as tasks
 from services.intake.sync.schemas import Change, PullResponse, PushRequest, PushResponse, PushResult
 from shared.auth import Principal
@@ -54,7 +55,9 @@ def parse_push(raw: bytes, max_items: int = 500) -> PushRequest:
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise Unprocessable("请求体不是有效的 JSON", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "json_invalid"}]) from None
+        data = _loads_with_lone_surrogates(raw)
+        if data is None:
+            raise Unprocessable("请求体不是有效的 JSON", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "json_invalid"}]) from None
     items = data.get("items") if isinstance(data, dict) else None
     if isinstance(items, list) and len(items) > max_items:
         raise Problem(
@@ -71,6 +74,20 @@ def parse_push(raw: bytes, max_items: int = 500) -> PushRequest:
         raise Unprocessable(
             "请求体不是有效的同步批次", errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
         ) from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads_with_lone_surrogates(raw: bytes) -> Any:
+    """The body orjson refused, read again by the standard parser, which accepts a lone surrogate
+    escape ("\\ud83d", e.g. a title cut in the middle of an emoji): that is JSON, and only the item
+    holding it is rejected, naming the field. None when the body is not JSON after all."""
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return None
 
 
 def content_hash(item: ReportItem) -> str:
@@ -153,15 +170,17 @@ async def push(
         try:
             item = ReportItem.model_validate(raw)
         except ValidationError as exc:
-            results[i] = PushResult(id=str(raw_id) if raw_id is not None else None, status="rejected", errors=_errors(exc))
+            results[i] = PushResult(id=printable_id(raw_id), status="rejected", errors=_errors(exc))
             continue
         parsed.append((i, item, content_hash(item)))
 
-    # Grid binding: an area the worker's token names (cases issued it, so it holds even before the
-    # directory change reaches intake's copy: a valid report is never refused for our lag), or a grid
-    # below one of them that intake's directory copy still has (a retired grid binds no report).
+    # Grid binding: an area the worker's token names, unless intake's copy knows it as retired (cases
+    # issued the token, so an area intake has not heard of yet still binds: a valid report is never
+    # refused for our lag), or a live grid below one of those in intake's copy (a retired grid binds
+    # no new report; its old reports keep their scope).
+    token_areas = set(principal.areas) - await directory.retired(session, sorted(principal.areas))
     grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
-    allowed = set(principal.areas) | await reports.grids_in_scope(session, grids, principal.areas)
+    allowed = token_areas | await reports.grids_in_scope(session, grids, tuple(sorted(token_areas)))
     followup_errors = await _followup_errors(session, principal, [it for _, it, _ in parsed if it.kind == "followup"])
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []

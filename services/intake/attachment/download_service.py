@@ -1,0 +1,75 @@
+"""Who may fetch a stored photo or recording (附件), and the file itself.
+
+The database is read in one short unit of work that is over before cases is asked about a department
+caller (up to its timeout, 2 s): a burst of slow answers from cases holds no pooled connection."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.intake.attachment import repository
+from services.intake.attachment.case_access import CaseAccess
+from services.intake.attachment.schemas import parse_sha256
+from services.intake.attachment.storage import AttachmentStore
+from shared.auth import Principal
+from shared.db import Database
+from shared.errors import NotFound
+
+log = logging.getLogger("intake.attachment")
+
+SCOPED_ROLES = ("dispatcher", "leader")
+DEPARTMENT_ROLES = ("department_staff", "department_system")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    path: Path
+    sha256: str
+    filetype: str
+    filename: str | None
+    size: int
+
+
+async def stored_file(
+    db: Database, store: AttachmentStore, principal: Principal, sha256: str, cases: CaseAccess | None = None
+) -> StoredFile:
+    """The stored file, for those allowed to see a report that references it (else 404, never 403):
+    a grid worker the files they sent themselves (a report naming a hash proves nothing); a dispatcher
+    or leader files of reports in their area subtrees; department staff and systems files of cases
+    whistled to their department (cases answers that; 503 when it cannot); an admin all."""
+    digest = parse_sha256(sha256)
+    if digest is None:
+        raise NotFound("附件不存在")
+    # Department staff and systems: only cases knows which cases were whistled to them.
+    asks_cases = principal.role in DEPARTMENT_ROLES and bool(principal.department) and cases is not None
+    async with db.unit_of_work() as session:
+        row = await repository.get_attachment(session, digest)
+        if row is None:
+            raise NotFound("附件不存在")
+        row = dict(row)
+        vouching = await repository.vouching_reports(session, digest) if asks_cases else []
+        visible = False if asks_cases else await _may_see_here(session, principal, digest)
+    # the connection is back in the pool before cases is asked
+    if asks_cases and cases is not None and vouching:
+        visible = await cases.may_see(principal, vouching)
+    if not visible:
+        raise NotFound("附件不存在")
+    path = store.blob_path(digest)
+    if not path.is_file():
+        log.error("attachment %s is recorded but its file is missing", digest)
+        raise NotFound("附件不存在")
+    return StoredFile(path=path, sha256=digest, filetype=row["filetype"], filename=row["filename"], size=row["size"])
+
+
+async def _may_see_here(session: AsyncSession, principal: Principal, digest: str) -> bool:
+    """Callers intake decides for from its own tables."""
+    if principal.role == "admin":
+        return True
+    if principal.role == "grid_worker":
+        return await repository.worker_may_see(session, digest, principal.subject)
+    if principal.role in SCOPED_ROLES:
+        return await repository.area_may_see(session, digest, principal.areas)
+    return False
