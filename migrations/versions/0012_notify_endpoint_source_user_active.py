@@ -1,7 +1,7 @@
 """notify: who set an endpoint (operator or directory), and users the directory no longer lists
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 from alembic import op
 import sqlalchemy as sa

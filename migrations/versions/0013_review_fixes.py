@@ -2,7 +2,7 @@
 (every schema)
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,14 +1,14 @@
 """intake keeps retired areas and departments (active flag) instead of deleting them, so the photos
 of old reports on a retired grid stay in their township's and county's scope
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
