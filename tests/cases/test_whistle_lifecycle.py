@@ -201,3 +201,18 @@ async def test_closing_a_case_cancels_the_assist_whistle_left_open_so_no_departm
     assert {w["department"]: w["state"] for w in r.json()["whistles"]} == {"PS-DL": "done", "SF-DL": "cancelled"}
     (event,) = await cancelled_events(system, case_id)
     assert event["department"] == "SF-DL" and event["role"] == "assist" and event["note"] == "案件已销号"
+
+
+async def test_a_retired_department_cannot_be_whistled_422_naming_it_and_nothing_changes(system):
+    admin = await system.auth("admin")
+    dept = {"code": "RET-DL", "name": "大柳原农机站", "kind": "agriculture", "area": "620602107"}
+    for active in (True, False):  # exists, then retired (撤销) by the next org import
+        r = await system.http.post(f"{system.cases_url}/v1/admin/org", json={"departments": [dept | {"active": active}]}, headers=admin)
+        assert r.status_code == 200, r.text
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    assert (await act(system, "d001", case_id, "grade")).status_code == 200
+    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}, {"code": "RET-DL", "role": "assist"}], "reason": "协同"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "departments", 1, "code"]]
+    c = await case(system, case_id)
+    assert c["whistles"] == [] and c["state"] == "graded" and not [d for d in c["deadlines"] if d["kind"] in ("acknowledge", "resolve")]

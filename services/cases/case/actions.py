@@ -140,7 +140,7 @@ async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     known = await whistle_repo.departments(session, codes)
     missing = [i for i, c in enumerate(codes) if c not in known or not reaches(p, case, known[c])]
     if missing:
-        raise Unprocessable("部门不存在或不在本案辖区", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department or out of reach", "type": "unknown_department"} for i in missing])
+        raise Unprocessable("部门不存在、已撤销或不在本案辖区", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown or retired department, or out of reach", "type": "unknown_department"} for i in missing])
     current = await whistle_repo.of_case(session, case.id)
     active = {w.department_code for w in current if w.state not in FINISHED_WHISTLE}
     if any(c in active for c in codes):
