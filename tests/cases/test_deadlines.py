@@ -300,8 +300,18 @@ VILLAGE_DISPATCHER = {"users": [{"username": "dv201", "name": "村中心调度�
 
 
 async def test_notice_to_the_village_centre_is_answered_by_the_village_centre_not_by_the_supervising_township(system):
-    imported = await system.http.post(f"{system.cases_url}/v1/admin/org", json=VILLAGE_DISPATCHER, headers=await system.auth("admin"))
+    admin = await system.auth("admin")
+    imported = await system.http.post(f"{system.cases_url}/v1/admin/org", json=VILLAGE_DISPATCHER, headers=admin)
     assert imported.status_code == 200, imported.text
+    try:
+        await _village_centre_answers(system)
+    finally:  # the village centre's dispatcher leaves again: other tests expect the township to be the nearest centre
+        retired = {"users": [VILLAGE_DISPATCHER["users"][0] | {"active": False}]}
+        assert (await system.http.post(f"{system.cases_url}/v1/admin/org", json=retired, headers=admin)).status_code == 200
+        await system.drain()
+
+
+async def _village_centre_answers(system):
     with manual_clock() as clk:
         case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
         assert (await act(system, "d001", case_id, "grade", {"tier": "village", "reason": "村级调处"})).status_code == 200
