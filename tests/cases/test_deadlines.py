@@ -294,3 +294,38 @@ async def test_case_whistle_and_deadline_events_name_the_responsible_person_and_
     for kind in ("case.whistle", "whistle.created", "deadline.breached", "deadline.reminded"):
         assert rows[kind]["reporters"] == ["w001", "w002"], (kind, rows[kind])
         assert rows[kind]["responsible_person"] == "w001", kind
+
+
+VILLAGE_DISPATCHER = {"users": [{"username": "dv201", "name": "村中心调度员", "role": "dispatcher", "areas": ["620602107201"], "password": "demo-pass-1"}]}
+
+
+async def test_notice_to_the_village_centre_is_answered_by_the_village_centre_not_by_the_supervising_township(system):
+    admin = await system.auth("admin")
+    imported = await system.http.post(f"{system.cases_url}/v1/admin/org", json=VILLAGE_DISPATCHER, headers=admin)
+    assert imported.status_code == 200, imported.text
+    try:
+        await _village_centre_answers(system)
+    finally:  # the village centre's dispatcher leaves again: other tests expect the township to be the nearest centre
+        retired = {"users": [VILLAGE_DISPATCHER["users"][0] | {"active": False}]}
+        assert (await system.http.post(f"{system.cases_url}/v1/admin/org", json=retired, headers=admin)).status_code == 200
+        await system.drain()
+
+
+async def _village_centre_answers(system):
+    with manual_clock() as clk:
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        assert (await act(system, "d001", case_id, "grade", {"tier": "village", "reason": "村级调处"})).status_code == 200
+        clk.advance(hours=2, minutes=1)  # the 1-hour contact clock: breached, then the supervision notice
+        await run_sweep(system)
+    (notice,) = [n for n in (await case(system, case_id))["notices"] if n["kind"] == "supervision"]
+    assert notice["unit"] == "620602107201" and notice["area"] == "620602107"  # to the village centre, from the township
+    url = f"{system.cases_url}/v1/notices/{notice['id']}"
+    township, village = await system.auth("d001"), await system.auth("dv201")
+    r = await system.http.post(f"{url}/answer", json={"answer": "镇中心代村答复"}, headers=township)
+    assert r.status_code == 403 and r.headers["content-type"].startswith("application/problem+json")
+    assert next(n for n in (await case(system, case_id))["notices"] if n["id"] == notice["id"])["state"] == "issued"
+    r = await system.http.post(f"{url}/answer", json={"answer": "已联系当事人并上门调解"}, headers=village)
+    assert r.status_code == 200 and r.json()["answered_by"] == "dispatcher:dv201"
+    assert (await system.http.post(f"{url}/close", json={}, headers=village)).status_code == 403  # the village did not issue it
+    r = await system.http.post(f"{url}/close", json={"note": "已核实"}, headers=township)
+    assert r.status_code == 200 and r.json()["state"] == "closed"

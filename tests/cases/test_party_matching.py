@@ -68,3 +68,38 @@ async def test_subject_list_shows_only_the_case_numbers_in_the_callers_scope(sys
     assert await listed("d001") == [(await case(system, mine))["number"]]
     assert await listed("d101") == [(await case(system, theirs, "d101"))["number"]]
     assert set(await listed("admin")) == numbers
+
+
+async def test_parties_of_one_report_sharing_an_id_number_are_one_subject_linked_once_and_known_by_both_phones(system):
+    idn, tel1, tel2 = id_number(), phone(), phone()
+    first, _ = await make_case(system, flags=[], category="neighbour", people_involved=2, parties=[
+        {"name": "郑某", "id_number": idn, "phone": tel1, "role": "applicant"},
+        {"name": "郑某某", "id_number": idn, "phone": tel2, "role": "respondent"},
+    ])
+    (subject,) = await subjects_of(system, first)
+    async with system.cases_app.state.db.unit_of_work() as s:
+        role = (await s.execute(text("SELECT role FROM cases.subject_cases WHERE case_id = :c"), {"c": uuid.UUID(first)})).scalar_one()
+        name = (await s.execute(text("SELECT name FROM cases.subjects WHERE id = :s"), {"s": subject})).scalar_one()
+    assert role == "applicant" and name == "郑某某"  # the first party's role; the name last given
+    second, _ = await make_case(system, flags=[], category="neighbour", people_involved=2, parties=[{"name": "郑某", "phone": tel2, "role": "applicant"}])
+    assert await subjects_of(system, second) == {subject}
+
+
+async def test_three_parties_cost_two_statements_on_the_subject_keys_not_two_each(system):
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        if "subject_keys" in statement:
+            seen.append(statement)
+
+    engine = system.cases_app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        parties = [{"name": f"冯某{i}", "id_number": id_number(), "phone": phone(), "role": "applicant"} for i in range(3)]
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=3, parties=parties)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(await subjects_of(system, case_id)) == 3
+    assert len(seen) == 2, seen

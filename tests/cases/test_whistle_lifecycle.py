@@ -155,3 +155,64 @@ async def test_dispatcher_cannot_whistle_a_department_of_another_township(system
     assert c["whistles"] == [] and c["state"] == "graded"
     r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "司法所牵头"})
     assert r.status_code == 200
+
+
+async def whistled_with_assist(system):
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    assert (await act(system, "d001", case_id, "grade")).status_code == 200
+    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}, {"code": "SF-DL", "role": "assist"}], "reason": "派出所牵头、司法所协助"})
+    assert r.status_code == 200, r.text
+    return case_id
+
+
+async def cancelled_events(system, case_id):
+    await system.drain()
+    async with system.services["notify"].app.state.db.unit_of_work() as s:
+        return [r.payload for r in await s.execute(text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.cancelled'"), {"a": case_id})]
+
+
+async def test_rejecting_a_returned_case_cancels_the_assist_whistle_still_pending_and_tells_the_department(system):
+    case_id = await whistled_with_assist(system)
+    ps = await dept_token(system, "ps-dl")
+    lead = next(w for w in await whistle_of(system, ps, case_id) if w["role"] == "lead")
+    assert (await move(system, ps, lead["id"], "return", {"reason": "非本部门职责"})).status_code == 200
+    r = await act(system, "d001", case_id, "reject", {"reason": "不属于受理范围"})
+    assert r.status_code == 200, r.text
+    assert {w["department"]: w["state"] for w in r.json()["whistles"]} == {"PS-DL": "returned", "SF-DL": "cancelled"}
+    (sf,) = [w for w in r.json()["whistles"] if w["department"] == "SF-DL"]
+    (event,) = await cancelled_events(system, case_id)
+    assert event["whistle_id"] == sf["id"] and event["department"] == "SF-DL" and event["note"] == "案件不予受理：不属于受理范围"
+    async with system.cases_app.state.db.unit_of_work() as s:
+        reason = (await s.execute(text("SELECT return_reason FROM cases.whistles WHERE id = :w"), {"w": uuid.UUID(sf["id"])})).scalar()
+    assert reason == "案件不予受理：不属于受理范围"
+
+
+async def test_closing_a_case_cancels_the_assist_whistle_left_open_so_no_department_item_hangs(system):
+    case_id = await whistled_with_assist(system)
+    ps = await dept_token(system, "ps-dl")
+    lead = next(w for w in await whistle_of(system, ps, case_id) if w["role"] == "lead")
+    for name in ("ack", "done"):
+        assert (await move(system, ps, lead["id"], name)).status_code == 200
+    for action, body in (("resolve", {"outcome": "mediated"}), ("reply", {"text": "已调解"}), ("revisit", {"satisfaction": "satisfied"})):
+        assert (await act(system, "d001", case_id, action, body)).status_code == 200, action
+    assert {w["department"]: w["state"] for w in (await case(system, case_id))["whistles"]}["SF-DL"] == "pending"
+    r = await act(system, "d001", case_id, "close", {"note": "已销号"})
+    assert r.status_code == 200, r.text
+    assert {w["department"]: w["state"] for w in r.json()["whistles"]} == {"PS-DL": "done", "SF-DL": "cancelled"}
+    (event,) = await cancelled_events(system, case_id)
+    assert event["department"] == "SF-DL" and event["role"] == "assist" and event["note"] == "案件已销号"
+
+
+async def test_a_retired_department_cannot_be_whistled_422_naming_it_and_nothing_changes(system):
+    admin = await system.auth("admin")
+    dept = {"code": "RET-DL", "name": "大柳原农机站", "kind": "agriculture", "area": "620602107"}
+    for active in (True, False):  # exists, then retired (撤销) by the next org import
+        r = await system.http.post(f"{system.cases_url}/v1/admin/org", json={"departments": [dept | {"active": active}]}, headers=admin)
+        assert r.status_code == 200, r.text
+    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+    assert (await act(system, "d001", case_id, "grade")).status_code == 200
+    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}, {"code": "RET-DL", "role": "assist"}], "reason": "协同"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert [e["loc"] for e in r.json()["errors"]] == [["body", "departments", 1, "code"]]
+    c = await case(system, case_id)
+    assert c["whistles"] == [] and c["state"] == "graded" and not [d for d in c["deadlines"] if d["kind"] in ("acknowledge", "resolve")]

@@ -140,7 +140,7 @@ async def do_whistle(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     known = await whistle_repo.departments(session, codes)
     missing = [i for i, c in enumerate(codes) if c not in known or not reaches(p, case, known[c])]
     if missing:
-        raise Unprocessable("部门不存在或不在本案辖区", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown department or out of reach", "type": "unknown_department"} for i in missing])
+        raise Unprocessable("部门不存在、已撤销或不在本案辖区", errors=[{"loc": ["body", "departments", i, "code"], "msg": "unknown or retired department, or out of reach", "type": "unknown_department"} for i in missing])
     current = await whistle_repo.of_case(session, case.id)
     active = {w.department_code for w in current if w.state not in FINISHED_WHISTLE}
     if any(c in active for c in codes):
@@ -285,9 +285,20 @@ async def do_revisit(session: Any, domain: CaseDomain, p: Principal, case: Any, 
     await complete_revisit(session, domain, case, body.satisfaction, body.note, actor_name(p), now, p)
 
 
+async def cancel_whistles(session: Any, case: Any, reason: str, now: datetime) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
+    """A case ending (merged, rejected, closed) ends its whistles still at work — assist ones too — with the
+    reason, so no department is left with an item every move on which is refused; each is told."""
+    stopped = await whistle_repo.cancel_open(session, case.id, reason, now)
+    events = [("whistle.cancelled", effects.case_payload(case) | {"whistle_id": str(w.id), "department": w.department_code, "role": w.role, "state": "cancelled", "note": reason})
+              for w in stopped]
+    return stopped, events
+
+
 async def do_close(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.EmptyBody, now: datetime) -> None:
     await clocks_svc.cancel(session, case.id, "案件已销号", now)
-    await _transition(session, case, p, "close", now, body.note or "销号", closed_at=now)
+    stopped, events = await cancel_whistles(session, case, "案件已销号", now)
+    await _transition(session, case, p, "close", now, body.note or "销号", closed_at=now, events=events,
+                      data={"whistles_cancelled": [str(w.id) for w in stopped]} if stopped else None)
     await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 
@@ -302,11 +313,9 @@ async def do_merge(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
     reason = f"已并入案件 {target.number}"
     moved = await repo.move_reports(session, case.id, target.id)
     await clocks_svc.cancel(session, case.id, reason, now)
-    stopped = await whistle_repo.cancel_open(session, case.id, reason, now)
+    stopped, events = await cancel_whistles(session, case, reason, now)
     for sid in await subjects.of_case(session, case.id):
         await subjects.link(session, sid, target.id, None)
-    events = [("whistle.cancelled", effects.case_payload(case) | {"whistle_id": str(w.id), "department": w.department_code, "role": w.role, "state": "cancelled", "note": reason})
-              for w in stopped]
     await _transition(session, case, p, "merge", now, f"并入 {target.number}：{body.reason}", events=events, merged_into=target.id,
                       data={"into": str(target.id), "whistles_cancelled": [str(w.id) for w in stopped]})
     await effects.record(session, target, actor=actor_name(p), action="merge_in", before=target.state, after=target.state, now=now,
@@ -318,7 +327,9 @@ async def do_merge(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
 
 async def do_reject(session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime) -> None:
     await clocks_svc.cancel(session, case.id, f"不予受理：{body.reason}", now)
-    await _transition(session, case, p, "reject", now, body.reason, reply=f"不予受理：{body.reason}")
+    stopped, events = await cancel_whistles(session, case, f"案件不予受理：{body.reason}", now)
+    await _transition(session, case, p, "reject", now, body.reason, reply=f"不予受理：{body.reason}", events=events,
+                      data={"whistles_cancelled": [str(w.id) for w in stopped]} if stopped else None)
     await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 

@@ -9,6 +9,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases.deadline import repository as deadline_sql
+
 _SUMMARY_COLS = "id, number, state, kind, category, title, area_code, tier, level, created_at, updated_at"
 
 
@@ -92,7 +94,7 @@ async def list_cases(session: AsyncSession, scope: dict[str, Any], filters: dict
         where.append("EXISTS (SELECT 1 FROM cases.whistles fw WHERE fw.case_id = c.id AND fw.department_code = :department)")
         params["department"] = filters["department"]
     if filters.get("overdue"):
-        where.append("EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND od.met_at IS NULL AND (od.state = 'breached' OR (od.state = 'pending' AND od.due_at < :now_ts)))")
+        where.append(f"EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND {deadline_sql.overdue_sql('od', 'now_ts')})")
         params["now_ts"] = filters["now"]
     if filters.get("due_before"):
         where.append("EXISTS (SELECT 1 FROM cases.deadlines dd WHERE dd.case_id = c.id AND dd.state = 'pending' AND dd.due_at < :due_before)")

@@ -123,13 +123,8 @@ async def create_from_report(session: Any, report: ReportSubmitted, domain: Case
 async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report: ReportSubmitted, now: datetime) -> str:
     """A new case: its parties become subjects (matched by keyed hash, never by name), the rules grade
     it, and its first clocks start (contact; major_report for a major case)."""
-    subject_ids = []
-    for party in report.parties:
-        keys = [k for k in (party.id_number_hash, party.phone_hash) if k]
-        if keys:
-            sid = await subjects.upsert(session, keys, party.name, report.grid, now)
-            await subjects.link(session, sid, case_id, party.role)
-            subject_ids.append(sid)
+    parties = [subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties]
+    subject_ids = await subjects.upsert_parties(session, case_id, parties, report.grid, now)
     case = await repo.lock_case(session, case_id)
     grade = grade_record(domain.rules.grade(await facts_for(session, case)))
     await repo.add_grade(session, case_id, now, grade, "system:rules", None)

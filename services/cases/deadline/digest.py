@@ -8,10 +8,25 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import text
 
+from services.cases.deadline.repository import overdue_sql, owed_sql
 from shared.auth import ServiceCaller
 from shared.clock import CHINA_TZ, clock
 
 router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
+
+_OVERDUE = overdue_sql("d", "now")
+_DIGEST = text(
+    f"""SELECT a.code, a.name, a.level,
+               count(*) FILTER (WHERE {_OVERDUE}) AS overdue,
+               count(DISTINCT c.id) FILTER (WHERE {_OVERDUE}) AS overdue_case_count,
+               count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today,
+               (array_agg(DISTINCT c.number) FILTER (WHERE {_OVERDUE}))[1:CAST(:cap AS int)] AS overdue_cases
+        FROM cases.areas a
+        JOIN cases.cases c ON c.area_path @> ARRAY[a.code]
+        JOIN cases.deadlines d ON d.case_id = c.id
+        WHERE a.level IN ('township', 'county') AND c.state NOT IN ('closed', 'merged', 'rejected') AND {owed_sql("d")}
+        GROUP BY a.code, a.name, a.level ORDER BY a.code"""
+)
 
 
 @router.get("/digest", summary="Per centre: overdue clocks (and their cases) and clocks due today (China time)")
@@ -20,22 +35,7 @@ async def digest(request: Request, cases_per_centre: int = Query(50, ge=0, le=50
     local = now.astimezone(CHINA_TZ)
     end_of_day = datetime(local.year, local.month, local.day, tzinfo=CHINA_TZ) + timedelta(days=1)
     async with request.app.state.db.unit_of_work() as session:
-        rows = await session.execute(
-            text(
-                """SELECT a.code, a.name, a.level,
-                          count(*) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue,
-                          count(DISTINCT c.id) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))) AS overdue_case_count,
-                          count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today,
-                          (array_agg(DISTINCT c.number) FILTER (WHERE d.met_at IS NULL AND (d.state = 'breached' OR (d.state = 'pending' AND d.due_at < :now))))[1:CAST(:cap AS int)] AS overdue_cases
-                   FROM cases.areas a
-                   JOIN cases.cases c ON c.area_path @> ARRAY[a.code]
-                   JOIN cases.deadlines d ON d.case_id = c.id
-                   WHERE a.level IN ('township', 'county') AND c.state NOT IN ('closed', 'merged', 'rejected')
-                     AND (d.state = 'pending' OR (d.state = 'breached' AND d.met_at IS NULL))
-                   GROUP BY a.code, a.name, a.level ORDER BY a.code"""
-            ),
-            {"now": now, "eod": end_of_day, "cap": cases_per_centre},
-        )
+        rows = await session.execute(_DIGEST, {"now": now, "eod": end_of_day, "cap": cases_per_centre})
         centres = [
             # overdue: the overdue clocks; overdue_case_count: the cases they belong to, of which overdue_cases
             # names at most cases_per_centre

@@ -13,6 +13,17 @@ COLS = """id, case_id, whistle_id, department_code, kind, state, calendar, limit
           cancelled_at, cancel_reason, repeat_of, created_at"""
 
 
+def owed_sql(alias: str) -> str:
+    """SQL of service.running(): the clock's work is still owed (pending, or breached and neither met nor
+    called off)."""
+    return f"({alias}.state IN ('pending', 'breached') AND {alias}.met_at IS NULL AND {alias}.cancel_reason IS NULL)"
+
+
+def overdue_sql(alias: str, now_param: str) -> str:
+    """Owed and past its due time (breached, or pending with the sweep not yet round)."""
+    return f"({owed_sql(alias)} AND ({alias}.state = 'breached' OR {alias}.due_at < :{now_param}))"
+
+
 async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return

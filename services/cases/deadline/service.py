@@ -76,10 +76,9 @@ class Clocks:
 
 
 def running(d: Any) -> bool:
-    """Still asked for: pending, or breached with its work still owed (not met, not called off)."""
-    if d.met_at is not None:
-        return False
-    return d.state == "pending" or (d.state == "breached" and d.cancel_reason is None)
+    """Still owed: pending, or breached with its work still asked for — not met, not called off. The one
+    definition every start, meet, pause, resume and cancel uses (SQL readers use repo.OWED_SQL)."""
+    return d.state in OPEN_STATES and d.met_at is None and d.cancel_reason is None
 
 
 class _Row:
@@ -116,7 +115,7 @@ async def meet(session: Any, clocks: Clocks, case_id: uuid.UUID, kinds: tuple[st
     A repeating kind starts its next round from now."""
     met = []
     for d in await repo.of_case(session, case_id, lock=True):
-        if d.kind not in kinds or d.state not in OPEN_STATES or d.met_at is not None:
+        if d.kind not in kinds or not running(d):
             continue
         if whistle_id is not None and d.whistle_id is not None and d.whistle_id != whistle_id:
             continue
@@ -129,8 +128,9 @@ async def meet(session: Any, clocks: Clocks, case_id: uuid.UUID, kinds: tuple[st
 
 
 async def cancel(session: Any, case_id: uuid.UUID, reason: str, now: datetime, kinds: tuple[str, ...] | None = None, whistle_id: uuid.UUID | None = None) -> int:
-    """Pending clocks of `kinds` end `cancelled` with the reason; a breached one whose work is no longer
-    asked for stays breached but stops its ladder. One pass over the case's clocks."""
+    """Pending clocks of `kinds` end `cancelled` with the reason; a breached one still owed (its ladder
+    running, finished or paused) stays breached but is called off: its ladder stops and nothing meets,
+    pauses or re-arms it again. One pass over the case's clocks."""
     n = 0
     for d in await repo.of_case(session, case_id, lock=True):
         if (kinds is not None and d.kind not in kinds) or (whistle_id is not None and d.whistle_id != whistle_id):
@@ -138,21 +138,21 @@ async def cancel(session: Any, case_id: uuid.UUID, reason: str, now: datetime, k
         if d.state == "pending":
             await repo.update(session, d.id, state="cancelled", cancelled_at=now, cancel_reason=reason, next_fire_at=None)
             n += 1
-        elif d.state == "breached" and d.met_at is None and d.next_fire_at is not None:
-            await repo.update(session, d.id, next_fire_at=None, cancel_reason=reason)
+        elif running(d):  # breached and still owed
+            await repo.update(session, d.id, next_fire_at=None, cancel_reason=reason, cancelled_at=now)
     return n
 
 
 async def pause(session: Any, case_id: uuid.UUID, now: datetime) -> None:
     for d in await repo.of_case(session, case_id, lock=True):
-        if d.state in OPEN_STATES and d.met_at is None and d.paused_at is None:
+        if running(d) and d.paused_at is None:
             await repo.update(session, d.id, paused_at=now, next_fire_at=None)
 
 
 async def resume(session: Any, clocks: Clocks, case_id: uuid.UUID, now: datetime) -> None:
     """Shift every paused clock by the time it was paused (挂起期间不计时)."""
     for d in await repo.of_case(session, case_id, lock=True):
-        if d.paused_at is None or d.state not in OPEN_STATES or d.met_at is not None:
+        if d.paused_at is None or not running(d):
             continue
         shift = now - d.paused_at
         started = d.started_at + shift

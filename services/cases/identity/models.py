@@ -27,6 +27,7 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
+    Column("replaced_by", UUID(as_uuid=True)),  # the token this one was rotated into (reuse of a used one: its successor is revoked too)
 )
 
 login_failures = Table(

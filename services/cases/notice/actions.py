@@ -1,5 +1,5 @@
-"""What happens to a notice: the addressed unit answers it (a department its own; a centre one addressed
-to a centre), then the issuing centre closes the answered notice (结案). Both under Idempotency-Key."""
+"""What happens to a notice: the addressed unit answers it (a department its own; a centre's dispatcher one
+addressed to that very centre), then the issuing centre closes the answered notice (结案). Both under Idempotency-Key."""
 from __future__ import annotations
 
 import uuid
@@ -41,7 +41,10 @@ async def _record(session: Any, notice: Any, by: str, action: str, note: str, ev
 async def answer_notice(session: Any, principal: Principal, notice_id: uuid.UUID, answer: str) -> dict[str, Any]:
     notice = await _visible(session, principal, notice_id)
     if principal.role in CENTRE_ROLES:
-        addressed = not await repo.is_department(session, notice.unit)
+        # a centre answers only what is addressed to itself: the unit is the dispatcher's own area, not a
+        # centre below it (the township that supervises cannot answer the village centre's notice and close it)
+        own = principal.role == "admin" or notice.unit in principal.areas
+        addressed = own and not await repo.is_department(session, notice.unit)
     else:
         addressed = principal.department == notice.unit
     if not addressed:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -11,33 +12,89 @@ from sqlalchemy.ext.asyncio import AsyncSession
 OPEN_STATES = "('received','graded','assigned','in_progress','suspended','returned','resolved','replied','revisited')"
 
 
-async def upsert(session: AsyncSession, keys: list[str], name: str | None, area_code: str | None, now: datetime) -> uuid.UUID:
-    """The subject known by any of `keys` (ID-number hash first, then phone hash), or a new one; every
-    key given is recorded for it, so the next report matches by either."""
-    found = (
-        await session.execute(
-            text("SELECT subject_id FROM cases.subject_keys WHERE key_hash = ANY(:k) ORDER BY array_position(CAST(:k AS text[]), key_hash) LIMIT 1"),
-            {"k": keys},
-        )
-    ).scalar()
-    if found is None:
-        found = (
-            await session.execute(
-                text(
-                    """INSERT INTO cases.subjects (id, key_hash, name, area_code, updated_at) VALUES (:id, :k, :n, :a, :now)
-                       ON CONFLICT (key_hash) DO UPDATE SET updated_at = :now RETURNING id"""
-                ),
-                {"id": uuid.uuid4(), "k": keys[0], "n": name, "a": area_code, "now": now},
-            )
-        ).scalar_one()
-    await session.execute(
-        text("UPDATE cases.subjects SET name = COALESCE(:n, name), updated_at = :now WHERE id = :id"), {"id": found, "n": name, "now": now}
-    )
-    await session.execute(
-        text("INSERT INTO cases.subject_keys (key_hash, subject_id) SELECT k, :s FROM unnest(CAST(:k AS text[])) k ON CONFLICT DO NOTHING"),
-        {"k": keys, "s": found},
-    )
-    return found
+@dataclass
+class Party:
+    """A party of a new case as matching needs it: its keyed hashes (ID number's first), name and role."""
+
+    keys: list[str]
+    name: str | None
+    role: str | None
+
+
+def _plan(parties: list[Party], known: dict[str, uuid.UUID]) -> tuple[list[uuid.UUID], dict[uuid.UUID, tuple[str, str | None, bool]], dict[str, uuid.UUID]]:
+    """Match the parties one after another, as reports would be: each is the subject known by its first key
+    found (ID-number hash first) — known before, or recorded by an earlier party of this case — or a new one
+    keyed by its first key; each records every key it gave (a key already taken stays with its subject).
+    Returns each party's subject, per subject (its key, its name — the last given wins —, is it new) and the
+    keys to record."""
+    keys = dict(known)
+    chosen: list[uuid.UUID] = []
+    subjects: dict[uuid.UUID, tuple[str, str | None, bool]] = {}
+    record: dict[str, uuid.UUID] = {}
+    for party in parties:
+        sid = next((keys[k] for k in party.keys if k in keys), None)
+        if sid is None:
+            sid = uuid.uuid4()
+            subjects[sid] = (party.keys[0], party.name, True)
+        else:
+            key, name, new = subjects.get(sid, (party.keys[0], None, False))
+            subjects[sid] = (key, party.name if party.name is not None else name, new)
+        for k in party.keys:
+            if k not in keys:
+                keys[k] = record[k] = sid
+        chosen.append(sid)
+    return chosen, subjects, record
+
+
+# New subjects inserted (a concurrent report that created the same person first wins: its row is reused),
+# known ones renamed, every new key recorded, and the case linked to each subject (the first party's
+# role) — one statement.
+_UPSERT = text(
+    """WITH s(sid, key_hash, name, is_new) AS (
+         SELECT * FROM unnest(CAST(:sid AS uuid[]), CAST(:skey AS text[]), CAST(:sname AS text[]), CAST(:snew AS boolean[]))),
+       ins AS (
+         INSERT INTO cases.subjects (id, key_hash, name, area_code, updated_at)
+         SELECT sid, key_hash, name, :area, :now FROM s WHERE is_new
+         ON CONFLICT (key_hash) DO UPDATE SET name = COALESCE(EXCLUDED.name, cases.subjects.name), updated_at = EXCLUDED.updated_at
+         RETURNING id, key_hash),
+       resolved AS (
+         SELECT s.sid, COALESCE(ins.id, s.sid) AS id FROM s LEFT JOIN ins ON s.is_new AND ins.key_hash = s.key_hash),
+       renamed AS (
+         UPDATE cases.subjects t SET name = COALESCE(s.name, t.name), updated_at = :now
+         FROM s WHERE t.id = s.sid AND NOT s.is_new RETURNING t.id),
+       recorded AS (
+         INSERT INTO cases.subject_keys (key_hash, subject_id)
+         SELECT k.key_hash, r.id FROM unnest(CAST(:kkey AS text[]), CAST(:ksid AS uuid[])) AS k(key_hash, sid) JOIN resolved r ON r.sid = k.sid
+         ON CONFLICT DO NOTHING RETURNING key_hash),
+       linked AS (
+         INSERT INTO cases.subject_cases (subject_id, case_id, role)
+         SELECT DISTINCT ON (r.id) r.id, :case_id, l.role
+         FROM unnest(CAST(:lsid AS uuid[]), CAST(:lrole AS text[])) WITH ORDINALITY AS l(sid, role, ord) JOIN resolved r ON r.sid = l.sid
+         ORDER BY r.id, l.ord
+         ON CONFLICT DO NOTHING RETURNING subject_id)
+       SELECT sid, id FROM resolved"""
+)
+
+
+async def upsert_parties(session: AsyncSession, case_id: uuid.UUID, parties: list[Party], area_code: str | None, now: datetime) -> list[uuid.UUID]:
+    """The subject of each party (matched by any of its keyed hashes, ID-number hash first, or new), every
+    key recorded, names updated, the case linked to them — two statements for all parties together.
+    Returns each party's subject id, in the parties' order."""
+    parties = [p for p in parties if p.keys]
+    if not parties:
+        return []
+    wanted = list(dict.fromkeys(k for p in parties for k in p.keys))
+    known = {r.key_hash: r.subject_id for r in await session.execute(
+        text("SELECT key_hash, subject_id FROM cases.subject_keys WHERE key_hash = ANY(:k)"), {"k": wanted})}
+    chosen, subjects, record = _plan(parties, known)
+    ids = list(subjects)
+    rows = await session.execute(_UPSERT, {
+        "sid": ids, "skey": [subjects[i][0] for i in ids], "sname": [subjects[i][1] for i in ids], "snew": [subjects[i][2] for i in ids],
+        "kkey": list(record), "ksid": list(record.values()), "lsid": chosen, "lrole": [p.role for p in parties],
+        "area": area_code, "now": now, "case_id": case_id,
+    })
+    actual = {r.sid: r.id for r in rows}
+    return [actual[sid] for sid in chosen]
 
 
 async def party_villages(session: AsyncSession, case_id: uuid.UUID) -> int:

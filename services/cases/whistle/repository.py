@@ -60,9 +60,10 @@ async def list_for_department(session: AsyncSession, department: str, state: str
 
 
 async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
+    """The departments that may be whistled among `codes`: a retired one (撤销, active false) is not among them."""
     result = await session.execute(
         text("""SELECT d.code, d.name, d.area_code, COALESCE(a.path, ARRAY[d.area_code]) AS area_path
-                FROM cases.departments d LEFT JOIN cases.areas a ON a.code = d.area_code WHERE d.code = ANY(:c)"""),
+                FROM cases.departments d LEFT JOIN cases.areas a ON a.code = d.area_code WHERE d.code = ANY(:c) AND d.active"""),
         {"c": codes},
     )
     return {r.code: r for r in result}
