@@ -134,6 +134,7 @@ class Relay:
         service_token: str,
         *,
         batch_size: int = 200,
+        initial_batch_size: int = 50,
         min_batch_size: int = 10,
         target_post_seconds: float = 2.0,
         max_post_bytes: int = 1024 * 1024,
@@ -152,7 +153,9 @@ class Relay:
         # Per consumer, how many events a claim takes: halved when a round's POSTs take longer than the
         # target (a busy consumer — each event may be a whole case — must answer well inside the HTTP
         # timeout and the lease, or the same events come back again and again), grown back when fast.
-        self.limits: dict[str, int] = {name: batch_size for name in destinations}
+        # A new relay starts at `initial_batch_size`: a first round of the whole batch_size against a busy
+        # consumer could outlast the HTTP timeout before there is anything to adapt from.
+        self.limits: dict[str, int] = {name: max(self.min_batch_size, min(initial_batch_size, batch_size)) for name in destinations}
         self.max_post_bytes = max_post_bytes
         self.lease = timedelta(seconds=lease_seconds)
         self.max_failures = max_failures

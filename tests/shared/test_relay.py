@@ -319,7 +319,7 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
     served = Served(destination, lambda: consumer, free_port())
     await served.start()
     relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t",
-                  batch_size=200, min_batch_size=10, target_post_seconds=0.3)
+                  batch_size=200, initial_batch_size=200, min_batch_size=10, target_post_seconds=0.3)
     try:
         ids = await _big_events(system.intake_app.state.db, destination, 400, 100)
         assert await relay.run_once() == 400
@@ -330,6 +330,7 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
         more = await _big_events(system.intake_app.state.db, destination, 300, 100)
         assert await relay.run_once() == 300
         assert relay.limits[destination] > 25 and max(consumer.counts[-3:]) > 25, consumer.counts
+        assert Relay(system.intake_app.state.db, "intake", "intake", {destination: "http://127.0.0.1:9"}, "t").limits[destination] == 50
     finally:
         await relay.close()
         await served.stop()
