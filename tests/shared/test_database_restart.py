@@ -101,6 +101,15 @@ class PrivatePostgres:
     def url(self, database: str) -> str:
         return f"postgresql+asyncpg://postgres@/{database}?host={self.data_dir}&port=5432"
 
+    async def migrated(self, name: str) -> str:
+        """Start the server, create database `name`, run the migrations; returns its URL."""
+        await asyncio.to_thread(self.init)
+        await asyncio.to_thread(self.start)
+        await self.create_database(name)
+        url = self.url(name)
+        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        return url
+
     async def create_database(self, name: str) -> None:
         conn = await asyncpg.connect(user="postgres", database="postgres", timeout=10, **self.server)
         try:
@@ -147,11 +156,7 @@ def _assert_unavailable(resp: httpx.Response) -> None:
 async def test_service_answers_503_while_postgres_is_away_and_recovers_by_itself(tmp_path: Path) -> None:
     pg = PrivatePostgres()
     try:
-        await asyncio.to_thread(pg.init)
-        await asyncio.to_thread(pg.start)
-        await pg.create_database(DATABASE)
-        url = pg.url(DATABASE)
-        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        url = await pg.migrated(DATABASE)
 
         from services.cases.main import create_app as cases_app
         from services.intake.main import create_app as intake_app
@@ -274,11 +279,7 @@ async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is
 
     pg = PrivatePostgres()
     try:
-        await asyncio.to_thread(pg.init)
-        await asyncio.to_thread(pg.start)
-        await pg.create_database(DATABASE)
-        url = pg.url(DATABASE)
-        await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+        url = await pg.migrated(DATABASE)
         # a local day off that only the override table knows: proof that the calendar was read once the database came
         holiday = date(2026, 3, 4)  # an ordinary Wednesday
         conn = await asyncpg.connect(user="postgres", database=DATABASE, timeout=10, **pg.server)

@@ -123,6 +123,15 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
         await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": blocked})
 
 
+async def _read_body(receive) -> bytes:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            return body
+
+
 class _Consumer:
     """A consumer of /internal/v1/events on a real HTTP server: answers 413 above `limit` bytes,
     else takes every event; records the size of every POST and the ids it took."""
@@ -135,12 +144,7 @@ class _Consumer:
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await _read_body(receive)
         self.sizes.append(len(body))
         if len(body) > self.limit:
             status, answer = 413, b'{"status":413}'
@@ -298,12 +302,7 @@ class _SlowConsumer(_Consumer):
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
             return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body = await _read_body(receive)
         events = json.loads(body)["events"]
         self.counts.append(len(events))
         await asyncio.sleep(self.per_event * len(events))

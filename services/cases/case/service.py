@@ -244,17 +244,23 @@ async def _ledger_rows(db: Any, scope: dict[str, Any], filters: dict[str, Any]) 
     writer = csv.writer(buf)
     writer.writerow(LEDGER_COLUMNS)
     yield "\ufeff" + buf.getvalue()
-    after = None
-    while True:
-        async with db.unit_of_work() as session:
-            rows = await repo.list_cases(session, scope, filters, after, 1000)
-        if not rows:
-            return
+    async for rows in _ledger_pages(db, scope, filters):
         buf = io.StringIO()
         writer = csv.writer(buf)
         for r in rows:
             writer.writerow(_ledger_row(r))
         yield buf.getvalue()
+
+
+async def _ledger_pages(db: Any, scope: dict[str, Any], filters: dict[str, Any], size: int = 1000) -> Any:
+    """The ledger's cases page by page, each page in its own short unit of work (any size, no long transaction)."""
+    after = None
+    while True:
+        async with db.unit_of_work() as session:
+            rows = await repo.list_cases(session, scope, filters, after, size)
+        if not rows:
+            return
+        yield rows
         after = (rows[-1].created_at, rows[-1].id)
 
 
@@ -266,14 +272,8 @@ def ledger_xlsx(db: Any, principal: Principal, filters: dict[str, Any]) -> Any:
 async def _ledger_xlsx(db: Any, scope: dict[str, Any], filters: dict[str, Any]) -> Any:
     book = Workbook("台账")
     book.add(LEDGER_COLUMNS)
-    after = None
-    while True:
-        async with db.unit_of_work() as session:
-            rows = await repo.list_cases(session, scope, filters, after, 1000)
-        if not rows:
-            break
+    async for rows in _ledger_pages(db, scope, filters):
         for r in rows:
             book.add(_ledger_row(r))
-        after = (rows[-1].created_at, rows[-1].id)
     for chunk in book.chunks():
         yield chunk
