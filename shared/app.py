@@ -130,6 +130,13 @@ class RequestFrame:
         app = scope.get("app")
         starting = getattr(app.state, "starting", None) if app is not None else None
         try:
+            if b"%00" in scope.get("query_string", b""):
+                # No query parameter may hold a NUL (PostgreSQL cannot store or compare it); refused before a
+                # streamed answer (the CSV ledger) could start and then break off.
+                detail = "查询参数含有不允许的字符（NUL）"
+                await _send_problem(send_wrapper, 422, "validation_error", "请求内容校验失败", detail,
+                                    extra_body={"errors": [{"loc": ["query"], "msg": detail, "type": "string_unstorable"}]})
+                return
             if starting and path not in ALWAYS_OPEN:
                 # still starting (e.g. the database was away at boot): nothing may run half set up
                 await _send_problem(send_wrapper, 503, "starting", "服务正在启动，请稍后重试", str(starting), {"retry-after": "2"})

@@ -201,7 +201,7 @@ class Relay:
                               AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until < :now)
                             ORDER BY id LIMIT :n"""
                     ),
-                    {"dest": destination, "now": now, "n": limit * 2},
+                    {"dest": destination, "now": now, "n": self.batch_size * 2},  # the window stays wide: many heads to choose from
                 )
             ).all()
             if not due:

@@ -19,8 +19,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Before 0015 intake's copy held only live rows: retired ones are dropped with the flag.
-    op.execute("DELETE FROM intake.departments WHERE NOT active")
-    op.execute("DELETE FROM intake.areas WHERE NOT active")
+    # Retired rows are kept: cases no longer sends them, so a later upgrade could not get them back, and the
+    # photos of old reports on a retired grid need its row to stay in their township's scope. The code
+    # before 0016 then sees them as live until the next directory change removes them.
     op.drop_column('departments', 'active', schema='intake')
     op.drop_column('areas', 'active', schema='intake')

@@ -173,15 +173,17 @@ async def test_a_nul_in_one_items_title_rejects_only_that_item_naming_the_field(
 
 async def test_a_lone_surrogate_in_an_item_rejects_only_that_item_naming_the_field(system):
     """A phone that cuts a text in the middle of an emoji sends a lone surrogate escape ("\\ud83d")."""
-    items = [report(), report(), report(), {"id": "\ud83d", "kind": "hazard"}]
+    items = [report(), report(), report(), {"id": "\ud83d", "kind": "hazard"}, report()]
     items[0]["description"] = "现场照片见附件\ud83d"
+    items[4]["备注\ud83d"] = "an unknown key cut mid-emoji"
     items[1]["parties"][1]["name"] = "某建筑\u0000公司"
     hdrs = {**(await system.auth("w001", "dev-w001")), "content-type": "application/json"}
     body = json.dumps({"device_id": "dev-w001", "items": items}).encode()  # ensure_ascii: the escapes as a phone sends them
     resp = await system.http.post(f"{system.intake_url}/v1/sync/push", content=body, headers=hdrs)
     assert resp.status_code == 200, resp.text
     results = resp.json()["results"]
-    assert [r["status"] for r in results] == ["rejected", "rejected", "accepted", "rejected"]
+    assert [r["status"] for r in results] == ["rejected", "rejected", "accepted", "rejected", "rejected"]
+    assert [e["type"] for e in results[4]["errors"]] == ["string_unicode"]  # the key itself cannot be read: only that item is refused
     assert [e["loc"] for e in results[0]["errors"]] == [["description"]]
     assert [e["loc"] for e in results[1]["errors"]] == [["parties", 1, "name"]]
     assert results[3]["id"] == "\ufffd"  # echoed as far as it can be sent back

@@ -64,3 +64,10 @@ async def test_an_outbox_row_id_beyond_bigint_is_422_not_500(system):
         assert resp.status_code == 422 and resp.json()["errors"][0]["loc"] == ["path", "row_id"], resp.text
         resp = await system.http.post(f"{url}/v1/admin/outbox/0/skip", json={"reason": "测试"}, headers=admin)
         assert resp.status_code == 422, resp.text
+
+
+async def test_a_nul_in_a_query_parameter_is_422_before_a_streamed_ledger_starts(system):
+    hdrs = {**(await system.auth("s001")), "Accept": "text/csv"}
+    resp = await system.http.get(f"{system.cases_url}/v1/cases?format=csv&state=%00&limit=1", headers=hdrs)
+    assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json"), resp.text
+    assert resp.json()["errors"] == [{"loc": ["query"], "msg": "查询参数含有不允许的字符（NUL）", "type": "string_unstorable"}]

@@ -334,3 +334,27 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
         await relay.close()
         await served.stop()
     assert sorted(consumer.taken) == sorted(ids + more)
+
+
+async def test_a_long_run_of_one_aggregate_does_not_shrink_a_small_claim_to_its_head(system):
+    destination = f"run-{uuid.uuid4().hex[:8]}"
+    consumer = _SlowConsumer(per_event=0.0)
+    served = Served(destination, lambda: consumer, free_port())
+    await served.start()
+    relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t",
+                  batch_size=200, initial_batch_size=10, min_batch_size=10)
+    run = f"merge-{uuid.uuid4()}"
+    try:
+        async with system.intake_app.state.db.unit_of_work() as s:  # e.g. a merge: 60 events of one case first
+            await publish(s, intake_outbox, [Event(type="report.status", aggregate_id=run, payload={"i": i}, destinations=(destination,)) for i in range(60)])
+        others = await _big_events(system.intake_app.state.db, destination, 20, 100)
+        delivered = 0
+        for _ in range(5):  # one event of the run per round (order within a case), so more than one tick
+            delivered += await relay.run_once()
+        assert delivered == 80
+    finally:
+        await relay.close()
+        await served.stop()
+    # the first claim takes the run's head and 9 other cases' events, not the head alone
+    assert consumer.counts[0] == 10, consumer.counts
+    assert set(others) <= set(consumer.taken)

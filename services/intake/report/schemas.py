@@ -175,5 +175,6 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if fields:
             out += [{"loc": [f], "msg": e["msg"], "type": e["type"]} for f in fields.split(",")]
         else:
-            out.append({"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]})
+            # a key the phone sent (an unknown field) may hold a lone surrogate: echo it printable
+            out.append({"loc": [printable_id(p) if isinstance(p, str) else p for p in e["loc"]], "msg": e["msg"], "type": e["type"]})
     return out
