@@ -69,12 +69,24 @@ async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]
     return {r.code: r for r in result}
 
 
-async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime) -> list[Any]:
-    """End a case's whistles still at work (the case no longer exists on its own); the reason is kept."""
+async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime, department: str | None = None) -> list[Any]:
+    """End a case's whistles still at work (the case no longer exists on its own, or — `department` given —
+    that department was retired); the reason is kept."""
+    only = " AND department_code = :d" if department is not None else ""
     result = await session.execute(
         text(f"""UPDATE cases.whistles SET state = 'cancelled', return_reason = :reason, updated_at = :now
-                 WHERE case_id = :c AND state NOT IN ('done', 'returned', 'cancelled') RETURNING {COLS}"""),
-        {"c": case_id, "reason": reason, "now": now},
+                 WHERE case_id = :c AND state NOT IN ('done', 'returned', 'cancelled'){only} RETURNING {COLS}"""),
+        {"c": case_id, "reason": reason, "now": now, "d": department},
+    )
+    return list(result)
+
+
+async def open_of_departments(session: AsyncSession, codes: list[str]) -> list[Any]:
+    """(case, department) pairs with a whistle still at work, in case order (the order the row locks are taken)."""
+    result = await session.execute(
+        text("""SELECT DISTINCT case_id, department_code FROM cases.whistles
+                WHERE department_code = ANY(:d) AND state NOT IN ('done', 'returned', 'cancelled') ORDER BY case_id, department_code"""),
+        {"d": codes},
     )
     return list(result)
 
