@@ -33,7 +33,8 @@ async def _record(session: Any, notice: Any, by: str, action: str, note: str, ev
     """On the case's timeline, and to notify with the addressed unit (whom notify tells of the close)."""
     if notice.case_id:
         case = await case_repo.lock_case(session, notice.case_id)
-        about = {"notice_id": str(notice.id), "number": notice.number, "notice_kind": notice.kind, "unit": notice.unit, "subject": notice.subject}
+        about = {"notice_id": str(notice.id), "number": notice.number, "notice_kind": notice.kind, "unit": notice.unit, "subject": notice.subject,
+                 "notice_area": notice.area_code}  # the centre that closes it (notify tells exactly its dispatchers)
         await effects.record(session, case, actor=by, action=action, before=case.state, after=case.state, note=note, now=clock.now(),
                              events=[(event, effects.case_payload(case) | about | extra)])
 
