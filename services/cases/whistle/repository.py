@@ -92,14 +92,26 @@ async def open_of_departments(session: AsyncSession, codes: list[str]) -> list[A
 
 
 async def deadlines_of(session: AsyncSession, whistles: list[Any]) -> dict[uuid.UUID, list[Any]]:
-    """Each whistle's clocks: its own (report in) and, for a lead, the case's resolve clocks from its whistle on."""
+    """Each whistle's clocks: its own (report in) and, for a lead, the case's resolve clocks that ran while it
+    led — from its whistle until it was returned, done or cancelled. A clock made at the very moment the
+    lead was whistled is its own; one made at the moment it stopped leading is the next lead's (a returned
+    lead does not show its successor's clock), and a clock already running when the lead came (started by
+    an earlier assist whistle) is shown to it."""
     if not whistles:
         return {}
     result = await session.execute(
         text(
-            """SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
-               FROM cases.whistles w JOIN cases.deadlines d ON d.case_id = w.case_id
-               WHERE w.id = ANY(:ids) AND (d.whistle_id = w.id OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL AND d.created_at >= w.created_at))
+            """WITH w AS (
+                 SELECT id, case_id, role, created_at,
+                        COALESCE(returned_at, done_at, CASE WHEN state = 'cancelled' THEN updated_at END) AS ended_at
+                 FROM cases.whistles WHERE id = ANY(:ids))
+               SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
+               FROM w JOIN cases.deadlines d ON d.case_id = w.case_id
+               WHERE d.whistle_id = w.id
+                  OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL
+                      AND (d.created_at = w.created_at
+                           OR ((w.ended_at IS NULL OR d.created_at < w.ended_at)
+                               AND COALESCE(d.met_at, d.cancelled_at, 'infinity') > w.created_at)))
                ORDER BY d.created_at, d.kind"""
         ),
         {"ids": [w.id for w in whistles]},
