@@ -145,6 +145,41 @@ async def test_department_sees_its_whistles_with_their_deadlines_and_the_event_c
     assert payload["whistle_id"] == w["id"] and datetime.fromisoformat(payload["acknowledge_due_at"]) == datetime.fromisoformat(ack_due)
 
 
+def resolve_clocks(w):
+    return [(d["state"], d["due_at"]) for d in w["deadlines"] if d["kind"] == "resolve"]
+
+
+async def test_a_returned_lead_shows_its_own_cancelled_resolve_clock_and_the_next_lead_only_its_fresh_one(system):
+    with manual_clock() as clk:
+        case_id, _ = await whistled(system)
+        ps = await dept_token(system, "ps-dl")
+        (first,) = await whistle_of(system, ps, case_id)
+        (old,) = resolve_clocks(first)
+        clk.advance(hours=50)
+        assert (await move(system, ps, first["id"], "return", {"reason": "需补充材料"})).status_code == 200
+        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "补充材料后再请牵头"})
+        assert r.status_code == 200, r.text
+        by_id = {w["id"]: w for w in await whistle_of(system, ps, case_id)}
+        second = next(w for i, w in by_id.items() if i != first["id"])
+        assert resolve_clocks(by_id[first["id"]]) == [("cancelled", old[1])]
+        (fresh,) = resolve_clocks(second)
+        assert fresh[0] == "pending" and datetime.fromisoformat(fresh[1]) == clk.now() + timedelta(days=3)
+
+
+async def test_a_lead_whistled_after_an_assist_shows_the_resolve_clock_running_for_the_case(system):
+    with manual_clock() as clk:
+        case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+        assert (await act(system, "d001", case_id, "grade")).status_code == 200
+        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "assist"}], "reason": "先请司法所协助"})
+        assert r.status_code == 200, r.text
+        started = clk.now()
+        clk.advance(hours=2)
+        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "派出所牵头"})
+        assert r.status_code == 200, r.text
+        (lead,) = await whistle_of(system, await dept_token(system, "ps-dl"), case_id)
+        assert [(s, datetime.fromisoformat(d)) for s, d in resolve_clocks(lead)] == [("pending", started + timedelta(days=3))]
+
+
 async def test_dispatcher_cannot_whistle_a_department_of_another_township(system):
     case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
     await act(system, "d001", case_id, "grade")

@@ -211,3 +211,30 @@ def test_the_digest_counts_every_overdue_case_not_only_those_cases_sent_by_numbe
     # a cases that does not send the case count: the centre's overdue count
     older = digest_event("2099-01-01", {"area": "620602107", "name": "大柳镇", "overdue": 64, "due_today": 0, "overdue_cases": numbers})
     assert older.payload["overdue_list"].endswith(" 等64件。")
+
+
+VILLAGE_DISPATCHER = {"username": "dv202", "name": "村中心调度员", "role": "dispatcher", "areas": ["620602107201"], "password": "demo-pass-1"}
+
+
+async def test_a_village_case_notice_answered_is_told_to_the_issuing_township_not_the_nearer_village_centre(system):
+    admin = await system.auth("admin")
+    assert (await system.http.post(f"{system.cases_url}/v1/admin/org", json={"users": [VILLAGE_DISPATCHER]}, headers=admin)).status_code == 200
+    try:
+        with manual_clock() as clk:
+            case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
+            assert (await act(system, "d001", case_id, "grade", {"tier": "village", "reason": "村级调处"})).status_code == 200
+            clk.advance(hours=2, minutes=1)  # the contact clock breached: the township's notice to the village centre
+            await run_sweep(system)
+            notice = next(n for n in (await system.http.get(f"{system.cases_url}/v1/cases/{case_id}", headers=admin)).json()["notices"]
+                          if n["kind"] == "supervision")
+            assert notice["area"] == "620602107" and notice["unit"] == "620602107201"
+            r = await system.http.post(f"{system.cases_url}/v1/notices/{notice['id']}/answer", json={"answer": "已上门调解"}, headers=await system.auth("dv202"))
+            assert r.status_code == 200, r.text
+            await system.drain()
+        answered = await deliveries_of(system, case_id, "notice_answered_centre")
+        assert [(r.channel, r.recipient) for r in answered] == [("inbox", "user:d001")]  # the township closes it, not dv202
+        assert "已上门调解" in answered[0].body and "请审核后结案" in answered[0].body
+    finally:  # the village dispatcher leaves again: other tests expect the township to be the nearest centre
+        retired = {"users": [VILLAGE_DISPATCHER | {"active": False}]}
+        assert (await system.http.post(f"{system.cases_url}/v1/admin/org", json=retired, headers=admin)).status_code == 200
+        await system.drain()

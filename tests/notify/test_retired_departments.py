@@ -57,13 +57,14 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
         await org_import(system, {"departments": [dept | {"active": False}]})
         assert await department_active(system, code) is False
 
-        # the webhook queued before is skipped with the reason, never attempted
+        # the webhook queued before is skipped with the reason, never attempted; so is the whistle's
+        # cancellation the retirement brings (cases cancels a retired department's open whistles)
         await run_worker(notify_app)
         queued = [r for r in await messages(system, case_id) if r.channel == "webhook" and r.recipient == f"department:{code}"]
-        assert [(r.state, r.last_error) for r in queued] == [("skipped", RETIRED)]
+        assert sorted((r.event_type, r.state, r.last_error) for r in queued) == [("whistle.cancelled", "skipped", RETIRED), ("whistle.created", "skipped", RETIRED)]
         async with notify_app.state.db.unit_of_work() as s:
             attempts = (await s.execute(text("SELECT attempts FROM notify.deliveries WHERE target = :c"), {"c": code})).scalars().all()
-        assert attempts == [0]
+        assert attempts == [0, 0]
 
         # a new whistle event to it: the webhook is recorded skipped, its staff hear nothing
         later = str(uuid.uuid4())

@@ -97,7 +97,7 @@ async def _fire(session: Any, batch: _Batch, case: Any, d: Any, action: str, fra
         await effects.record(session, case, actor="system:clock", action="notice", before=case.state, after=case.state,
                              note=f"发出督办通知书 {notice['number']}（{notice['unit']}）", now=now,
                              events=[("notice.issued", _deadline_payload(case, d, "notice", at) | {
-                                 "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "supervision", "unit": notice["unit"],
+                                 "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "supervision", "unit": notice["unit"], "notice_area": notice["area_code"],
                                  "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})])
     elif action == "escalate":
         if await case_repo.escalated_by_clock_since(session, case.id, d.due_at):

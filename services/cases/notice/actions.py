@@ -1,5 +1,5 @@
 """What happens to a notice: the addressed unit answers it (a department its own; a centre's dispatcher one
-addressed to that very centre), then the issuing centre closes the answered notice (结案). Both under Idempotency-Key."""
+addressed to that very centre, or one addressed to a retired department under its supervision), then the issuing centre closes the answered notice (结案). Both under Idempotency-Key."""
 from __future__ import annotations
 
 import uuid
@@ -33,7 +33,8 @@ async def _record(session: Any, notice: Any, by: str, action: str, note: str, ev
     """On the case's timeline, and to notify with the addressed unit (whom notify tells of the close)."""
     if notice.case_id:
         case = await case_repo.lock_case(session, notice.case_id)
-        about = {"notice_id": str(notice.id), "number": notice.number, "notice_kind": notice.kind, "unit": notice.unit, "subject": notice.subject}
+        about = {"notice_id": str(notice.id), "number": notice.number, "notice_kind": notice.kind, "unit": notice.unit, "subject": notice.subject,
+                 "notice_area": notice.area_code}  # the centre that closes it (notify tells exactly its dispatchers)
         await effects.record(session, case, actor=by, action=action, before=case.state, after=case.state, note=note, now=clock.now(),
                              events=[(event, effects.case_payload(case) | about | extra)])
 
@@ -43,8 +44,12 @@ async def answer_notice(session: Any, principal: Principal, notice_id: uuid.UUID
     if principal.role in CENTRE_ROLES:
         # a centre answers only what is addressed to itself: the unit is the dispatcher's own area, not a
         # centre below it (the township that supervises cannot answer the village centre's notice and close it)
-        own = principal.role == "admin" or notice.unit in principal.areas
-        addressed = own and not await repo.is_department(session, notice.unit)
+        # — or a retired (撤销) department's: the centre supervising the notice answers in its stead
+        active = await repo.department_active(session, notice.unit)
+        if active is None:
+            addressed = principal.role == "admin" or notice.unit in principal.areas
+        else:
+            addressed = not active and (principal.role == "admin" or await repo.area_in_scope(session, notice.area_code, list(principal.areas)))
     else:
         addressed = principal.department == notice.unit
     if not addressed:

@@ -82,6 +82,12 @@ async def is_department(session: AsyncSession, code: str) -> bool:
     return (await session.execute(text("SELECT 1 FROM cases.departments WHERE code = :c"), {"c": code})).first() is not None
 
 
+async def department_active(session: AsyncSession, code: str) -> bool | None:
+    """None: `code` is no department (a centre); else whether the department is still active (not 撤销)."""
+    row = (await session.execute(text("SELECT active FROM cases.departments WHERE code = :c"), {"c": code})).first()
+    return None if row is None else bool(row.active)
+
+
 async def area_in_scope(session: AsyncSession, area_code: str, scope: list[str]) -> bool:
     row = (await session.execute(text("SELECT 1 FROM cases.areas WHERE code = :c AND path && CAST(:s AS text[])"), {"c": area_code, "s": scope})).first()
     return row is not None

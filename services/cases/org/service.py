@@ -13,6 +13,7 @@ from services.cases.db import outbox
 from services.cases.identity.service import hash_secret, verify_secret
 from services.cases.org import repository as repo
 from services.cases.org.schemas import _LEVEL_ORDER, AreaNode, Counts, ImportResult, OrgDocument
+from services.cases.whistle.retire import cancel_for_retired
 from shared.clock import clock
 from shared.contracts.events import DIRECTORY_CHANGED
 from shared.errors import Unprocessable
@@ -102,6 +103,8 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
         for d in doc.departments
     ]
     result.departments = Counts(**dict(zip(("created", "updated"), await repo.upsert_departments(session, dept_rows))))
+    # a retired department's open whistles end now, or their cases would wait on it for ever
+    await cancel_for_retired(session, [d.code for d in doc.departments if not d.active], now)
 
     existing = await repo.password_hashes(session, [u.username for u in doc.users])
     user_rows = []

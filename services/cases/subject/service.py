@@ -19,6 +19,6 @@ async def refresh_risk(session: Any, case: Any, subject_ids: list[uuid.UUID], no
             session, case, actor="system:rules", action="risk_warning", before=case.state, after=case.state,
             note=f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）", now=now,
             events=[("notice.issued", effects.case_payload(case) | {
-                "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "risk_warning", "unit": notice["unit"],
+                "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "risk_warning", "unit": notice["unit"], "notice_area": notice["area_code"],
                 "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})],
         )

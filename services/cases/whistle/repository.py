@@ -69,25 +69,49 @@ async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]
     return {r.code: r for r in result}
 
 
-async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime) -> list[Any]:
-    """End a case's whistles still at work (the case no longer exists on its own); the reason is kept."""
+async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime, department: str | None = None) -> list[Any]:
+    """End a case's whistles still at work (the case no longer exists on its own, or — `department` given —
+    that department was retired); the reason is kept."""
+    only = " AND department_code = :d" if department is not None else ""
     result = await session.execute(
         text(f"""UPDATE cases.whistles SET state = 'cancelled', return_reason = :reason, updated_at = :now
-                 WHERE case_id = :c AND state NOT IN ('done', 'returned', 'cancelled') RETURNING {COLS}"""),
-        {"c": case_id, "reason": reason, "now": now},
+                 WHERE case_id = :c AND state NOT IN ('done', 'returned', 'cancelled'){only} RETURNING {COLS}"""),
+        {"c": case_id, "reason": reason, "now": now, "d": department},
+    )
+    return list(result)
+
+
+async def open_of_departments(session: AsyncSession, codes: list[str]) -> list[Any]:
+    """(case, department) pairs with a whistle still at work, in case order (the order the row locks are taken)."""
+    result = await session.execute(
+        text("""SELECT DISTINCT case_id, department_code FROM cases.whistles
+                WHERE department_code = ANY(:d) AND state NOT IN ('done', 'returned', 'cancelled') ORDER BY case_id, department_code"""),
+        {"d": codes},
     )
     return list(result)
 
 
 async def deadlines_of(session: AsyncSession, whistles: list[Any]) -> dict[uuid.UUID, list[Any]]:
-    """Each whistle's clocks: its own (report in) and, for a lead, the case's resolve clocks from its whistle on."""
+    """Each whistle's clocks: its own (report in) and, for a lead, the case's resolve clocks that ran while it
+    led — from its whistle until it was returned, done or cancelled. A clock made at the very moment the
+    lead was whistled is its own; one made at the moment it stopped leading is the next lead's (a returned
+    lead does not show its successor's clock), and a clock already running when the lead came (started by
+    an earlier assist whistle) is shown to it."""
     if not whistles:
         return {}
     result = await session.execute(
         text(
-            """SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
-               FROM cases.whistles w JOIN cases.deadlines d ON d.case_id = w.case_id
-               WHERE w.id = ANY(:ids) AND (d.whistle_id = w.id OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL AND d.created_at >= w.created_at))
+            """WITH w AS (
+                 SELECT id, case_id, role, created_at,
+                        COALESCE(returned_at, done_at, CASE WHEN state = 'cancelled' THEN updated_at END) AS ended_at
+                 FROM cases.whistles WHERE id = ANY(:ids))
+               SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
+               FROM w JOIN cases.deadlines d ON d.case_id = w.case_id
+               WHERE d.whistle_id = w.id
+                  OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL
+                      AND (d.created_at = w.created_at
+                           OR ((w.ended_at IS NULL OR d.created_at < w.ended_at)
+                               AND COALESCE(d.met_at, d.cancelled_at, 'infinity') > w.created_at)))
                ORDER BY d.created_at, d.kind"""
         ),
         {"ids": [w.id for w in whistles]},

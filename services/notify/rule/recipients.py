@@ -1,7 +1,7 @@
 """Who a rule's audience is for one event, from notify's copy of the directory (active users only).
 
 Audiences (rules.yaml explains them): department, department_head, unit, responsible,
-responsible_person, centre, area_leader, county_leader, reporter, worker. Events from cases carry
+responsible_person, centre, notice_centre, area_leader, county_leader, reporter, worker. Events from cases carry
 `responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
 worker); older events carry only `reporter_id` (a user id), which is used when `reporters` is absent.
 """
@@ -44,6 +44,23 @@ async def _department(session: Any, code: str | None) -> list[Recipient]:
 async def _centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
     """The dispatchers of the nearest centre above the case's area."""
     for code in reversed(data.get("area_path") or []):
+        rows = await directory.dispatchers_of(session, code)
+        if rows:
+            return _users(rows)
+    return []
+
+
+async def _notice_centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
+    """The dispatchers of the centre that issued a notice (`notice_area`): only it may close the notice.
+    A village case's notice is the township's: the village centre nearer the case is not the one to tell.
+    No dispatcher there: the nearest centre above it on the case's path; an older event without
+    `notice_area`: the case's centre."""
+    area = data.get("notice_area")
+    if not area:
+        return await _centre(session, data)
+    path = list(data.get("area_path") or [])
+    above = list(reversed(path[: path.index(area)])) if area in path else []
+    for code in (area, *above):
         rows = await directory.dispatchers_of(session, code)
         if rows:
             return _users(rows)
@@ -111,6 +128,8 @@ async def recipients(session: Any, audience: str, data: dict[str, Any]) -> list[
         return await _responsible_person(session, data)
     if audience == "centre":
         return await _centre(session, data)
+    if audience == "notice_centre":
+        return await _notice_centre(session, data)
     if audience == "area_leader":
         return _users(await directory.by_role_in_path(session, "leader", path))
     if audience == "county_leader":
