@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -259,10 +258,10 @@ class Relay:
         if not rows:
             return 0, 0
         delivered = 0
-        started = time.monotonic()
+        started = clock.now()
         for part in self._parts(rows):
             delivered += await self._post(url, part)
-        self._adapt(destination, limit, len(rows), delivered, time.monotonic() - started)
+        self._adapt(destination, limit, len(rows), delivered, (clock.now() - started).total_seconds())
         return delivered, len(rows)
 
     def _adapt(self, destination: str, limit: int, claimed: int, delivered: int, seconds: float) -> None:

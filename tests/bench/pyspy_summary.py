@@ -27,7 +27,7 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
                                                           "_start_transaction", "TransactionalContext", "Session.commit")),
     ("SQL insert_batch (rows JSON, SQLAlchemy, asyncpg)", ("insert_batch (",)),
     ("SQL devices.touch", ("touch (services/intake/device",)),
-    ("SQL other lookups (attachments, existing, grids)", ("stored_attachments (", "existing (services", "grids_in_scope (")),
+    ("SQL other lookups (attachments, existing, grids)", ("stored_attachments (", "existing (services", "bound_areas (")),
     ("SQLAlchemy/asyncpg, statement not identified", ("greenlet_spawn", "Session.execute", "sqlalchemy/", "asyncpg/")),
     ("request body read + stdlib json.loads", ("Request.json", "Request.body", "json/decoder.py")),
     ("JWT verify (EdDSA)", ("verify_token (", "jwt/")),

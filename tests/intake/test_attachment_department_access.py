@@ -75,9 +75,11 @@ async def test_department_download_is_503_with_retry_after_while_cases_is_away(s
 class SlowCases:
     """cases' case-access answer, held back until `release` is set (a real HTTP server on a free port)."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int = 0) -> None:
         self.release = asyncio.Event()
         self.waiting = 0
+        self.expected = expected
+        self.all_waiting = asyncio.Event()  # set once `expected` requests are held
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self) -> str:
@@ -89,6 +91,8 @@ class SlowCases:
         length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
         await reader.readexactly(length)
         self.waiting += 1
+        if self.waiting >= self.expected:
+            self.all_waiting.set()
         await self.release.wait()
         body = b'{"visible": true}'
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
@@ -109,16 +113,13 @@ async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_con
     app = system.intake_app
     pool = app.state.db.engine.pool
     burst = pool.size() + pool._max_overflow + 2  # more department downloads than the pool can lend
-    slow = SlowCases()
+    slow = SlowCases(expected=burst)
     real = app.state.case_access
     app.state.case_access = CaseAccess(await slow.start(), "test-service-token", timeout_seconds=30)
     hdrs = await system.auth("s001")
     downloads = [asyncio.create_task(system.http.get(f"{system.intake_url}/v1/attachments/{sha(data)}", headers=hdrs)) for _ in range(burst)]
     try:
-        for _ in range(200):  # every download is waiting for cases
-            if slow.waiting == burst:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(slow.all_waiting.wait(), timeout=10)  # every download is waiting for cases
         assert slow.waiting == burst
         assert pool.checkedout() == 0
         # meanwhile a phone still pushes at once

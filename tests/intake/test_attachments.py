@@ -523,11 +523,23 @@ async def test_openapi_lists_the_statuses_the_tus_routes_send(system):
     assert {"200", "404"} <= set(doc["paths"]["/v1/attachments/{sha256}"]["get"]["responses"])
 
 
-async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_a_push(system):
+async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_a_push(system, monkeypatch):
     """Phones on a weak network trickle their photos in; meanwhile other phones still push at once."""
     db = system.intake_app.state.db
     slow_count = db.engine.pool.size() + db.engine.pool._max_overflow + 2  # more than the pool can lend
     release = asyncio.Event()
+    streaming = asyncio.Event()  # set when every PATCH has taken its lease and streams its body
+    entered = 0
+    receive = AttachmentStore.receive
+
+    async def counted(self, *args, **kwargs):
+        nonlocal entered
+        entered += 1
+        if entered == slow_count:
+            streaming.set()
+        return await receive(self, *args, **kwargs)
+
+    monkeypatch.setattr(AttachmentStore, "receive", counted)
     files = [photo(20_000) for _ in range(slow_count)]
     urls = [upload_url(system, await create(system, data)) for data in files]
 
@@ -542,11 +554,8 @@ async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_
     patches = [asyncio.create_task(patch(system, url, 0, trickle(data))) for url, data in zip(urls, files)]
     try:
         ids = [uuid.UUID(u.rsplit("/", 1)[-1]) for u in urls]
-        for _ in range(200):  # every PATCH has taken its lease and is streaming
-            n = await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids)
-            if n == slow_count:
-                break
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(streaming.wait(), timeout=10)
+        n = await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids)
         assert n == slow_count
 
         pushed = await asyncio.wait_for(

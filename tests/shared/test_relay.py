@@ -1,7 +1,6 @@
 """The outbox relay: a consumer that is down loses nothing; a poison event is parked and visible."""
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 
@@ -292,10 +291,12 @@ async def test_every_service_shows_operators_its_parked_events(system):
 
 
 class _SlowConsumer(_Consumer):
-    """Takes `per_event` seconds for each event of a POST, like a consumer that makes a case per event."""
+    """Takes `per_event` seconds of the test's clock for each event of a POST, like a consumer that makes a
+    case per event: it moves the manual clock instead of sleeping."""
 
-    def __init__(self, per_event: float) -> None:
+    def __init__(self, manual: ManualClock, per_event: float) -> None:
         super().__init__(limit=64 * 1024 * 1024)
+        self.manual = manual
         self.per_event = per_event
         self.counts: list[int] = []
 
@@ -305,7 +306,7 @@ class _SlowConsumer(_Consumer):
         body = await _read_body(receive)
         events = json.loads(body)["events"]
         self.counts.append(len(events))
-        await asyncio.sleep(self.per_event * len(events))
+        self.manual.advance(seconds=self.per_event * len(events))
         self.taken += [e["id"] for e in events]
         answer = json.dumps({"results": [{"id": e["id"], "status": "processed"} for e in events]}).encode()
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
@@ -313,16 +314,16 @@ class _SlowConsumer(_Consumer):
 
 
 async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(system):
+    manual = ManualClock()
+    clock.use(manual)
+    consumer = _SlowConsumer(manual, per_event=0.01)
     destination = f"slow-{uuid.uuid4().hex[:8]}"
-    consumer = _SlowConsumer(per_event=0.01)
-    served = Served(destination, lambda: consumer, free_port())
-    await served.start()
-    relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t",
-                  batch_size=200, initial_batch_size=200, min_batch_size=10, target_post_seconds=0.3)
+    served, relay = await _relay_to(system, consumer, destination, batch_size=200, initial_batch_size=200, min_batch_size=10,
+                                    target_post_seconds=0.3)
     try:
         ids = await _big_events(system.intake_app.state.db, destination, 400, 100)
         assert await relay.run_once() == 400
-        # 200 events took ~2 s, past the 0.3 s target: each round halves until a round fits the target
+        # 200 events took 2 s, past the 0.3 s target: each round halves until a round fits the target
         assert consumer.counts[:4] == [200, 100, 50, 25], consumer.counts
         assert relay.limits[destination] == 25
         consumer.per_event = 0.0  # the consumer is quick again: full rounds well inside the target grow the batch
@@ -331,18 +332,16 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
         assert relay.limits[destination] > 25 and max(consumer.counts[-3:]) > 25, consumer.counts
         assert Relay(system.intake_app.state.db, "intake", "intake", {destination: "http://127.0.0.1:9"}, "t").limits[destination] == 50
     finally:
+        clock.reset()
         await relay.close()
         await served.stop()
     assert sorted(consumer.taken) == sorted(ids + more)
 
 
 async def test_a_long_run_of_one_aggregate_does_not_shrink_a_small_claim_to_its_head(system):
+    consumer = _SlowConsumer(ManualClock(), per_event=0.0)
     destination = f"run-{uuid.uuid4().hex[:8]}"
-    consumer = _SlowConsumer(per_event=0.0)
-    served = Served(destination, lambda: consumer, free_port())
-    await served.start()
-    relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t",
-                  batch_size=200, initial_batch_size=10, min_batch_size=10)
+    served, relay = await _relay_to(system, consumer, destination, batch_size=200, initial_batch_size=10, min_batch_size=10)
     run = f"merge-{uuid.uuid4()}"
     try:
         async with system.intake_app.state.db.unit_of_work() as s:  # e.g. a merge: 60 events of one case first

@@ -253,9 +253,11 @@ async def do_reply(session: Any, domain: CaseDomain, p: Principal, case: Any, bo
 
 async def withdraw_tasks(session: Any, case: Any, reason: str, now: datetime) -> None:
     """The case's open revisit tasks are withdrawn, and each phone is told to drop its task."""
-    for t in await repo.cancel_tasks(session, case.id, now):
-        payload = {"task_id": str(t.id), "worker_id": t.worker_id, "kind": t.kind, "case_id": str(case.id), "case_number": case.number, "reason": reason}
-        await publish(session, outbox, [Event(type=TASK_CANCELLED, aggregate_id=str(case.id), payload=payload, destinations=("intake",))])
+    await publish(session, outbox, [
+        Event(type=TASK_CANCELLED, aggregate_id=str(case.id), destinations=("intake",),
+              payload={"task_id": str(t.id), "worker_id": t.worker_id, "kind": t.kind, "case_id": str(case.id), "case_number": case.number, "reason": reason})
+        for t in await repo.cancel_tasks(session, case.id, now)
+    ])
 
 
 async def stop_reply_and_revisit(session: Any, case: Any, reason: str, now: datetime) -> None:

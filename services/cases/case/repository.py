@@ -268,7 +268,9 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
     result = await session.execute(
         text(
             """SELECT cr.case_id, array_agg(DISTINCT COALESCE(u.username, cr.worker_id) ORDER BY COALESCE(u.username, cr.worker_id)) AS names
-               FROM cases.case_reports cr LEFT JOIN cases.users u ON CAST(u.id AS text) = cr.worker_id
+               FROM cases.case_reports cr LEFT JOIN cases.users u
+                 ON u.id = CASE WHEN cr.worker_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                                THEN CAST(cr.worker_id AS uuid) END  -- by the users' key, not a scan of every user
                WHERE cr.case_id = ANY(:ids) GROUP BY cr.case_id"""
         ),
         {"ids": case_ids},

@@ -54,14 +54,6 @@ async def replace(session: AsyncSession, areas: list[dict[str, Any]], department
         )
 
 
-async def retired(session: AsyncSession, codes: list[str]) -> set[str]:
-    """Those of `codes` that intake's copy knows as retired (an area it has not heard of is not)."""
-    if not codes:
-        return set()
-    result = await session.execute(text("SELECT code FROM intake.areas WHERE code = ANY(:c) AND NOT active"), {"c": codes})
-    return {r.code for r in result}
-
-
 async def worker_scopes(session: AsyncSession) -> dict[str, tuple[str, ...]]:
     """The grid workers and their bound areas, as the last directory said."""
     result = await session.execute(text("SELECT worker_id, areas FROM intake.workers"))

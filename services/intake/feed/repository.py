@@ -14,54 +14,46 @@ FEED_CHANNEL = "intake_feed"
 
 async def append(session: AsyncSession, worker_id: str, entries: list[tuple[str, dict[str, Any]]], now: datetime) -> int:
     """Append changes for one worker; returns the new head seq."""
-    n = len(entries)
-    head = (
-        await session.execute(
-            text(
-                """INSERT INTO intake.feed_heads (worker_id, seq) VALUES (:w, :n)
-                   ON CONFLICT (worker_id) DO UPDATE SET seq = intake.feed_heads.seq + :n
-                   RETURNING seq"""
-            ),
-            {"w": worker_id, "n": n},
-        )
-    ).scalar_one()
-    first = head - n + 1
-    rows = [
-        {"worker_id": worker_id, "seq": first + i, "type": t, "data": orjson.dumps(d).decode(), "now": now}
-        for i, (t, d) in enumerate(entries)
-    ]
-    await session.execute(
-        text("INSERT INTO intake.feed (worker_id, seq, type, data, created_at) VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"),
-        rows,
-    )
-    await session.execute(text("SELECT pg_notify(:ch, :w)"), {"ch": FEED_CHANNEL, "w": worker_id})
-    return head
+    return (await append_each(session, {worker_id: entries}, now))[worker_id]
 
 
 async def append_to_each(session: AsyncSession, entries: dict[str, tuple[str, dict[str, Any]]], now: datetime) -> None:
-    """One change for each of many workers (a directory change), in a handful of statements; heads are
-    taken in worker order."""
-    if not entries:
-        return
-    workers = sorted(entries)
-    heads = await session.execute(
-        text(
-            """INSERT INTO intake.feed_heads (worker_id, seq)
-               SELECT w, 1 FROM unnest(CAST(:ws AS text[])) AS w ORDER BY w
-               ON CONFLICT (worker_id) DO UPDATE SET seq = intake.feed_heads.seq + 1
-               RETURNING worker_id, seq"""
-        ),
-        {"ws": workers},
-    )
+    """One change for each of many workers (a directory change)."""
+    await append_each(session, {w: [e] for w, e in entries.items()}, now)
+
+
+async def append_each(session: AsyncSession, entries: dict[str, list[tuple[str, dict[str, Any]]]], now: datetime) -> dict[str, int]:
+    """Append changes for any number of workers in three statements; returns each worker's new head seq.
+
+    A worker's head row stays locked until commit, so that worker's seqs commit in order and a pull
+    reading `seq > cursor` never skips one; heads are taken in worker order (no deadlock between two
+    appends to the same workers)."""
+    workers = sorted(w for w, e in entries.items() if e)
+    if not workers:
+        return {}
+    heads = {
+        r.worker_id: r.seq
+        for r in await session.execute(
+            text(
+                """INSERT INTO intake.feed_heads (worker_id, seq)
+                   SELECT w, n FROM unnest(CAST(:ws AS text[]), CAST(:ns AS int[])) AS x(w, n) ORDER BY w
+                   ON CONFLICT (worker_id) DO UPDATE SET seq = intake.feed_heads.seq + EXCLUDED.seq
+                   RETURNING worker_id, seq"""
+            ),
+            {"ws": workers, "ns": [len(entries[w]) for w in workers]},
+        )
+    }
     rows = [
-        {"worker_id": r.worker_id, "seq": r.seq, "type": entries[r.worker_id][0], "data": orjson.dumps(entries[r.worker_id][1]).decode(), "now": now}
-        for r in heads
+        {"worker_id": w, "seq": heads[w] - len(entries[w]) + 1 + i, "type": t, "data": orjson.dumps(d).decode(), "now": now}
+        for w in workers
+        for i, (t, d) in enumerate(entries[w])
     ]
     await session.execute(
         text("INSERT INTO intake.feed (worker_id, seq, type, data, created_at) VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"),
         rows,
     )
     await session.execute(text("SELECT pg_notify(:ch, w) FROM unnest(CAST(:ws AS text[])) AS w"), {"ch": FEED_CHANNEL, "ws": workers})
+    return heads
 
 
 async def head(session: AsyncSession, worker_id: str) -> tuple[int, int]:

@@ -80,14 +80,24 @@ async def stored_attachments(session: AsyncSession, shas: list[str]) -> set[str]
     return {r.sha256 for r in result}
 
 
-async def grids_in_scope(session: AsyncSession, grids: list[str], scope: tuple[str, ...]) -> set[str]:
-    """Live grids (or microgrids) that lie inside any of the worker's bound areas, per the directory copy
-    (a retired grid binds no new report)."""
-    if not grids or not scope:
+async def bound_areas(session: AsyncSession, token_areas: list[str], grids: list[str]) -> set[str]:
+    """Where the worker may file a report, in one statement: the areas their token names unless intake's
+    copy knows one as retired (one it has not heard of yet still binds: a valid report is never refused
+    for our lag), and those of `grids` that are live and lie below such an area (a retired grid binds no
+    new report; its old reports keep their scope)."""
+    if not token_areas:
         return set()
     result = await session.execute(
-        text("SELECT code FROM intake.areas WHERE active AND code = ANY(:g) AND path && CAST(:scope AS text[])"),
-        {"g": grids, "scope": list(scope)},
+        text(
+            """WITH bound AS (
+                 SELECT t.code FROM unnest(CAST(:t AS text[])) AS t(code)
+                 WHERE NOT EXISTS (SELECT 1 FROM intake.areas a WHERE a.code = t.code AND NOT a.active))
+               SELECT code FROM bound
+               UNION
+               SELECT a.code FROM intake.areas a
+               WHERE a.active AND a.code = ANY(CAST(:g AS text[])) AND a.path && ARRAY(SELECT code FROM bound)"""
+        ),
+        {"t": token_areas, "g": grids},
     )
     return {r.code for r in result}
 

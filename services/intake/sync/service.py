@@ -178,9 +178,8 @@ async def push(
     # issued the token, so an area intake has not heard of yet still binds: a valid report is never
     # refused for our lag), or a live grid below one of those in intake's copy (a retired grid binds
     # no new report; its old reports keep their scope).
-    token_areas = set(principal.areas) - await directory.retired(session, sorted(principal.areas))
     grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
-    allowed = token_areas | await reports.grids_in_scope(session, grids, tuple(sorted(token_areas)))
+    allowed = await reports.bound_areas(session, sorted(principal.areas), grids)
     followup_errors = await _followup_errors(session, principal, [it for _, it, _ in parsed if it.kind == "followup"])
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
