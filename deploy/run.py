@@ -4,6 +4,7 @@ Uses DATABASE_URL if set, else an embedded PostgreSQL under ./var/pg; migrates; 
 starts intake, cases and notify as child processes; prints where they are and the demo logins.
 Ctrl-C stops everything it started.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,7 +37,13 @@ def main() -> int:
     py = sys.executable
     print(f"数据库 database: {url}", flush=True)
     subprocess.run([py, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True)
-    subprocess.run([py, "-m", "services.cases", "import-org", "deploy/demo-org.yaml"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [py, "-m", "services.cases", "import-org", "deploy/demo-org.yaml"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     logs = ROOT / "var" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []
@@ -49,7 +56,9 @@ def main() -> int:
             _wait_ready(name, port, proc)
         print("\n服务已启动 services are up:")
         for name, port in SERVICES:
-            print(f"  {name:7s} http://127.0.0.1:{port}   (docs: http://127.0.0.1:{port}/docs, logs: var/logs/{name}.log)")
+            print(
+                f"  {name:7s} http://127.0.0.1:{port}   (docs: http://127.0.0.1:{port}/docs, logs: var/logs/{name}.log)"
+            )
         print("\n演示账号 demo logins (password demo-pass-1):")
         print("  admin 平台管理员 · d001 大柳镇调度员 · d101 三岔河镇调度员 · l001 区领导")
         print("  w001/w002 大柳镇网格员 · w101 三岔河镇网格员 (grid workers also send device_id) · s001 派出所民警")

@@ -1,4 +1,5 @@
 """Alembic async environment: one tree, one schema per service, the version table in `public`."""
+
 from __future__ import annotations
 
 import asyncio

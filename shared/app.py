@@ -1,5 +1,6 @@
 """The common frame of a service: lifespan (engine, keys, ticks), request id, access log, metrics,
 body limit, problem+json, /healthz, /readyz, /metrics."""
+
 from __future__ import annotations
 
 import logging
@@ -12,9 +13,9 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, FastAPI, Request
-from pydantic import BaseModel
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from pydantic import BaseModel
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -72,13 +73,22 @@ class _Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
         )
-        self.outbox_pending = Gauge("outbox_pending_events", "Undelivered outbox events", ["destination"], registry=self.registry)
-        self.outbox_parked = Gauge("outbox_parked_events", "Parked (poison) outbox events awaiting an operator", ["destination"], registry=self.registry)
+        self.outbox_pending = Gauge(
+            "outbox_pending_events", "Undelivered outbox events", ["destination"], registry=self.registry
+        )
+        self.outbox_parked = Gauge(
+            "outbox_parked_events",
+            "Parked (poison) outbox events awaiting an operator",
+            ["destination"],
+            registry=self.registry,
+        )
 
 
 # Paths that answer while a service is still starting (`app.state.starting` holds why); the others,
 # /readyz included, answer 503 with Retry-After until it is done.
-ALWAYS_OPEN = frozenset({"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/.well-known/jwks.json"})
+ALWAYS_OPEN = frozenset(
+    {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/.well-known/jwks.json"}
+)
 
 
 class RequestFrame:
@@ -134,29 +144,52 @@ class RequestFrame:
                 # No query parameter may hold a NUL (PostgreSQL cannot store or compare it); refused before a
                 # streamed answer (the CSV ledger) could start and then break off.
                 detail = "查询参数含有不允许的字符（NUL）"
-                await _send_problem(send_wrapper, 422, "validation_error", "请求内容校验失败", detail,
-                                    extra_body={"errors": [{"loc": ["query"], "msg": detail, "type": "string_unstorable"}]})
+                await _send_problem(
+                    send_wrapper,
+                    422,
+                    "validation_error",
+                    "请求内容校验失败",
+                    detail,
+                    extra_body={"errors": [{"loc": ["query"], "msg": detail, "type": "string_unstorable"}]},
+                )
                 return
             if starting and path not in ALWAYS_OPEN:
                 # still starting (e.g. the database was away at boot): nothing may run half set up
-                await _send_problem(send_wrapper, 503, "starting", "服务正在启动，请稍后重试", str(starting), {"retry-after": "2"})
+                await _send_problem(
+                    send_wrapper, 503, "starting", "服务正在启动，请稍后重试", str(starting), {"retry-after": "2"}
+                )
                 return
             if limit is not None and declared and declared.isdigit() and int(declared) > limit:
                 raise _TooLarge()
             await self.app(scope, receive_wrapper, send_wrapper)
         except _TooLarge:
             if not status_holder["started"]:
-                await _send_problem(send_wrapper, 413, "payload_too_large", "请求体过大", f"请求体超过上限 {limit} 字节")
+                await _send_problem(
+                    send_wrapper, 413, "payload_too_large", "请求体过大", f"请求体超过上限 {limit} 字节"
+                )
         except Exception as exc:
             if status_holder["started"]:
                 raise
             if is_database_unavailable(exc):
                 log.warning("database unavailable: %s", type(exc).__name__)
-                await _send_problem(send_wrapper, 503, "service_unavailable", "服务暂时不可用，请稍后重试", "数据库暂时不可用", {"retry-after": "2"})
+                await _send_problem(
+                    send_wrapper,
+                    503,
+                    "service_unavailable",
+                    "服务暂时不可用，请稍后重试",
+                    "数据库暂时不可用",
+                    {"retry-after": "2"},
+                )
             elif is_unstorable_text(exc):
                 # The transaction rolled back with the exception: nothing of the request is stored.
-                await _send_problem(send_wrapper, 422, "validation_error", "请求内容校验失败", "请求中的文本含有不允许的字符",
-                                    extra_body={"errors": UNSTORABLE_TEXT_ERRORS})
+                await _send_problem(
+                    send_wrapper,
+                    422,
+                    "validation_error",
+                    "请求内容校验失败",
+                    "请求中的文本含有不允许的字符",
+                    extra_body={"errors": UNSTORABLE_TEXT_ERRORS},
+                )
             else:
                 log.exception("unhandled error on %s %s", scope.get("method"), path)
                 await _send_problem(send_wrapper, 500, "internal_error", "服务器内部错误", "服务器内部错误，已记录")
@@ -171,7 +204,12 @@ class RequestFrame:
                 scope.get("method"),
                 path,
                 status_holder["status"],
-                extra={"method": scope.get("method"), "path": path, "status": status_holder["status"], "duration_ms": round(duration * 1000, 1)},
+                extra={
+                    "method": scope.get("method"),
+                    "path": path,
+                    "status": status_holder["status"],
+                    "duration_ms": round(duration * 1000, 1),
+                },
             )
             request_id_var.reset(token)
 
@@ -222,7 +260,13 @@ class ETagMiddleware:
             headers = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
             headers.append((b"etag", etag.encode()))
             if inm and etag in [t.strip() for t in inm.split(",")]:
-                await send({"type": "http.response.start", "status": 304, "headers": [(k, v) for k, v in headers if k != b"content-type"]})
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 304,
+                        "headers": [(k, v) for k, v in headers if k != b"content-type"],
+                    }
+                )
                 await send({"type": "http.response.body", "body": b""})
                 return
             headers.append((b"content-length", str(len(body)).encode()))
@@ -237,7 +281,12 @@ class _TooLarge(Exception):
 
 
 async def _send_problem(
-    send: Send, status: int, code: str, title: str, detail: str, extra_headers: dict[str, str] | None = None,
+    send: Send,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra_headers: dict[str, str] | None = None,
     extra_body: dict[str, Any] | None = None,
 ) -> None:
     body = orjson.dumps(problem_body(status, code, title, detail, **(extra_body or {})))
@@ -255,10 +304,14 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
         app.state.db = Database(settings.resolved_database_url(), settings.db_pool_size, f"fengqiao-{spec.name}")
-        app.state.keys = spec.keys(app) if spec.keys else (
-            KeySet.from_file(settings.jwt_public_keys_file)
-            if settings.jwt_public_keys_file
-            else KeySet(url=settings.cases_url.rstrip("/") + "/.well-known/jwks.json")
+        app.state.keys = (
+            spec.keys(app)
+            if spec.keys
+            else (
+                KeySet.from_file(settings.jwt_public_keys_file)
+                if settings.jwt_public_keys_file
+                else KeySet(url=settings.cases_url.rstrip("/") + "/.well-known/jwks.json")
+            )
         )
         for hook in spec.on_startup:
             await hook(app)
@@ -281,8 +334,14 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         responses={
-            401: {"description": "未认证", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
-            503: {"description": "暂时不可用（含 Retry-After）", "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+            401: {
+                "description": "未认证",
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            },
+            503: {
+                "description": "暂时不可用（含 Retry-After）",
+                "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            },
         },
     )
     app.state.settings = settings
@@ -292,7 +351,12 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.head = alembic_head()
     install_problem_handlers(app)
     app.add_middleware(ETagMiddleware)
-    app.add_middleware(RequestFrame, metrics=metrics, max_body=settings.max_body_bytes, internal_max_body=settings.internal_max_body_bytes)
+    app.add_middleware(
+        RequestFrame,
+        metrics=metrics,
+        max_body=settings.max_body_bytes,
+        internal_max_body=settings.internal_max_body_bytes,
+    )
 
     health = APIRouter(tags=["health"])
 
@@ -300,7 +364,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": spec.name}
 
-    @health.get("/readyz", summary="Database reachable and schema at head", responses={503: {"description": "not ready"}})
+    @health.get(
+        "/readyz", summary="Database reachable and schema at head", responses={503: {"description": "not ready"}}
+    )
     async def readyz(request: Request) -> JSONResponse:
         try:
             async with request.app.state.db.engine.connect() as conn:
@@ -314,7 +380,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             )
         if version != request.app.state.head:
             return JSONResponse(
-                problem_body(503, "not_ready", "服务未就绪", f"数据库结构版本 {version}，应为 {request.app.state.head}"),
+                problem_body(
+                    503, "not_ready", "服务未就绪", f"数据库结构版本 {version}，应为 {request.app.state.head}"
+                ),
                 status_code=503,
                 media_type=PROBLEM_MEDIA_TYPE,
                 headers={"Retry-After": "2"},
@@ -360,10 +428,17 @@ def _add_problem_schema(app: FastAPI, extra: list[type[BaseModel]]) -> None:
                         "description": "请求内容校验失败（errors 指出字段）",
                         "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
                     }
-                for code, desc in (("413", "请求体过大"), ("500", "服务器内部错误"), ("503", "暂时不可用（Retry-After）")):
+                for code, desc in (
+                    ("413", "请求体过大"),
+                    ("500", "服务器内部错误"),
+                    ("503", "暂时不可用（Retry-After）"),
+                ):
                     resp.setdefault(
                         code,
-                        {"description": desc, "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}},
+                        {
+                            "description": desc,
+                            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                        },
                     )
         for model in extra:
             js = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -385,7 +460,11 @@ def _add_problem_schema(app: FastAPI, extra: list[type[BaseModel]]) -> None:
                     "type": "array",
                     "items": {
                         "type": "object",
-                        "properties": {"loc": {"type": "array", "items": {}}, "msg": {"type": "string"}, "type": {"type": "string"}},
+                        "properties": {
+                            "loc": {"type": "array", "items": {}},
+                            "msg": {"type": "string"},
+                            "type": {"type": "string"},
+                        },
                     },
                 },
             },

@@ -1,5 +1,6 @@
 """Bearer JWT verification (EdDSA, keys from the cases JWKS or a file), the caller as a Principal,
 role checks, area scoping, and the service credential for /internal calls."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,11 +1,12 @@
 """The one clock. Every piece of code asks `clock.now()`; tests swap in a ManualClock and move it."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-UTC = timezone.utc
+UTC = UTC
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 

@@ -1,5 +1,6 @@
 """Async engine and the unit of work. The request owns the transaction: a route gets a session
 inside `BEGIN`, code below only flushes, and the dependency commits once the route returns."""
+
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
@@ -41,9 +42,8 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
         """A transaction for a job or an event handler: commits on success, rolls back on error."""
-        async with self.sessions() as session:
-            async with session.begin():
-                yield session
+        async with self.sessions() as session, session.begin():
+            yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -55,9 +55,8 @@ def get_database(request: Request) -> Database:
 
 async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
-    async with db.sessions() as session:
-        async with session.begin():
-            yield session
+    async with db.sessions() as session, session.begin():
+        yield session
 
 
 # scope="function": the commit happens before the response is sent, so a client never sees

@@ -26,8 +26,8 @@ stop [DATA_DIR]`` stops the embedded servers.
 from __future__ import annotations
 
 import argparse
-import atexit
 import asyncio
+import atexit
 import concurrent.futures
 import logging
 import os
@@ -70,8 +70,7 @@ def _quote_ident(name: str) -> str:
 def _url(server: dict[str, Any], database: str) -> str:
     """Build a SQLAlchemy asyncpg URL for a TCP host or a unix-socket directory."""
     if str(server["host"]).startswith("/"):
-        return (f"postgresql+asyncpg://{PG_USER}@/{database}"
-                f"?host={server['host']}&port={server['port']}")
+        return f"postgresql+asyncpg://{PG_USER}@/{database}?host={server['host']}&port={server['port']}"
     return f"postgresql+asyncpg://{PG_USER}@{server['host']}:{server['port']}/{database}"
 
 
@@ -79,7 +78,7 @@ async def _answers(server: dict[str, Any], timeout: float = 2.0) -> bool:
     """Return True if the server accepts a ``postgres`` connection to db ``postgres``."""
     try:
         conn = await asyncpg.connect(user=PG_USER, database="postgres", timeout=timeout, **server)
-    except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.info("no usable server at %s:%s (%s)", server["host"], server["port"], exc)
         return False
     await conn.close()
@@ -181,8 +180,13 @@ def _start_embedded(data_dir: Path) -> dict[str, Any]:
     server = {"host": str(info.socket_dir), "port": info.port or 5432}
     if not _run(_answers(server, timeout=10)):
         raise RuntimeError(f"embedded PostgreSQL in {data_dir} does not answer; see {data_dir / 'log'}")
-    log.info("embedded PostgreSQL %s in %s (pid %s) in %.2fs", "reused" if reuse else "started",
-             data_dir, info.pid, time.monotonic() - started)
+    log.info(
+        "embedded PostgreSQL %s in %s (pid %s) in %.2fs",
+        "reused" if reuse else "started",
+        data_dir,
+        info.pid,
+        time.monotonic() - started,
+    )
     return server
 
 

@@ -1,4 +1,5 @@
 """RFC 9457 problem+json for every error; domain exceptions carry their status."""
+
 from __future__ import annotations
 
 import logging
@@ -186,7 +187,9 @@ def is_unstorable_text(exc: BaseException) -> bool:
     return False
 
 
-UNSTORABLE_TEXT_ERRORS = [{"loc": ["body"], "msg": "文本含有不允许的字符（NUL 或无效的 Unicode）", "type": "string_unstorable"}]
+UNSTORABLE_TEXT_ERRORS = [
+    {"loc": ["body"], "msg": "文本含有不允许的字符（NUL 或无效的 Unicode）", "type": "string_unstorable"}
+]
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -198,7 +201,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = validation_errors(list(exc.errors()))
-        body = problem_body(422, "validation_error", "请求内容校验失败", "请求内容不符合接口要求，见 errors", errors=errors)
+        body = problem_body(
+            422, "validation_error", "请求内容校验失败", "请求内容不符合接口要求，见 errors", errors=errors
+        )
         return problem_response(422, body)
 
     @app.exception_handler(StarletteHTTPException)

@@ -1,5 +1,6 @@
 """The consumer side of the event path: `POST /internal/v1/events` with an inbox keyed by event id,
 so a redelivered event changes nothing twice."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -47,7 +48,9 @@ class EventResults(BaseModel):
 Handler = Callable[[AsyncSession, EventIn, Any], Awaitable[None]]
 
 
-async def consume(db: Database, inbox: Table, handlers: Mapping[str, Handler], batch: EventBatch, ctx: Any) -> list[EventResult]:
+async def consume(
+    db: Database, inbox: Table, handlers: Mapping[str, Handler], batch: EventBatch, ctx: Any
+) -> list[EventResult]:
     """Process a batch in order in one transaction, one savepoint per event. A failed event defers the
     later events of the same aggregate, so per-aggregate order holds."""
     results: list[EventResult] = []
@@ -81,18 +84,23 @@ async def consume(db: Database, inbox: Table, handlers: Mapping[str, Handler], b
 
                 if is_database_unavailable(exc):
                     raise
-                log.exception("event %s (%s) failed", ev.id, ev.type, extra={"event_id": str(ev.id), "event_type": ev.type})
+                log.exception(
+                    "event %s (%s) failed", ev.id, ev.type, extra={"event_id": str(ev.id), "event_type": ev.type}
+                )
                 blocked.add(ev.aggregate_id)
                 results.append(EventResult(id=ev.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]))
     return results
 
 
-def events_router(inbox: Table, handlers: Mapping[str, Handler]) -> APIRouter:
+def events_router(
+    inbox: Table, handlers: Mapping[str, Handler], context: Callable[[FastAPI], Any] = lambda app: app.state
+) -> APIRouter:
+    """The service's event endpoint; `context(app)` is what the handlers get as their third argument."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
 
     @router.post("/events", response_model=EventResults, summary="Receive events from another service's outbox")
     async def receive_events(batch: EventBatch, request: Request) -> EventResults:
-        results = await consume(request.app.state.db, inbox, handlers, batch, request.app.state)
+        results = await consume(request.app.state.db, inbox, handlers, batch, context(request.app))
         return EventResults(results=results)
 
     return router

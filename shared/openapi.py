@@ -1,4 +1,5 @@
 """OpenAPI helpers: every error a route really sends is documented as problem+json."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -10,6 +10,7 @@ commit in order. Transport failures back off and never give up; an event the con
 refusing is parked after `max_failures` and shown to operators, never dropped; the later events of
 its aggregate stay held behind it until an operator retries or skips it (shared/outbox_admin.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,9 @@ def outbox_table(metadata: MetaData) -> Table:
             "id",
             postgresql_where=text("delivered_at IS NULL"),
         ),
-        Index("ix_outbox_due", "destination", "id", postgresql_where=text("delivered_at IS NULL")),  # the claim's id order
+        Index(
+            "ix_outbox_due", "destination", "id", postgresql_where=text("delivered_at IS NULL")
+        ),  # the claim's id order
     )
 
 
@@ -154,7 +157,9 @@ class Relay:
         # timeout and the lease, or the same events come back again and again), grown back when fast.
         # A new relay starts at `initial_batch_size`: a first round of the whole batch_size against a busy
         # consumer could outlast the HTTP timeout before there is anything to adapt from.
-        self.limits: dict[str, int] = {name: max(self.min_batch_size, min(initial_batch_size, batch_size)) for name in destinations}
+        self.limits: dict[str, int] = {
+            name: max(self.min_batch_size, min(initial_batch_size, batch_size)) for name in destinations
+        }
         self.max_post_bytes = max_post_bytes
         self.lease = timedelta(seconds=lease_seconds)
         self.max_failures = max_failures
@@ -200,7 +205,11 @@ class Relay:
                               AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until < :now)
                             ORDER BY id LIMIT :n"""
                     ),
-                    {"dest": destination, "now": now, "n": self.batch_size * 2},  # the window stays wide: many heads to choose from
+                    {
+                        "dest": destination,
+                        "now": now,
+                        "n": self.batch_size * 2,
+                    },  # the window stays wide: many heads to choose from
                 )
             ).all()
             if not due:
@@ -274,7 +283,15 @@ class Relay:
         else:
             new = limit
         if new != limit:
-            log.info("outbox %s → %s: batch %d → %d (%d events in %.2fs)", self.source, destination, limit, new, claimed, seconds)
+            log.info(
+                "outbox %s → %s: batch %d → %d (%d events in %.2fs)",
+                self.source,
+                destination,
+                limit,
+                new,
+                claimed,
+                seconds,
+            )
         self.limits[destination] = new
 
     def _parts(self, rows: list[Any]) -> list[list[tuple[Any, bytes]]]:
@@ -360,7 +377,9 @@ class Relay:
             s = self.schema
             if done:
                 await session.execute(
-                    text(f"UPDATE {s}.outbox SET delivered_at = :now, lease_until = NULL, last_error = NULL WHERE id = ANY(:ids)"),
+                    text(
+                        f"UPDATE {s}.outbox SET delivered_at = :now, lease_until = NULL, last_error = NULL WHERE id = ANY(:ids)"
+                    ),
                     {"ids": done, "now": now},
                 )
             if retry_now:

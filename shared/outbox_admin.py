@@ -14,6 +14,7 @@ consumer never opened. The operator either
     POST /v1/admin/outbox/{id}/skip   {"reason": "…"}      admin JWT
     GET  /internal/v1/outbox, POST /internal/v1/outbox/{id}/replay   the service token (scripts)
 """
+
 from __future__ import annotations
 
 import uuid
@@ -126,7 +127,12 @@ def outbox_admin_router(schema: str) -> APIRouter:
             raise NotFound("没有待重试的事件")
         return row
 
-    @admin.get("", response_model=OutboxPage, summary="Outbox events by status (parked: waiting for an operator)", responses=problem_responses(401, 404, 422))
+    @admin.get(
+        "",
+        response_model=OutboxPage,
+        summary="Outbox events by status (parked: waiting for an operator)",
+        responses=problem_responses(401, 404, 422),
+    )
     async def admin_list(
         request: Request,
         principal: Admin,
@@ -135,7 +141,12 @@ def outbox_admin_router(schema: str) -> APIRouter:
     ) -> OutboxPage:
         return await _list(request, status, limit)
 
-    @admin.post("/{row_id}/retry", response_model=OutboxRow, summary="Try a parked event again now", responses=problem_responses(401, 404, 422))
+    @admin.post(
+        "/{row_id}/retry",
+        response_model=OutboxRow,
+        summary="Try a parked event again now",
+        responses=problem_responses(401, 404, 422),
+    )
     async def admin_retry(row_id: RowId, request: Request, principal: Admin) -> OutboxRow:
         return await _retry(request, row_id)
 
@@ -169,4 +180,4 @@ def outbox_admin_router(schema: str) -> APIRouter:
     return router
 
 
-__all__: list[Any] = ["outbox_admin_router", "OutboxRow", "OutboxPage"]
+__all__: list[Any] = ["OutboxPage", "OutboxRow", "outbox_admin_router"]

@@ -1,5 +1,6 @@
 """Field encryption for ID numbers and phones (AES-256-GCM with a key id for rotation), a keyed
 hash for exact-match lookup, and the masks shown in responses."""
+
 from __future__ import annotations
 
 import base64

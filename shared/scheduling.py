@@ -1,5 +1,6 @@
 """APScheduler 3 only ticks: short periodic jobs in this process (memory job store, never shared).
 Each job claims its own rows with FOR UPDATE SKIP LOCKED, so replicas may all tick."""
+
 from __future__ import annotations
 
 import logging

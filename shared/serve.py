@@ -6,6 +6,7 @@ LOCKED`, so extra processes are safe, as extra replicas are. With more than one 
 URL is resolved once here (an embedded server is started at most once) and handed down through the
 environment, as are the generated dev secrets.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 Secrets that a developer should not have to invent (service token, PII keys, the JWT signing key)
 are generated once under `./var/` when unset, so `make run` works on a fresh clone.
 """
+
 from __future__ import annotations
 
 import base64
@@ -62,7 +63,7 @@ class ServiceSettings(BaseSettings):
     # /internal/v1/*: the service token's callers; the relay keeps its POSTs at 1 MiB and halves on 413
     internal_max_body_bytes: int = 32 * 1024 * 1024
 
-    def model_post_init(self, __context: object) -> None:  # noqa: D401 - pydantic hook
+    def model_post_init(self, __context: object) -> None:
         if not self.service_token:
             self.service_token = dev_secret("service_token")
         if not self.pii_key:

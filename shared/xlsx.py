@@ -1,11 +1,13 @@
 """A minimal .xlsx (Office Open XML SpreadsheetML) writer: one sheet of text cells (inline strings),
 written row by row into a zip on a spooled temporary file, then read back in chunks — any number of
 rows in bounded memory, no third-party package."""
+
 from __future__ import annotations
 
 import tempfile
 import zipfile
-from typing import IO, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
 from xml.sax.saxutils import escape
 
 _CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
@@ -47,7 +49,10 @@ def _clean(value: Any) -> str:
 
 
 def row_xml(n: int, values: Iterable[Any]) -> str:
-    cells = "".join(f'<c r="{_col(i)}{n}" t="inlineStr"><is><t xml:space="preserve">{_clean(v)}</t></is></c>' for i, v in enumerate(values))
+    cells = "".join(
+        f'<c r="{_col(i)}{n}" t="inlineStr"><is><t xml:space="preserve">{_clean(v)}</t></is></c>'
+        for i, v in enumerate(values)
+    )
     return f'<row r="{n}">{cells}</row>'
 
 
@@ -57,8 +62,12 @@ class Workbook:
     def __init__(self, sheet_name: str = "Sheet1") -> None:
         self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 << 20)
         self._zip = zipfile.ZipFile(self._file, "w", compression=zipfile.ZIP_DEFLATED)
-        for name, body in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _RELS),
-                           ("xl/workbook.xml", _WORKBOOK.format(name=_clean(sheet_name))), ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)):
+        for name, body in (
+            ("[Content_Types].xml", _CONTENT_TYPES),
+            ("_rels/.rels", _RELS),
+            ("xl/workbook.xml", _WORKBOOK.format(name=_clean(sheet_name))),
+            ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
+        ):
             self._zip.writestr(name, body)
         self._sheet = self._zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
         self._sheet.write(_SHEET_HEAD.encode())

@@ -1,34 +1,55 @@
 """Helpers for case tests: make a case from a phone report, act on it, move the clock and sweep."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterator
-
-from sqlalchemy import text
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from factories import GRID_W001, report
+from sqlalchemy import text
+
 from services.cases.deadline.jobs import sweep
 from services.cases.deadline.policy import load_policy
 from shared.clock import ManualClock, clock
 
-WORKERS = {"620602107201-01": ("w001", "dev-w001"), "620602108201-01": ("w101", "dev-w101"), "620602107202-01": ("w002", "dev-w002")}
+WORKERS = {
+    "620602107201-01": ("w001", "dev-w001"),
+    "620602108201-01": ("w101", "dev-w101"),
+    "620602107202-01": ("w002", "dev-w002"),
+}
 
 
 async def make_case(system: Any, grid: str = GRID_W001, **over: Any) -> tuple[str, dict[str, Any]]:
     user, device = WORKERS[grid]
     item = report(grid=grid, **over)
-    resp = await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": device, "items": [item]}, headers=await system.auth(user, device))
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": device, "items": [item]},
+        headers=await system.auth(user, device),
+    )
     assert resp.json()["results"][0]["status"] == "accepted", resp.text
     await system.drain()
     async with system.cases_app.state.db.unit_of_work() as s:
-        case_id = (await s.execute(text("SELECT CAST(case_id AS text) FROM cases.case_reports WHERE report_id = CAST(:r AS uuid)"), {"r": item["id"]})).scalar()
+        case_id = (
+            await s.execute(
+                text("SELECT CAST(case_id AS text) FROM cases.case_reports WHERE report_id = CAST(:r AS uuid)"),
+                {"r": item["id"]},
+            )
+        ).scalar()
     assert case_id
     return case_id, item
 
 
-async def act(system: Any, user: str, case_id: str, action: str, body: dict[str, Any] | None = None, **headers: str) -> Any:
-    return await system.http.post(f"{system.cases_url}/v1/cases/{case_id}/{action}", json=body or {}, headers={**await system.auth(user), **headers})
+async def act(
+    system: Any, user: str, case_id: str, action: str, body: dict[str, Any] | None = None, **headers: str
+) -> Any:
+    return await system.http.post(
+        f"{system.cases_url}/v1/cases/{case_id}/{action}",
+        json=body or {},
+        headers={**await system.auth(user), **headers},
+    )
 
 
 async def case(system: Any, case_id: str, user: str = "d001") -> dict[str, Any]:
@@ -38,7 +59,12 @@ async def case(system: Any, case_id: str, user: str = "d001") -> dict[str, Any]:
 
 
 async def dept_token(system: Any, client_id: str = "ps-dl") -> dict[str, str]:
-    tok = (await system.http.post(f"{system.cases_url}/v1/auth/token", data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": f"{client_id}-secret"})).json()
+    tok = (
+        await system.http.post(
+            f"{system.cases_url}/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": client_id, "client_secret": f"{client_id}-secret"},
+        )
+    ).json()
     return {"Authorization": f"Bearer {tok['access_token']}"}
 
 
@@ -48,7 +74,7 @@ async def run_sweep(system: Any) -> int:
 
 @contextmanager
 def manual_clock(start: datetime | None = None) -> Iterator[ManualClock]:
-    m = ManualClock(start or datetime.now(timezone.utc))
+    m = ManualClock(start or datetime.now(UTC))
     clock.use(m)
     try:
         yield m

@@ -11,6 +11,7 @@ Fixtures:
 - `worker_token(username)` style helpers live on `system`.
 Demo org: deploy/demo-org.yaml (password of every user: demo-pass-1).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,7 +59,9 @@ class Served:
 
     async def start(self) -> None:
         self.app = self.factory()
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self.task = asyncio.create_task(self.server.serve())
@@ -175,7 +178,11 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "cases": CasesSettings(**common, port=ports["cases"], jwt_private_key_file=str(tmp / "jwt.pem")),
         "intake": IntakeSettings(**common, port=ports["intake"], attachments_dir=str(tmp / "attachments")),
         "notify": NotifySettings(
-            **common, port=ports["notify"], webhook_allow_private_targets=True, webhook_retry_schedule="1s,2s,4s", webhook_timeout_seconds=2
+            **common,
+            port=ports["notify"],
+            webhook_allow_private_targets=True,
+            webhook_retry_schedule="1s,2s,4s",
+            webhook_timeout_seconds=2,
         ),
     }
     services = {

@@ -1,8 +1,9 @@
 """Small factories for realistic reports."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 GRID_W001 = "620602107201-01"
@@ -20,7 +21,7 @@ def report(grid: str = GRID_W001, **over: Any) -> dict[str, Any]:
         "grid": grid,
         "location": {"lat": 37.93, "lon": 102.64, "address": "大柳镇大柳村三组"},
         "occurred_at": "2026-11-20T09:00:00+08:00",
-        "captured_at": datetime.now(timezone.utc).isoformat(),
+        "captured_at": datetime.now(UTC).isoformat(),
         "parties": [
             {"name": "王某", "id_number": id_number(), "phone": phone(), "role": "applicant"},
             {"name": "某建筑公司", "role": "respondent"},
@@ -43,7 +44,11 @@ def id_number(seed: int | None = None) -> str:
     import random
 
     rnd = random.Random(seed)
-    body = "620602" + f"{rnd.randint(1950, 2005)}{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}" + f"{rnd.randint(0, 999):03d}"
+    body = (
+        "620602"
+        + f"{rnd.randint(1950, 2005)}{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}"
+        + f"{rnd.randint(0, 999):03d}"
+    )
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
     return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
 

@@ -4,13 +4,11 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22 19:35:22.941206
 """
+
 from alembic import op
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
-
-revision = '0003'
-down_revision = '0002'
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -4,18 +4,21 @@ the rules no longer reach them
 Revision ID: 0015
 Revises: 0014
 """
-from alembic import op
-import sqlalchemy as sa
 
-revision = '0015'
-down_revision = '0014'
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column('departments', sa.Column('active', sa.Boolean(), nullable=False, server_default='true'), schema='notify')
+    op.add_column(
+        "departments", sa.Column("active", sa.Boolean(), nullable=False, server_default="true"), schema="notify"
+    )
 
 
 def downgrade() -> None:
-    op.drop_column('departments', 'active', schema='notify')
+    op.drop_column("departments", "active", schema="notify")

@@ -1,4 +1,5 @@
 """`python -m services.cases` runs the service; `python -m services.cases import-org FILE` loads an org document."""
+
 from __future__ import annotations
 
 import asyncio

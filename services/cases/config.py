@@ -1,4 +1,5 @@
 """Cases settings."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,4 +1,5 @@
 """What cases does with the events it receives (from intake)."""
+
 from __future__ import annotations
 
 import logging
@@ -33,23 +34,48 @@ async def on_followup_submitted(session: Any, event: EventIn, ctx: Any) -> None:
         return
     issued = await task_repo.issued_state(session, task_id, case_id, str(worker))
     if issued is None:  # not a task cases gave this worker about this case: it writes into no case
-        log.warning("followup %s matches no revisit task issued to its worker for that case; ignored", event.payload.get("report_no"))
+        log.warning(
+            "followup %s matches no revisit task issued to its worker for that case; ignored",
+            event.payload.get("report_no"),
+        )
         return
     case = await case_repo.lock_case(session, case_id)
     now = clock.now()
     if case is None or issued != "open":
-        log.info("followup %s answers a revisit task that is %s; kept on record only", event.payload.get("report_no"), issued)
+        log.info(
+            "followup %s answers a revisit task that is %s; kept on record only", event.payload.get("report_no"), issued
+        )
         if case is not None:
-            await case_repo.add_timeline(session, case_id, now, f"grid_worker:{worker}", "followup", case.state, case.state,
-                                         "收到回访记录（回访任务已结束）", {"task_id": str(task_id), "report_no": event.payload.get("report_no")})
+            await case_repo.add_timeline(
+                session,
+                case_id,
+                now,
+                f"grid_worker:{worker}",
+                "followup",
+                case.state,
+                case.state,
+                "收到回访记录（回访任务已结束）",
+                {"task_id": str(task_id), "report_no": event.payload.get("report_no")},
+            )
         return
     await case_repo.finish_task(session, task_id, case_id, now)
     note = followup.get("notes")
     if case.state == "replied":
-        await complete_revisit(session, ctx.domain, case, str(followup.get("satisfaction")), note, f"grid_worker:{worker}", now)
+        await complete_revisit(
+            session, ctx.domain, case, str(followup.get("satisfaction")), note, f"grid_worker:{worker}", now
+        )
     else:
-        await case_repo.add_timeline(session, case_id, now, f"grid_worker:{worker}", "followup", case.state, case.state,
-                                     f"回访：{followup.get('satisfaction')}" + (f"；{note}" if note else ""), {"task_id": str(task_id)})
+        await case_repo.add_timeline(
+            session,
+            case_id,
+            now,
+            f"grid_worker:{worker}",
+            "followup",
+            case.state,
+            case.state,
+            f"回访：{followup.get('satisfaction')}" + (f"；{note}" if note else ""),
+            {"task_id": str(task_id)},
+        )
 
 
 HANDLERS = {REPORT_SUBMITTED: on_report_submitted, FOLLOWUP_SUBMITTED: on_followup_submitted}

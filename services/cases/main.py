@@ -1,4 +1,5 @@
 """The cases service: identity, the org directory, cases."""
+
 from __future__ import annotations
 
 from fastapi import FastAPI
@@ -6,12 +7,12 @@ from fastapi import FastAPI
 from services.cases.api import routers
 from services.cases.config import CasesSettings, get_settings
 from services.cases.db import SCHEMA
+from services.cases.deadline.jobs import sweep
 from services.cases.identity.keys import SigningKey
-from services.cases.identity.service import TokenIssuer
 from services.cases.identity.schemas import TokenRequest
+from services.cases.identity.service import TokenIssuer
 from services.cases.org.schemas import OrgDocument
 from services.cases.startup import load_calendar, start_domain, stop_domain
-from services.cases.deadline.jobs import sweep
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.outbox import Relay
@@ -29,11 +30,19 @@ async def _startup(app: FastAPI) -> None:
     settings: CasesSettings = app.state.settings
     app.state.cipher = PiiCipher(settings.pii_key, settings.pii_hash_key)
     app.state.issuer = TokenIssuer(
-        app.state.db, app.state.signing_key, settings.access_token_ttl_seconds, settings.refresh_token_ttl_days, settings.login_free_failures,
+        app.state.db,
+        app.state.signing_key,
+        settings.access_token_ttl_seconds,
+        settings.refresh_token_ttl_days,
+        settings.login_free_failures,
         settings.refresh_reuse_grace_seconds,
     )
     app.state.relay = Relay(
-        app.state.db, SCHEMA, "cases", {"intake": settings.intake_url, "notify": settings.notify_url}, settings.service_token
+        app.state.db,
+        SCHEMA,
+        "cases",
+        {"intake": settings.intake_url, "notify": settings.notify_url},
+        settings.service_token,
     )
     await start_domain(app)  # the database may be away: then 503 until the calendar is loaded
 

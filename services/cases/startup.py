@@ -2,6 +2,7 @@
 depend on them). PostgreSQL away at boot does not stop the process: until the calendar is loaded every
 route but health answers 503 with Retry-After (`app.state.starting`, shared/app.py), and a background
 task keeps trying."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,7 +55,7 @@ async def start_domain(app: FastAPI) -> None:
         app.state.domain_loader = asyncio.create_task(_keep_trying(app, build))
 
 
-async def _keep_trying(app: FastAPI, build) -> None:  # noqa: ANN001 - the closure of start_domain
+async def _keep_trying(app: FastAPI, build) -> None:
     interval = app.state.settings.startup_retry_seconds
     while True:
         await asyncio.sleep(interval)

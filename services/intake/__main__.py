@@ -1,4 +1,5 @@
 """`python -m services.intake` runs the intake service (`WORKERS=N` for N processes on one port)."""
+
 from services.intake.config import get_settings
 from shared.serve import serve
 

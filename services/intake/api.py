@@ -1,4 +1,5 @@
 """Mounts intake's routers: /v1 for phones, /internal/v1 for other services."""
+
 from fastapi import APIRouter
 
 from services.intake.attachment.router import router as attachments_router

@@ -1,4 +1,5 @@
 """The intake schema."""
+
 from shared.db import service_metadata
 from shared.outbox import inbox_table, outbox_table
 

@@ -1,4 +1,5 @@
 """What intake does with the events it receives (from cases)."""
+
 from __future__ import annotations
 
 import uuid
@@ -87,7 +88,9 @@ async def on_task_cancelled(session: Any, event: EventIn, ctx: Any) -> None:
     ev = TaskCancelled.model_validate(event.payload)
     now = clock.now()
     if await tasks.cancel(session, uuid.UUID(ev.task_id), ev.worker_id, now):
-        await feed.append(session, ev.worker_id, [("task", ev.model_dump(exclude={"worker_id"}) | {"state": "cancelled"})], now)
+        await feed.append(
+            session, ev.worker_id, [("task", ev.model_dump(exclude={"worker_id"}) | {"state": "cancelled"})], now
+        )
 
 
 async def on_device_message(session: Any, event: EventIn, ctx: Any) -> None:

@@ -1,4 +1,5 @@
 """The intake service: grid-worker mobile sync (push, pull, tus uploads)."""
+
 from __future__ import annotations
 
 from datetime import timedelta

@@ -1,4 +1,5 @@
 """Notify settings."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -16,7 +17,9 @@ class NotifySettings(ServiceSettings):
     delivery_interval_seconds: float = 0.5
     delivery_batch: int = 200
     delivery_concurrency: int = 32
-    delivery_per_endpoint: int = 4  # requests in flight to one department's system at most (a slow one cannot take every slot)
+    delivery_per_endpoint: int = (
+        4  # requests in flight to one department's system at most (a slow one cannot take every slot)
+    )
     delivery_shutdown_grace_seconds: float = 10.0  # at shutdown, how long sends in flight may take to finish
     # SMS through the generic gateway adapter ({to, text} JSON); unset: a logging provider
     sms_gateway_url: str | None = None

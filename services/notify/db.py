@@ -1,4 +1,5 @@
 """The notify schema."""
+
 from sqlalchemy import Column, DateTime, Index, Integer, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 

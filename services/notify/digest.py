@@ -1,6 +1,7 @@
 """The daily digest (每日提醒) per centre: overdue and due-today clocks. Who hears of it, through which
 channels and in which words is the `digest.daily` rule's (rules.yaml), like any other event. Once per
 day across replicas: the day's claim and the notifications commit together."""
+
 from __future__ import annotations
 
 import logging
@@ -53,10 +54,15 @@ def digest_event(period: str, centre: dict[str, Any], area_path: list[str] | Non
         aggregate_id=f"digest:{centre['area']}",
         occurred_at=clock.now(),
         payload={
-            "period": period, "area": centre["area"], "area_path": area_path or [centre["area"]], "centre_name": centre.get("name") or "",
-            "overdue": centre.get("overdue") or 0, "due_today": centre.get("due_today") or 0,
+            "period": period,
+            "area": centre["area"],
+            "area_path": area_path or [centre["area"]],
+            "centre_name": centre.get("name") or "",
+            "overdue": centre.get("overdue") or 0,
+            "due_today": centre.get("due_today") or 0,
             "overdue_case_count": _overdue_total(centre, len(centre.get("overdue_cases") or [])),
-            "overdue_cases": centre.get("overdue_cases") or [], "overdue_list": _overdue_list(centre),
+            "overdue_cases": centre.get("overdue_cases") or [],
+            "overdue_list": _overdue_list(centre),
         },
     )
 
@@ -67,19 +73,30 @@ async def send_daily_digest(db: Database, settings: Any, rules: list[Rule], forc
         return 0
     period = local.date().isoformat()
     async with db.unit_of_work() as session:
-        done = (await session.execute(text("SELECT 1 FROM notify.job_runs WHERE job = 'digest' AND period = :p"), {"p": period})).first()
+        done = (
+            await session.execute(
+                text("SELECT 1 FROM notify.job_runs WHERE job = 'digest' AND period = :p"), {"p": period}
+            )
+        ).first()
     if done:
         return 0
     async with httpx.AsyncClient(timeout=10) as client:
-        resp = await client.get(settings.cases_url.rstrip("/") + "/internal/v1/digest", headers={"Authorization": f"Bearer {settings.service_token}"})
+        resp = await client.get(
+            settings.cases_url.rstrip("/") + "/internal/v1/digest",
+            headers={"Authorization": f"Bearer {settings.service_token}"},
+        )
         resp.raise_for_status()
         digest = resp.json()
     made = 0
     async with db.unit_of_work() as session:
-        claimed = (await session.execute(
-            text("INSERT INTO notify.job_runs (job, period, started_at) VALUES ('digest', :p, :now) ON CONFLICT DO NOTHING RETURNING 1"),
-            {"p": period, "now": clock.now()},
-        )).first()
+        claimed = (
+            await session.execute(
+                text(
+                    "INSERT INTO notify.job_runs (job, period, started_at) VALUES ('digest', :p, :now) ON CONFLICT DO NOTHING RETURNING 1"
+                ),
+                {"p": period, "now": clock.now()},
+            )
+        ).first()
         if not claimed:
             return 0
         for centre in digest["centres"]:

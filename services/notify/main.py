@@ -1,5 +1,6 @@
 """The notify service. It receives the events of cases through its inbox and keeps them; delivery
 (webhooks, SMS, phone messages, in-app inbox) is built on them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,9 +13,9 @@ from services.notify.delivery.jobs import DeliveryClients, deliver_due, prune_de
 from services.notify.delivery.router import router as deliveries_router
 from services.notify.digest import send_daily_digest
 from services.notify.endpoint.router import router as endpoints_router
+from services.notify.event.service import HANDLERS
 from services.notify.inbox.router import router as inbox_router
 from services.notify.rule.engine import load_rules
-from services.notify.event.service import HANDLERS
 from shared.app import ServiceSpec, create_service_app
 from shared.inbox import events_router, outbox_admin_router
 from shared.outbox import Relay
@@ -71,7 +72,11 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             name="notify",
             settings=settings,
             routers=[
-                events_router(inbox, HANDLERS), outbox_admin_router(SCHEMA), inbox_router, deliveries_router, endpoints_router,
+                events_router(inbox, HANDLERS),
+                outbox_admin_router(SCHEMA),
+                inbox_router,
+                deliveries_router,
+                endpoints_router,
             ],
             ticks=_ticks,
             on_startup=[_startup],

@@ -1,4 +1,5 @@
 """Intake asks cases whether a caller may see the case of some reports (cases knows the whistles)."""
+
 from __future__ import annotations
 
 import uuid

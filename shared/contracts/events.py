@@ -1,4 +1,5 @@
 """Event types and payloads exchanged through the outbox → relay → inbox path."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,11 +17,38 @@ TASK_CANCELLED = "task.cancelled"  # cases withdrew a worker's task: the phone d
 
 # What cases tells notify (rules there decide who hears of it, through which channel).
 NOTIFY_EVENT_TYPES = (
-    "case.received", "case.major", "case.grade", "case.assign", "case.contact", "case.whistle", "case.suspend",
-    "case.resume", "case.extend", "case.escalated", "case.update", "case.resolve", "case.reply", "case.revisit",
-    "case.close", "case.merge", "case.reject", "case.reopen", "case.reopened",
-    "whistle.created", "whistle.acknowledged", "whistle.progress", "whistle.done", "whistle.returned", "whistle.cancelled",
-    "deadline.warning", "deadline.breached", "deadline.reminded", "notice.issued", "notice.answered", "notice.closed", "task.assigned",
+    "case.received",
+    "case.major",
+    "case.grade",
+    "case.assign",
+    "case.contact",
+    "case.whistle",
+    "case.suspend",
+    "case.resume",
+    "case.extend",
+    "case.escalated",
+    "case.update",
+    "case.resolve",
+    "case.reply",
+    "case.revisit",
+    "case.close",
+    "case.merge",
+    "case.reject",
+    "case.reopen",
+    "case.reopened",
+    "whistle.created",
+    "whistle.acknowledged",
+    "whistle.progress",
+    "whistle.done",
+    "whistle.returned",
+    "whistle.cancelled",
+    "deadline.warning",
+    "deadline.breached",
+    "deadline.reminded",
+    "notice.issued",
+    "notice.answered",
+    "notice.closed",
+    "task.assigned",
 )
 
 

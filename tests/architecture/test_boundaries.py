@@ -1,5 +1,6 @@
 """Services never import each other; shared/ imports no service; routes never import SQLAlchemy;
 domain services never import FastAPI."""
+
 from __future__ import annotations
 
 import ast
@@ -46,5 +47,7 @@ def test_routes_hold_no_sql_and_services_no_http_framework():
     for path in (ROOT / "services").rglob("router.py"):
         bad += [f"{path.relative_to(ROOT)} imports {m}" for m in imports(path) if m.startswith("sqlalchemy")]
     for path in (ROOT / "services").rglob("*service.py"):
-        bad += [f"{path.relative_to(ROOT)} imports {m}" for m in imports(path) if m.startswith(("fastapi", "starlette"))]
+        bad += [
+            f"{path.relative_to(ROOT)} imports {m}" for m in imports(path) if m.startswith(("fastapi", "starlette"))
+        ]
     assert not bad, "\n".join(bad)

@@ -46,6 +46,7 @@ deadlines does not slow down as pending deadlines grow from 10k to 1M (judged he
     .venv/bin/python tests/bench/bench_deadlines.py --deadlines-profile var/bench-prof  # cProfile each sweeper, print the top
     .venv/bin/python tests/bench/bench_deadlines.py --deadlines-tick 0.1                # a shorter sweep interval
 """
+
 from __future__ import annotations
 
 import argparse
@@ -58,7 +59,7 @@ import random
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -73,48 +74,119 @@ BENCH_DB = "fengqiao_bench_deadlines"
 TARGET_ACTIONS_PER_S = 5000.0
 TARGET_LATENESS_P99_S = 1.0
 SLOWDOWN_FACTOR, SLOWDOWN_SLACK_MS = 1.25, 1.0
-UTC = timezone.utc
+UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 US = timedelta(microseconds=1)
 COUNTY, TOWNSHIP, VILLAGE = "BQ", "BQ01", "BQ0101"
 GRIDS = tuple(f"{VILLAGE}{n:02d}" for n in range(1, 5))
-TIMELINE_ACTION = {"warning": "deadline_warning", "breach": "deadline_breached", "remind": "remind", "notice": "notice", "escalate": "escalate"}
+TIMELINE_ACTION = {
+    "warning": "deadline_warning",
+    "breach": "deadline_breached",
+    "remind": "remind",
+    "notice": "notice",
+    "escalate": "escalate",
+}
 # kinds of the due set: (kind, limit seconds, department)
-DUE_KINDS = (("contact", 3600.0, None), ("acknowledge", 3600.0, "bench-dept"), ("reply", 86400.0, None),
-             ("resolve", 259200.0, "bench-dept"), ("contact", 3600.0, None))
+DUE_KINDS = (
+    ("contact", 3600.0, None),
+    ("acknowledge", 3600.0, "bench-dept"),
+    ("reply", 86400.0, None),
+    ("resolve", 259200.0, "bench-dept"),
+    ("contact", 3600.0, None),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("bench_deadlines")
-    g.add_argument("--deadlines-pending", type=int, default=1_000_000, help="pending deadlines seeded (default 1,000,000)")
-    g.add_argument("--deadlines-small", type=int, default=10_000, help="pending deadlines at the first creation measurement (default 10,000)")
-    g.add_argument("--deadlines-backlog", type=int, default=50_000,
-                   help="deadlines overdue at once, for the capacity (default 50,000; 0: judge actions/s on the window)")
-    g.add_argument("--deadlines-due", type=int, default=100_000, help="deadlines made due over the window (default 100,000)")
-    g.add_argument("--deadlines-rate", type=float, default=TARGET_ACTIONS_PER_S,
-                   help=f"actions/s the window offers; sets its length (default {TARGET_ACTIONS_PER_S:,.0f}, the target)")
-    g.add_argument("--deadlines-window", type=float, default=None, help="seconds over which they become due (overrides --deadlines-rate)")
+    g.add_argument(
+        "--deadlines-pending", type=int, default=1_000_000, help="pending deadlines seeded (default 1,000,000)"
+    )
+    g.add_argument(
+        "--deadlines-small",
+        type=int,
+        default=10_000,
+        help="pending deadlines at the first creation measurement (default 10,000)",
+    )
+    g.add_argument(
+        "--deadlines-backlog",
+        type=int,
+        default=50_000,
+        help="deadlines overdue at once, for the capacity (default 50,000; 0: judge actions/s on the window)",
+    )
+    g.add_argument(
+        "--deadlines-due", type=int, default=100_000, help="deadlines made due over the window (default 100,000)"
+    )
+    g.add_argument(
+        "--deadlines-rate",
+        type=float,
+        default=TARGET_ACTIONS_PER_S,
+        help=f"actions/s the window offers; sets its length (default {TARGET_ACTIONS_PER_S:,.0f}, the target)",
+    )
+    g.add_argument(
+        "--deadlines-window",
+        type=float,
+        default=None,
+        help="seconds over which they become due (overrides --deadlines-rate)",
+    )
     g.add_argument("--deadlines-sweepers", type=int, default=2, help="sweeper processes, like replicas (default 2)")
-    g.add_argument("--deadlines-batch", type=int, default=None, help="sweep_once batch (default: CasesSettings.sweep_batch, 500)")
-    g.add_argument("--deadlines-tick", type=float, default=None,
-                   help="seconds between sweep ticks (default: CasesSettings.sweep_interval_seconds, 0.5)")
-    g.add_argument("--deadlines-rounds", type=int, default=20, help="sweep_once rounds per tick at most, as jobs.sweep (default 20)")
-    g.add_argument("--deadlines-creates", type=int, default=300, help="measured sequential case creations per size (default 300)")
-    g.add_argument("--deadlines-stream-rate", type=float, default=20.0, help="new cases/s created during the sweep (default 20; 0 = none)")
-    g.add_argument("--deadlines-drain", type=float, default=120.0, help="seconds after the window to wait for the sweep to finish (default 120)")
-    g.add_argument("--deadlines-profile", metavar="DIR", default=None, help="cProfile each sweeper into DIR/sweeper-N.prof and print the top")
-    g.add_argument("--deadlines-x-no-bitmapscan", action="store_true",
-                   help="EXPERIMENT, not the product as is: the sweepers' connections run with enable_bitmapscan=off, "
-                        "so the claim walks ix_deadlines_due_work in order and stops after the batch")
-    g.add_argument("--deadlines-x-cache-steps", action="store_true",
-                   help="EXPERIMENT, not the product as is: Clocks.steps cached per Clocks instead of Policy.steps() "
-                        "rebuilt on every fire_time call")
-    g.add_argument("--deadlines-database", default=BENCH_DB,
-                   help=f"database name (default {BENCH_DB}; recreated empty, dropped at the end)")
+    g.add_argument(
+        "--deadlines-batch", type=int, default=None, help="sweep_once batch (default: CasesSettings.sweep_batch, 500)"
+    )
+    g.add_argument(
+        "--deadlines-tick",
+        type=float,
+        default=None,
+        help="seconds between sweep ticks (default: CasesSettings.sweep_interval_seconds, 0.5)",
+    )
+    g.add_argument(
+        "--deadlines-rounds",
+        type=int,
+        default=20,
+        help="sweep_once rounds per tick at most, as jobs.sweep (default 20)",
+    )
+    g.add_argument(
+        "--deadlines-creates", type=int, default=300, help="measured sequential case creations per size (default 300)"
+    )
+    g.add_argument(
+        "--deadlines-stream-rate",
+        type=float,
+        default=20.0,
+        help="new cases/s created during the sweep (default 20; 0 = none)",
+    )
+    g.add_argument(
+        "--deadlines-drain",
+        type=float,
+        default=120.0,
+        help="seconds after the window to wait for the sweep to finish (default 120)",
+    )
+    g.add_argument(
+        "--deadlines-profile",
+        metavar="DIR",
+        default=None,
+        help="cProfile each sweeper into DIR/sweeper-N.prof and print the top",
+    )
+    g.add_argument(
+        "--deadlines-x-no-bitmapscan",
+        action="store_true",
+        help="EXPERIMENT, not the product as is: the sweepers' connections run with enable_bitmapscan=off, "
+        "so the claim walks ix_deadlines_due_work in order and stops after the batch",
+    )
+    g.add_argument(
+        "--deadlines-x-cache-steps",
+        action="store_true",
+        help="EXPERIMENT, not the product as is: Clocks.steps cached per Clocks instead of Policy.steps() "
+        "rebuilt on every fire_time call",
+    )
+    g.add_argument(
+        "--deadlines-database",
+        default=BENCH_DB,
+        help=f"database name (default {BENCH_DB}; recreated empty, dropped at the end)",
+    )
     g.add_argument("--deadlines-keep", action="store_true", help="keep the database afterwards")
 
 
 # --- helpers ---------------------------------------------------------------------------------------
+
 
 def pct(values: list[float], p: float) -> float:
     if not values:
@@ -176,7 +248,9 @@ INSERT INTO cases.areas (code, name, level, parent_code, path, updated_at) VALUE
   ($2, '基准镇', 'township', $1, ARRAY[$1, $2], now()),
   ($3, '基准村', 'village', $2, ARRAY[$1, $2, $3], now())
 """
-GRID_SQL = "INSERT INTO cases.areas (code, name, level, parent_code, path, updated_at) VALUES ($1, $2, 'grid', $3, $4, now())"
+GRID_SQL = (
+    "INSERT INTO cases.areas (code, name, level, parent_code, path, updated_at) VALUES ($1, $2, 'grid', $3, $4, now())"
+)
 
 # Case i (1-based): id md5('bench-case-i'), assigned a while ago, in one of the 4 grids.
 CASES_SQL = """
@@ -231,7 +305,9 @@ WHERE phase = $1
 """
 
 
-async def seed_pending(conn: asyncpg.Connection, lo: int, hi: int, now: datetime, warn_fraction: float, chunk: int = 100_000) -> None:
+async def seed_pending(
+    conn: asyncpg.Connection, lo: int, hi: int, now: datetime, warn_fraction: float, chunk: int = 100_000
+) -> None:
     """Cases lo..hi (1-based, inclusive), two pending deadlines each."""
     start = lo
     while start <= hi:
@@ -239,7 +315,10 @@ async def seed_pending(conn: asyncpg.Connection, lo: int, hi: int, now: datetime
         t = time.monotonic()
         await conn.execute(CASES_SQL, start, end, now)
         await conn.execute(PENDING_SQL, start, end, now, warn_fraction)
-        print(f"    cases {start:,}..{end:,} and {2 * (end - start + 1):,} deadlines in {time.monotonic() - t:.1f} s", flush=True)
+        print(
+            f"    cases {start:,}..{end:,} and {2 * (end - start + 1):,} deadlines in {time.monotonic() - t:.1f} s",
+            flush=True,
+        )
         start = end + 1
 
 
@@ -257,8 +336,12 @@ async def count_pending(conn: asyncpg.Connection) -> int:
 # --- case creation ---------------------------------------------------------------------------------
 
 _KINDS = ("dispute",) * 6 + ("hazard", "request", "security")
-_CATS = {"dispute": ("neighbour", "family", "land", "wages", "debt", "housing"), "hazard": ("fire_safety", "building_safety"),
-         "request": ("social_assistance", "water_supply"), "security": ("theft", "fraud")}
+_CATS = {
+    "dispute": ("neighbour", "family", "land", "wages", "debt", "housing"),
+    "hazard": ("fire_safety", "building_safety"),
+    "request": ("social_assistance", "water_supply"),
+    "security": ("theft", "fraud"),
+}
 _NAMES = ("王伟", "李芳", "张秀英", "刘强", "陈静", "杨洋", "赵敏", "黄磊", "周杰", "吴娟")
 
 
@@ -277,20 +360,33 @@ class Reports:
         self.n += 1
         kind = rng.choice(_KINDS)
         parties = [
-            PartyWire(name=rng.choice(_NAMES), role=("applicant", "respondent", "witness")[k],
-                      id_number_hash=rng.choice(self.hashes) if rng.random() < 0.8 else None,
-                      phone_hash=f"{rng.getrandbits(256):064x}")
+            PartyWire(
+                name=rng.choice(_NAMES),
+                role=("applicant", "respondent", "witness")[k],
+                id_number_hash=rng.choice(self.hashes) if rng.random() < 0.8 else None,
+                phone_hash=f"{rng.getrandbits(256):064x}",
+            )
             for k in range(rng.choice((1, 2, 2, 3)))
         ]
         flags = ["violence_threat"] if rng.random() < 0.1 else (["mental_illness"] if rng.random() < 0.1 else [])
         now = datetime.now(UTC)
         return ReportSubmitted(
-            report_id=str(uuid.uuid4()), report_no=f"BR{uuid.uuid4().hex[:16]}", worker_id="bench-worker",
-            device_id="bench-phone", kind=kind, category=rng.choice(_CATS[kind]), title=f"基准事件 {self.n}",
+            report_id=str(uuid.uuid4()),
+            report_no=f"BR{uuid.uuid4().hex[:16]}",
+            worker_id="bench-worker",
+            device_id="bench-phone",
+            kind=kind,
+            category=rng.choice(_CATS[kind]),
+            title=f"基准事件 {self.n}",
             description="双方因宅基地边界问题多次发生争执，近日矛盾激化。网格员已到现场初步了解情况，并安抚双方情绪。",
-            grid=rng.choice(GRIDS), location={"lat": 37.9, "lon": 102.6, "address": "大柳镇大柳村三组"},
-            occurred_at=(now - timedelta(hours=3)).isoformat(), captured_at=now.isoformat(), received_at=now.isoformat(),
-            parties=parties, people_involved=rng.randint(1, 8), flags=flags,
+            grid=rng.choice(GRIDS),
+            location={"lat": 37.9, "lon": 102.6, "address": "大柳镇大柳村三组"},
+            occurred_at=(now - timedelta(hours=3)).isoformat(),
+            captured_at=now.isoformat(),
+            received_at=now.isoformat(),
+            parties=parties,
+            people_involved=rng.randint(1, 8),
+            flags=flags,
         )
 
 
@@ -332,7 +428,9 @@ class _CreateSql:
             self.ms += ms
 
 
-async def measure_creates(db: Any, domain: Any, reports: Reports, n: int, timer: _CreateSql, warmup: int = 20) -> tuple[list[float], list[float]]:
+async def measure_creates(
+    db: Any, domain: Any, reports: Reports, n: int, timer: _CreateSql, warmup: int = 20
+) -> tuple[list[float], list[float]]:
     """(ms per creation, ms of its statements on cases.deadlines), sequential; timer.by_stmt: ms per statement, summed."""
     for _ in range(warmup):
         await create_one(db, domain, reports.next())
@@ -350,6 +448,7 @@ async def measure_creates(db: Any, domain: Any, reports: Reports, n: int, timer:
 
 
 # --- sweeper processes -----------------------------------------------------------------------------
+
 
 class _FirstNow:
     """The system clock, remembering the first reading since `reset` (= sweep_once's `now`)."""
@@ -441,7 +540,7 @@ def _sweeper_entry(idx: int, url: str, cfg: dict[str, Any], stop: Any, counter: 
         run = asyncio.run
     try:
         results.put(("done", idx, run(_sweeper(idx, url, cfg, stop, counter, results))))
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+    except BaseException as exc:
         import traceback
 
         results.put(("error", idx, traceback.format_exc() or repr(exc)))
@@ -518,6 +617,7 @@ async def _sweeper(idx: int, url: str, cfg: dict[str, Any], stop: Any, counter: 
 
 # --- CPU accounting --------------------------------------------------------------------------------
 
+
 def _proc_cpu(pid: int) -> float:
     try:
         t = psutil.Process(pid).cpu_times()
@@ -561,14 +661,19 @@ def cpu_delta(a: CpuSnap, b: CpuSnap) -> dict[str, float]:
     main = b.main - a.main
     machine = b.machine - a.machine
     return {
-        "sweepers": sweepers / secs, "main (case stream)": main / secs, "postgres (this db's backends)": backends / secs,
-        "postgres (all processes)": pg_all / secs, "other on machine": max(0.0, machine - sweepers - main - pg_all) / secs,
+        "sweepers": sweepers / secs,
+        "main (case stream)": main / secs,
+        "postgres (this db's backends)": backends / secs,
+        "postgres (all processes)": pg_all / secs,
+        "other on machine": max(0.0, machine - sweepers - main - pg_all) / secs,
         "machine": machine / secs,
-        "(WAL MB/s, cluster-wide)": (b.wal[0] - a.wal[0]) / secs / 1e6, "(WAL full-page images/s)": (b.wal[1] - a.wal[1]) / secs,
+        "(WAL MB/s, cluster-wide)": (b.wal[0] - a.wal[0]) / secs / 1e6,
+        "(WAL full-page images/s)": (b.wal[1] - a.wal[1]) / secs,
     }
 
 
 # --- the sweep -------------------------------------------------------------------------------------
+
 
 def actions_per_deadline(steps: list[Any]) -> float:
     """Mean actions a due deadline of the seeded mix fires: 60% one warning, 40% the breach plus the +0 rungs."""
@@ -576,7 +681,9 @@ def actions_per_deadline(steps: list[Any]) -> float:
     return 0.6 + 0.4 * at_breach
 
 
-async def expected_steps(conn: asyncpg.Connection, clocks: Any, phase: str, horizon: datetime) -> dict[Any, dict[str, Any]]:
+async def expected_steps(
+    conn: asyncpg.Connection, clocks: Any, phase: str, horizon: datetime
+) -> dict[Any, dict[str, Any]]:
     """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from Clocks.fire_time
     of the seeded row. Reads only columns the sweep does not change. Fails if a later step falls before `horizon`."""
     from services.cases.deadline.service import _Row
@@ -584,7 +691,9 @@ async def expected_steps(conn: asyncpg.Connection, clocks: Any, phase: str, hori
     steps = clocks.steps
     rows = await conn.fetch(
         """SELECT d.id, d.case_id, d.kind, d.calendar, d.limit_seconds, d.started_at, d.due_at, b.step AS next_step, b.scheduled
-           FROM public.bench_due b JOIN cases.deadlines d ON d.id = b.deadline_id WHERE b.phase = $1""", phase)
+           FROM public.bench_due b JOIN cases.deadlines d ON d.id = b.deadline_id WHERE b.phase = $1""",
+        phase,
+    )
     out: dict[Any, dict[str, Any]] = {}
     for r in rows:
         data = _Row(dict(r))
@@ -598,17 +707,33 @@ async def expected_steps(conn: asyncpg.Connection, clocks: Any, phase: str, hori
             step += 1
         nxt = clocks.fire_time(data, step)
         if nxt is not None and nxt <= horizon:
-            raise RuntimeError(f"seeding: step {step} of deadline {r['id']} ({r['kind']}) falls at {nxt}, inside the run; "
-                               "use a shorter window")
+            raise RuntimeError(
+                f"seeding: step {step} of deadline {r['id']} ({r['kind']}) falls at {nxt}, inside the run; "
+                "use a shorter window"
+            )
         if not fires or fires[0][2] != r["scheduled"]:
-            raise RuntimeError(f"seeding: deadline {r['id']} first fires at {fires[0][2] if fires else None}, seeded {r['scheduled']}")
-        out[r["case_id"]] = {"id": r["id"], "phase": phase, "fires": fires, "next_step": step,
-                             "breach": any(a == "breach" for _, a, _ in fires)}
+            raise RuntimeError(
+                f"seeding: deadline {r['id']} first fires at {fires[0][2] if fires else None}, seeded {r['scheduled']}"
+            )
+        out[r["case_id"]] = {
+            "id": r["id"],
+            "phase": phase,
+            "fires": fires,
+            "next_step": step,
+            "breach": any(a == "breach" for _, a, _ in fires),
+        }
     return out
 
 
-async def case_stream(db: Any, domain: Any, reports: Reports, rate: float, stop: asyncio.Event, lat: list[tuple[float, float]],
-                      errors: list[str]) -> None:
+async def case_stream(
+    db: Any,
+    domain: Any,
+    reports: Reports,
+    rate: float,
+    stop: asyncio.Event,
+    lat: list[tuple[float, float]],
+    errors: list[str],
+) -> None:
     """Open loop: one creation every 1/rate s, each its own task (at most 20 in flight). lat: (wall start, ms)."""
     if rate <= 0:
         return
@@ -620,7 +745,7 @@ async def case_stream(db: Any, domain: Any, reports: Reports, rate: float, stop:
             t = time.time()
             try:
                 lat.append((t, await create_one(db, domain, reports.next())))
-            except Exception as exc:  # noqa: BLE001 - counted and shown
+            except Exception as exc:
                 errors.append(repr(exc))
 
     period = 1.0 / rate
@@ -643,8 +768,12 @@ class Sweepers:
         self.stop = ctx.Event()
         self.results = ctx.Queue()
         self.counters = [ctx.Value("q", 0) for _ in range(n)]
-        self.procs = [ctx.Process(target=_sweeper_entry, args=(i, url, cfg, self.stop, self.counters[i], self.results), daemon=True)
-                      for i in range(n)]
+        self.procs = [
+            ctx.Process(
+                target=_sweeper_entry, args=(i, url, cfg, self.stop, self.counters[i], self.results), daemon=True
+            )
+            for i in range(n)
+        ]
         self.pids: list[int] = []
 
     async def start(self) -> None:
@@ -682,12 +811,24 @@ class Sweepers:
                 p.join(timeout=5)
 
 
-async def seed_due(conn: asyncpg.Connection, clocks: Any, phase: str, lo: int, hi: int, base: datetime, spread: float) -> float:
+async def seed_due(
+    conn: asyncpg.Connection, clocks: Any, phase: str, lo: int, hi: int, base: datetime, spread: float
+) -> float:
     steps = clocks.steps
     fractions = [st.fraction for st in steps[:3]]
     t = time.monotonic()
-    await conn.execute(DUE_SQL, lo, base, spread, fractions, [k for k, _, _ in DUE_KINDS], [lim for _, lim, _ in DUE_KINDS],
-                       [d or "" for _, _, d in DUE_KINDS], hi, phase)
+    await conn.execute(
+        DUE_SQL,
+        lo,
+        base,
+        spread,
+        fractions,
+        [k for k, _, _ in DUE_KINDS],
+        [lim for _, lim, _ in DUE_KINDS],
+        [d or "" for _, _, d in DUE_KINDS],
+        hi,
+        phase,
+    )
     await conn.execute(DUE_DEADLINES_SQL, phase)
     return time.monotonic() - t
 
@@ -701,12 +842,22 @@ async def wait_fired(sw: Sweepers, target: int, until: datetime, label: str, pro
         await asyncio.sleep(0.05)
 
 
-async def run_sweep(url: str, conn: asyncpg.Connection, db: Any, domain: Any, reports: Reports, args: argparse.Namespace,
-                    cfg: dict[str, Any], seed_rate: float) -> dict[str, Any]:
+async def run_sweep(
+    url: str,
+    conn: asyncpg.Connection,
+    db: Any,
+    domain: Any,
+    reports: Reports,
+    args: argparse.Namespace,
+    cfg: dict[str, Any],
+    seed_rate: float,
+) -> dict[str, Any]:
     clocks = domain.clocks
     steps = clocks.steps
     if [st.action for st in steps[:3]] != ["warning", "warning", "breach"]:
-        raise RuntimeError(f"the bench seeds steps 0-2 as warning, warning, breach; the policy has {[st.action for st in steps]}")
+        raise RuntimeError(
+            f"the bench seeds steps 0-2 as warning, warning, breach; the policy has {[st.action for st in steps]}"
+        )
     per = actions_per_deadline(steps)
     due, backlog = args.deadlines_due, args.deadlines_backlog
     window = float(args.deadlines_window or due * per / args.deadlines_rate)
@@ -720,9 +871,14 @@ async def run_sweep(url: str, conn: asyncpg.Connection, db: Any, domain: Any, re
     stream: asyncio.Task[None] | None = None
     try:
         await sw.start()
-        print(f"  {len(sw.procs)} sweepers ticking every {cfg['tick']} s (batch {cfg['batch']}, <= {cfg['rounds']} rounds/tick); "
-              f"case stream {args.deadlines_stream_rate:g}/s", flush=True)
-        stream = asyncio.create_task(case_stream(db, domain, reports, args.deadlines_stream_rate, stream_stop, stream_lat, stream_err))
+        print(
+            f"  {len(sw.procs)} sweepers ticking every {cfg['tick']} s (batch {cfg['batch']}, <= {cfg['rounds']} rounds/tick); "
+            f"case stream {args.deadlines_stream_rate:g}/s",
+            flush=True,
+        )
+        stream = asyncio.create_task(
+            case_stream(db, domain, reports, args.deadlines_stream_rate, stream_stop, stream_lat, stream_err)
+        )
         out["pending_at_sweep"] = await count_pending(conn)
 
         # a. capacity: a backlog overdue at once
@@ -736,12 +892,19 @@ async def run_sweep(url: str, conn: asyncpg.Connection, db: Any, domain: Any, re
             exp_b = await expected_steps(conn, clocks, "backlog", now + timedelta(seconds=drain + 60))
             exp.update(exp_b)
             out["backlog_expected"] = sum(len(e["fires"]) for e in exp_b.values())
-            print(f"  capacity: {backlog:,} overdue deadlines ({out['backlog_expected']:,} actions) committed in {secs:.1f} s", flush=True)
+            print(
+                f"  capacity: {backlog:,} overdue deadlines ({out['backlog_expected']:,} actions) committed in {secs:.1f} s",
+                flush=True,
+            )
             await wait_fired(sw, out["backlog_expected"], datetime.now(UTC) + timedelta(seconds=drain), "backlog")
             out["backlog_done"] = time.time()
-            out["cpu_backlog"] = cpu_delta(snap0, CpuSnap(sw.pids, await _db_backend_pids(conn), await conn.fetchrow(WAL_SQL)))
+            out["cpu_backlog"] = cpu_delta(
+                snap0, CpuSnap(sw.pids, await _db_backend_pids(conn), await conn.fetchrow(WAL_SQL))
+            )
             if sw.fired() < out["backlog_expected"]:
-                raise RuntimeError(f"the backlog did not drain within {drain:g} s ({sw.fired():,}/{out['backlog_expected']:,})")
+                raise RuntimeError(
+                    f"the backlog did not drain within {drain:g} s ({sw.fired():,}/{out['backlog_expected']:,})"
+                )
         fired_before = sw.fired()
 
         # b. lateness: due uniformly over the window, from `base` (leaves time to write them, from the bulk seeding rate)
@@ -752,21 +915,41 @@ async def run_sweep(url: str, conn: asyncpg.Connection, db: Any, domain: Any, re
         exp_w = await expected_steps(conn, clocks, "window", base + timedelta(seconds=window + drain + 60))
         exp.update(exp_w)
         expected_w = sum(len(e["fires"]) for e in exp_w.values())
-        print(f"  lateness: {due:,} deadlines ({expected_w:,} actions, {expected_w / window:,.0f}/s offered) due from "
-              f"{base:%H:%M:%S} over {window:.1f} s, written in {secs:.1f} s"
-              + (f" ({(seeded_at - base).total_seconds():.2f} s after the first was due!)" if seeded_at > base else ""), flush=True)
+        print(
+            f"  lateness: {due:,} deadlines ({expected_w:,} actions, {expected_w / window:,.0f}/s offered) due from "
+            f"{base:%H:%M:%S} over {window:.1f} s, written in {secs:.1f} s"
+            + (f" ({(seeded_at - base).total_seconds():.2f} s after the first was due!)" if seeded_at > base else ""),
+            flush=True,
+        )
         await asyncio.sleep(max(0.0, (base - datetime.now(UTC)).total_seconds()))
         snap0 = CpuSnap(sw.pids, await _db_backend_pids(conn), await conn.fetchrow(WAL_SQL))
         t_base = base.timestamp()
-        await wait_fired(sw, fired_before + expected_w, base + timedelta(seconds=window + drain), "window",
-                         lambda: f"due so far ~{min(1.0, (time.time() - t_base) / window) * expected_w:,.0f}, t+{time.time() - t_base:.1f} s")
-        out["cpu_window"] = cpu_delta(snap0, CpuSnap(sw.pids, await _db_backend_pids(conn), await conn.fetchrow(WAL_SQL)))
+        await wait_fired(
+            sw,
+            fired_before + expected_w,
+            base + timedelta(seconds=window + drain),
+            "window",
+            lambda: (
+                f"due so far ~{min(1.0, (time.time() - t_base) / window) * expected_w:,.0f}, t+{time.time() - t_base:.1f} s"
+            ),
+        )
+        out["cpu_window"] = cpu_delta(
+            snap0, CpuSnap(sw.pids, await _db_backend_pids(conn), await conn.fetchrow(WAL_SQL))
+        )
         stream_stop.set()
         await stream
         stream = None
         sweeps = await sw.finish()
-        out.update(stream_err=stream_err, base=base, exp=exp, expected_window=expected_w, expected_total=sum(len(e["fires"]) for e in exp.values()),
-                   sweeps=sweeps, stream_lat=stream_lat, seeded_late=(seeded_at - base).total_seconds())
+        out.update(
+            stream_err=stream_err,
+            base=base,
+            exp=exp,
+            expected_window=expected_w,
+            expected_total=sum(len(e["fires"]) for e in exp.values()),
+            sweeps=sweeps,
+            stream_lat=stream_lat,
+            seeded_late=(seeded_at - base).total_seconds(),
+        )
     finally:
         stream_stop.set()
         if stream is not None:
@@ -786,7 +969,9 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
             if n:
                 commit_of[now_us] = t1
 
-    rows = await conn.fetch("SELECT id, case_id, at, action FROM cases.timeline WHERE actor = 'system:clock' ORDER BY case_id, id")
+    rows = await conn.fetch(
+        "SELECT id, case_id, at, action FROM cases.timeline WHERE actor = 'system:clock' ORDER BY case_id, id"
+    )
     by_case: dict[Any, list[Any]] = {}
     for r in rows:
         by_case.setdefault(r["case_id"], []).append(r)
@@ -813,19 +998,34 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
                 lat_vis.append(commit - scheduled.timestamp())
     unexpected = sum(len(v) for v in by_case.values())  # fired on cases without a due deadline
 
-    final = {r["id"]: r for r in await conn.fetch(
-        "SELECT d.id, d.next_step, d.state, d.breached_at FROM cases.deadlines d JOIN public.bench_due b ON b.deadline_id = d.id")}
+    final = {
+        r["id"]: r
+        for r in await conn.fetch(
+            "SELECT d.id, d.next_step, d.state, d.breached_at FROM cases.deadlines d JOIN public.bench_due b ON b.deadline_id = d.id"
+        )
+    }
     bad_state = 0
     for e in exp.values():
         f = final.get(e["id"])
         want_state = "breached" if e["breach"] else "pending"
-        if f is None or f["next_step"] != e["next_step"] or f["state"] != want_state or (e["breach"] and f["breached_at"] is None):
+        if (
+            f is None
+            or f["next_step"] != e["next_step"]
+            or f["state"] != want_state
+            or (e["breach"] and f["breached_at"] is None)
+        ):
             bad_state += 1
-    dup_events = int(await conn.fetchval(
-        """SELECT count(*) FROM (SELECT 1 FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', 'deadline.reminded')
-           GROUP BY payload->>'deadline_id', type, payload->>'step', payload->>'fraction' HAVING count(*) > 1) t"""))
-    step_events = int(await conn.fetchval(
-        "SELECT count(*) FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', 'deadline.reminded')"))
+    dup_events = int(
+        await conn.fetchval(
+            """SELECT count(*) FROM (SELECT 1 FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', 'deadline.reminded')
+           GROUP BY payload->>'deadline_id', type, payload->>'step', payload->>'fraction' HAVING count(*) > 1) t"""
+        )
+    )
+    step_events = int(
+        await conn.fetchval(
+            "SELECT count(*) FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', 'deadline.reminded')"
+        )
+    )
     # the claim afterwards, with nothing due: what every idle tick costs once the fired rows' old index entries
     # (next_fire_at in the past) are dead but not yet vacuumed
     from services.cases.deadline.jobs import _CLAIM
@@ -838,17 +1038,33 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
             t = time.perf_counter()
             await conn.fetch(claim_sql, datetime.now(UTC), 500)
             idle_ms.append((time.perf_counter() - t) * 1000)
-    stats = await conn.fetchrow("SELECT n_dead_tup, n_live_tup, autovacuum_count FROM pg_stat_user_tables WHERE relid = 'cases.deadlines'::regclass")
+    stats = await conn.fetchrow(
+        "SELECT n_dead_tup, n_live_tup, autovacuum_count FROM pg_stat_user_tables WHERE relid = 'cases.deadlines'::regclass"
+    )
     return {
-        "claim_plan_bitmap": "Bitmap Heap Scan" in str(plan), "idle_claim_ms": pct(idle_ms, 50),
-        "deadlines_dead_tuples": stats["n_dead_tup"], "deadlines_autovacuums": stats["autovacuum_count"],
-        "calls": calls, "timeline_rows": len(rows), "lat_rec": lat_rec, "lat_vis": lat_vis, "lat_by_action": lat_by_action,
-        "missing": missing, "extra": extra, "wrong_action": wrong, "unexpected": unexpected, "bad_state": bad_state,
-        "dup_events": dup_events, "step_events": step_events, "unknown_now": unknown_now,
+        "claim_plan_bitmap": "Bitmap Heap Scan" in str(plan),
+        "idle_claim_ms": pct(idle_ms, 50),
+        "deadlines_dead_tuples": stats["n_dead_tup"],
+        "deadlines_autovacuums": stats["autovacuum_count"],
+        "calls": calls,
+        "timeline_rows": len(rows),
+        "lat_rec": lat_rec,
+        "lat_vis": lat_vis,
+        "lat_by_action": lat_by_action,
+        "missing": missing,
+        "extra": extra,
+        "wrong_action": wrong,
+        "unexpected": unexpected,
+        "bad_state": bad_state,
+        "dup_events": dup_events,
+        "step_events": step_events,
+        "unknown_now": unknown_now,
     }
 
 
-def phase_rate(calls: list[tuple[int, int, float, float, int]], lo: float, hi: float) -> tuple[int, float, list[float], list[int], dict[int, float]]:
+def phase_rate(
+    calls: list[tuple[int, int, float, float, int]], lo: float, hi: float
+) -> tuple[int, float, list[float], list[int], dict[int, float]]:
     """Fired actions, seconds from the first firing sweep_once's start to the last one's end, their durations (ms) and
     batch sizes, and each sweeper's time inside sweep_once, for calls that ended in [lo, hi]."""
     firing = [c for c in calls if c[4] and lo <= c[3] <= hi]
@@ -878,6 +1094,7 @@ def print_profile(paths: list[str], top: int = 35) -> None:
 
 # --- main ------------------------------------------------------------------------------------------
 
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
@@ -898,10 +1115,22 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     if args.deadlines_profile:
         profile_dir = Path(args.deadlines_profile).resolve()
         profile_dir.mkdir(parents=True, exist_ok=True)
-    cfg = {"tick": tick, "batch": batch, "rounds": args.deadlines_rounds, "profile": str(profile_dir) if profile_dir else None,
-           "x_no_bitmapscan": args.deadlines_x_no_bitmapscan, "x_cache_steps": args.deadlines_x_cache_steps}
-    experiments = [name for name, on in (("enable_bitmapscan=off for the sweepers", args.deadlines_x_no_bitmapscan),
-                                         ("Clocks.steps cached", args.deadlines_x_cache_steps)) if on]
+    cfg = {
+        "tick": tick,
+        "batch": batch,
+        "rounds": args.deadlines_rounds,
+        "profile": str(profile_dir) if profile_dir else None,
+        "x_no_bitmapscan": args.deadlines_x_no_bitmapscan,
+        "x_cache_steps": args.deadlines_x_cache_steps,
+    }
+    experiments = [
+        name
+        for name, on in (
+            ("enable_bitmapscan=off for the sweepers", args.deadlines_x_no_bitmapscan),
+            ("Clocks.steps cached", args.deadlines_x_cache_steps),
+        )
+        if on
+    ]
 
     started = time.monotonic()
     url = await prepare_database(dbname)
@@ -925,8 +1154,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         pending_small = await count_pending(conn)
         timer = _CreateSql(db)
         lat_small, dl_small = await measure_creates(db, domain, reports, args.deadlines_creates, timer)
-        print(f"  create_from_report at {pending_small:,} pending: p50 {pct(lat_small, 50):.1f} ms, p99 {pct(lat_small, 99):.1f} ms "
-              f"(statements on cases.deadlines: p50 {pct(dl_small, 50):.2f} ms)", flush=True)
+        print(
+            f"  create_from_report at {pending_small:,} pending: p50 {pct(lat_small, 50):.1f} ms, p99 {pct(lat_small, 99):.1f} ms "
+            f"(statements on cases.deadlines: p50 {pct(dl_small, 50):.2f} ms)",
+            flush=True,
+        )
 
         print(f"  seeding up to {2 * n_cases:,} pending deadlines", flush=True)
         t = time.monotonic()
@@ -935,14 +1167,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         bulk_rows = 2 * (n_cases - n_small)
         vac_s = await vacuum(conn)
         seed_rate = bulk_rows / max(seed_bulk_s, 1e-9)
-        print(f"  {bulk_rows:,} deadlines (+{n_cases - n_small:,} cases) in {seed_bulk_s:.1f} s ({seed_rate:,.0f} deadlines/s), "
-              f"VACUUM ANALYZE {vac_s:.1f} s", flush=True)
+        print(
+            f"  {bulk_rows:,} deadlines (+{n_cases - n_small:,} cases) in {seed_bulk_s:.1f} s ({seed_rate:,.0f} deadlines/s), "
+            f"VACUUM ANALYZE {vac_s:.1f} s",
+            flush=True,
+        )
         pending_big = await count_pending(conn)
         stmt_small = dict(timer.by_stmt)
         lat_big, dl_big = await measure_creates(db, domain, reports, args.deadlines_creates, timer)
         stmt_big = dict(timer.by_stmt)
-        print(f"  create_from_report at {pending_big:,} pending: p50 {pct(lat_big, 50):.1f} ms, p99 {pct(lat_big, 99):.1f} ms "
-              f"(statements on cases.deadlines: p50 {pct(dl_big, 50):.2f} ms)", flush=True)
+        print(
+            f"  create_from_report at {pending_big:,} pending: p50 {pct(lat_big, 50):.1f} ms, p99 {pct(lat_big, 99):.1f} ms "
+            f"(statements on cases.deadlines: p50 {pct(dl_big, 50):.2f} ms)",
+            flush=True,
+        )
 
         run = await run_sweep(url, conn, db, domain, reports, args, cfg, seed_rate)
         v = await verify(conn, run)
@@ -962,70 +1200,85 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             fired_b, secs_b, call_ms_b, batches_b, busy_frac_b, capacity = 0, 0.0, [], [], 0.0, handled_w
         fired = sum(c[4] for c in calls)
         lr, lv = v["lat_rec"], v["lat_vis"]
-        exactly_once = (v["missing"] == 0 and v["extra"] == 0 and v["wrong_action"] == 0 and v["unexpected"] == 0
-                        and v["bad_state"] == 0 and v["dup_events"] == 0 and fired == run["expected_total"] == v["timeline_rows"]
-                        and v["step_events"] == run["expected_total"])
+        exactly_once = (
+            v["missing"] == 0
+            and v["extra"] == 0
+            and v["wrong_action"] == 0
+            and v["unexpected"] == 0
+            and v["bad_state"] == 0
+            and v["dup_events"] == 0
+            and fired == run["expected_total"] == v["timeline_rows"]
+            and v["step_events"] == run["expected_total"]
+        )
         stream_b = [ms for t0, ms in run["stream_lat"] if t0 < base_ts]
         stream_w = [ms for t0, ms in run["stream_lat"] if t0 >= base_ts]
 
         p50_s, p50_b = pct(lat_small, 50), pct(lat_big, 50)
-        figures.update({
-            "pending_small": pending_small,
-            "create_ms_p50_at_small": round(p50_s, 2),
-            "create_ms_p99_at_small": round(pct(lat_small, 99), 2),
-            "pending_big": pending_big,
-            "create_ms_p50_at_big": round(p50_b, 2),
-            "create_ms_p99_at_big": round(pct(lat_big, 99), 2),
-            "create_p50_ratio_big_small": round(p50_b / p50_s, 3) if p50_s else float("nan"),
-            "create_deadline_sql_ms_p50_at_small": round(pct(dl_small, 50), 2),
-            "create_deadline_sql_ms_p50_at_big": round(pct(dl_big, 50), 2),
-            "create_sql_ms_per_case_small_to_big": {
-                k: f"{stmt_small.get(k, 0.0) / len(lat_small):.2f} -> {stmt_big.get(k, 0.0) / len(lat_big):.2f}"
-                for k in sorted(set(stmt_small) | set(stmt_big), key=lambda k: -(stmt_big.get(k, 0.0) + stmt_small.get(k, 0.0)))[:10]},
-            "seed_deadlines_per_s": round(seed_rate),
-            "seed_bulk_s": round(seed_bulk_s, 1),
-            "pending_at_sweep": run["pending_at_sweep"],
-            "sweepers": len(run["sweeps"]),
-            "sweep_tick_s": tick,
-            "sweep_batch": batch,
-            "backlog_deadlines": args.deadlines_backlog,
-            "backlog_actions": fired_b,
-            "backlog_drain_s": round(secs_b, 2),
-            "actions_per_s": round(capacity),
-            "backlog_sweeper_busy": round(busy_frac_b, 3),
-            "backlog_sweep_once_ms_p50": round(pct(call_ms_b, 50), 1),
-            "backlog_sweep_once_fired_mean": round(sum(batches_b) / max(len(batches_b), 1), 1),
-            "window_deadlines": len([e for e in run["exp"].values() if e["phase"] == "window"]),
-            "window_s": round(window, 2),
-            "window_actions": fired_w,
-            "window_offered_per_s": round(run["expected_window"] / window),
-            "window_handled_per_s": round(handled_w),
-            "window_sweeper_busy": round(busy_frac_w, 3),
-            "window_sweep_once_ms_p50": round(pct(call_ms_w, 50), 1),
-            "window_sweep_once_ms_p99": round(pct(call_ms_w, 99), 1),
-            "window_sweep_once_fired_mean": round(sum(batches_w) / max(len(batches_w), 1), 1),
-            "lateness_s_p50": round(pct(lr, 50), 3),
-            "lateness_s_p99": round(pct(lr, 99), 3),
-            "lateness_s_max": round(max(lr, default=float("nan")), 3),
-            "lateness_commit_s_p50": round(pct(lv, 50), 3),
-            "lateness_commit_s_p99": round(pct(lv, 99), 3),
-            "lateness_commit_s_max": round(max(lv, default=float("nan")), 3),
-            "exactly_once": exactly_once,
-            "actions_fired_total": fired,
-            "missing": v["missing"], "duplicates": v["extra"] + v["dup_events"], "unexpected": v["unexpected"],
-            "wrong_action": v["wrong_action"], "bad_final_state": v["bad_state"],
-            "claim_plan_bitmap_heap_scan": v["claim_plan_bitmap"],
-            "claim_ms_after_with_nothing_due": round(v["idle_claim_ms"], 1),
-            "deadlines_dead_tuples_after": v["deadlines_dead_tuples"],
-            "deadlines_autovacuums": v["deadlines_autovacuums"],
-            "stream_creates": len(run["stream_lat"]),
-            "stream_errors": len(run["stream_err"]),
-            "stream_create_ms_p50_backlog": round(pct(stream_b, 50), 2),
-            "stream_create_ms_p99_backlog": round(pct(stream_b, 99), 2),
-            "stream_create_ms_p50_window": round(pct(stream_w, 50), 2),
-            "stream_create_ms_p99_window": round(pct(stream_w, 99), 2),
-            "lateness_s_p99_by_step": {a: round(pct(x, 99), 3) for a, x in sorted(v["lat_by_action"].items())},
-        })
+        figures.update(
+            {
+                "pending_small": pending_small,
+                "create_ms_p50_at_small": round(p50_s, 2),
+                "create_ms_p99_at_small": round(pct(lat_small, 99), 2),
+                "pending_big": pending_big,
+                "create_ms_p50_at_big": round(p50_b, 2),
+                "create_ms_p99_at_big": round(pct(lat_big, 99), 2),
+                "create_p50_ratio_big_small": round(p50_b / p50_s, 3) if p50_s else float("nan"),
+                "create_deadline_sql_ms_p50_at_small": round(pct(dl_small, 50), 2),
+                "create_deadline_sql_ms_p50_at_big": round(pct(dl_big, 50), 2),
+                "create_sql_ms_per_case_small_to_big": {
+                    k: f"{stmt_small.get(k, 0.0) / len(lat_small):.2f} -> {stmt_big.get(k, 0.0) / len(lat_big):.2f}"
+                    for k in sorted(
+                        set(stmt_small) | set(stmt_big), key=lambda k: -(stmt_big.get(k, 0.0) + stmt_small.get(k, 0.0))
+                    )[:10]
+                },
+                "seed_deadlines_per_s": round(seed_rate),
+                "seed_bulk_s": round(seed_bulk_s, 1),
+                "pending_at_sweep": run["pending_at_sweep"],
+                "sweepers": len(run["sweeps"]),
+                "sweep_tick_s": tick,
+                "sweep_batch": batch,
+                "backlog_deadlines": args.deadlines_backlog,
+                "backlog_actions": fired_b,
+                "backlog_drain_s": round(secs_b, 2),
+                "actions_per_s": round(capacity),
+                "backlog_sweeper_busy": round(busy_frac_b, 3),
+                "backlog_sweep_once_ms_p50": round(pct(call_ms_b, 50), 1),
+                "backlog_sweep_once_fired_mean": round(sum(batches_b) / max(len(batches_b), 1), 1),
+                "window_deadlines": len([e for e in run["exp"].values() if e["phase"] == "window"]),
+                "window_s": round(window, 2),
+                "window_actions": fired_w,
+                "window_offered_per_s": round(run["expected_window"] / window),
+                "window_handled_per_s": round(handled_w),
+                "window_sweeper_busy": round(busy_frac_w, 3),
+                "window_sweep_once_ms_p50": round(pct(call_ms_w, 50), 1),
+                "window_sweep_once_ms_p99": round(pct(call_ms_w, 99), 1),
+                "window_sweep_once_fired_mean": round(sum(batches_w) / max(len(batches_w), 1), 1),
+                "lateness_s_p50": round(pct(lr, 50), 3),
+                "lateness_s_p99": round(pct(lr, 99), 3),
+                "lateness_s_max": round(max(lr, default=float("nan")), 3),
+                "lateness_commit_s_p50": round(pct(lv, 50), 3),
+                "lateness_commit_s_p99": round(pct(lv, 99), 3),
+                "lateness_commit_s_max": round(max(lv, default=float("nan")), 3),
+                "exactly_once": exactly_once,
+                "actions_fired_total": fired,
+                "missing": v["missing"],
+                "duplicates": v["extra"] + v["dup_events"],
+                "unexpected": v["unexpected"],
+                "wrong_action": v["wrong_action"],
+                "bad_final_state": v["bad_state"],
+                "claim_plan_bitmap_heap_scan": v["claim_plan_bitmap"],
+                "claim_ms_after_with_nothing_due": round(v["idle_claim_ms"], 1),
+                "deadlines_dead_tuples_after": v["deadlines_dead_tuples"],
+                "deadlines_autovacuums": v["deadlines_autovacuums"],
+                "stream_creates": len(run["stream_lat"]),
+                "stream_errors": len(run["stream_err"]),
+                "stream_create_ms_p50_backlog": round(pct(stream_b, 50), 2),
+                "stream_create_ms_p99_backlog": round(pct(stream_b, 99), 2),
+                "stream_create_ms_p50_window": round(pct(stream_w, 50), 2),
+                "stream_create_ms_p99_window": round(pct(stream_w, 99), 2),
+                "lateness_s_p99_by_step": {a: round(pct(x, 99), 3) for a, x in sorted(v["lat_by_action"].items())},
+            }
+        )
         sql: dict[str, list[float]] = {}
         for sweep in run["sweeps"].values():
             for k, (w, c) in sweep.get("sql", {}).items():
@@ -1038,30 +1291,44 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             k_ms = 1e6 / n_act  # seconds per n_act actions -> ms per 1000 actions
             rows = sorted(sql.items(), key=lambda kv: -kv[1][0])
             figures["sweep_once_wall_ms_per_1000_actions"] = {k: round(w * k_ms, 1) for k, (w, _) in rows}
-            figures["sweep_once_wall_ms_per_1000_actions"]["rest (Python)"] = round((total[0] - sum(w for w, _ in sql.values())) * k_ms, 1)
+            figures["sweep_once_wall_ms_per_1000_actions"]["rest (Python)"] = round(
+                (total[0] - sum(w for w, _ in sql.values())) * k_ms, 1
+            )
             figures["sweep_once_wall_ms_per_1000_actions"]["total"] = round(total[0] * k_ms, 1)
             figures["sweeper_cpu_ms_per_1000_actions"] = {k: round(c * k_ms, 1) for k, (_, c) in rows}
-            figures["sweeper_cpu_ms_per_1000_actions"]["rest (Python)"] = round((total[1] - sum(c for _, c in sql.values())) * k_ms, 1)
+            figures["sweeper_cpu_ms_per_1000_actions"]["rest (Python)"] = round(
+                (total[1] - sum(c for _, c in sql.values())) * k_ms, 1
+            )
             figures["sweeper_cpu_ms_per_1000_actions"]["total"] = round(total[1] * k_ms, 1)
         if "cpu_backlog" in run:
             figures["cpu_cores_backlog"] = {k: round(x, 2) for k, x in run["cpu_backlog"].items()}
         figures["cpu_cores_window"] = {k: round(x, 2) for k, x in run["cpu_window"].items()}
         how = "backlog drain" if args.deadlines_backlog else "window"
         figures["targets"] = {
-            f">= {TARGET_ACTIONS_PER_S:,.0f} deadline actions/s ({how}, {len(run['sweeps'])} sweepers)": capacity >= TARGET_ACTIONS_PER_S,
-            f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at {run['expected_window'] / window:,.0f} actions/s (timeline at - scheduled)":
-                pct(lr, 99) <= TARGET_LATENESS_P99_S,
-            f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at commit (when it becomes visible)": bool(lv) and pct(lv, 99) <= TARGET_LATENESS_P99_S,
-            f"case creation not slower at {pending_big:,} than at {pending_small:,} pending (p50 <= {SLOWDOWN_FACTOR}x + {SLOWDOWN_SLACK_MS:g} ms)":
-                p50_b <= p50_s * SLOWDOWN_FACTOR + SLOWDOWN_SLACK_MS,
+            f">= {TARGET_ACTIONS_PER_S:,.0f} deadline actions/s ({how}, {len(run['sweeps'])} sweepers)": capacity
+            >= TARGET_ACTIONS_PER_S,
+            f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at {run['expected_window'] / window:,.0f} actions/s (timeline at - scheduled)": pct(
+                lr, 99
+            )
+            <= TARGET_LATENESS_P99_S,
+            f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at commit (when it becomes visible)": bool(lv)
+            and pct(lv, 99) <= TARGET_LATENESS_P99_S,
+            f"case creation not slower at {pending_big:,} than at {pending_small:,} pending (p50 <= {SLOWDOWN_FACTOR}x + {SLOWDOWN_SLACK_MS:g} ms)": p50_b
+            <= p50_s * SLOWDOWN_FACTOR + SLOWDOWN_SLACK_MS,
             "every due step fired exactly once": exactly_once,
         }
         if run["seeded_late"] > 0:
-            notes.append(f"the window set was written {run['seeded_late']:.2f} s after its first deadline was due: early lateness is inflated")
+            notes.append(
+                f"the window set was written {run['seeded_late']:.2f} s after its first deadline was due: early lateness is inflated"
+            )
         if run["stream_err"]:
-            notes.append(f"{len(run['stream_err'])} case creations of the stream failed under load (not counted), first: {run['stream_err'][0]}")
+            notes.append(
+                f"{len(run['stream_err'])} case creations of the stream failed under load (not counted), first: {run['stream_err'][0]}"
+            )
         if v["unknown_now"]:
-            notes.append(f"{v['unknown_now']} timeline rows could not be matched to a sweep call (no commit lateness for them)")
+            notes.append(
+                f"{v['unknown_now']} timeline rows could not be matched to a sweep call (no commit lateness for them)"
+            )
         if fired_w < run["expected_window"]:
             notes.append(f"the window's sweep did not finish within the window + {args.deadlines_drain:g} s drain")
         if run["expected_window"] / window > capacity * 0.95:
@@ -1069,25 +1336,39 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for phase in ("cpu_backlog", "cpu_window"):
             other = run.get(phase, {}).get("other on machine", 0.0)
             if other > 0.2:
-                notes.append(f"other work on the machine used {other:.2f} cores during {phase[4:]}; figures are pessimistic")
+                notes.append(
+                    f"other work on the machine used {other:.2f} cores during {phase[4:]}; figures are pessimistic"
+                )
         notes.append(f"machine: {psutil.cpu_count()} cores; sweepers, case stream and PostgreSQL share them")
         notes.append(f"lateness includes waiting for the next tick (every {tick:g} s per sweeper)")
         if experiments:
             figures["experiments"] = ", ".join(experiments)
-            notes.insert(0, f"EXPERIMENT ({', '.join(experiments)}): the sweep figures are not those of the product as is")
+            notes.insert(
+                0, f"EXPERIMENT ({', '.join(experiments)}): the sweep figures are not those of the product as is"
+            )
         figures["notes"] = notes
 
         print("\n  --- summary ---")
-        print(f"  case creation: p50 {p50_s:.1f} ms / p99 {pct(lat_small, 99):.1f} ms at {pending_small:,} pending; "
-              f"p50 {p50_b:.1f} ms / p99 {pct(lat_big, 99):.1f} ms at {pending_big:,} pending")
+        print(
+            f"  case creation: p50 {p50_s:.1f} ms / p99 {pct(lat_small, 99):.1f} ms at {pending_small:,} pending; "
+            f"p50 {p50_b:.1f} ms / p99 {pct(lat_big, 99):.1f} ms at {pending_big:,} pending"
+        )
         if args.deadlines_backlog:
-            print(f"  capacity: {fired_b:,} overdue actions in {secs_b:.1f} s = {capacity:,.0f}/s, sweepers busy {busy_frac_b:.0%}")
-        print(f"  window: {fired_w:,} actions offered at {run['expected_window'] / window:,.0f}/s, handled {handled_w:,.0f}/s, "
-              f"sweepers busy {busy_frac_w:.0%}")
-        print(f"  lateness (timeline at): p50 {pct(lr, 50):.3f} s, p99 {pct(lr, 99):.3f} s, max {max(lr, default=0):.3f} s; "
-              f"at commit: p50 {pct(lv, 50):.3f} s, p99 {pct(lv, 99):.3f} s")
-        print(f"  exactly once: {exactly_once} (missing {v['missing']}, extra {v['extra']}, duplicate events {v['dup_events']}, "
-              f"unexpected {v['unexpected']}, wrong action {v['wrong_action']}, bad final state {v['bad_state']})")
+            print(
+                f"  capacity: {fired_b:,} overdue actions in {secs_b:.1f} s = {capacity:,.0f}/s, sweepers busy {busy_frac_b:.0%}"
+            )
+        print(
+            f"  window: {fired_w:,} actions offered at {run['expected_window'] / window:,.0f}/s, handled {handled_w:,.0f}/s, "
+            f"sweepers busy {busy_frac_w:.0%}"
+        )
+        print(
+            f"  lateness (timeline at): p50 {pct(lr, 50):.3f} s, p99 {pct(lr, 99):.3f} s, max {max(lr, default=0):.3f} s; "
+            f"at commit: p50 {pct(lv, 50):.3f} s, p99 {pct(lv, 99):.3f} s"
+        )
+        print(
+            f"  exactly once: {exactly_once} (missing {v['missing']}, extra {v['extra']}, duplicate events {v['dup_events']}, "
+            f"unexpected {v['unexpected']}, wrong action {v['wrong_action']}, bad final state {v['bad_state']})"
+        )
         for desc, met in figures["targets"].items():
             print(f"  [{'MET   ' if met else 'MISSED'}] {desc}")
         if profile_dir:

@@ -24,6 +24,7 @@ the 1-minute load average is shown), and what two idle cores would carry at that
 --deliveries-compare-clients first measures the HTTP clients alone (httpx splits vs aiohttp).
 Target (issue): >= 1,000 deliveries/s on the 2-core machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -57,24 +58,47 @@ PII_KEY = "k1:" + base64.b64encode(b"bench-deliveries-pii-key-32bytes").decode()
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("bench_deliveries")
-    g.add_argument("--deliveries-count", type=int, default=10_000, help="webhook deliveries per scenario (default 10,000)")
+    g.add_argument(
+        "--deliveries-count", type=int, default=10_000, help="webhook deliveries per scenario (default 10,000)"
+    )
     g.add_argument("--deliveries-schedule", default="1s,2s", help='retry schedule (default "1s,2s")')
-    g.add_argument("--deliveries-concurrency", type=int, default=None, help="requests in flight (default: NotifySettings, 32)")
-    g.add_argument("--deliveries-batch", type=int, default=None, help="claim size at most (default: NotifySettings, 200)")
-    g.add_argument("--deliveries-workers", type=int, default=1, help="worker loops side by side, like replicas (default 1)")
-    g.add_argument("--deliveries-tick", type=float, default=None, help="seconds between ticks (default: NotifySettings, 0.5)")
-    g.add_argument("--deliveries-rate", type=float, default=600.0,
-                   help="events/s offered in the paced scenario (default 600; 0 skips it)")
-    g.add_argument("--deliveries-fail-every", type=int, default=3, help="1 in N webhook-ids fails its first attempt (default 3)")
-    g.add_argument("--deliveries-compare-clients", action="store_true",
-                   help="also measure the HTTP clients alone against the receiver (httpx splits vs aiohttp; no database)")
-    g.add_argument("--deliveries-database", default=BENCH_DB, help=f"database name (default {BENCH_DB}; recreated, dropped at the end)")
+    g.add_argument(
+        "--deliveries-concurrency", type=int, default=None, help="requests in flight (default: NotifySettings, 32)"
+    )
+    g.add_argument(
+        "--deliveries-batch", type=int, default=None, help="claim size at most (default: NotifySettings, 200)"
+    )
+    g.add_argument(
+        "--deliveries-workers", type=int, default=1, help="worker loops side by side, like replicas (default 1)"
+    )
+    g.add_argument(
+        "--deliveries-tick", type=float, default=None, help="seconds between ticks (default: NotifySettings, 0.5)"
+    )
+    g.add_argument(
+        "--deliveries-rate",
+        type=float,
+        default=600.0,
+        help="events/s offered in the paced scenario (default 600; 0 skips it)",
+    )
+    g.add_argument(
+        "--deliveries-fail-every", type=int, default=3, help="1 in N webhook-ids fails its first attempt (default 3)"
+    )
+    g.add_argument(
+        "--deliveries-compare-clients",
+        action="store_true",
+        help="also measure the HTTP clients alone against the receiver (httpx splits vs aiohttp; no database)",
+    )
+    g.add_argument(
+        "--deliveries-database",
+        default=BENCH_DB,
+        help=f"database name (default {BENCH_DB}; recreated, dropped at the end)",
+    )
     g.add_argument("--deliveries-keep", action="store_true", help="keep the database afterwards")
 
 
 # --- the department system ----------------------------------------------------------------------
 
-RECEIVER = r'''
+RECEIVER = r"""
 import asyncio, base64, hashlib, hmac, json, sys, time
 port, key_b64, fail_every = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 KEY = base64.b64decode(key_b64)
@@ -135,7 +159,7 @@ try:
     uvloop.run(main())
 except ImportError:
     asyncio.run(main())
-'''
+"""
 
 
 def free_port() -> int:
@@ -185,17 +209,26 @@ FROM unnest($2::text[], $4::text[]) AS x(m, p)
 
 
 def payload(i: int, at: datetime) -> str:
-    return orjson.dumps({
-        "type": "whistle.created",
-        "timestamp": at.isoformat(),
-        "data": {"whistle_id": str(uuid.uuid4()), "case_id": str(uuid.uuid4()), "case_number": f"B{i:09d}",
-                 "department": DEPARTMENT, "title": "吹哨：邻里排水纠纷升级", "text": "请于 2 小时内派员到场处置，并在系统中反馈。",
-                 "level": "complex", "area_path": ["BQ", "BQ01", "BQ0101"]},
-    }).decode()
+    return orjson.dumps(
+        {
+            "type": "whistle.created",
+            "timestamp": at.isoformat(),
+            "data": {
+                "whistle_id": str(uuid.uuid4()),
+                "case_id": str(uuid.uuid4()),
+                "case_number": f"B{i:09d}",
+                "department": DEPARTMENT,
+                "title": "吹哨：邻里排水纠纷升级",
+                "text": "请于 2 小时内派员到场处置，并在系统中反馈。",
+                "level": "complex",
+                "area_path": ["BQ", "BQ01", "BQ0101"],
+            },
+        }
+    ).decode()
 
 
 async def insert_batch(conn: asyncpg.Connection, start: int, n: int) -> list[str]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ids = [f"msg_{uuid.uuid4().hex}" for _ in range(n)]
     await conn.execute(INSERT_SQL, DEPARTMENT, ids, now, [payload(start + k, now) for k in range(n)])
     return ids
@@ -220,7 +253,7 @@ class Workers:
             self.busy += spent
             try:
                 await asyncio.wait_for(self.stop.wait(), timeout=max(0.0, self.tick - spent))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     def start(self) -> None:
@@ -263,11 +296,21 @@ def analyse(records: list[Any], event_at: dict[str, float], started: float) -> d
     delivered = len(ok_times)
     span = max(last - started, 1e-9)
     return {
-        "delivered": delivered, "attempts": len(records), "lost": len(lost), "duplicated": len(dup), "unknown": len(unknown),
-        "bad_signatures": bad_sig, "span": span, "rate": delivered / span, "attempt_rate": len(records) / span,
+        "delivered": delivered,
+        "attempts": len(records),
+        "lost": len(lost),
+        "duplicated": len(dup),
+        "unknown": len(unknown),
+        "bad_signatures": bad_sig,
+        "span": span,
+        "rate": delivered / span,
+        "attempt_rate": len(records) / span,
         "retried": sum(1 for n in attempts.values() if n > 1),
-        "e2e_p50": pct(e2e, 50), "e2e_p99": pct(e2e, 99), "e2e_max": max(e2e, default=float("nan")),
-        "first_p50": pct(e2e_first, 50), "first_p99": pct(e2e_first, 99),
+        "e2e_p50": pct(e2e, 50),
+        "e2e_p99": pct(e2e, 99),
+        "e2e_max": max(e2e, default=float("nan")),
+        "first_p50": pct(e2e_first, 50),
+        "first_p99": pct(e2e_first, 99),
     }
 
 
@@ -294,14 +337,24 @@ class CpuMeter:
                     backends[p.pid] = self._cpu(p)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 pass
-        return {"worker": self._cpu(self.me), "receiver": self._cpu(self.receiver), "postgres": backends, "wall": time.monotonic(),
-                "load": os.getloadavg()[0]}
+        return {
+            "worker": self._cpu(self.me),
+            "receiver": self._cpu(self.receiver),
+            "postgres": backends,
+            "wall": time.monotonic(),
+            "load": os.getloadavg()[0],
+        }
 
     @staticmethod
     def diff(a: dict[str, Any], b: dict[str, Any]) -> dict[str, float]:
         pg = sum(v - a["postgres"].get(pid, 0.0) for pid, v in b["postgres"].items())
-        return {"worker": b["worker"] - a["worker"], "receiver": b["receiver"] - a["receiver"], "postgres": pg,
-                "wall": b["wall"] - a["wall"], "load": b["load"]}
+        return {
+            "worker": b["worker"] - a["worker"],
+            "receiver": b["receiver"] - a["receiver"],
+            "postgres": pg,
+            "wall": b["wall"] - a["wall"],
+            "load": b["load"],
+        }
 
 
 def cpu_figures(prefix: str, used: dict[str, float], delivered: int, attempts: int) -> dict[str, Any]:
@@ -322,7 +375,7 @@ async def compare_clients(url: str, key: bytes, n: int = 3000) -> dict[str, Any]
 
     from services.notify.delivery.webhooks import webhook_headers
 
-    body = payload(0, datetime.now(timezone.utc)).encode()
+    body = payload(0, datetime.now(UTC)).encode()
     out: dict[str, Any] = {}
 
     async def measure(name: str, post: Any, conc: int = 32) -> None:
@@ -350,6 +403,7 @@ async def compare_clients(url: str, key: bytes, n: int = 3000) -> dict[str, Any]
         for c in pool:
             await c.aclose()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+
         async def post_aiohttp(i: int, h: dict[str, str]) -> None:
             async with session.post(url, data=body, headers=h) as r:
                 await r.read()
@@ -371,14 +425,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     url = await prepare_database(dbname)
     count = args.deliveries_count
     defaults = NotifySettings(database_url=url, pii_key=PII_KEY, pii_hash_key="bench", service_token="bench")
-    settings = defaults.model_copy(update={
-        "webhook_retry_schedule": args.deliveries_schedule,
-        "webhook_allow_private_targets": True,
-        "delivery_concurrency": args.deliveries_concurrency or defaults.delivery_concurrency,
-        "delivery_batch": args.deliveries_batch or defaults.delivery_batch,
-        # one receiver stands for every department here: the per-department cap would measure itself
-        "delivery_per_endpoint": args.deliveries_concurrency or defaults.delivery_concurrency,
-    })
+    settings = defaults.model_copy(
+        update={
+            "webhook_retry_schedule": args.deliveries_schedule,
+            "webhook_allow_private_targets": True,
+            "delivery_concurrency": args.deliveries_concurrency or defaults.delivery_concurrency,
+            "delivery_batch": args.deliveries_batch or defaults.delivery_batch,
+            # one receiver stands for every department here: the per-department cap would measure itself
+            "delivery_per_endpoint": args.deliveries_concurrency or defaults.delivery_concurrency,
+        }
+    )
     tick = args.deliveries_tick if args.deliveries_tick is not None else defaults.delivery_interval_seconds
     cipher = PiiCipher(PII_KEY, "bench")
     key = os.urandom(32)
@@ -387,7 +443,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
     receiver = subprocess.Popen(
         [sys.executable, "-c", RECEIVER, str(port), base64.b64encode(key).decode(), str(args.deliveries_fail_every)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     db = Database(url, pool_size=4, application_name="bench-deliveries")
     conn = await asyncpg.connect(asyncpg_dsn(url))
@@ -399,17 +456,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         line = await asyncio.wait_for(asyncio.to_thread(receiver.stdout.readline), 20)
         assert line.strip() == "ready", line
         base = f"http://127.0.0.1:{port}"
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         await conn.execute(
             "INSERT INTO notify.endpoints (department_code, url, secrets, state, updated_at) VALUES ($1, $2, $3::jsonb, 'active', $4)",
-            DEPARTMENT, base + "/hooks/bench",
-            orjson.dumps([{"secret_enc": cipher.encrypt(secret), "added_at": now.isoformat(), "expires_at": None}]).decode(), now,
+            DEPARTMENT,
+            base + "/hooks/bench",
+            orjson.dumps(
+                [{"secret_enc": cipher.encrypt(secret), "added_at": now.isoformat(), "expires_at": None}]
+            ).decode(),
+            now,
         )
         clients = [DeliveryClients(settings) for _ in range(args.deliveries_workers)]
         cpu = CpuMeter(receiver.pid, dbname)
-        print(f"  concurrency {settings.delivery_concurrency} per worker (aiohttp), batch {settings.delivery_batch}, "
-              f"{args.deliveries_workers} worker(s), tick {tick} s, "
-              f"schedule {settings.webhook_retry_schedule}, 1 in {args.deliveries_fail_every} ids fails its first attempt", flush=True)
+        print(
+            f"  concurrency {settings.delivery_concurrency} per worker (aiohttp), batch {settings.delivery_batch}, "
+            f"{args.deliveries_workers} worker(s), tick {tick} s, "
+            f"schedule {settings.webhook_retry_schedule}, 1 in {args.deliveries_fail_every} ids fails its first attempt",
+            flush=True,
+        )
 
         if args.deliveries_compare_clients:
             figures.update(await compare_clients(base + "/hooks/compare", key))
@@ -431,26 +495,36 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         burst = analyse(await fetch_records(http, base), event_at, started)
         states = dict(await conn.fetch("SELECT state, count(*) FROM notify.deliveries GROUP BY state"))
         used = CpuMeter.diff(c0, c1)
-        print(f"  burst: {burst['delivered']:,} delivered in {burst['span']:.2f} s = {burst['rate']:,.0f} deliveries/s "
-              f"({burst['attempts']:,} attempts = {burst['attempt_rate']:,.0f}/s, {burst['retried']:,} retried); "
-              f"e2e p50 {burst['e2e_p50']:.2f} s p99 {burst['e2e_p99']:.2f} s; table {states}; "
-              f"lost {burst['lost']}, duplicated {burst['duplicated']}, bad signatures {burst['bad_signatures']}; "
-              f"CPU s worker {used['worker']:.1f} receiver {used['receiver']:.1f} postgres {used['postgres']:.1f} "
-              f"in {used['wall']:.1f} s wall, machine load {used['load']:.1f}", flush=True)
-        figures.update({
-            "burst_deliveries_per_s": round(burst["rate"]),
-            "burst_attempts_per_s": round(burst["attempt_rate"]),
-            "burst_seconds": round(burst["span"], 2),
-            "burst_e2e_p50_s": round(burst["e2e_p50"], 3),
-            "burst_e2e_p99_s": round(burst["e2e_p99"], 3),
-            "burst_retried": burst["retried"],
-            "burst_lost": burst["lost"],
-            "burst_duplicated": burst["duplicated"],
-            "burst_bad_signatures": burst["bad_signatures"],
-        })
+        print(
+            f"  burst: {burst['delivered']:,} delivered in {burst['span']:.2f} s = {burst['rate']:,.0f} deliveries/s "
+            f"({burst['attempts']:,} attempts = {burst['attempt_rate']:,.0f}/s, {burst['retried']:,} retried); "
+            f"e2e p50 {burst['e2e_p50']:.2f} s p99 {burst['e2e_p99']:.2f} s; table {states}; "
+            f"lost {burst['lost']}, duplicated {burst['duplicated']}, bad signatures {burst['bad_signatures']}; "
+            f"CPU s worker {used['worker']:.1f} receiver {used['receiver']:.1f} postgres {used['postgres']:.1f} "
+            f"in {used['wall']:.1f} s wall, machine load {used['load']:.1f}",
+            flush=True,
+        )
+        figures.update(
+            {
+                "burst_deliveries_per_s": round(burst["rate"]),
+                "burst_attempts_per_s": round(burst["attempt_rate"]),
+                "burst_seconds": round(burst["span"], 2),
+                "burst_e2e_p50_s": round(burst["e2e_p50"], 3),
+                "burst_e2e_p99_s": round(burst["e2e_p99"], 3),
+                "burst_retried": burst["retried"],
+                "burst_lost": burst["lost"],
+                "burst_duplicated": burst["duplicated"],
+                "burst_bad_signatures": burst["bad_signatures"],
+            }
+        )
         figures.update(cpu_figures("burst", used, burst["delivered"], burst["attempts"]))
-        burst_ok = done == count and burst["lost"] == 0 and burst["duplicated"] == 0 and burst["bad_signatures"] == 0 \
+        burst_ok = (
+            done == count
+            and burst["lost"] == 0
+            and burst["duplicated"] == 0
+            and burst["bad_signatures"] == 0
             and states.get("delivered") == count
+        )
 
         # --- paced: events arrive at a steady rate while the worker runs ---
         paced_ok = True
@@ -478,28 +552,40 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             paced = analyse(await fetch_records(http, base), event_at, started)
             states = dict(await conn.fetch("SELECT state, count(*) FROM notify.deliveries GROUP BY state"))
             used = CpuMeter.diff(c0, c1)
-            print(f"  paced at {offered:,.0f}/s: e2e p50 {paced['e2e_p50']:.3f} s p99 {paced['e2e_p99']:.3f} s "
-                  f"max {paced['e2e_max']:.3f} s; "
-                  f"first-attempt deliveries p50 {paced['first_p50']:.3f} s p99 {paced['first_p99']:.3f} s; "
-                  f"lost {paced['lost']}, duplicated {paced['duplicated']}, bad signatures {paced['bad_signatures']}; "
-                  f"CPU s worker {used['worker']:.1f} receiver {used['receiver']:.1f} postgres {used['postgres']:.1f} "
-                  f"in {used['wall']:.1f} s wall, machine load {used['load']:.1f}", flush=True)
-            figures.update({
-                "paced_offered_per_s": round(offered),
-                "paced_e2e_p50_s": round(paced["e2e_p50"], 3),
-                "paced_e2e_p99_s": round(paced["e2e_p99"], 3),
-                "paced_first_attempt_p50_s": round(paced["first_p50"], 3),
-                "paced_first_attempt_p99_s": round(paced["first_p99"], 3),
-                "paced_lost": paced["lost"],
-                "paced_duplicated": paced["duplicated"],
-            })
+            print(
+                f"  paced at {offered:,.0f}/s: e2e p50 {paced['e2e_p50']:.3f} s p99 {paced['e2e_p99']:.3f} s "
+                f"max {paced['e2e_max']:.3f} s; "
+                f"first-attempt deliveries p50 {paced['first_p50']:.3f} s p99 {paced['first_p99']:.3f} s; "
+                f"lost {paced['lost']}, duplicated {paced['duplicated']}, bad signatures {paced['bad_signatures']}; "
+                f"CPU s worker {used['worker']:.1f} receiver {used['receiver']:.1f} postgres {used['postgres']:.1f} "
+                f"in {used['wall']:.1f} s wall, machine load {used['load']:.1f}",
+                flush=True,
+            )
+            figures.update(
+                {
+                    "paced_offered_per_s": round(offered),
+                    "paced_e2e_p50_s": round(paced["e2e_p50"], 3),
+                    "paced_e2e_p99_s": round(paced["e2e_p99"], 3),
+                    "paced_first_attempt_p50_s": round(paced["first_p50"], 3),
+                    "paced_first_attempt_p99_s": round(paced["first_p99"], 3),
+                    "paced_lost": paced["lost"],
+                    "paced_duplicated": paced["duplicated"],
+                }
+            )
             figures.update(cpu_figures("paced", used, paced["delivered"], paced["attempts"]))
-            paced_ok = done == count and paced["lost"] == 0 and paced["duplicated"] == 0 and paced["bad_signatures"] == 0 \
+            paced_ok = (
+                done == count
+                and paced["lost"] == 0
+                and paced["duplicated"] == 0
+                and paced["bad_signatures"] == 0
                 and states.get("delivered") == count
+            )
 
         figures["targets"] = {
-            f">= {TARGET_RATE:,.0f} webhook deliveries/s (burst of {count:,}, 1 in {args.deliveries_fail_every} retried)":
-                burst["rate"] >= TARGET_RATE,
+            f">= {TARGET_RATE:,.0f} webhook deliveries/s (burst of {count:,}, 1 in {args.deliveries_fail_every} retried)": burst[
+                "rate"
+            ]
+            >= TARGET_RATE,
             "0 lost, 0 duplicated webhook-ids, 0 bad signatures, every row delivered": burst_ok and paced_ok,
         }
         figures["notes"] = [

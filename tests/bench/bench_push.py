@@ -30,6 +30,7 @@ default: at the 5,000 reports/s target httpx alone would take ~0.3 of the 2 core
 
 Targets (issue): >= 5,000 reports/s sustained with 16 concurrent phones, p99 batch latency <= 400 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,7 +48,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -74,63 +75,160 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("bench_push")
     g.add_argument("--push-phones", type=int, default=16, help="concurrent phones = grid workers (default 16)")
     g.add_argument("--push-batch", type=int, default=50, help="items per push (default 50)")
-    g.add_argument("--push-clients", default="raw",
-                   help="client(s) for variant A, comma-separated: raw, httpx (one AsyncClient per phone), "
-                        "httpx1 (one shared AsyncClient); the first is also used for variant B (default raw)")
+    g.add_argument(
+        "--push-clients",
+        default="raw",
+        help="client(s) for variant A, comma-separated: raw, httpx (one AsyncClient per phone), "
+        "httpx1 (one shared AsyncClient); the first is also used for variant B (default raw)",
+    )
     g.add_argument("--push-variants", default="A,B", help="A (RUN_JOBS=false), B (RUN_JOBS=true on both); default A,B")
     g.add_argument("--push-no-copy", action="store_true", help="skip the COPY ceiling")
     g.add_argument("--push-db-pool", type=int, default=None, help="DB_POOL_SIZE for the services (default: theirs)")
-    g.add_argument("--push-intake-workers", type=int, default=os.cpu_count() or 1,
-                   help="intake processes behind its port (WORKERS=N for `python -m services.intake`), as a deployment "
-                        "runs one per core; default: the machine's cores")
+    g.add_argument(
+        "--push-intake-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="intake processes behind its port (WORKERS=N for `python -m services.intake`), as a deployment "
+        "runs one per core; default: the machine's cores",
+    )
     g.add_argument("--push-copy-seconds", type=float, default=10.0, help="time bound of each COPY run (default 10)")
-    g.add_argument("--push-pyspy", metavar="DIR", default=None,
-                   help="record py-spy (raw collapsed stacks) of intake during each measured window into DIR "
-                        "(py-spy on PATH or $PY_SPY)")
+    g.add_argument(
+        "--push-pyspy",
+        metavar="DIR",
+        default=None,
+        help="record py-spy (raw collapsed stacks) of intake during each measured window into DIR "
+        "(py-spy on PATH or $PY_SPY)",
+    )
     g.add_argument("--push-keep", action="store_true", help="keep the temp dir (service logs, org file)")
-    g.add_argument("--push-analyze", action="store_true", help="ANALYZE the database before each variant (fresh planner statistics)")
+    g.add_argument(
+        "--push-analyze",
+        action="store_true",
+        help="ANALYZE the database before each variant (fresh planner statistics)",
+    )
 
 
 # --- realistic reports -----------------------------------------------------------------------------
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_REGIONS = ("620602", "620621", "620622", "620623", "620102", "620103", "110105", "440305", "510107", "330106", "410105", "640104")
+_REGIONS = (
+    "620602",
+    "620621",
+    "620622",
+    "620623",
+    "620102",
+    "620103",
+    "110105",
+    "440305",
+    "510107",
+    "330106",
+    "410105",
+    "640104",
+)
 _SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
-_GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建国建华志强海燕红梅玉兰春梅德明文华国强永刚晓东小红淑珍凤英"
-_PHONE_PREFIX = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "157", "158", "159", "166", "173", "177", "180", "181", "186", "187", "188", "189", "191", "199")
-_COMPANIES = ("凉州区某建筑工程有限公司", "武威市某物业服务有限公司", "某劳务派遣公司", "某房地产开发有限公司", "某农业合作社", "某运输有限公司")
-_PLACES = ("大柳镇大柳村三组", "大柳镇小柳村二组", "三岔河镇三岔村五组", "大柳镇集镇东街", "三岔河镇政府西侧", "大柳村文化广场", "小柳村村委会旁", "三岔村养殖小区")
+_GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建国建华志强海燕红梅玉兰春梅德明文华国强永刚晓东小红淑珍凤英"
+)
+_PHONE_PREFIX = (
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "177",
+    "180",
+    "181",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "199",
+)
+_COMPANIES = (
+    "凉州区某建筑工程有限公司",
+    "武威市某物业服务有限公司",
+    "某劳务派遣公司",
+    "某房地产开发有限公司",
+    "某农业合作社",
+    "某运输有限公司",
+)
+_PLACES = (
+    "大柳镇大柳村三组",
+    "大柳镇小柳村二组",
+    "三岔河镇三岔村五组",
+    "大柳镇集镇东街",
+    "三岔河镇政府西侧",
+    "大柳村文化广场",
+    "小柳村村委会旁",
+    "三岔村养殖小区",
+)
 _SENTENCES = {
     "dispute": (
-        "双方因宅基地边界问题多次发生争执，近日矛盾激化。", "申请人反映被申请人长期拖欠其工资，多次讨要未果。",
-        "邻里之间因排水沟堵塞导致院墙渗水，双方互不相让。", "夫妻双方因家庭琐事长期不和，女方要求村委会出面调解。",
-        "工地负责人称工程款尚未结清，无法支付工人工资。", "当事人情绪激动，扬言若问题得不到解决将到镇政府上访。",
-        "网格员已到现场初步了解情况，并安抚双方情绪。", "双方同意在村调委会主持下进行调解，时间另行约定。",
-        "涉及土地承包合同到期后续签问题，双方对补偿金额分歧较大。", "物业公司与业主因停车费上涨问题产生纠纷，部分业主拒缴物业费。",
-        "事件涉及多户村民，需要镇司法所和派出所协同处置。", "据了解该纠纷已持续两年，曾在村里调解过一次但未达成一致。",
+        "双方因宅基地边界问题多次发生争执，近日矛盾激化。",
+        "申请人反映被申请人长期拖欠其工资，多次讨要未果。",
+        "邻里之间因排水沟堵塞导致院墙渗水，双方互不相让。",
+        "夫妻双方因家庭琐事长期不和，女方要求村委会出面调解。",
+        "工地负责人称工程款尚未结清，无法支付工人工资。",
+        "当事人情绪激动，扬言若问题得不到解决将到镇政府上访。",
+        "网格员已到现场初步了解情况，并安抚双方情绪。",
+        "双方同意在村调委会主持下进行调解，时间另行约定。",
+        "涉及土地承包合同到期后续签问题，双方对补偿金额分歧较大。",
+        "物业公司与业主因停车费上涨问题产生纠纷，部分业主拒缴物业费。",
+        "事件涉及多户村民，需要镇司法所和派出所协同处置。",
+        "据了解该纠纷已持续两年，曾在村里调解过一次但未达成一致。",
     ),
     "hazard": (
-        "村道旁一处电线杆倾斜，电线下垂距地面不足两米，存在安全隐患。", "巷道内私拉乱接电线给电动车充电，易引发火灾。",
-        "自建房外墙出现明显裂缝，雨季有倒塌风险。", "灌溉渠护栏缺失，附近有儿童玩耍，存在溺水隐患。",
-        "已设置临时警示标志，并通知相关户主暂停使用。", "建议由镇安监站和供电所尽快派人现场核查处置。",
+        "村道旁一处电线杆倾斜，电线下垂距地面不足两米，存在安全隐患。",
+        "巷道内私拉乱接电线给电动车充电，易引发火灾。",
+        "自建房外墙出现明显裂缝，雨季有倒塌风险。",
+        "灌溉渠护栏缺失，附近有儿童玩耍，存在溺水隐患。",
+        "已设置临时警示标志，并通知相关户主暂停使用。",
+        "建议由镇安监站和供电所尽快派人现场核查处置。",
     ),
     "request": (
-        "独居老人反映冬季取暖困难，希望申请临时救助。", "村民咨询城乡居民医保缴费及报销政策。",
-        "残疾人家庭申请危房改造，已提交相关材料复印件。", "群众反映自来水水压不足，早晚用水高峰基本停水。",
+        "独居老人反映冬季取暖困难，希望申请临时救助。",
+        "村民咨询城乡居民医保缴费及报销政策。",
+        "残疾人家庭申请危房改造，已提交相关材料复印件。",
+        "群众反映自来水水压不足，早晚用水高峰基本停水。",
         "需要民政办核实家庭收入情况后按程序办理。",
     ),
     "security": (
-        "近期村内连续发生两起电动车电瓶被盗案件。", "有陌生人员以推销保健品为名向老人兜售高价产品，疑似诈骗。",
-        "夜间有人员在村口聚集饮酒，时有争吵，群众反映强烈。", "已提醒村民加强防范，并将情况报告派出所。",
+        "近期村内连续发生两起电动车电瓶被盗案件。",
+        "有陌生人员以推销保健品为名向老人兜售高价产品，疑似诈骗。",
+        "夜间有人员在村口聚集饮酒，时有争吵，群众反映强烈。",
+        "已提醒村民加强防范，并将情况报告派出所。",
     ),
     "patrol": (
-        "例行巡查网格内重点人员及重点场所，未发现异常情况。", "走访独居老人三户，身体状况良好，生活物资充足。",
-        "检查沿街商铺消防器材配置情况，两户灭火器过期，已督促更换。", "巡查河道及水库周边，警示标识完好。",
+        "例行巡查网格内重点人员及重点场所，未发现异常情况。",
+        "走访独居老人三户，身体状况良好，生活物资充足。",
+        "检查沿街商铺消防器材配置情况，两户灭火器过期，已督促更换。",
+        "巡查河道及水库周边，警示标识完好。",
     ),
 }
 _TITLES = {
-    "dispute": ("工地拖欠农民工工资", "宅基地边界纠纷", "邻里排水纠纷", "婚姻家庭矛盾", "土地承包合同纠纷", "物业收费纠纷", "借款未还引发争执"),
+    "dispute": (
+        "工地拖欠农民工工资",
+        "宅基地边界纠纷",
+        "邻里排水纠纷",
+        "婚姻家庭矛盾",
+        "土地承包合同纠纷",
+        "物业收费纠纷",
+        "借款未还引发争执",
+    ),
     "hazard": ("电线杆倾斜存在隐患", "私拉电线充电隐患", "自建房墙体开裂", "渠道护栏缺失"),
     "request": ("独居老人申请临时救助", "医保政策咨询", "危房改造申请", "自来水水压不足"),
     "security": ("电动车电瓶被盗", "疑似保健品诈骗", "夜间聚集饮酒滋事"),
@@ -174,7 +272,10 @@ def make_item(rng: random.Random, grid: str) -> dict[str, Any]:
         if n == 1 and kind == "dispute" and rng.random() < 0.3:
             parties.append({"name": rng.choice(_COMPANIES), "role": "respondent"})
             continue
-        party: dict[str, Any] = {"name": person_name(rng), "role": ("applicant", "respondent", "witness", "victim")[min(n, 3)]}
+        party: dict[str, Any] = {
+            "name": person_name(rng),
+            "role": ("applicant", "respondent", "witness", "victim")[min(n, 3)],
+        }
         if rng.random() < 0.85:
             party["id_number"] = id_number(rng)
         if rng.random() < 0.85:
@@ -191,12 +292,18 @@ def make_item(rng: random.Random, grid: str) -> dict[str, Any]:
         "title": rng.choice(_TITLES[kind]) + ("" if rng.random() < 0.5 else f"（{rng.choice(_PLACES)[:3]}）"),
         "description": description,
         "grid": grid,
-        "location": {"lat": round(37.8 + rng.random() * 0.3, 6), "lon": round(102.5 + rng.random() * 0.3, 6), "address": rng.choice(_PLACES)},
+        "location": {
+            "lat": round(37.8 + rng.random() * 0.3, 6),
+            "lon": round(102.5 + rng.random() * 0.3, 6),
+            "address": rng.choice(_PLACES),
+        },
         "occurred_at": occurred.isoformat(timespec="seconds"),
         "captured_at": captured.isoformat(timespec="seconds"),
         "parties": parties,
         "people_involved": rng.randint(1, 40) if kind != "patrol" else None,
-        "amount_cny": f"{rng.randint(500, 300000)}.00" if category in ("wages", "debt", "land", "expropriation") else None,
+        "amount_cny": f"{rng.randint(500, 300000)}.00"
+        if category in ("wages", "debt", "land", "expropriation")
+        else None,
         "flags": rng.sample(RISK_FLAGS, rng.choice((0, 0, 1, 1, 2))),
         "attachments": [f"sha256:{rng.getrandbits(256):064x}" for _ in range(rng.choice((0, 0, 0, 1, 2, 3)))],
     }
@@ -215,7 +322,7 @@ class BatchMaker:
             for _ in range(per_grid):
                 raw = orjson.dumps(make_item(rng, grid))
                 assert raw.startswith(b'{"id":"",')
-                tails.append(raw[len(b'{"id":"'):])  # starts with '",' — the rest of the item
+                tails.append(raw[len(b'{"id":"') :])  # starts with '",' — the rest of the item
                 sizes.append(len(raw) + 36)
             self.templates[grid] = tails
         self.mean_item_bytes = sum(sizes) / len(sizes)
@@ -229,6 +336,7 @@ class BatchMaker:
 
 
 # --- clients --------------------------------------------------------------------------------------
+
 
 class RawHttp:
     """Minimal keep-alive HTTP/1.1 client over asyncio streams: one connection, one request at a time."""
@@ -247,8 +355,18 @@ class RawHttp:
                 if attempt:
                     self.reconnects += 1
             try:
-                self.writer.write(b"POST " + path + b" HTTP/1.1\r\nHost: " + self.hostb + b"\r\n" + headers
-                                  + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+                self.writer.write(
+                    b"POST "
+                    + path
+                    + b" HTTP/1.1\r\nHost: "
+                    + self.hostb
+                    + b"\r\n"
+                    + headers
+                    + b"Content-Length: "
+                    + str(len(body)).encode()
+                    + b"\r\n\r\n"
+                    + body
+                )
                 await self.writer.drain()
                 return await self._response()
             except (ConnectionError, asyncio.IncompleteReadError):
@@ -328,6 +446,7 @@ def make_clients(kind: str, base_url: str, port: int, n: int) -> list[Any]:
 
 # --- processes, database, CPU ----------------------------------------------------------------------
 
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -354,8 +473,14 @@ async def start_service(name: str, env: dict[str, str], port: int, tmp: Path, wo
     log = tmp / f"{name}-{port}.log"
     out = open(log, "ab")
     cmd = [sys.executable, "-m", f"services.{name}"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=dict(env, PORT=str(port), WORKERS=str(workers)), stdout=out, stderr=out,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env=dict(env, PORT=str(port), WORKERS=str(workers)),
+        stdout=out,
+        stderr=out,
+        start_new_session=True,
+    )
     out.close()
     svc = Service(name, port, proc, log)
     async with httpx.AsyncClient(timeout=2) as http:
@@ -413,9 +538,13 @@ class CpuMeter:
                 if p.info["name"] != "postgres":
                     continue
                 title = " ".join(p.info["cmdline"] or [])
-                group = ("pg_bench_backends" if f" {BENCH_DB} " in title
-                         else "pg_other_databases" if "127.0.0.1(" in title or "[local]" in title
-                         else "pg_background")
+                group = (
+                    "pg_bench_backends"
+                    if f" {BENCH_DB} " in title
+                    else "pg_other_databases"
+                    if "127.0.0.1(" in title or "[local]" in title
+                    else "pg_background"
+                )
                 snap["procs"][(group, p.pid)] = self._cpu(p)
             except psutil.Error:
                 pass
@@ -444,6 +573,7 @@ class CpuMeter:
 
 # --- the load --------------------------------------------------------------------------------------
 
+
 @dataclass
 class Phone:
     index: int
@@ -469,7 +599,9 @@ class LoadStats:
             self.error_samples.append(text[:500])
 
 
-async def drive(phones: list[Phone], clients: list[Any], kind: str, maker: BatchMaker, batch: int, seconds: float, stats: LoadStats) -> None:
+async def drive(
+    phones: list[Phone], clients: list[Any], kind: str, maker: BatchMaker, batch: int, seconds: float, stats: LoadStats
+) -> None:
     deadline = time.perf_counter() + seconds
     stats.first_start = time.perf_counter()
 
@@ -477,16 +609,21 @@ async def drive(phones: list[Phone], clients: list[Any], kind: str, maker: Batch
         auth = f"Bearer {phone.token}"
         while time.perf_counter() < deadline:
             body, ids = maker.batch(phone.device_id, phone.grid, batch)
-            device_time = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+            device_time = datetime.now(UTC).isoformat(timespec="milliseconds")
             if kind == "raw":
-                headers: Any = (b"Authorization: " + auth.encode() + b"\r\nContent-Type: application/json\r\nX-Device-Time: "
-                                + device_time.encode() + b"\r\n")
+                headers: Any = (
+                    b"Authorization: "
+                    + auth.encode()
+                    + b"\r\nContent-Type: application/json\r\nX-Device-Time: "
+                    + device_time.encode()
+                    + b"\r\n"
+                )
             else:
                 headers = {"Authorization": auth, "Content-Type": "application/json", "X-Device-Time": device_time}
             t0 = time.perf_counter()
             try:
                 status, resp = await asyncio.wait_for(client.post(PUSH_PATH, headers, body), timeout=60)
-            except Exception as exc:  # noqa: BLE001 - a broken request is an error figure, not a crash
+            except Exception as exc:
                 stats.error(f"{type(exc).__name__}: {exc}")
                 if isinstance(client, RawHttp):
                     await client.aclose()  # the connection is in an unknown state
@@ -517,8 +654,17 @@ def pct(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-async def run_scenario(label: str, intake: Service, services: dict[str, Service], phones: list[Phone], kind: str,
-                       maker: BatchMaker, args: argparse.Namespace, conn: asyncpg.Connection, tmp: Path) -> dict[str, Any]:
+async def run_scenario(
+    label: str,
+    intake: Service,
+    services: dict[str, Service],
+    phones: list[Phone],
+    kind: str,
+    maker: BatchMaker,
+    args: argparse.Namespace,
+    conn: asyncpg.Connection,
+    tmp: Path,
+) -> dict[str, Any]:
     batch = args.push_batch
     clients = make_clients(kind, intake.url, intake.port, len(phones))
     before = await conn.fetchval("SELECT count(*) FROM intake.reports")
@@ -559,11 +705,15 @@ async def run_scenario(label: str, intake: Service, services: dict[str, Service]
         "max_ms": round((lat[-1] if lat else float("nan")) * 1000, 1),
         "rows_stored_check": (after - before) == stats.accepted + warm_accepted,
         "cpu_cores": {k: round(v / cpu["wall"], 2) for k, v in cpu.items() if k != "wall"},
-        "cpu_ms_per_batch": {k: round(v * 1000 / max(len(lat), 1), 2) for k, v in cpu.items()
-                             if k not in ("wall", "machine_busy", "other_processes", "pg_other_databases")},
+        "cpu_ms_per_batch": {
+            k: round(v * 1000 / max(len(lat), 1), 2)
+            for k, v in cpu.items()
+            if k not in ("wall", "machine_busy", "other_processes", "pg_other_databases")
+        },
     }
-    figures["cpu_ms_per_batch_in_kernel"] = {k: round(v * 1000 / max(len(lat), 1), 2) for k, v in meter.system.items()
-                                             if k in figures["cpu_ms_per_batch"]}
+    figures["cpu_ms_per_batch_in_kernel"] = {
+        k: round(v * 1000 / max(len(lat), 1), 2) for k, v in meter.system.items() if k in figures["cpu_ms_per_batch"]
+    }
     # What the CPU cost per batch allows on an otherwise idle machine (an estimate, not a measurement):
     # all cores shared by load generator + services + PostgreSQL, and one intake process uses at most one core.
     per = figures["cpu_ms_per_batch"]
@@ -579,7 +729,8 @@ async def run_scenario(label: str, intake: Service, services: dict[str, Service]
         figures["error_samples"] = stats.error_samples
     if not figures["rows_stored_check"]:
         figures["error_samples"] = figures.get("error_samples", []) + [
-            f"intake.reports grew by {after - before}, but {stats.accepted + warm_accepted} were accepted"]
+            f"intake.reports grew by {after - before}, but {stats.accepted + warm_accepted} were accepted"
+        ]
     return figures
 
 
@@ -593,9 +744,26 @@ def start_pyspy(args: argparse.Namespace, intake: Service, label: str, tmp: Path
     out = Path(args.push_pyspy)
     out.mkdir(parents=True, exist_ok=True)
     target = out / f"intake-{label}.txt"
-    return subprocess.Popen([exe, "record", "--pid", str(intake.proc.pid), "--format", "raw", "--rate", "200",
-                             "--duration", str(int(args.seconds) + 2), "--nonblocking", "--subprocesses", "-o", str(target)],
-                            stdout=subprocess.DEVNULL, stderr=open(tmp / f"pyspy-{label}.log", "wb"))
+    return subprocess.Popen(
+        [
+            exe,
+            "record",
+            "--pid",
+            str(intake.proc.pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--duration",
+            str(int(args.seconds) + 2),
+            "--nonblocking",
+            "--subprocesses",
+            "-o",
+            str(target),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp / f"pyspy-{label}.log", "wb"),
+    )
 
 
 def stop_pyspy(proc: subprocess.Popen[bytes] | None) -> None:
@@ -609,7 +777,10 @@ def stop_pyspy(proc: subprocess.Popen[bytes] | None) -> None:
 
 # --- the COPY ceiling ------------------------------------------------------------------------------
 
-async def copy_ceiling(url: str, conn: asyncpg.Connection, rows_wanted: int, seconds: float, batch: int, parallel: int) -> dict[str, Any]:
+
+async def copy_ceiling(
+    url: str, conn: asyncpg.Connection, rows_wanted: int, seconds: float, batch: int, parallel: int
+) -> dict[str, Any]:
     """COPY the rows push stored (sampled back, new id and report_no) in `batch`-row COPYs, each its own
     transaction: from one connection (the ceiling asked for), from `parallel` connections (as many as
     phones: commits overlap as the pushes' do), and the latter with the outbox rows push writes too."""
@@ -620,7 +791,9 @@ async def copy_ceiling(url: str, conn: asyncpg.Connection, rows_wanted: int, sec
     i_id, i_no = columns.index("id"), columns.index("report_no")
     templates = [list(r.values()) for r in sample]
     ob_columns = ["event_id", "type", "aggregate_id", "destination", "payload", "occurred_at", "next_attempt_at"]
-    ob_templates = [list(r.values()) for r in await conn.fetch(f"SELECT {', '.join(ob_columns)} FROM intake.outbox LIMIT 2000")]
+    ob_templates = [
+        list(r.values()) for r in await conn.fetch(f"SELECT {', '.join(ob_columns)} FROM intake.outbox LIMIT 2000")
+    ]
     rng = random.Random(3)
     counter = 0
 
@@ -664,10 +837,17 @@ async def copy_ceiling(url: str, conn: asyncpg.Connection, rows_wanted: int, sec
         elapsed = time.perf_counter() - start
         cpu = meter.stop()
         lat.sort()
-        return {"rows": done, "seconds": round(elapsed, 2), "rows_per_s": round(done / elapsed, 1),
-                "p50_ms": round(pct(lat, 0.5) * 1000, 2), "p99_ms": round(pct(lat, 0.99) * 1000, 2),
-                "pg_cpu_ms_per_batch": round((cpu.get("pg_bench_backends", 0) + cpu.get("pg_background", 0)) * 1000 / max(len(lat), 1), 2),
-                "loadgen_cpu_ms_per_batch": round(cpu.get("loadgen", 0) * 1000 / max(len(lat), 1), 2)}
+        return {
+            "rows": done,
+            "seconds": round(elapsed, 2),
+            "rows_per_s": round(done / elapsed, 1),
+            "p50_ms": round(pct(lat, 0.5) * 1000, 2),
+            "p99_ms": round(pct(lat, 0.99) * 1000, 2),
+            "pg_cpu_ms_per_batch": round(
+                (cpu.get("pg_bench_backends", 0) + cpu.get("pg_background", 0)) * 1000 / max(len(lat), 1), 2
+            ),
+            "loadgen_cpu_ms_per_batch": round(cpu.get("loadgen", 0) * 1000 / max(len(lat), 1), 2),
+        }
 
     figures: dict[str, Any] = {}
     one = await timed([conn], False)
@@ -687,6 +867,7 @@ async def copy_ceiling(url: str, conn: asyncpg.Connection, rows_wanted: int, sec
 
 # --- setup -----------------------------------------------------------------------------------------
 
+
 def org_document(phones: int) -> tuple[dict[str, Any], list[str]]:
     demo = yaml.safe_load((ROOT / "deploy" / "demo-org.yaml").read_text(encoding="utf-8"))
     grids: list[str] = []
@@ -699,8 +880,14 @@ def org_document(phones: int) -> tuple[dict[str, Any], list[str]]:
 
     walk(demo["areas"])
     users = [
-        {"username": f"bench-w{i:02d}", "name": f"压测网格员{i:02d}", "role": "grid_worker", "areas": [grids[i % len(grids)]],
-         "password": PASSWORD, "phone": f"139{i:08d}"}
+        {
+            "username": f"bench-w{i:02d}",
+            "name": f"压测网格员{i:02d}",
+            "role": "grid_worker",
+            "areas": [grids[i % len(grids)]],
+            "password": PASSWORD,
+            "phone": f"139{i:08d}",
+        }
         for i in range(phones)
     ]
     return {"areas": demo["areas"], "users": users}, grids
@@ -733,8 +920,10 @@ async def tokens_for(cases: Service, phones: int, grids: list[str]) -> list[Phon
     async with httpx.AsyncClient(timeout=30) as http:
         for i in range(phones):
             username, device = f"bench-w{i:02d}", f"bench-phone-{i:02d}"
-            resp = await http.post(f"{cases.url}/v1/auth/token",
-                                   data={"grant_type": "password", "username": username, "password": PASSWORD, "device_id": device})
+            resp = await http.post(
+                f"{cases.url}/v1/auth/token",
+                data={"grant_type": "password", "username": username, "password": PASSWORD, "device_id": device},
+            )
             if resp.status_code != 200:
                 raise RuntimeError(f"token for {username}: {resp.status_code} {resp.text[:300]}")
             out.append(Phone(i, username, device, grids[i % len(grids)], resp.json()["access_token"]))
@@ -759,6 +948,7 @@ async def prepare_database() -> str:
 
 # --- main ------------------------------------------------------------------------------------------
 
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     variants = [v.strip().upper() for v in args.push_variants.split(",") if v.strip()]
     clients = [c.strip() for c in args.push_clients.split(",") if c.strip()]
@@ -775,13 +965,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         org_file.write_text(json.dumps(org, ensure_ascii=False))
         ports = {"intake": free_port(), "cases": free_port(), "notify": free_port()}
         env_a = service_env(url, tmp, False, args, ports)
-        subprocess.run([sys.executable, "-m", "services.cases", "import-org", str(org_file)], cwd=ROOT, env=env_a, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "services.cases", "import-org", str(org_file)],
+            cwd=ROOT,
+            env=env_a,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         maker = BatchMaker(grids, per_grid=400)
-        print(f"org imported ({args.push_phones} workers on {len(grids)} grids); item templates: "
-              f"{sum(len(t) for t in maker.templates.values())}, mean {maker.mean_item_bytes:.0f} B/item "
-              f"(a {args.push_batch}-item body ≈ {maker.mean_item_bytes * args.push_batch / 1024:.0f} KiB); "
-              f"setup {time.monotonic() - t_setup:.1f}s", flush=True)
+        print(
+            f"org imported ({args.push_phones} workers on {len(grids)} grids); item templates: "
+            f"{sum(len(t) for t in maker.templates.values())}, mean {maker.mean_item_bytes:.0f} B/item "
+            f"(a {args.push_batch}-item body ≈ {maker.mean_item_bytes * args.push_batch / 1024:.0f} KiB); "
+            f"setup {time.monotonic() - t_setup:.1f}s",
+            flush=True,
+        )
         figures["item_bytes_mean"] = round(maker.mean_item_bytes)
         conn = await asyncpg.connect(asyncpg_dsn(url))
         try:
@@ -796,21 +994,39 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 phones = await tokens_for(cases, args.push_phones, grids)
                 for kind in clients:
                     label = f"A-{kind}"
-                    print(f"variant A (RUN_JOBS=false, intake WORKERS={args.push_intake_workers}), client {kind}: {args.warmup:g}s warm-up + {args.seconds:g}s …", flush=True)
-                    results[label] = await run_scenario(label, intake, {"intake": intake, "cases": cases}, phones, kind, maker, args, conn, tmp)
-                    print(f"  {results[label]['reports_per_s']:,.0f} reports/s, p50 {results[label]['p50_ms']} ms, "
-                          f"p99 {results[label]['p99_ms']} ms, errors {results[label]['errors']}", flush=True)
+                    print(
+                        f"variant A (RUN_JOBS=false, intake WORKERS={args.push_intake_workers}), client {kind}: {args.warmup:g}s warm-up + {args.seconds:g}s …",
+                        flush=True,
+                    )
+                    results[label] = await run_scenario(
+                        label, intake, {"intake": intake, "cases": cases}, phones, kind, maker, args, conn, tmp
+                    )
+                    print(
+                        f"  {results[label]['reports_per_s']:,.0f} reports/s, p50 {results[label]['p50_ms']} ms, "
+                        f"p99 {results[label]['p99_ms']} ms, errors {results[label]['errors']}",
+                        flush=True,
+                    )
                 for svc in (intake, cases):
                     await stop_service(svc)
                     running.remove(svc)
-            best_a = max((r for k, r in results.items() if k.startswith("A-")), key=lambda r: r["reports_per_s"], default=None)
+            best_a = max(
+                (r for k, r in results.items() if k.startswith("A-")), key=lambda r: r["reports_per_s"], default=None
+            )
             if not args.push_no_copy:
                 want = best_a["reports_accepted"] if best_a else int(TARGET_RATE * args.seconds)
-                print(f"COPY ceiling: up to {want:,} rows or {args.push_copy_seconds:g}s per run, {args.push_batch}-row batches, one connection …", flush=True)
-                figures["copy"] = cp = await copy_ceiling(url, conn, want, args.push_copy_seconds, args.push_batch, args.push_phones)
-                print(f"  1 connection {cp.get('copy_rows_per_s', 0):,.0f} rows/s; {args.push_phones} connections "
-                      f"{cp.get(f'copy{args.push_phones}_rows_per_s', 0):,.0f} rows/s, with outbox rows "
-                      f"{cp.get(f'copy{args.push_phones}_with_outbox_rows_per_s', 0):,.0f} rows/s", flush=True)
+                print(
+                    f"COPY ceiling: up to {want:,} rows or {args.push_copy_seconds:g}s per run, {args.push_batch}-row batches, one connection …",
+                    flush=True,
+                )
+                figures["copy"] = cp = await copy_ceiling(
+                    url, conn, want, args.push_copy_seconds, args.push_batch, args.push_phones
+                )
+                print(
+                    f"  1 connection {cp.get('copy_rows_per_s', 0):,.0f} rows/s; {args.push_phones} connections "
+                    f"{cp.get(f'copy{args.push_phones}_rows_per_s', 0):,.0f} rows/s, with outbox rows "
+                    f"{cp.get(f'copy{args.push_phones}_with_outbox_rows_per_s', 0):,.0f} rows/s",
+                    flush=True,
+                )
             if "B" in variants:
                 # A's (and COPY's) events were never relayed; do not make B's relay chew through them.
                 await conn.execute("UPDATE intake.outbox SET delivered_at = now() WHERE delivered_at IS NULL")
@@ -823,28 +1039,44 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 running.append(intake)
                 phones = await tokens_for(cases, args.push_phones, grids)
                 kind = clients[0]
-                print(f"variant B (RUN_JOBS=true on both: the relay hands reports to cases), client {kind} …", flush=True)
+                print(
+                    f"variant B (RUN_JOBS=true on both: the relay hands reports to cases), client {kind} …", flush=True
+                )
                 cases_before = await conn.fetchval("SELECT count(*) FROM cases.cases")
-                delivered_before = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE delivered_at IS NOT NULL")
+                delivered_before = await conn.fetchval(
+                    "SELECT count(*) FROM intake.outbox WHERE delivered_at IS NOT NULL"
+                )
                 t0 = time.monotonic()
-                results["B"] = r = await run_scenario("B", intake, {"intake": intake, "cases": cases}, phones, kind, maker, args, conn, tmp)
+                results["B"] = r = await run_scenario(
+                    "B", intake, {"intake": intake, "cases": cases}, phones, kind, maker, args, conn, tmp
+                )
                 wall = time.monotonic() - t0
-                pending = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE delivered_at IS NULL AND parked_at IS NULL")
+                pending = await conn.fetchval(
+                    "SELECT count(*) FROM intake.outbox WHERE delivered_at IS NULL AND parked_at IS NULL"
+                )
                 parked = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE parked_at IS NOT NULL")
                 made = await conn.fetchval("SELECT count(*) FROM cases.cases") - cases_before
-                delivered = await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE delivered_at IS NOT NULL") - delivered_before
+                delivered = (
+                    await conn.fetchval("SELECT count(*) FROM intake.outbox WHERE delivered_at IS NOT NULL")
+                    - delivered_before
+                )
                 r["events_handed_to_cases"] = delivered
                 r["events_handed_per_s"] = round(delivered / wall, 1)
                 r["cases_opened_during_run"] = made
                 r["cases_opened_per_s"] = round(made / wall, 1)
                 r["outbox_backlog_at_end"] = pending
                 r["outbox_parked"] = parked
-                print(f"  {r['reports_per_s']:,.0f} reports/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}; "
-                      f"events handed to cases {delivered:,} ({r['events_handed_per_s']:,.0f}/s), cases opened {made:,} "
-                      f"({r['cases_opened_per_s']:,.0f}/s), outbox backlog {pending:,}", flush=True)
+                print(
+                    f"  {r['reports_per_s']:,.0f} reports/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}; "
+                    f"events handed to cases {delivered:,} ({r['events_handed_per_s']:,.0f}/s), cases opened {made:,} "
+                    f"({r['cases_opened_per_s']:,.0f}/s), outbox backlog {pending:,}",
+                    flush=True,
+                )
                 if pending > delivered:
-                    notes.append(f"B: the relay fell behind: {delivered:,} events handed to cases during the run, {pending:,} waiting "
-                                 "at its end (cases' intake of events, or the relay's claim query, is slower than push)")
+                    notes.append(
+                        f"B: the relay fell behind: {delivered:,} events handed to cases during the run, {pending:,} waiting "
+                        "at its end (cases' intake of events, or the relay's claim query, is slower than push)"
+                    )
                 for svc in (intake, cases):
                     await stop_service(svc)
                     running.remove(svc)
@@ -853,8 +1085,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 await stop_service(svc)
                 running.remove(svc)
             # a statement of a stopped service may still run in PostgreSQL (e.g. a slow relay claim): end it
-            await conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                               "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
             await conn.close()
     finally:
         for svc in running:
@@ -878,52 +1112,81 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         par_rate = (figures.get("copy") or {}).get(f"copy{args.push_phones}_with_outbox_rows_per_s")
         if par_rate:
             figures["push_over_copy_parallel_outbox"] = round(best_a["reports_per_s"] / par_rate, 3)
-        targets[f"A: >= {TARGET_RATE:,.0f} reports/s sustained, {args.push_phones} phones"] = best_a["reports_per_s"] >= TARGET_RATE
+        targets[f"A: >= {TARGET_RATE:,.0f} reports/s sustained, {args.push_phones} phones"] = (
+            best_a["reports_per_s"] >= TARGET_RATE
+        )
         targets[f"A: p99 batch latency <= {TARGET_P99_MS:.0f} ms"] = best_a["p99_ms"] <= TARGET_P99_MS
     if "B" in results:
-        targets[f"B: >= {TARGET_RATE:,.0f} reports/s with the relay running"] = results["B"]["reports_per_s"] >= TARGET_RATE
-        targets[f"B: p99 batch latency <= {TARGET_P99_MS:.0f} ms with the relay running"] = results["B"]["p99_ms"] <= TARGET_P99_MS
+        targets[f"B: >= {TARGET_RATE:,.0f} reports/s with the relay running"] = (
+            results["B"]["reports_per_s"] >= TARGET_RATE
+        )
+        targets[f"B: p99 batch latency <= {TARGET_P99_MS:.0f} ms with the relay running"] = (
+            results["B"]["p99_ms"] <= TARGET_P99_MS
+        )
     figures["targets"] = targets
     for label, r in results.items():
         other = r["cpu_cores"].get("other_processes", 0) + r["cpu_cores"].get("pg_other_databases", 0)
         if other > 0.15:
-            notes.append(f"{label}: other work on the machine used {other:.2f} cores during the measurement; figures are pessimistic")
+            notes.append(
+                f"{label}: other work on the machine used {other:.2f} cores during the measurement; figures are pessimistic"
+            )
         if not r["rows_stored_check"]:
             notes.append(f"{label}: stored row count does not match the accepted count")
     notes.append(f"machine: {psutil.cpu_count()} cores; load generator, services and PostgreSQL share them")
     figures["notes"] = notes
     print_summary(figures, results, args)
     if figures.get("errors"):
-        raise RuntimeError(f"push answered {figures['errors']} error(s): " + "; ".join(
-            s for r in results.values() for s in r.get("error_samples", [])[:2]))
+        raise RuntimeError(
+            f"push answered {figures['errors']} error(s): "
+            + "; ".join(s for r in results.values() for s in r.get("error_samples", [])[:2])
+        )
     return figures
 
 
 def print_summary(figures: dict[str, Any], results: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     line = "=" * 78
-    print(f"\n{line}\nPUSH BENCHMARK SUMMARY  ({args.push_phones} phones × {args.push_batch}-item batches, "
-          f"{args.seconds:g}s measured after {args.warmup:g}s warm-up, ~{figures['item_bytes_mean']} B/item)\n{line}")
-    print(f"{'scenario':<12}{'reports/s':>11}{'batches':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}   cpu cores: "
-          "loadgen/intake/cases/pg")
+    print(
+        f"\n{line}\nPUSH BENCHMARK SUMMARY  ({args.push_phones} phones × {args.push_batch}-item batches, "
+        f"{args.seconds:g}s measured after {args.warmup:g}s warm-up, ~{figures['item_bytes_mean']} B/item)\n{line}"
+    )
+    print(
+        f"{'scenario':<12}{'reports/s':>11}{'batches':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}   cpu cores: "
+        "loadgen/intake/cases/pg"
+    )
     for label, r in results.items():
         c = r["cpu_cores"]
-        print(f"{label:<12}{r['reports_per_s']:>11,.0f}{r['batches']:>9,}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['max_ms']:>9.1f}"
-              f"{r['errors']:>8}   {c.get('loadgen', 0):.2f}/{c.get('intake', 0):.2f}/{c.get('cases', 0):.2f}/"
-              f"{c.get('pg_bench_backends', 0) + c.get('pg_background', 0):.2f} (other {c.get('other_processes', 0) + c.get('pg_other_databases', 0):.2f})")
+        print(
+            f"{label:<12}{r['reports_per_s']:>11,.0f}{r['batches']:>9,}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['max_ms']:>9.1f}"
+            f"{r['errors']:>8}   {c.get('loadgen', 0):.2f}/{c.get('intake', 0):.2f}/{c.get('cases', 0):.2f}/"
+            f"{c.get('pg_bench_backends', 0) + c.get('pg_background', 0):.2f} (other {c.get('other_processes', 0) + c.get('pg_other_databases', 0):.2f})"
+        )
     copy = figures.get("copy") or {}
     if copy.get("copy_rows_per_s"):
         n = args.push_phones
-        print(f"COPY ceiling, {args.push_batch}-row COPY per transaction (rows/s, p50 ms, PostgreSQL CPU ms per batch):")
-        print(f"  1 connection:                 {copy['copy_rows_per_s']:>9,.0f}  {copy['copy_p50_ms']:>6} ms  {copy['copy_pg_cpu_ms_per_batch']:>5} ms")
+        print(
+            f"COPY ceiling, {args.push_batch}-row COPY per transaction (rows/s, p50 ms, PostgreSQL CPU ms per batch):"
+        )
+        print(
+            f"  1 connection:                 {copy['copy_rows_per_s']:>9,.0f}  {copy['copy_p50_ms']:>6} ms  {copy['copy_pg_cpu_ms_per_batch']:>5} ms"
+        )
         if copy.get(f"copy{n}_rows_per_s"):
-            print(f"  {n} connections:               {copy[f'copy{n}_rows_per_s']:>9,.0f}  {copy[f'copy{n}_p50_ms']:>6} ms  {copy[f'copy{n}_pg_cpu_ms_per_batch']:>5} ms")
+            print(
+                f"  {n} connections:               {copy[f'copy{n}_rows_per_s']:>9,.0f}  {copy[f'copy{n}_p50_ms']:>6} ms  {copy[f'copy{n}_pg_cpu_ms_per_batch']:>5} ms"
+            )
         if copy.get(f"copy{n}_with_outbox_rows_per_s"):
-            print(f"  {n} connections + outbox rows: {copy[f'copy{n}_with_outbox_rows_per_s']:>9,.0f}  {copy[f'copy{n}_with_outbox_p50_ms']:>6} ms  "
-                  f"{copy[f'copy{n}_with_outbox_pg_cpu_ms_per_batch']:>5} ms")
+            print(
+                f"  {n} connections + outbox rows: {copy[f'copy{n}_with_outbox_rows_per_s']:>9,.0f}  {copy[f'copy{n}_with_outbox_p50_ms']:>6} ms  "
+                f"{copy[f'copy{n}_with_outbox_pg_cpu_ms_per_batch']:>5} ms"
+            )
         if figures.get("push_over_copy") is not None:
-            print(f"push / COPY(1 connection) = {figures['push_over_copy']:.2f}"
-                  + (f"; push / COPY({n} connections + outbox) = {figures['push_over_copy_parallel_outbox']:.2f}"
-                     if figures.get("push_over_copy_parallel_outbox") else ""))
+            print(
+                f"push / COPY(1 connection) = {figures['push_over_copy']:.2f}"
+                + (
+                    f"; push / COPY({n} connections + outbox) = {figures['push_over_copy_parallel_outbox']:.2f}"
+                    if figures.get("push_over_copy_parallel_outbox")
+                    else ""
+                )
+            )
     for label, r in results.items():
         if r.get("profile"):
             print(f"{label}: " + r["profile"])

@@ -20,6 +20,7 @@ of each step per batch, median over --push-cpu-rounds batches:
 Compare `sum_steps_ms` with bench_push's `cpu_ms_per_batch.intake`: the rest is framework, SQLAlchemy,
 asyncpg and uvicorn. It imports the service's internals, so it follows their names.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,9 +31,10 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -59,11 +61,11 @@ def _measure(fn: Callable[[], Any], rounds: int) -> float:
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    from bench_push import BatchMaker, org_document
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from fastapi.encoders import jsonable_encoder  # noqa: F401 - imported to fail early if FastAPI moved
     from pydantic import TypeAdapter
 
-    from bench_push import BatchMaker, org_document
     from services.cases.identity.keys import SigningKey
     from services.intake.report.schemas import Party, ReportItem, id_number_valid
     from services.intake.sync import service
@@ -80,7 +82,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     items = [[ReportItem.model_validate(r) for r in p["items"]] for p in parsed]
     cipher = PiiCipher("k1:" + base64.b64encode(bytes(range(32))).decode(), "bench-hash-key")
     principal = Principal(subject=str(uuid.uuid4()), role="grid_worker", areas=(grids[0],), device_id="bench-phone-00")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     it = iter(range(10**9))
 
     def pick(seq: list[Any]) -> Any:
@@ -116,17 +118,34 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     def response() -> None:
         b = pick(items)
         resp = PushResponse(
-            results=[PushResult(id=str(i.id), status="accepted", report_no=f"R20261122-{n:06d}") for n, i in enumerate(b)],
-            server_time=now, clock_offset_ms=12)
+            results=[
+                PushResult(id=str(i.id), status="accepted", report_no=f"R20261122-{n:06d}") for n, i in enumerate(b)
+            ],
+            server_time=now,
+            clock_offset_ms=12,
+        )
         # FastAPI with response_model: re-validate the returned model, then dump JSON (exclude_none on this route).
         value = response_type.validate_python(resp, from_attributes=True)
         response_type.dump_json(value, exclude_none=True)
 
     key = SigningKey(Ed25519PrivateKey.generate())
     ts = int(time.time())
-    token = key.sign({"sub": principal.subject, "role": "grid_worker", "iss": ISSUER, "iat": ts, "nbf": ts - 5, "exp": ts + 900,
-                      "jti": uuid.uuid4().hex, "typ": "access", "areas": [grids[0]], "device_id": "bench-phone-00",
-                      "preferred_username": "bench-w00", "name": "压测网格员00"})
+    token = key.sign(
+        {
+            "sub": principal.subject,
+            "role": "grid_worker",
+            "iss": ISSUER,
+            "iat": ts,
+            "nbf": ts - 5,
+            "exp": ts + 900,
+            "jti": uuid.uuid4().hex,
+            "typ": "access",
+            "areas": [grids[0]],
+            "device_id": "bench-phone-00",
+            "preferred_username": "bench-w00",
+            "name": "压测网格员00",
+        }
+    )
     keys = key.keyset()
     loop = asyncio.get_running_loop()
 
@@ -144,7 +163,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     steps["item_validate"] = _measure(lambda: [ReportItem.model_validate(r) for r in pick(parsed)["items"]], rounds)
     steps["id_phone_validators"] = _measure(validators, rounds)
     steps["content_hash"] = _measure(lambda: [service.content_hash(i) for i in pick(items)], rounds)
-    steps["row_build"] = _measure(lambda: [service._row(i, principal, "bench-phone-00", cipher, "00" * 32) for i in pick(items)], rounds)
+    steps["row_build"] = _measure(
+        lambda: [service._row(i, principal, "bench-phone-00", cipher, "00" * 32) for i in pick(items)], rounds
+    )
     steps["pii_encrypt"] = _measure(encrypts, rounds)
     steps["pii_lookup_hash"] = _measure(hashes, rounds)
     steps["rows_json"] = _measure(lambda: orjson.dumps(pick(rows_by_batch)).decode(), rounds)
@@ -152,14 +173,27 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     steps["jwt_verify"] = _measure(jwt_once, rounds)
     del loop
 
-    counted = ("body_json_stdlib", "push_request", "item_validate", "content_hash", "row_build", "rows_json", "response", "jwt_verify")
+    counted = (
+        "body_json_stdlib",
+        "push_request",
+        "item_validate",
+        "content_hash",
+        "row_build",
+        "rows_json",
+        "response",
+        "jwt_verify",
+    )
     total = sum(steps[k] for k in counted)
-    print(f"per {batch}-item batch (~{maker.mean_item_bytes * batch / 1024:.0f} KiB, {per_batch_parties:.0f} parties, "
-          f"{ids_per_batch:.0f} ID numbers, {phones_per_batch:.0f} phones), median thread-CPU ms over {rounds} rounds:")
+    print(
+        f"per {batch}-item batch (~{maker.mean_item_bytes * batch / 1024:.0f} KiB, {per_batch_parties:.0f} parties, "
+        f"{ids_per_batch:.0f} ID numbers, {phones_per_batch:.0f} phones), median thread-CPU ms over {rounds} rounds:"
+    )
     for k, v in steps.items():
         sub = k in ("body_json_orjson", "id_phone_validators", "pii_encrypt", "pii_lookup_hash")
         print(f"  {'  ' if sub else ''}{k:<22} {v:7.2f} ms{'' if sub else f'  {v / total * 100:5.1f}%'}")
-    print(f"  {'sum of steps':<22} {total:7.2f} ms  -> at most {1000 / total * batch:,.0f} reports/s per core for these steps alone")
+    print(
+        f"  {'sum of steps':<22} {total:7.2f} ms  -> at most {1000 / total * batch:,.0f} reports/s per core for these steps alone"
+    )
     return {
         "batch_items": batch,
         "parties_per_batch": round(per_batch_parties, 1),

@@ -9,6 +9,7 @@ Each sample goes to the first category (in the order below) that any frame of it
 Caveat: py-spy counts a thread that is runnable but waiting for a core as busy, so on a contended
 machine the shares are of "time with work to do", a close proxy for CPU.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,19 +23,38 @@ CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("content_hash (model_dump + orjson + sha256)", ("content_hash (",)),
     ("ReportItem validation (pydantic + ID/phone checks)", ("BaseModel.model_validate",)),
     ("_row: building row + event dicts", ("_row (", "_party_wire (")),
-    ("transaction: pool checkout, pre-ping, BEGIN/COMMIT", ("_request_session (", "_async_ping", "Transaction.start", "Transaction.__commit",
-                                                          "_ConnectionFairy", "Session.begin (", "AsyncSession.__aexit__", "Session.close (",
-                                                          "_start_transaction", "TransactionalContext", "Session.commit")),
+    (
+        "transaction: pool checkout, pre-ping, BEGIN/COMMIT",
+        (
+            "_request_session (",
+            "_async_ping",
+            "Transaction.start",
+            "Transaction.__commit",
+            "_ConnectionFairy",
+            "Session.begin (",
+            "AsyncSession.__aexit__",
+            "Session.close (",
+            "_start_transaction",
+            "TransactionalContext",
+            "Session.commit",
+        ),
+    ),
     ("SQL insert_batch (rows JSON, SQLAlchemy, asyncpg)", ("insert_batch (",)),
     ("SQL devices.touch", ("touch (services/intake/device",)),
-    ("SQL other lookups (attachments, existing, grids)", ("stored_attachments (", "existing (services", "bound_areas (")),
+    (
+        "SQL other lookups (attachments, existing, grids)",
+        ("stored_attachments (", "existing (services", "bound_areas ("),
+    ),
     ("SQLAlchemy/asyncpg, statement not identified", ("greenlet_spawn", "Session.execute", "sqlalchemy/", "asyncpg/")),
     ("request body read + stdlib json.loads", ("Request.json", "Request.body", "json/decoder.py")),
     ("JWT verify (EdDSA)", ("verify_token (", "jwt/")),
     ("PushRequest validation, dependency solving", ("request_body_to_args", "solve_dependencies")),
     ("response: PushResponse validate + JSON", ("serialize_response", "PushResponse", "PushResult", "dump_json")),
     ("push(): its own Python (loops, sets, results)", ("push (services/intake/sync/service.py",)),
-    ("HTTP stack (uvicorn, Starlette/FastAPI, middlewares)", ("uvicorn/", "starlette/", "fastapi/", "shared/app.py", "httptools")),
+    (
+        "HTTP stack (uvicorn, Starlette/FastAPI, middlewares)",
+        ("uvicorn/", "starlette/", "fastapi/", "shared/app.py", "httptools"),
+    ),
 ]
 OTHER = "other (event loop, other threads)"
 
@@ -61,10 +81,15 @@ def render(path: str | Path, ms_per_batch: float | None = None) -> str:
     total, rows = summarise(path)
     if not total:
         return f"{path}: no samples"
-    out = [f"py-spy samples of intake: {total} ({Path(path).name})" + (f"; scaled to {ms_per_batch:.1f} ms CPU per batch" if ms_per_batch else "")]
+    out = [
+        f"py-spy samples of intake: {total} ({Path(path).name})"
+        + (f"; scaled to {ms_per_batch:.1f} ms CPU per batch" if ms_per_batch else "")
+    ]
     for name, n in rows:
         share = n / total
-        out.append(f"  {share * 100:5.1f}%" + (f"  {share * ms_per_batch:6.2f} ms" if ms_per_batch else "") + f"  {name}")
+        out.append(
+            f"  {share * 100:5.1f}%" + (f"  {share * ms_per_batch:6.2f} ms" if ms_per_batch else "") + f"  {name}"
+        )
     return "\n".join(out)
 
 

@@ -39,6 +39,7 @@ Modules run one after another in this process, each in its own event loop (uvloo
 as the services use it through uvicorn[standard]). Exit status: 0 if every module ran, 1 otherwise;
 a missed target does not change the exit status.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -94,7 +95,7 @@ def base_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
 def _run_coroutine(coro: Any) -> Any:
     try:
-        import uvloop  # noqa: PLC0415
+        import uvloop
 
         return uvloop.run(coro)
     except ImportError:
@@ -168,7 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     modules = [load(p) for p in discover(known.only)]
 
     parser = base_parser()
-    parser.add_argument("--only", action="append", metavar="SUBSTRING", help="run only modules whose name contains it, or exactly FILE.py (repeatable)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="SUBSTRING",
+        help="run only modules whose name contains it, or exactly FILE.py (repeatable)",
+    )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
     for module in modules:
         if hasattr(module, "add_arguments"):
@@ -199,8 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, figures in results.items():
         print_figures(name, figures)
         missed += sum(1 for met in (figures.get("targets") or {}).values() if not met)
-    print(f"\n{len(results) - len(failed)}/{len(results)} benchmarks ran; {missed} target(s) missed"
-          + (f"; failed: {', '.join(failed)}" if failed else ""))
+    print(
+        f"\n{len(results) - len(failed)}/{len(results)} benchmarks ran; {missed} target(s) missed"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))

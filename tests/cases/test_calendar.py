@@ -1,18 +1,19 @@
 """The workday calendar: deadlines over China's official working days (2026 as published, with its
 调休), local overrides, the estimate for years chinese-calendar does not know yet, and the warning
 before one of those arrives. Pure: no database."""
+
 from __future__ import annotations
 
 import logging
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from services.cases.calendar import Due, WorkCalendar
 
 CST = timezone(timedelta(hours=8))
-UTC = timezone.utc
+UTC = UTC
 D, H, M = timedelta(days=1), timedelta(hours=1), timedelta(minutes=1)
 
 KNOWN_THROUGH = WorkCalendar().known_through()
@@ -186,7 +187,11 @@ def test_fourth_quarter_without_next_years_calendar_warns_loudly(caplog):
         assert cal.warn_if_next_year_unknown(date(2026, 10, 15)) is True
     [record] = caplog.records
     assert record.levelno == logging.WARNING
-    assert "2027" in record.getMessage() and "工作日历" in record.getMessage() and "WORKDAY CALENDAR" in record.getMessage()
+    assert (
+        "2027" in record.getMessage()
+        and "工作日历" in record.getMessage()
+        and "WORKDAY CALENDAR" in record.getMessage()
+    )
 
 
 def test_no_warning_before_the_fourth_quarter_or_when_next_year_is_known(caplog):

@@ -1,14 +1,14 @@
 """A breached clock whose work is no longer asked for (called off: cancel_reason set, never met) is over for
 good: nothing meets it, pauses it or re-arms its ladder, it does not block a fresh clock of its kind, and
 the digest and the overdue list no longer count it."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
-
 from case_helpers import act, case, dept_token, make_case, manual_clock, policy, run_sweep
+from sqlalchemy import text
 
 LADDER = """
 warn_at: []
@@ -24,16 +24,21 @@ SERVICE = {"Authorization": "Bearer test-service-token"}
 
 async def clocks_of(system, case_id, kind):
     async with system.cases_app.state.db.unit_of_work() as s:
-        return list(await s.execute(
-            text("""SELECT id, state, met_at, cancel_reason, paused_at, next_fire_at, due_at FROM cases.deadlines
+        return list(
+            await s.execute(
+                text("""SELECT id, state, met_at, cancel_reason, paused_at, next_fire_at, due_at FROM cases.deadlines
                     WHERE case_id = :c AND kind = :k ORDER BY created_at"""),
-            {"c": uuid.UUID(case_id), "k": kind}))
+                {"c": uuid.UUID(case_id), "k": kind},
+            )
+        )
 
 
 async def whistled(system, dept="PS-DL"):
     case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": dept, "role": "lead"}], "reason": "请牵头处理"})
+    r = await act(
+        system, "d001", case_id, "whistle", {"departments": [{"code": dept, "role": "lead"}], "reason": "请牵头处理"}
+    )
     assert r.status_code == 200, r.text
     return case_id
 
@@ -41,16 +46,22 @@ async def whistled(system, dept="PS-DL"):
 async def lead_returns(system, case_id):
     ps = await dept_token(system, "ps-dl")
     (w,) = [w for w in (await case(system, case_id))["whistles"] if w["department"] == "PS-DL"]
-    r = await system.http.post(f"{system.cases_url}/v1/whistles/{w['id']}/return", json={"reason": "非本部门职责"}, headers=ps)
+    r = await system.http.post(
+        f"{system.cases_url}/v1/whistles/{w['id']}/return", json={"reason": "非本部门职责"}, headers=ps
+    )
     assert r.status_code == 200, r.text
 
 
-async def test_breached_weekly_update_called_off_by_resolve_does_not_come_back_as_a_second_weekly_clock_after_reopen(system, tmp_path):
+async def test_breached_weekly_update_called_off_by_resolve_does_not_come_back_as_a_second_weekly_clock_after_reopen(
+    system, tmp_path
+):
     with policy(system, WEEKLY_UPDATE, tmp_path), manual_clock() as clk:
         case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
         number = (await case(system, case_id))["number"]
         assert (await act(system, "d001", case_id, "grade")).status_code == 200
-        assert (await act(system, "d001", case_id, "assign", {"unit": "620602107201", "person": "w001"})).status_code == 200
+        assert (
+            await act(system, "d001", case_id, "assign", {"unit": "620602107201", "person": "w001"})
+        ).status_code == 200
         clk.advance(days=7, minutes=1)
         await run_sweep(system)
         (old,) = await clocks_of(system, case_id, "update")
@@ -62,12 +73,27 @@ async def test_breached_weekly_update_called_off_by_resolve_does_not_come_back_a
             assert r.status_code == 200, r.text
             rows = await clocks_of(system, case_id, "update")
             assert [x.state for x in rows if x.state == "pending"] == ["pending"], rows  # one weekly clock, never two
-            assert rows[0].id == old.id and rows[0].state == "breached" and rows[0].met_at is None and rows[0].cancel_reason == "案件已办结"
+            assert (
+                rows[0].id == old.id
+                and rows[0].state == "breached"
+                and rows[0].met_at is None
+                and rows[0].cancel_reason == "案件已办结"
+            )
             clk.advance(days=6)
         # the called-off clock is no longer overdue: not in the overdue list, not in the morning digest
-        listed = (await system.http.get(f"{system.cases_url}/v1/cases", params={"overdue": "true", "limit": 200}, headers=await system.auth("d001"))).json()["items"]
+        listed = (
+            await system.http.get(
+                f"{system.cases_url}/v1/cases",
+                params={"overdue": "true", "limit": 200},
+                headers=await system.auth("d001"),
+            )
+        ).json()["items"]
         assert case_id not in {c["id"] for c in listed}
-        digest = (await system.http.get(f"{system.cases_url}/internal/v1/digest", params={"cases_per_centre": 5000}, headers=SERVICE)).json()
+        digest = (
+            await system.http.get(
+                f"{system.cases_url}/internal/v1/digest", params={"cases_per_centre": 5000}, headers=SERVICE
+            )
+        ).json()
         township = next((c for c in digest["centres"] if c["area"] == "620602107"), {"overdue_cases": []})
         assert number not in township["overdue_cases"]
 
@@ -82,7 +108,13 @@ async def test_lead_returning_after_the_ladder_has_finished_gives_the_next_lead_
         await lead_returns(system, case_id)
         (old,) = await clocks_of(system, case_id, "resolve")
         assert old.cancel_reason == "牵头部门 PS-DL 退回：非本部门职责" and old.met_at is None
-        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"})
+        r = await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"},
+        )
         assert r.status_code == 200, r.text
         resolves = [d for d in r.json()["deadlines"] if d["kind"] == "resolve"]
         assert [d["state"] for d in resolves] == ["breached", "pending"]
@@ -97,7 +129,15 @@ async def test_suspend_and_resume_do_not_rearm_the_ladder_of_a_called_off_clock(
         await lead_returns(system, case_id)
         (old,) = await clocks_of(system, case_id, "resolve")
         assert old.state == "breached" and old.cancel_reason and old.next_fire_at is None
-        assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"})).status_code == 200
+        assert (
+            await act(
+                system,
+                "d001",
+                case_id,
+                "whistle",
+                {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"},
+            )
+        ).status_code == 200
         assert (await act(system, "d001", case_id, "suspend", {"reason": "等待鉴定结果"})).status_code == 200
         clk.advance(hours=1)
         assert (await act(system, "d001", case_id, "resume")).status_code == 200
@@ -107,7 +147,9 @@ async def test_suspend_and_resume_do_not_rearm_the_ladder_of_a_called_off_clock(
         clk.advance(days=3, hours=1)  # past where the old clock's (shifted) notice would have fired
         await run_sweep(system)
         async with system.cases_app.state.db.unit_of_work() as s:
-            notices = (await s.execute(text("SELECT count(*) FROM cases.notices WHERE deadline_id = :d"), {"d": old.id})).scalar()
+            notices = (
+                await s.execute(text("SELECT count(*) FROM cases.notices WHERE deadline_id = :d"), {"d": old.id})
+            ).scalar()
         assert notices == 0
         (_, new) = await clocks_of(system, case_id, "resolve")
         assert new.state == "breached"  # the sweep did run: the fresh clock breached on time

@@ -1,25 +1,36 @@
 """Every state × action pair is allowed or 409 (listing what is allowed); every role × resource pair
 across two townships is allowed or 404."""
+
 from __future__ import annotations
 
 import uuid
 
 import pytest
 import pytest_asyncio
-from sqlalchemy import text
-
 from case_helpers import act, dept_token, make_case
 from factories import GRID_W101
 from factories import id_number as new_id_number
+from sqlalchemy import text
+
 from services.cases.case.machine import ACTIONS, STATES, allowed_actions, next_state
 
 BODIES = {
-    "grade": {}, "assign": {"unit": "620602107201"}, "contact": {"note": "已联系"},
+    "grade": {},
+    "assign": {"unit": "620602107201"},
+    "contact": {"note": "已联系"},
     "whistle": {"departments": [{"code": "SF-DL", "role": "assist"}], "reason": "协助"},
-    "suspend": {"reason": "等待"}, "resume": {}, "extend": {"deadline_id": str(uuid.uuid4()), "by": "1d", "reason": "r", "approver": "a"},
-    "escalate": {"reason": "复杂"}, "update": {"note": "进展"}, "resolve": {"outcome": "mediated"}, "reply": {"text": "答复"},
-    "revisit": {"satisfaction": "satisfied"}, "close": {}, "merge": {"into": str(uuid.uuid4()), "reason": "重复"},
-    "reject": {"reason": "不属于受理范围"}, "reopen": {"reason": "重新办理"},
+    "suspend": {"reason": "等待"},
+    "resume": {},
+    "extend": {"deadline_id": str(uuid.uuid4()), "by": "1d", "reason": "r", "approver": "a"},
+    "escalate": {"reason": "复杂"},
+    "update": {"note": "进展"},
+    "resolve": {"outcome": "mediated"},
+    "reply": {"text": "答复"},
+    "revisit": {"satisfaction": "satisfied"},
+    "close": {},
+    "merge": {"into": str(uuid.uuid4()), "reason": "重复"},
+    "reject": {"reason": "不属于受理范围"},
+    "reopen": {"reason": "重新办理"},
 }
 
 
@@ -27,7 +38,14 @@ async def valid_body(system, case_id, action):
     """A body that makes an allowed action succeed: extend names the case's own clock, merge a live case."""
     if action == "extend":
         async with system.cases_app.state.db.unit_of_work() as s:
-            deadline = (await s.execute(text("SELECT CAST(id AS text) FROM cases.deadlines WHERE case_id = CAST(:c AS uuid) AND state = 'pending' LIMIT 1"), {"c": case_id})).scalar()
+            deadline = (
+                await s.execute(
+                    text(
+                        "SELECT CAST(id AS text) FROM cases.deadlines WHERE case_id = CAST(:c AS uuid) AND state = 'pending' LIMIT 1"
+                    ),
+                    {"c": case_id},
+                )
+            ).scalar()
         return BODIES[action] | {"deadline_id": deadline}
     if action == "merge":
         into, _ = await make_case(system, flags=[], category="other")
@@ -42,7 +60,9 @@ async def matrix_cases(system):
     for state in STATES:
         case_id, _ = await make_case(system, flags=[], category="other")
         async with system.cases_app.state.db.unit_of_work() as s:
-            await s.execute(text("UPDATE cases.cases SET state = :s WHERE id = CAST(:c AS uuid)"), {"s": state, "c": case_id})
+            await s.execute(
+                text("UPDATE cases.cases SET state = :s WHERE id = CAST(:c AS uuid)"), {"s": state, "c": case_id}
+            )
         out[state] = case_id
     return out
 
@@ -54,7 +74,9 @@ async def test_state_action_gate(system, matrix_cases, state):
         # each action on a fresh copy of the state, so one allowed action does not change the next
         case_id, _ = await make_case(system, flags=[], category="other")
         async with system.cases_app.state.db.unit_of_work() as s:
-            await s.execute(text("UPDATE cases.cases SET state = :s WHERE id = CAST(:c AS uuid)"), {"s": state, "c": case_id})
+            await s.execute(
+                text("UPDATE cases.cases SET state = :s WHERE id = CAST(:c AS uuid)"), {"s": state, "c": case_id}
+            )
         r = await act(system, "d001", case_id, action, await valid_body(system, case_id, action))
         body = r.json()
         if action in allowed:
@@ -91,9 +113,18 @@ async def test_role_area_gate_on_actions(system, two_townships, user, on_dl, on_
 @pytest.mark.parametrize("user,device", [("w001", "dev-w001"), ("w101", "dev-w101")])
 async def test_grid_workers_reach_no_case_resource(system, two_townships, user, device):
     hdrs = await system.auth(user, device)
-    for path in ("/v1/cases", f"/v1/cases/{two_townships['dl']}", "/v1/deadlines", "/v1/notices", "/v1/subjects", "/v1/whistles"):
+    for path in (
+        "/v1/cases",
+        f"/v1/cases/{two_townships['dl']}",
+        "/v1/deadlines",
+        "/v1/notices",
+        "/v1/subjects",
+        "/v1/whistles",
+    ):
         assert (await system.http.get(f"{system.cases_url}{path}", headers=hdrs)).status_code == 404, path
-    r = await system.http.post(f"{system.cases_url}/v1/cases/{two_townships['dl']}/contact", json={"note": "x"}, headers=hdrs)
+    r = await system.http.post(
+        f"{system.cases_url}/v1/cases/{two_townships['dl']}/contact", json={"note": "x"}, headers=hdrs
+    )
     assert r.status_code == 404
 
 
@@ -103,38 +134,74 @@ async def test_departments_see_only_their_whistles(system, two_townships):
     staff = await system.auth("s001")
     wid = two_townships["whistle"]
     for hdrs, sees in ((ps_dl, True), (staff, True), (ps_sch, False)):
-        items = (await system.http.get(f"{system.cases_url}/v1/whistles", params={"limit": 500}, headers=hdrs)).json()["items"]
+        items = (await system.http.get(f"{system.cases_url}/v1/whistles", params={"limit": 500}, headers=hdrs)).json()[
+            "items"
+        ]
         assert (wid in {w["id"] for w in items}) is sees
         case_resp = await system.http.get(f"{system.cases_url}/v1/cases/{two_townships['dl']}", headers=hdrs)
         assert case_resp.status_code == (200 if sees else 404)
-        assert (await system.http.get(f"{system.cases_url}/v1/cases/{two_townships['sch']}", headers=hdrs)).status_code == 404
-    assert (await system.http.post(f"{system.cases_url}/v1/whistles/{wid}/ack", json={}, headers=ps_sch)).status_code == 404
-    assert (await system.http.post(f"{system.cases_url}/v1/whistles/{wid}/ack", json={}, headers=await system.auth("d001"))).status_code == 404
+        assert (
+            await system.http.get(f"{system.cases_url}/v1/cases/{two_townships['sch']}", headers=hdrs)
+        ).status_code == 404
+    assert (
+        await system.http.post(f"{system.cases_url}/v1/whistles/{wid}/ack", json={}, headers=ps_sch)
+    ).status_code == 404
+    assert (
+        await system.http.post(f"{system.cases_url}/v1/whistles/{wid}/ack", json={}, headers=await system.auth("d001"))
+    ).status_code == 404
 
 
 async def test_subjects_are_matched_by_id_number_and_scoped(system):
     id_number = new_id_number()
     for _ in range(3):
-        await make_case(system, flags=[], category="debt", parties=[{"name": "钱某", "id_number": id_number, "role": "applicant"}])
-    high = (await system.http.get(f"{system.cases_url}/v1/subjects", params={"risk": "high", "limit": 500}, headers=await system.auth("d001"))).json()["items"]
+        await make_case(
+            system, flags=[], category="debt", parties=[{"name": "钱某", "id_number": id_number, "role": "applicant"}]
+        )
+    high = (
+        await system.http.get(
+            f"{system.cases_url}/v1/subjects", params={"risk": "high", "limit": 500}, headers=await system.auth("d001")
+        )
+    ).json()["items"]
     assert any(s["name"] == "钱某" and s["case_count"] == 3 for s in high)
     assert all("id_number" not in s for s in high)
-    theirs = (await system.http.get(f"{system.cases_url}/v1/subjects", params={"risk": "high", "limit": 500}, headers=await system.auth("d101"))).json()["items"]
+    theirs = (
+        await system.http.get(
+            f"{system.cases_url}/v1/subjects", params={"risk": "high", "limit": 500}, headers=await system.auth("d101")
+        )
+    ).json()["items"]
     assert not any(s["name"] == "钱某" for s in theirs)
-    case_id, _ = await make_case(system, flags=[], people_involved=2, category="debt", parties=[{"name": "另一个名字", "id_number": id_number, "role": "applicant"}])
+    case_id, _ = await make_case(
+        system,
+        flags=[],
+        people_involved=2,
+        category="debt",
+        parties=[{"name": "另一个名字", "id_number": id_number, "role": "applicant"}],
+    )
     async with system.cases_app.state.db.unit_of_work() as s:
-        grade = (await s.execute(text("SELECT grade FROM cases.cases WHERE id = CAST(:c AS uuid)"), {"c": case_id})).scalar()
+        grade = (
+            await s.execute(text("SELECT grade FROM cases.cases WHERE id = CAST(:c AS uuid)"), {"c": case_id})
+        ).scalar()
     assert grade["level"] == "petition_backlog" and any("信访积案" in r for r in grade["reasons"])
 
 
 async def test_a_person_becoming_high_risk_gets_one_risk_warning_notice(system):
     id_number = new_id_number()
     party = [{"name": "孙某", "id_number": id_number, "role": "applicant"}]
-    ids = [(await make_case(system, flags=[], people_involved=2, category="neighbour", parties=party))[0] for _ in range(4)]
+    ids = [
+        (await make_case(system, flags=[], people_involved=2, category="neighbour", parties=party))[0] for _ in range(4)
+    ]
     hdrs = await system.auth("d001")
-    notices = (await system.http.get(f"{system.cases_url}/v1/notices", params={"kind": "risk_warning", "limit": 500}, headers=hdrs)).json()["items"]
+    notices = (
+        await system.http.get(
+            f"{system.cases_url}/v1/notices", params={"kind": "risk_warning", "limit": 500}, headers=hdrs
+        )
+    ).json()["items"]
     mine = [n for n in notices if n["case_id"] in ids]
     assert len(mine) == 1 and "孙某" in mine[0]["subject"] and "预〔" in mine[0]["number"]
     assert mine[0]["case_id"] == ids[2]  # the third case made the person high-risk; the fourth adds no second notice
-    r = await system.http.post(f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer", json={"answer": "已落实包保责任人，每月走访"}, headers=hdrs)
+    r = await system.http.post(
+        f"{system.cases_url}/v1/notices/{mine[0]['id']}/answer",
+        json={"answer": "已落实包保责任人，每月走访"},
+        headers=hdrs,
+    )
     assert r.status_code == 200 and r.json()["state"] == "answered"

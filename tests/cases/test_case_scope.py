@@ -1,16 +1,16 @@
 """Who sees which case: every role against a case in each of two townships (allowed or 404)."""
+
 from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-
 from factories import GRID_W001, GRID_W101, report
 
 # (role user, sees 大柳镇 case, sees 三岔河镇 case)
 MATRIX = [
-    ("d001", True, False),   # 大柳镇 dispatcher
-    ("d101", False, True),   # 三岔河镇 dispatcher
-    ("l001", True, True),    # county leader
+    ("d001", True, False),  # 大柳镇 dispatcher
+    ("d101", False, True),  # 三岔河镇 dispatcher
+    ("l001", True, True),  # county leader
     ("admin", True, True),
     ("s001", False, False),  # department staff: only whistled cases (none here)
 ]
@@ -22,14 +22,20 @@ async def two_cases(system):
     for user, device, grid in (("w001", "dev-w001", GRID_W001), ("w101", "dev-w101", GRID_W101)):
         item = report(grid=grid)
         resp = await system.http.post(
-            f"{system.intake_url}/v1/sync/push", json={"device_id": device, "items": [item]}, headers=await system.auth(user, device)
+            f"{system.intake_url}/v1/sync/push",
+            json={"device_id": device, "items": [item]},
+            headers=await system.auth(user, device),
         )
         assert resp.json()["results"][0]["status"] == "accepted"
         ids[grid] = item["id"]
     await system.drain()
     found = {}
     for grid, report_id in ids.items():
-        page = (await system.http.get(f"{system.cases_url}/v1/cases", params={"report": report_id}, headers=await system.auth("admin"))).json()
+        page = (
+            await system.http.get(
+                f"{system.cases_url}/v1/cases", params={"report": report_id}, headers=await system.auth("admin")
+            )
+        ).json()
         found[grid] = page["items"][0]["id"]
     return found
 
@@ -41,7 +47,9 @@ async def test_case_visibility(system, two_cases, user, sees_dl, sees_sch):
         case_id = two_cases[grid]
         one = await system.http.get(f"{system.cases_url}/v1/cases/{case_id}", headers=hdrs)
         assert one.status_code == (200 if allowed else 404)
-        listed = (await system.http.get(f"{system.cases_url}/v1/cases", params={"limit": 500}, headers=hdrs)).json()["items"]
+        listed = (await system.http.get(f"{system.cases_url}/v1/cases", params={"limit": 500}, headers=hdrs)).json()[
+            "items"
+        ]
         assert (case_id in {c["id"] for c in listed}) is allowed
 
 
@@ -54,7 +62,12 @@ async def test_grid_workers_see_cases_only_through_the_phone_api(system, two_cas
 
 
 async def test_department_system_sees_no_unwhistled_case(system, two_cases):
-    tok = (await system.http.post(f"{system.cases_url}/v1/auth/token", data={"grant_type": "client_credentials", "client_id": "ps-dl", "client_secret": "ps-dl-secret"})).json()
+    tok = (
+        await system.http.post(
+            f"{system.cases_url}/v1/auth/token",
+            data={"grant_type": "client_credentials", "client_id": "ps-dl", "client_secret": "ps-dl-secret"},
+        )
+    ).json()
     hdrs = {"Authorization": f"Bearer {tok['access_token']}"}
     for case_id in two_cases.values():
         assert (await system.http.get(f"{system.cases_url}/v1/cases/{case_id}", headers=hdrs)).status_code == 404
@@ -81,12 +94,20 @@ async def test_list_filters_and_cursor_paging(system, two_cases):
 
 
 async def test_ledger_csv_streams_the_same_filter(system, two_cases):
-    resp = await system.http.get(f"{system.cases_url}/v1/cases", params={"area": "620602107"}, headers={**await system.auth("l001"), "Accept": "text/csv"})
+    resp = await system.http.get(
+        f"{system.cases_url}/v1/cases",
+        params={"area": "620602107"},
+        headers={**await system.auth("l001"), "Accept": "text/csv"},
+    )
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/csv")
     lines = resp.text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("案件编号,状态")
     assert len(lines) >= 2
-    assert (await system.http.get(f"{system.cases_url}/v1/cases", params={"format": "csv"}, headers=await system.auth("w001", "dev-w001"))).status_code == 404
+    assert (
+        await system.http.get(
+            f"{system.cases_url}/v1/cases", params={"format": "csv"}, headers=await system.auth("w001", "dev-w001")
+        )
+    ).status_code == 404
 
 
 async def test_ledger_xlsx_is_a_real_workbook_with_the_same_filter_as_csv(system, two_cases):
@@ -97,16 +118,27 @@ async def test_ledger_xlsx_is_a_real_workbook_with_the_same_filter_as_csv(system
     params = {"area": "620602107"}
     hdrs = await system.auth("l001")
     resp = await system.http.get(f"{system.cases_url}/v1/cases", params=params | {"format": "xlsx"}, headers=hdrs)
-    assert resp.status_code == 200 and resp.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    assert resp.status_code == 200 and resp.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     book = zipfile.ZipFile(io.BytesIO(resp.content))
     assert book.testzip() is None
     assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/worksheets/sheet1.xml"} <= set(book.namelist())
     ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
     sheet = ElementTree.fromstring(book.read("xl/worksheets/sheet1.xml"))
-    rows = [["".join(t.text or "" for t in c.iter(f"{{{ns['m']}}}t")) for c in r.findall("m:c", ns)] for r in sheet.find("m:sheetData", ns).findall("m:row", ns)]
-    csv_text = (await system.http.get(f"{system.cases_url}/v1/cases", params=params | {"format": "csv"}, headers=hdrs)).text.lstrip("\ufeff")
+    rows = [
+        ["".join(t.text or "" for t in c.iter(f"{{{ns['m']}}}t")) for c in r.findall("m:c", ns)]
+        for r in sheet.find("m:sheetData", ns).findall("m:row", ns)
+    ]
+    csv_text = (
+        await system.http.get(f"{system.cases_url}/v1/cases", params=params | {"format": "csv"}, headers=hdrs)
+    ).text.lstrip("\ufeff")
     import csv
 
     assert rows == list(csv.reader(io.StringIO(csv_text)))
     assert rows[0][:2] == ["案件编号", "状态"] and len(rows) >= 2
-    assert (await system.http.get(f"{system.cases_url}/v1/cases", params={"format": "xlsx"}, headers=await system.auth("w001", "dev-w001"))).status_code == 404
+    assert (
+        await system.http.get(
+            f"{system.cases_url}/v1/cases", params={"format": "xlsx"}, headers=await system.auth("w001", "dev-w001")
+        )
+    ).status_code == 404

@@ -1,5 +1,6 @@
 """The grading rules engine (分级研判): pure, no database. The default rules of DOMAIN.md, how several
 matches combine, the tier a level leads to, and rules files replaced or broken without code changes."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -128,12 +129,24 @@ def test_nothing_matching_is_ordinary_with_a_reason(rules: RuleSet) -> None:
 
 
 def test_several_matches_keep_every_reason_strongest_first(rules: RuleSet) -> None:
-    grade = rules.grade(facts(
-        category="wages", people_involved=35, amount_cny=Decimal("300000"),
-        flags=["group_gathering"], party_prior_cases=4, party_villages=3,
-    ))
+    grade = rules.grade(
+        facts(
+            category="wages",
+            people_involved=35,
+            amount_cny=Decimal("300000"),
+            flags=["group_gathering"],
+            party_prior_cases=4,
+            party_villages=3,
+        )
+    )
     assert grade.level == "major"
-    assert grade.matched_rules == ["group_gathering", "many_people", "large_wage_arrears", "repeat_party", "cross_village"]
+    assert grade.matched_rules == [
+        "group_gathering",
+        "many_people",
+        "large_wage_arrears",
+        "repeat_party",
+        "cross_village",
+    ]
     assert grade.reasons == [
         "存在群体聚集风险标识",
         "涉及人数35人，达到重大标准(≥10人)",
@@ -194,7 +207,10 @@ def test_none_and_empty_path_load_the_project_default() -> None:
 
 
 def test_a_custom_rules_file_changes_the_outcome_without_code_changes(tmp_path: Path) -> None:
-    custom = load_rules(write(tmp_path, """
+    custom = load_rules(
+        write(
+            tmp_path,
+            """
 version: 1
 rules:
   - id: hazard_with_elderly
@@ -221,7 +237,9 @@ rules:
     score: 50
     reason: 土地类纠纷一律按复杂处理
 default: {level: ordinary, score: 0, reason: 其他}
-"""))
+""",
+        )
+    )
     default = load_rules(None)
 
     hazard = GradingFacts(kind="hazard", category=None, flags=["elderly_at_risk"])

@@ -1,4 +1,5 @@
 """Sign-in, tokens, refresh rotation, throttling, JWKS, device revocation."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,9 +8,9 @@ import uuid
 
 import httpx
 import jwt
+from factories import report
 from sqlalchemy import text
 
-from factories import report
 from shared.clock import ManualClock, clock
 
 TOKEN = "/v1/auth/token"
@@ -70,7 +71,9 @@ async def test_client_credentials_for_department_system(system):
 
 
 async def test_refresh_tokens_rotate_and_reuse_ends_the_family(system):
-    first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-r")).json()
+    first = (
+        await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-r")
+    ).json()
     second = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
     assert second.status_code == 200
     rotated = second.json()["refresh_token"]
@@ -79,7 +82,9 @@ async def test_refresh_tokens_rotate_and_reuse_ends_the_family(system):
     assert third.status_code == 200
     # The old one comes back (stolen?): refused, and the whole family dies.
     assert (await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])).status_code == 401
-    assert (await token(system, grant_type="refresh_token", refresh_token=third.json()["refresh_token"])).status_code == 401
+    assert (
+        await token(system, grant_type="refresh_token", refresh_token=third.json()["refresh_token"])
+    ).status_code == 401
 
 
 async def test_revoked_device_loses_refresh_and_intake_refuses_its_pushes(system):
@@ -88,22 +93,32 @@ async def test_revoked_device_loses_refresh_and_intake_refuses_its_pushes(system
     hdrs = {"Authorization": f"Bearer {tok['access_token']}"}
     push = f"{system.intake_url}/v1/sync/push"
     assert (await system.http.post(push, json={"device_id": device, "items": []}, headers=hdrs)).status_code == 200
-    resp = await system.http.post(f"{system.cases_url}/v1/admin/devices/{device}/revoke", headers=await system.auth("admin"))
+    resp = await system.http.post(
+        f"{system.cases_url}/v1/admin/devices/{device}/revoke", headers=await system.auth("admin")
+    )
     assert resp.status_code == 200 and resp.json()["refresh_tokens_revoked"] == 1
     await system.drain()
     item = report()
     refused = await system.http.post(push, json={"device_id": device, "items": [item]}, headers=hdrs)
     assert refused.status_code == 403 and refused.json()["code"] == "device_revoked"
     async with system.intake_app.state.db.unit_of_work() as s:
-        assert (await s.execute(text("SELECT count(*) FROM intake.reports WHERE id = :i"), {"i": uuid.UUID(item["id"])})).scalar() == 0
+        assert (
+            await s.execute(text("SELECT count(*) FROM intake.reports WHERE id = :i"), {"i": uuid.UUID(item["id"])})
+        ).scalar() == 0
     assert (await token(system, grant_type="refresh_token", refresh_token=tok["refresh_token"])).status_code == 401
     again = await token(system, grant_type="password", username="w001", password="demo-pass-1", device_id=device)
     assert again.status_code == 401
 
 
 async def test_only_admin_revokes_devices_and_unknown_device_is_404(system):
-    assert (await system.http.post(f"{system.cases_url}/v1/admin/devices/x/revoke", headers=await system.auth("d001"))).status_code == 404
-    assert (await system.http.post(f"{system.cases_url}/v1/admin/devices/never-seen/revoke", headers=await system.auth("admin"))).status_code == 404
+    assert (
+        await system.http.post(f"{system.cases_url}/v1/admin/devices/x/revoke", headers=await system.auth("d001"))
+    ).status_code == 404
+    assert (
+        await system.http.post(
+            f"{system.cases_url}/v1/admin/devices/never-seen/revoke", headers=await system.auth("admin")
+        )
+    ).status_code == 404
 
 
 async def test_tampered_or_missing_token_is_401(system):
@@ -125,7 +140,10 @@ async def _forget_attempts(system, username: str) -> None:
 async def test_guesses_from_another_address_never_lock_the_real_user_out(system):
     async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")) as attacker:
         for _ in range(8):
-            resp = await attacker.post(f"{system.cases_url}{TOKEN}", data={"grant_type": "password", "username": "d101", "password": "guess-123"})
+            resp = await attacker.post(
+                f"{system.cases_url}{TOKEN}",
+                data={"grant_type": "password", "username": "d101", "password": "guess-123"},
+            )
             assert resp.status_code in (401, 429)
         assert resp.status_code == 429
     real = await token(system, grant_type="password", username="d101", password="demo-pass-1")  # from 127.0.0.1
@@ -160,56 +178,80 @@ async def test_the_wait_after_repeated_failures_grows_and_then_lets_the_user_in(
         assert waits == [1, 2, 4]
         manual.advance(seconds=8)
         assert (await token(system, grant_type="password", username="s001", password="demo-pass-1")).status_code == 200
-        assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 401  # streak ended
+        assert (
+            await token(system, grant_type="password", username="s001", password="wrong-1")
+        ).status_code == 401  # streak ended
     finally:
         clock.reset()
         await _forget_attempts(system, "s001")
 
 
 async def test_a_lost_refresh_response_retried_by_the_same_device_keeps_the_worker_signed_in(system):
-    first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-g")).json()
-    lost = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])  # the answer never arrives
+    first = (
+        await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-g")
+    ).json()
+    lost = await token(
+        system, grant_type="refresh_token", refresh_token=first["refresh_token"]
+    )  # the answer never arrives
     assert lost.status_code == 200
     retried = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"], device_id="phone-g")
     assert retried.status_code == 200, retried.text
     fresh = retried.json()["refresh_token"]
     assert (await token(system, grant_type="refresh_token", refresh_token=fresh)).status_code == 200  # the family lives
     # the successor the phone never saw is void
-    assert (await token(system, grant_type="refresh_token", refresh_token=lost.json()["refresh_token"])).status_code == 401
+    assert (
+        await token(system, grant_type="refresh_token", refresh_token=lost.json()["refresh_token"])
+    ).status_code == 401
 
 
 async def test_a_rotated_refresh_token_back_after_the_grace_window_ends_the_family(system):
     manual = ManualClock()
     clock.use(manual)
     try:
-        first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-h")).json()
+        first = (
+            await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-h")
+        ).json()
         second = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
         assert second.status_code == 200
         manual.advance(seconds=system.settings["cases"].refresh_reuse_grace_seconds + 1)
-        assert (await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])).status_code == 401
-        assert (await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])).status_code == 401
+        assert (
+            await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
+        ).status_code == 401
+        assert (
+            await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])
+        ).status_code == 401
     finally:
         clock.reset()
 
 
 async def test_another_device_presenting_a_rotated_token_within_the_window_ends_the_family(system):
-    first = (await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-i")).json()
+    first = (
+        await token(system, grant_type="password", username="w002", password="demo-pass-1", device_id="phone-i")
+    ).json()
     second = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
-    stolen = await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"], device_id="thief-phone")
+    stolen = await token(
+        system, grant_type="refresh_token", refresh_token=first["refresh_token"], device_id="thief-phone"
+    )
     assert stolen.status_code == 401
-    assert (await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])).status_code == 401
+    assert (
+        await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])
+    ).status_code == 401
 
 
 async def test_client_credentials_over_http_basic_and_token_answers_are_never_cached(system):
     basic = base64.b64encode(b"ps-dl:ps-dl-secret").decode()
     resp = await system.http.post(
-        f"{system.cases_url}{TOKEN}", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {basic}"}
+        f"{system.cases_url}{TOKEN}",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {basic}"},
     )
     assert resp.status_code == 200, resp.text
     assert resp.headers["cache-control"] == "no-store" and resp.headers["pragma"] == "no-cache"
     wrong = base64.b64encode(b"ps-dl:not-the-secret").decode()
     bad = await system.http.post(
-        f"{system.cases_url}{TOKEN}", data={"grant_type": "client_credentials"}, headers={"Authorization": f"Basic {wrong}"}
+        f"{system.cases_url}{TOKEN}",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": f"Basic {wrong}"},
     )
     assert bad.status_code == 401
     password = await token(system, grant_type="password", username="d001", password="demo-pass-1")

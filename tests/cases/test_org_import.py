@@ -1,4 +1,5 @@
 """Org import: idempotent upsert over the API and the CLI; a bad document stores nothing."""
+
 from __future__ import annotations
 
 import subprocess
@@ -13,7 +14,9 @@ DOC = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
 
 async def test_reimport_of_the_demo_org_updates_and_creates_nothing(system):
     resp = await system.http.post(
-        f"{system.cases_url}/v1/admin/org", content=DOC, headers={**await system.auth("admin"), "content-type": "application/yaml"}
+        f"{system.cases_url}/v1/admin/org",
+        content=DOC,
+        headers={**await system.auth("admin"), "content-type": "application/yaml"},
     )
     assert resp.status_code == 200, resp.text
     body = resp.json()
@@ -23,8 +26,14 @@ async def test_reimport_of_the_demo_org_updates_and_creates_nothing(system):
 
 async def test_new_township_is_created_and_reaches_intake(system):
     doc = {
-        "areas": [{"code": "620602999", "name": "测试镇", "level": "township", "children": [
-            {"code": "620602999201", "name": "测试村", "level": "village"}]}],
+        "areas": [
+            {
+                "code": "620602999",
+                "name": "测试镇",
+                "level": "township",
+                "children": [{"code": "620602999201", "name": "测试村", "level": "village"}],
+            }
+        ],
     }
     hdrs = await system.auth("admin")
     resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=hdrs)
@@ -37,7 +46,9 @@ async def test_new_township_is_created_and_reaches_intake(system):
 async def test_document_with_errors_stores_nothing(system):
     doc = {
         "areas": [{"code": "620602888", "name": "错误镇", "level": "township"}],
-        "users": [{"username": "ghost", "name": "幽灵", "role": "dispatcher", "areas": ["nowhere"], "password": "secret-1"}],
+        "users": [
+            {"username": "ghost", "name": "幽灵", "role": "dispatcher", "areas": ["nowhere"], "password": "secret-1"}
+        ],
     }
     resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
     assert resp.status_code == 422
@@ -48,7 +59,9 @@ async def test_document_with_errors_stores_nothing(system):
 
 async def test_unparseable_document_is_422(system):
     resp = await system.http.post(
-        f"{system.cases_url}/v1/admin/org", content=b"areas: [", headers={**await system.auth("admin"), "content-type": "application/yaml"}
+        f"{system.cases_url}/v1/admin/org",
+        content=b"areas: [",
+        headers={**await system.auth("admin"), "content-type": "application/yaml"},
     )
     assert resp.status_code == 422
 
@@ -68,11 +81,23 @@ def test_cli_import_is_idempotent(system, tmp_path):
         "VAR_DIR": str(tmp_path),
     }
     out = subprocess.run(
-        [sys.executable, "-m", "services.cases", "import-org", "deploy/demo-org.yaml"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "services.cases", "import-org", "deploy/demo-org.yaml"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert out.returncode == 0, out.stderr
     assert '"created": 0' in out.stdout
     bad = tmp_path / "bad.yaml"
     bad.write_text("users: [{username: x, name: y, role: pope}]\n")
-    out = subprocess.run([sys.executable, "-m", "services.cases", "import-org", str(bad)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cases", "import-org", str(bad)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 1 and "role" in out.stderr

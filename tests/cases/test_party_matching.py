@@ -1,53 +1,114 @@
 """The same person across reports: matched by the ID number's or the phone's keyed hash, whichever a
 report carries; parties first reported in different villages make a cross-village (跨村) case."""
+
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import text
-
 from case_helpers import case, make_case
 from factories import GRID_W001, GRID_W002, id_number, phone
+from sqlalchemy import text
 
 
 async def subjects_of(system, case_id):
     async with system.cases_app.state.db.unit_of_work() as s:
-        return {r.subject_id for r in await s.execute(text("SELECT subject_id FROM cases.subject_cases WHERE case_id = :c"), {"c": uuid.UUID(case_id)})}
+        return {
+            r.subject_id
+            for r in await s.execute(
+                text("SELECT subject_id FROM cases.subject_cases WHERE case_id = :c"), {"c": uuid.UUID(case_id)}
+            )
+        }
 
 
 async def test_person_with_id_number_then_phone_only_then_id_only_is_one_subject(system):
     idn, tel = id_number(), phone()
-    first, _ = await make_case(system, flags=[], category="neighbour", people_involved=2,
-                               parties=[{"name": "赵某", "id_number": idn, "phone": tel, "role": "applicant"}])
-    second, _ = await make_case(system, flags=[], category="neighbour", people_involved=2,
-                                parties=[{"name": "赵某", "phone": tel, "role": "applicant"}])
-    third, _ = await make_case(system, flags=[], category="neighbour", people_involved=2,
-                               parties=[{"name": "赵某", "id_number": idn, "role": "applicant"}])
-    (a,), (b,), (c,) = await subjects_of(system, first), await subjects_of(system, second), await subjects_of(system, third)
+    first, _ = await make_case(
+        system,
+        flags=[],
+        category="neighbour",
+        people_involved=2,
+        parties=[{"name": "赵某", "id_number": idn, "phone": tel, "role": "applicant"}],
+    )
+    second, _ = await make_case(
+        system,
+        flags=[],
+        category="neighbour",
+        people_involved=2,
+        parties=[{"name": "赵某", "phone": tel, "role": "applicant"}],
+    )
+    third, _ = await make_case(
+        system,
+        flags=[],
+        category="neighbour",
+        people_involved=2,
+        parties=[{"name": "赵某", "id_number": idn, "role": "applicant"}],
+    )
+    (a,), (b,), (c,) = (
+        await subjects_of(system, first),
+        await subjects_of(system, second),
+        await subjects_of(system, third),
+    )
     assert a == b == c
     second_grade = (await case(system, second))["grade"]
     assert second_grade["level"] == "complex" and any("在办案件" in r for r in second_grade["reasons"])
-    fourth, _ = await make_case(system, flags=[], category="neighbour", people_involved=2,
-                                parties=[{"name": "赵某", "phone": tel, "role": "applicant"}])
+    fourth, _ = await make_case(
+        system,
+        flags=[],
+        category="neighbour",
+        people_involved=2,
+        parties=[{"name": "赵某", "phone": tel, "role": "applicant"}],
+    )
     grade = (await case(system, fourth))["grade"]
     assert grade["level"] == "petition_backlog" and any("3起以往案件" in r for r in grade["reasons"])
 
 
 async def test_parties_first_reported_in_two_villages_make_a_cross_village_case(system):
     a_id, b_id = id_number(), id_number()
-    await make_case(system, GRID_W001, flags=[], category="land", people_involved=1, parties=[{"name": "钱某", "id_number": a_id, "role": "applicant"}])
-    await make_case(system, GRID_W002, flags=[], category="land", people_involved=1, parties=[{"name": "孙某", "id_number": b_id, "role": "applicant"}])
+    await make_case(
+        system,
+        GRID_W001,
+        flags=[],
+        category="land",
+        people_involved=1,
+        parties=[{"name": "钱某", "id_number": a_id, "role": "applicant"}],
+    )
+    await make_case(
+        system,
+        GRID_W002,
+        flags=[],
+        category="land",
+        people_involved=1,
+        parties=[{"name": "孙某", "id_number": b_id, "role": "applicant"}],
+    )
     # both earlier cases are open too; close nothing — the cross-village reason must be there besides
-    both, _ = await make_case(system, GRID_W001, flags=[], category="land", people_involved=2,
-                              parties=[{"name": "钱某", "id_number": a_id, "role": "applicant"}, {"name": "孙某", "id_number": b_id, "role": "respondent"}])
+    both, _ = await make_case(
+        system,
+        GRID_W001,
+        flags=[],
+        category="land",
+        people_involved=2,
+        parties=[
+            {"name": "钱某", "id_number": a_id, "role": "applicant"},
+            {"name": "孙某", "id_number": b_id, "role": "respondent"},
+        ],
+    )
     grade = (await case(system, both))["grade"]
     assert grade["level"] == "complex"
     assert "当事人分属2个村(社区)，属跨村纠纷" in grade["reasons"]
 
 
 async def test_parties_of_one_village_are_not_cross_village(system):
-    one, _ = await make_case(system, GRID_W001, flags=[], category="land", people_involved=2,
-                             parties=[{"name": "李某", "id_number": id_number(), "role": "applicant"}, {"name": "周某", "phone": phone(), "role": "respondent"}])
+    one, _ = await make_case(
+        system,
+        GRID_W001,
+        flags=[],
+        category="land",
+        people_involved=2,
+        parties=[
+            {"name": "李某", "id_number": id_number(), "role": "applicant"},
+            {"name": "周某", "phone": phone(), "role": "respondent"},
+        ],
+    )
     grade = (await case(system, one))["grade"]
     assert not any("跨村" in r for r in grade["reasons"])
 
@@ -56,13 +117,31 @@ async def test_subject_list_shows_only_the_case_numbers_in_the_callers_scope(sys
     from factories import GRID_W101
 
     idn = id_number()
-    mine, _ = await make_case(system, GRID_W001, flags=[], category="land", people_involved=1, parties=[{"name": "吴某", "id_number": idn, "role": "applicant"}])
-    theirs, _ = await make_case(system, GRID_W101, flags=[], category="land", people_involved=1, parties=[{"name": "吴某", "id_number": idn, "role": "applicant"}])
+    mine, _ = await make_case(
+        system,
+        GRID_W001,
+        flags=[],
+        category="land",
+        people_involved=1,
+        parties=[{"name": "吴某", "id_number": idn, "role": "applicant"}],
+    )
+    theirs, _ = await make_case(
+        system,
+        GRID_W101,
+        flags=[],
+        category="land",
+        people_involved=1,
+        parties=[{"name": "吴某", "id_number": idn, "role": "applicant"}],
+    )
     numbers = {(await case(system, mine, "admin"))["number"], (await case(system, theirs, "admin"))["number"]}
     (subject,) = await subjects_of(system, mine)
 
     async def listed(user):
-        items = (await system.http.get(f"{system.cases_url}/v1/subjects", params={"limit": 500}, headers=await system.auth(user))).json()["items"]
+        items = (
+            await system.http.get(
+                f"{system.cases_url}/v1/subjects", params={"limit": 500}, headers=await system.auth(user)
+            )
+        ).json()["items"]
         return next(i for i in items if i["id"] == str(subject))["cases"]
 
     assert await listed("d001") == [(await case(system, mine))["number"]]
@@ -72,16 +151,30 @@ async def test_subject_list_shows_only_the_case_numbers_in_the_callers_scope(sys
 
 async def test_parties_of_one_report_sharing_an_id_number_are_one_subject_linked_once_and_known_by_both_phones(system):
     idn, tel1, tel2 = id_number(), phone(), phone()
-    first, _ = await make_case(system, flags=[], category="neighbour", people_involved=2, parties=[
-        {"name": "郑某", "id_number": idn, "phone": tel1, "role": "applicant"},
-        {"name": "郑某某", "id_number": idn, "phone": tel2, "role": "respondent"},
-    ])
+    first, _ = await make_case(
+        system,
+        flags=[],
+        category="neighbour",
+        people_involved=2,
+        parties=[
+            {"name": "郑某", "id_number": idn, "phone": tel1, "role": "applicant"},
+            {"name": "郑某某", "id_number": idn, "phone": tel2, "role": "respondent"},
+        ],
+    )
     (subject,) = await subjects_of(system, first)
     async with system.cases_app.state.db.unit_of_work() as s:
-        role = (await s.execute(text("SELECT role FROM cases.subject_cases WHERE case_id = :c"), {"c": uuid.UUID(first)})).scalar_one()
+        role = (
+            await s.execute(text("SELECT role FROM cases.subject_cases WHERE case_id = :c"), {"c": uuid.UUID(first)})
+        ).scalar_one()
         name = (await s.execute(text("SELECT name FROM cases.subjects WHERE id = :s"), {"s": subject})).scalar_one()
     assert role == "applicant" and name == "郑某某"  # the first party's role; the name last given
-    second, _ = await make_case(system, flags=[], category="neighbour", people_involved=2, parties=[{"name": "郑某", "phone": tel2, "role": "applicant"}])
+    second, _ = await make_case(
+        system,
+        flags=[],
+        category="neighbour",
+        people_involved=2,
+        parties=[{"name": "郑某", "phone": tel2, "role": "applicant"}],
+    )
     assert await subjects_of(system, second) == {subject}
 
 
@@ -97,7 +190,9 @@ async def test_three_parties_cost_two_statements_on_the_subject_keys_not_two_eac
     engine = system.cases_app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", count)
     try:
-        parties = [{"name": f"冯某{i}", "id_number": id_number(), "phone": phone(), "role": "applicant"} for i in range(3)]
+        parties = [
+            {"name": f"冯某{i}", "id_number": id_number(), "phone": phone(), "role": "applicant"} for i in range(3)
+        ]
         case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=3, parties=parties)
     finally:
         event.remove(engine, "before_cursor_execute", count)

@@ -1,5 +1,6 @@
 """Contacting the party within the hour needs the phone: the case read stays masked, a dispatcher in
 scope may reveal the parties, and each reveal is on the timeline; leaders and other townships may not."""
+
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,9 @@ from case_helpers import case, make_case, timeline_actions
 
 
 async def reveal(system, user, case_id):
-    return await system.http.post(f"{system.cases_url}/v1/cases/{case_id}/parties/reveal", headers=await system.auth(user))
+    return await system.http.post(
+        f"{system.cases_url}/v1/cases/{case_id}/parties/reveal", headers=await system.auth(user)
+    )
 
 
 async def test_dispatcher_reveals_parties_and_the_look_is_on_the_timeline(system, caplog):
@@ -20,7 +23,11 @@ async def test_dispatcher_reveals_parties_and_the_look_is_on_the_timeline(system
         r = await reveal(system, "d001", case_id)
     assert r.status_code == 200, r.text
     shown = r.json()["parties"][0]
-    assert (shown["name"], shown["phone"], shown["id_number"]) == (applicant["name"], applicant["phone"], applicant["id_number"])
+    assert (shown["name"], shown["phone"], shown["id_number"]) == (
+        applicant["name"],
+        applicant["phone"],
+        applicant["id_number"],
+    )
     assert applicant["phone"] not in caplog.text and applicant["id_number"] not in caplog.text
     tl = (await case(system, case_id, "admin"))["timeline"]
     entry = next(t for t in tl if t["action"] == "reveal_parties")

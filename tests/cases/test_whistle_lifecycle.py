@@ -1,13 +1,13 @@
 """吹哨报到 across the case life: the lead's done meets the 3 days, returns and reopens leave no clock
 running and no stale task on a phone, a reopened case can be whistled again."""
+
 from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
-
 from case_helpers import act, case, dept_token, make_case, manual_clock
+from sqlalchemy import text
 
 
 async def whistle_of(system, headers, case_id):
@@ -16,21 +16,32 @@ async def whistle_of(system, headers, case_id):
 
 
 async def move(system, headers, whistle_id, name, body=None):
-    return await system.http.post(f"{system.cases_url}/v1/whistles/{whistle_id}/{name}", json=body or {}, headers=headers)
+    return await system.http.post(
+        f"{system.cases_url}/v1/whistles/{whistle_id}/{name}", json=body or {}, headers=headers
+    )
 
 
 async def whistled(system, dept="PS-DL"):
     case_id, item = await make_case(system, flags=[], category="neighbour", people_involved=2)
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": dept, "role": "lead"}], "reason": "请牵头处理"})
+    r = await act(
+        system, "d001", case_id, "whistle", {"departments": [{"code": dept, "role": "lead"}], "reason": "请牵头处理"}
+    )
     assert r.status_code == 200, r.text
     return case_id, item
 
 
 async def deadline_states(system, case_id):
     async with system.cases_app.state.db.unit_of_work() as s:
-        return [(r.kind, r.state, r.met_by, r.cancel_reason) for r in await s.execute(
-            text("SELECT kind, state, met_by, cancel_reason FROM cases.deadlines WHERE case_id = :c ORDER BY created_at"), {"c": uuid.UUID(case_id)})]
+        return [
+            (r.kind, r.state, r.met_by, r.cancel_reason)
+            for r in await s.execute(
+                text(
+                    "SELECT kind, state, met_by, cancel_reason FROM cases.deadlines WHERE case_id = :c ORDER BY created_at"
+                ),
+                {"c": uuid.UUID(case_id)},
+            )
+        ]
 
 
 async def test_lead_department_done_on_time_meets_the_resolve_clock(system):
@@ -60,7 +71,14 @@ async def test_lead_cannot_return_a_suspended_case_so_no_clock_stays_frozen(syst
     assert (await act(system, "d001", case_id, "resume")).status_code == 200
     assert (await move(system, ps, w["id"], "return", {"reason": "非本部门职责"})).status_code == 200
     async with system.cases_app.state.db.unit_of_work() as s:
-        frozen = (await s.execute(text("SELECT count(*) FROM cases.deadlines WHERE case_id = :c AND paused_at IS NOT NULL AND state = 'pending'"), {"c": uuid.UUID(case_id)})).scalar()
+        frozen = (
+            await s.execute(
+                text(
+                    "SELECT count(*) FROM cases.deadlines WHERE case_id = :c AND paused_at IS NOT NULL AND state = 'pending'"
+                ),
+                {"c": uuid.UUID(case_id)},
+            )
+        ).scalar()
     assert frozen == 0
 
 
@@ -72,7 +90,13 @@ async def test_next_lead_after_a_return_gets_fresh_three_days(system):
         (w,) = await whistle_of(system, ps, case_id)
         clk.advance(hours=50)
         assert (await move(system, ps, w["id"], "return", {"reason": "非本部门职责"})).status_code == 200
-        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"})
+        r = await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"},
+        )
         assert r.status_code == 200, r.text
         resolves = [d for d in r.json()["deadlines"] if d["kind"] == "resolve"]
         assert [d["state"] for d in resolves] == ["cancelled", "pending"]
@@ -87,10 +111,20 @@ async def test_dissatisfied_revisit_can_be_whistled_again_and_gets_fresh_reply_c
     (w,) = await whistle_of(system, ps, case_id)
     for name in ("ack", "done"):
         assert (await move(system, ps, w["id"], name)).status_code == 200
-    for action, body in (("resolve", {"outcome": "mediated"}), ("reply", {"text": "已调解"}), ("revisit", {"satisfaction": "dissatisfied", "note": "仍有异议"})):
+    for action, body in (
+        ("resolve", {"outcome": "mediated"}),
+        ("reply", {"text": "已调解"}),
+        ("revisit", {"satisfaction": "dissatisfied", "note": "仍有异议"}),
+    ):
         r = await act(system, "d001", case_id, action, body)
         assert r.status_code == 200, (action, r.text)
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "重新牵头办理"})
+    r = await act(
+        system,
+        "d001",
+        case_id,
+        "whistle",
+        {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "重新牵头办理"},
+    )
     assert r.status_code == 200, r.text
     c = r.json()
     assert [x["state"] for x in c["whistles"]] == ["done", "pending"]
@@ -107,9 +141,16 @@ async def test_dissatisfied_revisit_can_be_whistled_again_and_gets_fresh_reply_c
 
 
 async def test_reopen_from_replied_cancels_reply_revisit_clocks_and_clears_the_phone_task(system):
-    snap = (await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("w001", "dev-w001"))).json()
+    snap = (
+        await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("w001", "dev-w001"))
+    ).json()
     case_id, _ = await make_case(system, flags=[], category="debt", people_involved=2)
-    for action, body in (("grade", {}), ("assign", {"unit": "620602107201", "person": "村调委会"}), ("resolve", {"outcome": "mediated"}), ("reply", {"text": "已答复"})):
+    for action, body in (
+        ("grade", {}),
+        ("assign", {"unit": "620602107201", "person": "村调委会"}),
+        ("resolve", {"outcome": "mediated"}),
+        ("reply", {"text": "已答复"}),
+    ):
         assert (await act(system, "d001", case_id, action, body)).status_code == 200, action
     r = await act(system, "d001", case_id, "reopen", {"reason": "当事人反映协议未履行"})
     assert r.status_code == 200 and r.json()["state"] == "in_progress"
@@ -117,12 +158,25 @@ async def test_reopen_from_replied_cancels_reply_revisit_clocks_and_clears_the_p
     assert [d["state"] for d in revisit] == ["cancelled"] and "重新办理" in revisit[0]["cancel_reason"]
     await system.drain()
     async with system.cases_app.state.db.unit_of_work() as s:
-        assert (await s.execute(text("SELECT count(*) FROM cases.tasks WHERE case_id = :c AND state = 'open'"), {"c": uuid.UUID(case_id)})).scalar() == 0
-    feed = (await system.http.get(f"{system.intake_url}/v1/sync/pull", params={"cursor": snap["cursor"], "limit": 500}, headers=await system.auth("w001", "dev-w001"))).json()
+        assert (
+            await s.execute(
+                text("SELECT count(*) FROM cases.tasks WHERE case_id = :c AND state = 'open'"),
+                {"c": uuid.UUID(case_id)},
+            )
+        ).scalar() == 0
+    feed = (
+        await system.http.get(
+            f"{system.intake_url}/v1/sync/pull",
+            params={"cursor": snap["cursor"], "limit": 500},
+            headers=await system.auth("w001", "dev-w001"),
+        )
+    ).json()
     tasks = [ch["data"] for ch in feed["changes"] if ch["type"] == "task" and ch["data"].get("case_id") == case_id]
     assert [t.get("state", "open") for t in tasks] == ["open", "cancelled"]
     assert tasks[0]["task_id"] == tasks[1]["task_id"]
-    fresh = (await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("w001", "dev-w001"))).json()
+    fresh = (
+        await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("w001", "dev-w001"))
+    ).json()
     assert not any(ch["type"] == "task" and ch["data"].get("case_id") == case_id for ch in fresh["changes"])
     # resolve and reply again: a fresh reply clock
     assert (await act(system, "d001", case_id, "resolve", {"outcome": "mediated"})).status_code == 200
@@ -141,8 +195,15 @@ async def test_department_sees_its_whistles_with_their_deadlines_and_the_event_c
         assert datetime.fromisoformat(ack_due) == clk.now() + timedelta(hours=1)
     await system.drain()
     async with system.services["notify"].app.state.db.unit_of_work() as s:
-        payload = (await s.execute(text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.created'"), {"a": case_id})).scalar_one()
-    assert payload["whistle_id"] == w["id"] and datetime.fromisoformat(payload["acknowledge_due_at"]) == datetime.fromisoformat(ack_due)
+        payload = (
+            await s.execute(
+                text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.created'"),
+                {"a": case_id},
+            )
+        ).scalar_one()
+    assert payload["whistle_id"] == w["id"] and datetime.fromisoformat(
+        payload["acknowledge_due_at"]
+    ) == datetime.fromisoformat(ack_due)
 
 
 def resolve_clocks(w):
@@ -157,7 +218,13 @@ async def test_a_returned_lead_shows_its_own_cancelled_resolve_clock_and_the_nex
         (old,) = resolve_clocks(first)
         clk.advance(hours=50)
         assert (await move(system, ps, first["id"], "return", {"reason": "需补充材料"})).status_code == 200
-        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "补充材料后再请牵头"})
+        r = await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "补充材料后再请牵头"},
+        )
         assert r.status_code == 200, r.text
         by_id = {w["id"]: w for w in await whistle_of(system, ps, case_id)}
         second = next(w for i, w in by_id.items() if i != first["id"])
@@ -170,32 +237,73 @@ async def test_a_lead_whistled_after_an_assist_shows_the_resolve_clock_running_f
     with manual_clock() as clk:
         case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
         assert (await act(system, "d001", case_id, "grade")).status_code == 200
-        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "assist"}], "reason": "先请司法所协助"})
+        r = await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "SF-DL", "role": "assist"}], "reason": "先请司法所协助"},
+        )
         assert r.status_code == 200, r.text
         started = clk.now()
         clk.advance(hours=2)
-        r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "派出所牵头"})
+        r = await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "派出所牵头"},
+        )
         assert r.status_code == 200, r.text
         (lead,) = await whistle_of(system, await dept_token(system, "ps-dl"), case_id)
-        assert [(s, datetime.fromisoformat(d)) for s, d in resolve_clocks(lead)] == [("pending", started + timedelta(days=3))]
+        assert [(s, datetime.fromisoformat(d)) for s, d in resolve_clocks(lead)] == [
+            ("pending", started + timedelta(days=3))
+        ]
 
 
 async def test_dispatcher_cannot_whistle_a_department_of_another_township(system):
     case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
     await act(system, "d001", case_id, "grade")
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}, {"code": "PS-SCH", "role": "assist"}, {"code": "NOPE", "role": "assist"}], "reason": "协同"})
+    r = await act(
+        system,
+        "d001",
+        case_id,
+        "whistle",
+        {
+            "departments": [
+                {"code": "SF-DL", "role": "lead"},
+                {"code": "PS-SCH", "role": "assist"},
+                {"code": "NOPE", "role": "assist"},
+            ],
+            "reason": "协同",
+        },
+    )
     assert r.status_code == 422
-    assert [e["loc"] for e in r.json()["errors"]] == [["body", "departments", 1, "code"], ["body", "departments", 2, "code"]]
+    assert [e["loc"] for e in r.json()["errors"]] == [
+        ["body", "departments", 1, "code"],
+        ["body", "departments", 2, "code"],
+    ]
     c = await case(system, case_id)
     assert c["whistles"] == [] and c["state"] == "graded"
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "司法所牵头"})
+    r = await act(
+        system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "司法所牵头"}
+    )
     assert r.status_code == 200
 
 
 async def whistled_with_assist(system):
     case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}, {"code": "SF-DL", "role": "assist"}], "reason": "派出所牵头、司法所协助"})
+    r = await act(
+        system,
+        "d001",
+        case_id,
+        "whistle",
+        {
+            "departments": [{"code": "PS-DL", "role": "lead"}, {"code": "SF-DL", "role": "assist"}],
+            "reason": "派出所牵头、司法所协助",
+        },
+    )
     assert r.status_code == 200, r.text
     return case_id
 
@@ -203,7 +311,13 @@ async def whistled_with_assist(system):
 async def cancelled_events(system, case_id):
     await system.drain()
     async with system.services["notify"].app.state.db.unit_of_work() as s:
-        return [r.payload for r in await s.execute(text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.cancelled'"), {"a": case_id})]
+        return [
+            r.payload
+            for r in await s.execute(
+                text("SELECT payload FROM notify.events WHERE aggregate_id = :a AND type = 'whistle.cancelled'"),
+                {"a": case_id},
+            )
+        ]
 
 
 async def test_rejecting_a_returned_case_cancels_the_assist_whistle_still_pending_and_tells_the_department(system):
@@ -216,9 +330,15 @@ async def test_rejecting_a_returned_case_cancels_the_assist_whistle_still_pendin
     assert {w["department"]: w["state"] for w in r.json()["whistles"]} == {"PS-DL": "returned", "SF-DL": "cancelled"}
     (sf,) = [w for w in r.json()["whistles"] if w["department"] == "SF-DL"]
     (event,) = await cancelled_events(system, case_id)
-    assert event["whistle_id"] == sf["id"] and event["department"] == "SF-DL" and event["note"] == "案件不予受理：不属于受理范围"
+    assert (
+        event["whistle_id"] == sf["id"]
+        and event["department"] == "SF-DL"
+        and event["note"] == "案件不予受理：不属于受理范围"
+    )
     async with system.cases_app.state.db.unit_of_work() as s:
-        reason = (await s.execute(text("SELECT return_reason FROM cases.whistles WHERE id = :w"), {"w": uuid.UUID(sf["id"])})).scalar()
+        reason = (
+            await s.execute(text("SELECT return_reason FROM cases.whistles WHERE id = :w"), {"w": uuid.UUID(sf["id"])})
+        ).scalar()
     assert reason == "案件不予受理：不属于受理范围"
 
 
@@ -228,7 +348,11 @@ async def test_closing_a_case_cancels_the_assist_whistle_left_open_so_no_departm
     lead = next(w for w in await whistle_of(system, ps, case_id) if w["role"] == "lead")
     for name in ("ack", "done"):
         assert (await move(system, ps, lead["id"], name)).status_code == 200
-    for action, body in (("resolve", {"outcome": "mediated"}), ("reply", {"text": "已调解"}), ("revisit", {"satisfaction": "satisfied"})):
+    for action, body in (
+        ("resolve", {"outcome": "mediated"}),
+        ("reply", {"text": "已调解"}),
+        ("revisit", {"satisfaction": "satisfied"}),
+    ):
         assert (await act(system, "d001", case_id, action, body)).status_code == 200, action
     assert {w["department"]: w["state"] for w in (await case(system, case_id))["whistles"]}["SF-DL"] == "pending"
     r = await act(system, "d001", case_id, "close", {"note": "已销号"})
@@ -242,12 +366,24 @@ async def test_a_retired_department_cannot_be_whistled_422_naming_it_and_nothing
     admin = await system.auth("admin")
     dept = {"code": "RET-DL", "name": "大柳原农机站", "kind": "agriculture", "area": "620602107"}
     for active in (True, False):  # exists, then retired (撤销) by the next org import
-        r = await system.http.post(f"{system.cases_url}/v1/admin/org", json={"departments": [dept | {"active": active}]}, headers=admin)
+        r = await system.http.post(
+            f"{system.cases_url}/v1/admin/org", json={"departments": [dept | {"active": active}]}, headers=admin
+        )
         assert r.status_code == 200, r.text
     case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    r = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "SF-DL", "role": "lead"}, {"code": "RET-DL", "role": "assist"}], "reason": "协同"})
+    r = await act(
+        system,
+        "d001",
+        case_id,
+        "whistle",
+        {"departments": [{"code": "SF-DL", "role": "lead"}, {"code": "RET-DL", "role": "assist"}], "reason": "协同"},
+    )
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
     assert [e["loc"] for e in r.json()["errors"]] == [["body", "departments", 1, "code"]]
     c = await case(system, case_id)
-    assert c["whistles"] == [] and c["state"] == "graded" and not [d for d in c["deadlines"] if d["kind"] in ("acknowledge", "resolve")]
+    assert (
+        c["whistles"] == []
+        and c["state"] == "graded"
+        and not [d for d in c["deadlines"] if d["kind"] in ("acknowledge", "resolve")]
+    )

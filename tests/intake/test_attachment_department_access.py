@@ -1,5 +1,6 @@
 """Department staff and department systems see the photos of the cases whistled (吹哨) to their
 department: intake asks cases, and answers 503 with Retry-After when cases cannot answer."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,9 @@ import asyncio
 from case_helpers import act, dept_token
 from conftest import DEMO_PASSWORD
 from factories import GRID_W001, report
-from services.intake.attachment.case_access import CaseAccess
 from test_attachments import download, photo, sha, upload_whole
+
+from services.intake.attachment.case_access import CaseAccess
 
 PROBLEM = "application/problem+json"
 
@@ -17,17 +19,32 @@ async def case_with_photo(system) -> tuple[str, bytes]:
     data = photo(20_000)
     await upload_whole(system, data, "w001")
     item = report(grid=GRID_W001, attachments=[f"sha256:{sha(data)}"])
-    resp = await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [item]},
-                                  headers=await system.auth("w001", "dev-w001"))
+    resp = await system.http.post(
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w001", "items": [item]},
+        headers=await system.auth("w001", "dev-w001"),
+    )
     assert resp.json()["results"][0]["status"] == "accepted", resp.text
     await system.drain()
-    found = await system.http.get(f"{system.cases_url}/v1/cases", params={"report": item["id"]}, headers=await system.auth("d001"))
+    found = await system.http.get(
+        f"{system.cases_url}/v1/cases", params={"report": item["id"]}, headers=await system.auth("d001")
+    )
     return found.json()["items"][0]["id"], data
 
 
 async def staff_of_another_department(system) -> str:
-    doc = {"users": [{"username": "s101", "name": "郑十一", "role": "department_staff", "department": "PS-SCH",
-                      "areas": ["620602108"], "password": DEMO_PASSWORD}]}
+    doc = {
+        "users": [
+            {
+                "username": "s101",
+                "name": "郑十一",
+                "role": "department_staff",
+                "department": "PS-SCH",
+                "areas": ["620602108"],
+                "password": DEMO_PASSWORD,
+            }
+        ]
+    }
     resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
     assert resp.status_code == 200, resp.text
     await system.drain()
@@ -35,7 +52,9 @@ async def staff_of_another_department(system) -> str:
 
 
 async def fetch_as_system(system, digest: str, client_id: str):
-    return await system.http.get(f"{system.intake_url}/v1/attachments/{digest}", headers=await dept_token(system, client_id))
+    return await system.http.get(
+        f"{system.intake_url}/v1/attachments/{digest}", headers=await dept_token(system, client_id)
+    )
 
 
 async def test_staff_and_system_of_the_whistled_department_get_the_photo_others_404(system):
@@ -45,7 +64,13 @@ async def test_staff_and_system_of_the_whistled_department_get_the_photo_others_
     # not whistled yet: no department sees it
     assert (await download(system, digest, "s001")).status_code == 404
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    resp = await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"})
+    resp = await act(
+        system,
+        "d001",
+        case_id,
+        "whistle",
+        {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"},
+    )
     assert resp.status_code == 200, resp.text
 
     got = await download(system, digest, "s001")
@@ -59,14 +84,24 @@ async def test_staff_and_system_of_the_whistled_department_get_the_photo_others_
 async def test_department_download_is_503_with_retry_after_while_cases_is_away(system):
     case_id, data = await case_with_photo(system)
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"})).status_code == 200
+    assert (
+        await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"},
+        )
+    ).status_code == 200
     assert (await download(system, sha(data), "s001")).status_code == 200  # intake has the signing keys now
     await system.stop_service("cases")
     try:
         resp = await download(system, sha(data), "s001")
         assert resp.status_code == 503, resp.text
         assert resp.headers["retry-after"].isdigit() and resp.headers["content-type"].startswith(PROBLEM)
-        assert (await download(system, sha(data), "d001")).status_code == 200  # area-scoped callers need no answer from cases
+        assert (
+            await download(system, sha(data), "d001")
+        ).status_code == 200  # area-scoped callers need no answer from cases
     finally:
         await system.start_service("cases")
     assert (await download(system, sha(data), "s001")).status_code == 200
@@ -88,15 +123,19 @@ class SlowCases:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head = await reader.readuntil(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+        )
         await reader.readexactly(length)
         self.waiting += 1
         if self.waiting >= self.expected:
             self.all_waiting.set()
         await self.release.wait()
         body = b'{"visible": true}'
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
-                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        )
         await writer.drain()
         writer.close()
 
@@ -109,7 +148,15 @@ class SlowCases:
 async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_connection(system):
     case_id, data = await case_with_photo(system)
     assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    assert (await act(system, "d001", case_id, "whistle", {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"})).status_code == 200
+    assert (
+        await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "需派出所处置"},
+        )
+    ).status_code == 200
     app = system.intake_app
     pool = app.state.db.engine.pool
     burst = pool.size() + pool._max_overflow + 2  # more department downloads than the pool can lend
@@ -117,15 +164,21 @@ async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_con
     real = app.state.case_access
     app.state.case_access = CaseAccess(await slow.start(), "test-service-token", timeout_seconds=30)
     hdrs = await system.auth("s001")
-    downloads = [asyncio.create_task(system.http.get(f"{system.intake_url}/v1/attachments/{sha(data)}", headers=hdrs)) for _ in range(burst)]
+    downloads = [
+        asyncio.create_task(system.http.get(f"{system.intake_url}/v1/attachments/{sha(data)}", headers=hdrs))
+        for _ in range(burst)
+    ]
     try:
         await asyncio.wait_for(slow.all_waiting.wait(), timeout=10)  # every download is waiting for cases
         assert slow.waiting == burst
         assert pool.checkedout() == 0
         # meanwhile a phone still pushes at once
         pushed = await asyncio.wait_for(
-            system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [report(grid=GRID_W001)]},
-                             headers=await system.auth("w001", "dev-w001")),
+            system.http.post(
+                f"{system.intake_url}/v1/sync/push",
+                json={"device_id": "dev-w001", "items": [report(grid=GRID_W001)]},
+                headers=await system.auth("w001", "dev-w001"),
+            ),
             timeout=5,
         )
         assert pushed.json()["results"][0]["status"] == "accepted", pushed.text

@@ -1,5 +1,6 @@
 """Attachments over tus 1.0.0: resumable, verified against the declared sha256, stored once, and
 fetched only by those who may see a report that references them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,10 +11,10 @@ import os
 import uuid
 from pathlib import Path
 
+from factories import GRID_W001, GRID_W002, report
 from sqlalchemy import text
 from tusclient import client as tus_client
 
-from factories import GRID_W001, GRID_W002, report
 from services.intake.attachment.service import purge_expired_uploads
 from services.intake.attachment.storage import AttachmentStore
 from shared.clock import ManualClock, clock
@@ -35,7 +36,13 @@ def b64(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
 
 
-def metadata(data: bytes | None = None, *, digest: str | None = None, filetype: str = "image/jpeg", filename: str = "现场照片.jpg") -> str:
+def metadata(
+    data: bytes | None = None,
+    *,
+    digest: str | None = None,
+    filetype: str = "image/jpeg",
+    filename: str = "现场照片.jpg",
+) -> str:
     digest = digest or sha(data or b"")
     return f"sha256 {b64(digest)},filetype {b64(filetype)},filename {b64(filename)}"
 
@@ -47,7 +54,9 @@ async def headers(system, user: str = "w001") -> dict[str, str]:
 
 async def create(system, data: bytes, user: str = "w001", *, length: int | None = None, **meta):
     hdrs = await headers(system, user)
-    hdrs.update({"Upload-Length": str(len(data) if length is None else length), "Upload-Metadata": metadata(data, **meta)})
+    hdrs.update(
+        {"Upload-Length": str(len(data) if length is None else length), "Upload-Metadata": metadata(data, **meta)}
+    )
     return await system.http.post(f"{system.intake_url}/v1/attachments", headers=hdrs)
 
 
@@ -69,7 +78,9 @@ async def head(system, url: str, user: str = "w001"):
 
 async def download(system, digest: str, user: str = "w001"):
     device = f"dev-{user}" if user.startswith("w") else None
-    return await system.http.get(f"{system.intake_url}/v1/attachments/{digest}", headers=await system.auth(user, device))
+    return await system.http.get(
+        f"{system.intake_url}/v1/attachments/{digest}", headers=await system.auth(user, device)
+    )
 
 
 async def upload_whole(system, data: bytes, user: str = "w001") -> str:
@@ -126,7 +137,8 @@ async def test_request_without_tus_resumable_is_412_with_tus_version(system):
 async def test_only_grid_workers_create_uploads_and_a_token_is_required(system):
     data = photo(1000)
     anonymous = await system.http.post(
-        f"{system.intake_url}/v1/attachments", headers={**TUS, "Upload-Length": "1000", "Upload-Metadata": metadata(data)}
+        f"{system.intake_url}/v1/attachments",
+        headers={**TUS, "Upload-Length": "1000", "Upload-Metadata": metadata(data)},
     )
     assert anonymous.status_code == 401
     assert anonymous.headers["tus-resumable"] == "1.0.0"
@@ -182,7 +194,9 @@ async def test_resumable_upload_in_several_chunks_with_head_between(system):
     assert (await head(system, url)).headers["upload-offset"] == str(len(data))
     assert blob(system, sha(data)).read_bytes() == data
     assert await scalar(system, "SELECT size FROM intake.attachments WHERE sha256 = :h", h=sha(data)) == len(data)
-    assert await scalar(system, "SELECT completed_at IS NOT NULL FROM intake.uploads WHERE id = :i", i=uuid.UUID(url.rsplit("/", 1)[-1]))
+    assert await scalar(
+        system, "SELECT completed_at IS NOT NULL FROM intake.uploads WHERE id = :i", i=uuid.UUID(url.rsplit("/", 1)[-1])
+    )
 
 
 async def test_chunked_transfer_without_content_length_is_streamed(system):
@@ -218,7 +232,9 @@ async def test_wrong_offset_is_409_and_changes_nothing(system):
 async def test_chunk_checksum_mismatch_is_460_and_the_chunk_discarded(system):
     data = photo(60_000)
     url = upload_url(system, await create(system, data))
-    assert (await patch(system, url, 0, data[:30_000], **{"Upload-Checksum": checksum("sha1", data[:30_000])})).status_code == 204
+    assert (
+        await patch(system, url, 0, data[:30_000], **{"Upload-Checksum": checksum("sha1", data[:30_000])})
+    ).status_code == 204
 
     bad = await patch(system, url, 30_000, data[30_000:], **{"Upload-Checksum": checksum("md5", b"something else")})
     assert bad.status_code == 460
@@ -254,8 +270,14 @@ async def test_whole_file_sha256_mismatch_is_422_and_nothing_is_stored(system):
     assert (await head(system, url)).status_code == 404
     assert not partial(system, url).exists()
     assert not blob(system, sha(data)).exists() and not blob(system, claimed).exists()
-    assert await scalar(system, "SELECT count(*) FROM intake.attachments WHERE sha256 IN (:a, :b)", a=claimed, b=sha(data)) == 0
-    assert await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = :i", i=uuid.UUID(url.rsplit("/", 1)[-1])) == 0
+    assert (
+        await scalar(system, "SELECT count(*) FROM intake.attachments WHERE sha256 IN (:a, :b)", a=claimed, b=sha(data))
+        == 0
+    )
+    assert (
+        await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = :i", i=uuid.UUID(url.rsplit("/", 1)[-1]))
+        == 0
+    )
     assert (await download(system, claimed, "admin")).status_code == 404
 
 
@@ -555,7 +577,9 @@ async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_
     try:
         ids = [uuid.UUID(u.rsplit("/", 1)[-1]) for u in urls]
         await asyncio.wait_for(streaming.wait(), timeout=10)
-        n = await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids)
+        n = await scalar(
+            system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids
+        )
         assert n == slow_count
 
         pushed = await asyncio.wait_for(
@@ -575,7 +599,12 @@ async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_
     assert [r.status_code for r in results] == [204] * slow_count
     for data in files:
         assert blob(system, sha(data)).read_bytes() == data
-    assert await scalar(system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids) == 0
+    assert (
+        await scalar(
+            system, "SELECT count(*) FROM intake.uploads WHERE id = ANY(:ids) AND patch_lease IS NOT NULL", ids=ids
+        )
+        == 0
+    )
 
 
 async def test_patch_refused_mid_stream_gives_the_upload_back_at_once(system):
@@ -602,14 +631,19 @@ async def test_a_revoked_phone_cannot_download_even_its_own_photos(system):
     hdrs = {**TUS, "Authorization": f"Bearer {signed_in.json()['access_token']}"}
     data = photo(5_000)
     created = await system.http.post(
-        f"{system.intake_url}/v1/attachments", headers={**hdrs, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(data)}
+        f"{system.intake_url}/v1/attachments",
+        headers={**hdrs, "Upload-Length": str(len(data)), "Upload-Metadata": metadata(data)},
     )
     url = upload_url(system, created)
-    assert (await system.http.patch(url, headers={**hdrs, **OCTETS, "Upload-Offset": "0"}, content=data)).status_code == 204
+    assert (
+        await system.http.patch(url, headers={**hdrs, **OCTETS, "Upload-Offset": "0"}, content=data)
+    ).status_code == 204
     fetch = f"{system.intake_url}/v1/attachments/{sha(data)}"
     assert (await system.http.get(fetch, headers=hdrs)).status_code == 200
 
-    revoked = await system.http.post(f"{system.cases_url}/v1/admin/devices/{device}/revoke", headers=await system.auth("admin"))
+    revoked = await system.http.post(
+        f"{system.cases_url}/v1/admin/devices/{device}/revoke", headers=await system.auth("admin")
+    )
     assert revoked.status_code == 200
     await system.drain()
     refused = await system.http.get(fetch, headers=hdrs)

@@ -1,13 +1,13 @@
 """Org changes reach the phones: an org import in cases replaces intake's directory copy and gives each
 grid worker whose reference data changed one `reference` change in the pull feed."""
+
 from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import text
-
 from conftest import DEMO_PASSWORD
 from factories import report
+from sqlalchemy import text
 from test_attachments import download, photo, sha, upload_whole
 
 VILLAGE = "620602107209"
@@ -23,10 +23,24 @@ def org(grid_1_name: str = "新柳村第一网格", grid_2_active: bool = True, 
         {"code": GRID_2, "name": "新柳村第二网格", "level": "grid", "active": grid_2_active},
     ]
     doc = {
-        "areas": [{"code": "620602", "name": "凉州区", "level": "county", "children": [
-            {"code": "620602107", "name": "大柳镇", "level": "township", "children": [
-                {"code": VILLAGE, "name": "新柳村", "level": "village", "children": grids}]}]}],
-        "users": [{"username": "w209", "name": "钱十", "role": "grid_worker", "areas": [VILLAGE], "password": DEMO_PASSWORD}],
+        "areas": [
+            {
+                "code": "620602",
+                "name": "凉州区",
+                "level": "county",
+                "children": [
+                    {
+                        "code": "620602107",
+                        "name": "大柳镇",
+                        "level": "township",
+                        "children": [{"code": VILLAGE, "name": "新柳村", "level": "village", "children": grids}],
+                    }
+                ],
+            }
+        ],
+        "users": [
+            {"username": "w209", "name": "钱十", "role": "grid_worker", "areas": [VILLAGE], "password": DEMO_PASSWORD}
+        ],
     }
     if department:
         doc["departments"] = [{"code": "CW-XL", "name": "新柳村调委会", "kind": "mediation", "area": VILLAGE}]
@@ -41,7 +55,9 @@ async def import_org(system, doc: dict) -> None:
 
 async def pull(system, user: str, device: str, cursor: str | None = None) -> dict:
     params = {"cursor": cursor} if cursor else {}
-    resp = await system.http.get(f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth(user, device))
+    resp = await system.http.get(
+        f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth(user, device)
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 
@@ -61,7 +77,10 @@ async def test_org_import_sends_changed_reference_to_the_workers_it_touches_and_
     await import_org(system, org())
     snap = await pull(system, "w209", "dev-w209")
     reference = next(c["data"] for c in snap["changes"] if c["type"] == "reference")
-    assert {a["code"]: a["name"] for a in reference["areas"] if a["level"] == "grid"} == {GRID_1: "新柳村第一网格", GRID_2: "新柳村第二网格"}
+    assert {a["code"]: a["name"] for a in reference["areas"] if a["level"] == "grid"} == {
+        GRID_1: "新柳村第一网格",
+        GRID_2: "新柳村第二网格",
+    }
     assert (await push_to(system, GRID_2))["status"] == "accepted"
     other = await pull(system, "w001", "dev-w001")
 
@@ -80,7 +99,9 @@ async def test_org_import_sends_changed_reference_to_the_workers_it_touches_and_
     assert changed == fresh
 
     # nothing of w001's changed: no reference change for them
-    assert [c for c in (await pull(system, "w001", "dev-w001", other["cursor"]))["changes"] if c["type"] == "reference"] == []
+    assert [
+        c for c in (await pull(system, "w001", "dev-w001", other["cursor"]))["changes"] if c["type"] == "reference"
+    ] == []
 
     # the retired grid binds no report any more; the renamed one still does
     refused = await push_to(system, GRID_2)
@@ -110,11 +131,31 @@ async def test_worker_moved_to_another_grid_gets_the_reference_of_the_new_one(sy
 async def test_a_grid_named_in_the_token_is_accepted_before_the_directory_reaches_intake(system):
     grid = "620602107210-01"
     doc = {
-        "areas": [{"code": "620602", "name": "凉州区", "level": "county", "children": [
-            {"code": "620602107", "name": "大柳镇", "level": "township", "children": [
-                {"code": "620602107210", "name": "后柳村", "level": "village", "children": [
-                    {"code": grid, "name": "后柳村第一网格", "level": "grid"}]}]}]}],
-        "users": [{"username": "w210", "name": "孙十一", "role": "grid_worker", "areas": [grid], "password": DEMO_PASSWORD}],
+        "areas": [
+            {
+                "code": "620602",
+                "name": "凉州区",
+                "level": "county",
+                "children": [
+                    {
+                        "code": "620602107",
+                        "name": "大柳镇",
+                        "level": "township",
+                        "children": [
+                            {
+                                "code": "620602107210",
+                                "name": "后柳村",
+                                "level": "village",
+                                "children": [{"code": grid, "name": "后柳村第一网格", "level": "grid"}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+        "users": [
+            {"username": "w210", "name": "孙十一", "role": "grid_worker", "areas": [grid], "password": DEMO_PASSWORD}
+        ],
     }
     resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
     assert resp.status_code == 200, resp.text
@@ -123,7 +164,9 @@ async def test_a_grid_named_in_the_token_is_accepted_before_the_directory_reache
     # intake has not heard of the new village yet, but the worker's token (issued by cases) names the grid
     item = report(grid=grid, id=str(uuid.uuid4()))
     resp = await system.http.post(
-        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w210", "items": [item]}, headers=await system.auth("w210", "dev-w210")
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w210", "items": [item]},
+        headers=await system.auth("w210", "dev-w210"),
     )
     assert resp.json()["results"][0]["status"] == "accepted", resp.text
     await system.drain()
@@ -175,11 +218,39 @@ async def test_a_grid_named_in_the_token_binds_no_report_once_intake_knows_it_is
 
     def doc(active: bool) -> dict:
         return {
-            "areas": [{"code": "620602", "name": "凉州区", "level": "county", "children": [
-                {"code": "620602107", "name": "大柳镇", "level": "township", "children": [
-                    {"code": village, "name": "西柳村", "level": "village", "children": [
-                        {"code": grid, "name": "西柳村第一网格", "level": "grid", "active": active}]}]}]}],
-            "users": [{"username": "w211", "name": "周十二", "role": "grid_worker", "areas": [grid], "password": DEMO_PASSWORD}],
+            "areas": [
+                {
+                    "code": "620602",
+                    "name": "凉州区",
+                    "level": "county",
+                    "children": [
+                        {
+                            "code": "620602107",
+                            "name": "大柳镇",
+                            "level": "township",
+                            "children": [
+                                {
+                                    "code": village,
+                                    "name": "西柳村",
+                                    "level": "village",
+                                    "children": [
+                                        {"code": grid, "name": "西柳村第一网格", "level": "grid", "active": active}
+                                    ],
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+            "users": [
+                {
+                    "username": "w211",
+                    "name": "周十二",
+                    "role": "grid_worker",
+                    "areas": [grid],
+                    "password": DEMO_PASSWORD,
+                }
+            ],
         }
 
     await import_org(system, doc(True))

@@ -1,19 +1,22 @@
 """Pull: the phone learns what became of its reports, every change once and in order."""
+
 from __future__ import annotations
 
 import asyncio
 import uuid
 
+from factories import batch, report
 from sqlalchemy import text
 
-from factories import batch, report
 from services.intake.feed import repository as feed
 from shared.clock import clock
 
 
 async def push(system, items, user="w001", device="dev-w001"):
     resp = await system.http.post(
-        f"{system.intake_url}/v1/sync/push", json={"device_id": device, "items": items}, headers=await system.auth(user, device)
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": device, "items": items},
+        headers=await system.auth(user, device),
     )
     assert resp.status_code == 200, resp.text
     return resp.json()["results"]
@@ -22,7 +25,9 @@ async def push(system, items, user="w001", device="dev-w001"):
 async def pull(system, cursor=None, user="w001", device="dev-w001", **params):
     if cursor is not None:
         params["cursor"] = cursor
-    return await system.http.get(f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth(user, device))
+    return await system.http.get(
+        f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth(user, device)
+    )
 
 
 async def test_report_becomes_case_and_phone_learns_case_number(system):
@@ -41,12 +46,22 @@ async def test_report_becomes_case_and_phone_learns_case_number(system):
     assert change["data"]["report_no"] == result["report_no"]
     assert change["data"]["case_number"].startswith("C")
     # The dispatcher of the township sees the case, with masked parties.
-    cases = (await system.http.get(f"{system.cases_url}/v1/cases", params={"report": result["report_no"]}, headers=await system.auth("d001"))).json()
+    cases = (
+        await system.http.get(
+            f"{system.cases_url}/v1/cases", params={"report": result["report_no"]}, headers=await system.auth("d001")
+        )
+    ).json()
     assert len(cases["items"]) == 1
-    detail = (await system.http.get(f"{system.cases_url}/v1/cases/{cases['items'][0]['id']}", headers=await system.auth("d001"))).json()
+    detail = (
+        await system.http.get(
+            f"{system.cases_url}/v1/cases/{cases['items'][0]['id']}", headers=await system.auth("d001")
+        )
+    ).json()
     assert detail["number"] == change["data"]["case_number"]
     assert detail["state"] == "received"
-    assert detail["reports"] == [{"id": item["id"], "report_no": result["report_no"], "received_at": detail["reports"][0]["received_at"]}]
+    assert detail["reports"] == [
+        {"id": item["id"], "report_no": result["report_no"], "received_at": detail["reports"][0]["received_at"]}
+    ]
     applicant = item["parties"][0]
     assert detail["parties"][0]["id_number"] == applicant["id_number"][:4] + "*" * 10 + applicant["id_number"][-4:]
     assert detail["parties"][0]["phone"] == applicant["phone"][:3] + "****" + applicant["phone"][-4:]
@@ -66,12 +81,18 @@ async def test_redelivered_events_make_no_second_case_and_no_second_change(syste
         await s.execute(text("UPDATE intake.outbox SET delivered_at = NULL WHERE aggregate_id = :a"), {"a": item["id"]})
     async with system.cases_app.state.db.unit_of_work() as s:
         await s.execute(
-            text("UPDATE cases.outbox SET delivered_at = NULL WHERE type = 'report.status' AND payload->>'report_id' = :a"),
+            text(
+                "UPDATE cases.outbox SET delivered_at = NULL WHERE type = 'report.status' AND payload->>'report_id' = :a"
+            ),
             {"a": item["id"]},
         )
     await system.drain()
     async with system.cases_app.state.db.unit_of_work() as s:
-        n = (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(item["id"])})).scalar()
+        n = (
+            await s.execute(
+                text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(item["id"])}
+            )
+        ).scalar()
     assert n == 1
     changes = (await pull(system, snap["cursor"])).json()["changes"]
     assert len([c for c in changes if c["data"].get("report_id") == item["id"]]) == 1
@@ -151,4 +172,6 @@ async def test_long_poll_returns_when_a_change_arrives(system):
 
 
 async def test_only_grid_workers_pull(system):
-    assert (await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("d001"))).status_code == 404
+    assert (
+        await system.http.get(f"{system.intake_url}/v1/sync/pull", headers=await system.auth("d001"))
+    ).status_code == 404

@@ -1,19 +1,21 @@
 """Push: each report stored once, whatever the phone retries."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
 
+from factories import GRID_W101, batch, report
 from sqlalchemy import text
-
-from factories import GRID_W001, GRID_W101, batch, report
 
 
 async def push(system, items, user="w001", device="dev-w001", **headers):
     hdrs = await system.auth(user, device)
     hdrs.update(headers)
-    return await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": device, "items": items}, headers=hdrs)
+    return await system.http.post(
+        f"{system.intake_url}/v1/sync/push", json={"device_id": device, "items": items}, headers=hdrs
+    )
 
 
 async def count(system, sql, **params):
@@ -40,7 +42,12 @@ async def test_retry_of_same_batch_returns_same_report_numbers_and_stores_once(s
     assert [r["report_no"] for r in again] == [r["report_no"] for r in first]
     ids = [uuid.UUID(i["id"]) for i in items]
     assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = ANY(:ids)", ids=ids) == 5
-    assert await count(system, "SELECT count(*) FROM intake.outbox WHERE aggregate_id = ANY(:ids)", ids=[str(i) for i in ids]) == 5
+    assert (
+        await count(
+            system, "SELECT count(*) FROM intake.outbox WHERE aggregate_id = ANY(:ids)", ids=[str(i) for i in ids]
+        )
+        == 5
+    )
 
 
 async def test_concurrent_identical_batches_create_each_report_and_case_once(system):
@@ -57,8 +64,19 @@ async def test_concurrent_identical_batches_create_each_report_and_case_once(sys
     await system.drain()
     ids = [i["id"] for i in items]
     async with system.cases_app.state.db.unit_of_work() as s:
-        n = (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:ids)"), {"ids": ids})).scalar()
-        cases = (await s.execute(text("SELECT count(DISTINCT case_id) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:ids)"), {"ids": ids})).scalar()
+        n = (
+            await s.execute(
+                text("SELECT count(*) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:ids)"), {"ids": ids}
+            )
+        ).scalar()
+        cases = (
+            await s.execute(
+                text(
+                    "SELECT count(DISTINCT case_id) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:ids)"
+                ),
+                {"ids": ids},
+            )
+        ).scalar()
     assert n == 20 and cases == 20
 
 
@@ -68,7 +86,9 @@ async def test_same_id_with_other_content_is_conflict_and_not_overwritten(system
     changed = dict(item, title="改过的标题")
     res = (await push(system, [changed])).json()["results"][0]
     assert res["status"] == "conflict"
-    assert await count(system, "SELECT title FROM intake.reports WHERE id = :i", i=uuid.UUID(item["id"])) == item["title"]
+    assert (
+        await count(system, "SELECT title FROM intake.reports WHERE id = :i", i=uuid.UUID(item["id"])) == item["title"]
+    )
 
 
 async def test_invalid_item_is_rejected_alone_with_field_errors(system):
@@ -103,13 +123,30 @@ async def test_whole_request_refusals_store_nothing(system):
     url = f"{system.intake_url}/v1/sync/push"
     item = report()
     cases = [
-        (await system.http.post(url, content=b'{"device_id": "dev-w001", "items": [', headers={**hdrs, "content-type": "application/json"}), 422),
+        (
+            await system.http.post(
+                url,
+                content=b'{"device_id": "dev-w001", "items": [',
+                headers={**hdrs, "content-type": "application/json"},
+            ),
+            422,
+        ),
         (await system.http.post(url, json={"device_id": "dev-w001", "items": {"id": 1}}, headers=hdrs), 422),
         (await system.http.post(url, json={"device_id": "dev-w001", "items": [item] * 501}, headers=hdrs), 413),
         (await system.http.post(url, json={"device_id": "dev-w001", "items": [item]}), 401),
         (await system.http.post(url, json={"device_id": "dev-other", "items": [item]}, headers=hdrs), 403),
-        (await system.http.post(url, json={"device_id": "dev-w001", "items": [item]}, headers={**hdrs, "X-Device-Time": "yesterday"}), 422),
-        (await system.http.post(url, content=b"x" * (5 * 1024 * 1024 + 1), headers={**hdrs, "content-type": "application/json"}), 413),
+        (
+            await system.http.post(
+                url, json={"device_id": "dev-w001", "items": [item]}, headers={**hdrs, "X-Device-Time": "yesterday"}
+            ),
+            422,
+        ),
+        (
+            await system.http.post(
+                url, content=b"x" * (5 * 1024 * 1024 + 1), headers={**hdrs, "content-type": "application/json"}
+            ),
+            413,
+        ),
     ]
     for resp, status in cases:
         assert resp.status_code == status, (status, resp.text[:300])
@@ -145,7 +182,12 @@ async def test_whole_item_rules_name_the_field_at_fault(system):
     no_grid.pop("grid")
     no_title = report(title="")
     bad_category = report(category="no-such-category")
-    followup = {"id": str(uuid.uuid4()), "kind": "followup", "captured_at": "2026-11-20T09:00:00+08:00", "satisfaction": "satisfied"}
+    followup = {
+        "id": str(uuid.uuid4()),
+        "kind": "followup",
+        "captured_at": "2026-11-20T09:00:00+08:00",
+        "satisfaction": "satisfied",
+    }
     resp = await push(system, [no_grid, no_title, bad_category, followup])
     assert resp.status_code == 200, resp.text
     results = resp.json()["results"]
@@ -165,7 +207,9 @@ async def test_a_nul_in_one_items_title_rejects_only_that_item_naming_the_field(
     results = resp.json()["results"]
     assert [r["status"] for r in results] == ["accepted", "rejected", "accepted"]
     assert results[1]["id"] == items[1]["id"]
-    assert results[1]["errors"] == [{"loc": ["title"], "msg": "文本含有不允许的字符（NUL 或无效的 Unicode）", "type": "string_unstorable"}]
+    assert results[1]["errors"] == [
+        {"loc": ["title"], "msg": "文本含有不允许的字符（NUL 或无效的 Unicode）", "type": "string_unstorable"}
+    ]
     ids = [uuid.UUID(i["id"]) for i in items]
     assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = ANY(:ids)", ids=ids) == 2
     assert await count(system, "SELECT count(*) FROM intake.reports WHERE id = :i", i=ids[1]) == 0
@@ -178,12 +222,16 @@ async def test_a_lone_surrogate_in_an_item_rejects_only_that_item_naming_the_fie
     items[4]["备注\ud83d"] = "an unknown key cut mid-emoji"
     items[1]["parties"][1]["name"] = "某建筑\u0000公司"
     hdrs = {**(await system.auth("w001", "dev-w001")), "content-type": "application/json"}
-    body = json.dumps({"device_id": "dev-w001", "items": items}).encode()  # ensure_ascii: the escapes as a phone sends them
+    body = json.dumps(
+        {"device_id": "dev-w001", "items": items}
+    ).encode()  # ensure_ascii: the escapes as a phone sends them
     resp = await system.http.post(f"{system.intake_url}/v1/sync/push", content=body, headers=hdrs)
     assert resp.status_code == 200, resp.text
     results = resp.json()["results"]
     assert [r["status"] for r in results] == ["rejected", "rejected", "accepted", "rejected", "rejected"]
-    assert [e["type"] for e in results[4]["errors"]] == ["string_unicode"]  # the key itself cannot be read: only that item is refused
+    assert [e["type"] for e in results[4]["errors"]] == [
+        "string_unicode"
+    ]  # the key itself cannot be read: only that item is refused
     assert [e["loc"] for e in results[0]["errors"]] == [["description"]]
     assert [e["loc"] for e in results[1]["errors"]] == [["parties", 1, "name"]]
     assert results[3]["id"] == "\ufffd"  # echoed as far as it can be sent back
@@ -192,7 +240,9 @@ async def test_a_lone_surrogate_in_an_item_rejects_only_that_item_naming_the_fie
 
 async def test_a_nul_in_the_device_id_is_a_422_naming_it(system):
     resp = await system.http.post(
-        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-\u0000", "items": batch(1)}, headers=await system.auth("w001", "dev-w001")
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-\u0000", "items": batch(1)},
+        headers=await system.auth("w001", "dev-w001"),
     )
     assert resp.status_code == 422, resp.text
     assert resp.json()["errors"][0]["loc"] == ["body", "device_id"]

@@ -1,6 +1,7 @@
 """Fakes at the network edge for notify's tests: a department system's webhook receiver (a real HTTP/1.1
 server on a free port, keep-alive, programmable answers) and helpers to insert delivery rows, set
 endpoints and run the worker."""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -49,8 +50,15 @@ class Reply:
 # behaviour(request, n): n = how many requests with this webhook-id the receiver has seen (1 = first)
 Behaviour = Callable[[Received, int], "Reply | int | Awaitable[Reply | int]"]
 
-_REASONS = {200: "OK", 204: "No Content", 302: "Found", 400: "Bad Request", 410: "Gone", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    204: "No Content",
+    302: "Found",
+    400: "Bad Request",
+    410: "Gone",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class Receiver:
@@ -132,7 +140,10 @@ class Receiver:
                     reply = Reply(status=reply)
                 if reply.delay:
                     await asyncio.sleep(reply.delay)
-                out = [f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}", f"Content-Length: {len(reply.body)}"]
+                out = [
+                    f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Status')}",
+                    f"Content-Length: {len(reply.body)}",
+                ]
                 out += [f"{k}: {v}" for k, v in reply.headers.items()]
                 writer.write(("\r\n".join(out) + "\r\n\r\n").encode() + reply.body)
                 await writer.drain()
@@ -159,7 +170,7 @@ def verify(secret: str, req: Received) -> Any:
 def signed_by(secret: str, req: Received) -> bool:
     """Whether one of the request's signatures is the reference signature with `secret`, whatever the
     timestamp (for tests that moved the clock by hours)."""
-    ts = datetime.fromtimestamp(int(req.headers["webhook-timestamp"]), tz=timezone.utc)
+    ts = datetime.fromtimestamp(int(req.headers["webhook-timestamp"]), tz=UTC)
     expected = Webhook(secret).sign(req.webhook_id, ts, req.body.decode())
     return expected in req.headers.get("webhook-signature", "").split(" ")
 
@@ -181,8 +192,11 @@ def department() -> str:
 
 
 def webhook_payload(n: int = 0) -> dict[str, Any]:
-    return {"type": "whistle.created", "timestamp": clock.now().isoformat(),
-            "data": {"whistle_id": str(uuid.uuid4()), "seq": n, "title": "吹哨：邻里纠纷升级", "text": "请派员到场"}}
+    return {
+        "type": "whistle.created",
+        "timestamp": clock.now().isoformat(),
+        "data": {"whistle_id": str(uuid.uuid4()), "seq": n, "title": "吹哨：邻里纠纷升级", "text": "请派员到场"},
+    }
 
 
 async def insert_delivery(
@@ -209,7 +223,9 @@ async def insert_delivery(
         "payload": orjson.dumps(payload if payload is not None else webhook_payload()).decode(),
         "state": state,
         "attempts": attempts,
-        "next_attempt_at": next_attempt_at if next_attempt_at is not None else (now if state in ("pending", "failed") else None),
+        "next_attempt_at": next_attempt_at
+        if next_attempt_at is not None
+        else (now if state in ("pending", "failed") else None),
         "created_at": created_at or now,
         "delivered_at": now if state == "delivered" else None,
         "event_at": now,
@@ -230,7 +246,9 @@ async def insert_delivery(
 
 async def fetch(db: Any, delivery_id: uuid.UUID) -> Any:
     async with db.unit_of_work() as session:
-        return (await session.execute(text("SELECT * FROM notify.deliveries WHERE id = :id"), {"id": delivery_id})).one()
+        return (
+            await session.execute(text("SELECT * FROM notify.deliveries WHERE id = :id"), {"id": delivery_id})
+        ).one()
 
 
 async def run_worker(app: Any, settings: Any = None, **overrides: Any) -> int:

@@ -1,4 +1,5 @@
 """Operators list deliveries by state and channel (cursor paging) and send failed or dead ones again."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,12 +17,21 @@ async def test_operators_page_through_dead_letters_and_filter_by_channel(system,
     base = clock.now() + timedelta(days=3650)  # newer than anything else in the table: these come first
     code = f"T-{uuid.uuid4().hex[:10]}"
     dead = [
-        await insert_delivery(db, target=code, state="dead", attempts=8, last_error="gave up", created_at=base + timedelta(seconds=i))
+        await insert_delivery(
+            db, target=code, state="dead", attempts=8, last_error="gave up", created_at=base + timedelta(seconds=i)
+        )
         for i in range(5)
     ]
     phone = notify_app.state.cipher.encrypt("13800001234")
-    sms = await insert_delivery(db, target=phone, channel="sms", payload={"text": "短信", "major": False}, state="dead",
-                                created_at=base + timedelta(seconds=10), last_error="daily SMS cap reached")
+    sms = await insert_delivery(
+        db,
+        target=phone,
+        channel="sms",
+        payload={"text": "短信", "major": False},
+        state="dead",
+        created_at=base + timedelta(seconds=10),
+        last_error="daily SMS cap reached",
+    )
     await insert_delivery(db, target=code, state="delivered", created_at=base + timedelta(seconds=20))
 
     url = f"{system.notify_url}/v1/deliveries"
@@ -36,11 +46,15 @@ async def test_operators_page_through_dead_letters_and_filter_by_channel(system,
         assert all(i["state"] == "dead" and i["channel"] == "webhook" for i in page["items"])
         cursor = page["next_cursor"]
     assert seen[:5] == [str(d["id"]) for d in reversed(dead)]  # newest first, no gap, no repeat
-    first = (await system.http.get(url, params={"status": "dead", "channel": "webhook", "limit": 1}, headers=admin)).json()["items"][0]
+    first = (
+        await system.http.get(url, params={"status": "dead", "channel": "webhook", "limit": 1}, headers=admin)
+    ).json()["items"][0]
     assert first["message_id"] == dead[-1]["message_id"] and first["event_type"] == "whistle.created"
     assert first["target"] == code and first["last_error"] == "gave up"
 
-    sms_items = (await system.http.get(url, params={"status": "dead", "channel": "sms", "limit": 1}, headers=admin)).json()["items"]
+    sms_items = (
+        await system.http.get(url, params={"status": "dead", "channel": "sms", "limit": 1}, headers=admin)
+    ).json()["items"]
     assert sms_items[0]["id"] == str(sms["id"])
     assert sms_items[0]["target"] == "138****1234"  # masked, never the number or its ciphertext
 
@@ -54,7 +68,9 @@ async def test_retry_puts_a_dead_or_failed_delivery_back_now_and_refuses_a_deliv
     db = notify_app.state.db
     code = f"T-{uuid.uuid4().hex[:10]}"
     dead = await insert_delivery(db, target=code, state="dead", attempts=8, last_error="gave up after 8 attempts")
-    failed = await insert_delivery(db, target=code, state="failed", attempts=2, next_attempt_at=clock.now() + timedelta(hours=2))
+    failed = await insert_delivery(
+        db, target=code, state="failed", attempts=2, next_attempt_at=clock.now() + timedelta(hours=2)
+    )
     delivered = await insert_delivery(db, target=code, state="delivered", attempts=1)
 
     for row, attempts in ((dead, 8), (failed, 2)):
@@ -69,7 +85,9 @@ async def test_retry_puts_a_dead_or_failed_delivery_back_now_and_refuses_a_deliv
     assert conflict.headers["content-type"].startswith("application/problem+json")
     missing = await system.http.post(f"{system.notify_url}/v1/deliveries/{uuid.uuid4()}/retry", headers=admin)
     assert missing.status_code == 404
-    other = await system.http.post(f"{system.notify_url}/v1/deliveries/{dead['id']}/retry", headers=await system.auth("d001"))
+    other = await system.http.post(
+        f"{system.notify_url}/v1/deliveries/{dead['id']}/retry", headers=await system.auth("d001")
+    )
     assert other.status_code == 404
 
 
@@ -79,13 +97,20 @@ async def test_old_delivered_rows_are_pruned_and_dead_letters_kept(notify_app):
     old = clock.now() - timedelta(days=30)
     delivered = await insert_delivery(db, target=code, state="delivered", created_at=old)
     async with db.unit_of_work() as session:
-        await session.execute(text("UPDATE notify.deliveries SET delivered_at = :at WHERE id = :id"), {"at": old, "id": delivered["id"]})
+        await session.execute(
+            text("UPDATE notify.deliveries SET delivered_at = :at WHERE id = :id"), {"at": old, "id": delivered["id"]}
+        )
     recent = await insert_delivery(db, target=code, state="delivered")
     dead = await insert_delivery(db, target=code, state="dead", created_at=old)
 
     assert await prune_deliveries(db) >= 1
     async with db.unit_of_work() as session:
-        left = {r.id for r in (await session.execute(text("SELECT id FROM notify.deliveries WHERE target = :c"), {"c": code})).all()}
+        left = {
+            r.id
+            for r in (
+                await session.execute(text("SELECT id FROM notify.deliveries WHERE target = :c"), {"c": code})
+            ).all()
+        }
     assert left == {recent["id"], dead["id"]}
 
 

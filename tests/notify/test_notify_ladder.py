@@ -1,6 +1,7 @@
 """The rules for the deadline ladder, notices, weekly updates, revisit tasks and the reporters' phones,
 driven by the events cases sends (posted to notify's real events endpoint), against the demo directory:
 PS-DL (大柳派出所, head s001, its system by webhook), d001 the dispatcher of 大柳镇, l001 the county leader."""
+
 from __future__ import annotations
 
 import uuid
@@ -18,30 +19,62 @@ PATH = ["620602", "620602107", "620602107201", "620602107201-01"]
 
 def case_event(type_: str, case_id: str, **fields: Any) -> dict[str, Any]:
     payload = {
-        "case_id": case_id, "case_number": f"DL-{case_id[:6]}", "state": "in_progress", "kind": "dispute", "category": "neighbour",
-        "title": "邻里排水纠纷", "area": PATH[-1], "area_path": PATH, "tier": "township", "level": "general",
-        "responsible_unit": "620602107", "reporter_id": None,
+        "case_id": case_id,
+        "case_number": f"DL-{case_id[:6]}",
+        "state": "in_progress",
+        "kind": "dispute",
+        "category": "neighbour",
+        "title": "邻里排水纠纷",
+        "area": PATH[-1],
+        "area_path": PATH,
+        "tier": "township",
+        "level": "general",
+        "responsible_unit": "620602107",
+        "reporter_id": None,
     } | fields
-    return {"id": str(uuid.uuid4()), "type": type_, "aggregate_id": case_id, "occurred_at": clock.now().isoformat(), "payload": payload}
+    return {
+        "id": str(uuid.uuid4()),
+        "type": type_,
+        "aggregate_id": case_id,
+        "occurred_at": clock.now().isoformat(),
+        "payload": payload,
+    }
 
 
 def deadline_event(type_: str, case_id: str, kind: str, step: str, **fields: Any) -> dict[str, Any]:
-    return case_event(type_, case_id, deadline_id=str(uuid.uuid4()), deadline_kind=kind, due_at=clock.now().isoformat(),
-                      step=step, fired_at=clock.now().isoformat(), **fields)
+    return case_event(
+        type_,
+        case_id,
+        deadline_id=str(uuid.uuid4()),
+        deadline_kind=kind,
+        due_at=clock.now().isoformat(),
+        step=step,
+        fired_at=clock.now().isoformat(),
+        **fields,
+    )
 
 
 async def send(system, *events: dict[str, Any]) -> None:
-    resp = await system.http.post(f"{system.notify_url}/internal/v1/events", json={"source": "cases", "events": list(events)},
-                                  headers={"Authorization": "Bearer test-service-token"})
+    resp = await system.http.post(
+        f"{system.notify_url}/internal/v1/events",
+        json={"source": "cases", "events": list(events)},
+        headers={"Authorization": "Bearer test-service-token"},
+    )
     assert resp.status_code == 200, resp.text
 
 
 async def messages(system, case_id: str) -> list[Any]:
     async with system.services["notify"].app.state.db.unit_of_work() as s:
-        return list(await s.execute(text(
-            """SELECT n.event_type, n.rule, d.channel, d.recipient, d.state, d.last_error, d.payload, n.title, n.body
+        return list(
+            await s.execute(
+                text(
+                    """SELECT n.event_type, n.rule, d.channel, d.recipient, d.state, d.last_error, d.payload, n.title, n.body
                FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
-               WHERE n.case_id = :c ORDER BY n.created_at, n.rule, d.recipient, d.channel"""), {"c": case_id}))
+               WHERE n.case_id = :c ORDER BY n.created_at, n.rule, d.recipient, d.channel"""
+                ),
+                {"c": case_id},
+            )
+        )
 
 
 def triples(rows: list[Any], event_type: str) -> list[tuple[str, str, str]]:
@@ -54,12 +87,17 @@ async def test_acknowledge_ladder_warning_then_breach_then_notice_to_the_departm
     await send(system, deadline_event("deadline.warning", case_id, "acknowledge", "warning", fraction=0.5, **ack))
     rows = await messages(system, case_id)
     assert triples(rows, "deadline.warning") == [
-        ("acknowledge_warning", "inbox", "user:s001"), ("acknowledge_warning", "webhook", "department:PS-DL")]
+        ("acknowledge_warning", "inbox", "user:s001"),
+        ("acknowledge_warning", "webhook", "department:PS-DL"),
+    ]
     assert all("将于" in r.body for r in rows)
 
     # the sweep fires the breach and the +0 remind together: one breach message and one remind per channel
-    await send(system, deadline_event("deadline.breached", case_id, "acknowledge", "breach", **ack),
-               deadline_event("deadline.reminded", case_id, "acknowledge", "remind", **ack))
+    await send(
+        system,
+        deadline_event("deadline.breached", case_id, "acknowledge", "breach", **ack),
+        deadline_event("deadline.reminded", case_id, "acknowledge", "remind", **ack),
+    )
     rows = await messages(system, case_id)
     breach = triples(rows, "deadline.breached")
     assert ("acknowledge_breach_department", "webhook", "department:PS-DL") in breach
@@ -67,17 +105,36 @@ async def test_acknowledge_ladder_warning_then_breach_then_notice_to_the_departm
     assert len({(c, r) for _, c, r in breach}) == len(breach)  # nobody twice on one channel for the breach
     assert ("inbox", "user:d001") in {(c, r) for _, c, r in breach}  # the centre (responsible unit) hears of it
     assert triples(rows, "deadline.reminded") == [
-        ("acknowledge_remind_department", "inbox", "user:s001"), ("acknowledge_remind_department", "webhook", "department:PS-DL")]
+        ("acknowledge_remind_department", "inbox", "user:s001"),
+        ("acknowledge_remind_department", "webhook", "department:PS-DL"),
+    ]
     assert not [r for r in rows if r.rule == "acknowledge_breach_head"]  # the head is not told before the notice
 
-    await send(system, deadline_event("notice.issued", case_id, "acknowledge", "notice", notice_kind="supervision",
-                                      notice_id=str(uuid.uuid4()), number="大柳镇督〔2026〕7号", unit="PS-DL",
-                                      subject="大柳派出所未按时报到", respond_by=clock.now().isoformat(), **ack))
+    await send(
+        system,
+        deadline_event(
+            "notice.issued",
+            case_id,
+            "acknowledge",
+            "notice",
+            notice_kind="supervision",
+            notice_id=str(uuid.uuid4()),
+            number="大柳镇督〔2026〕7号",
+            unit="PS-DL",
+            subject="大柳派出所未按时报到",
+            respond_by=clock.now().isoformat(),
+            **ack,
+        ),
+    )
     rows = await messages(system, case_id)
     notice = triples(rows, "notice.issued")
     assert ("acknowledge_breach_head", "inbox", "user:s001") in notice  # the head, once, with the head's text
     assert ("supervision_notice", "webhook", "department:PS-DL") in notice
-    assert ("supervision_notice", "inbox", "user:l001") in notice and ("supervision_notice", "sms", "user:l001") in notice
+    assert ("supervision_notice", "inbox", "user:l001") in notice and (
+        "supervision_notice",
+        "sms",
+        "user:l001",
+    ) in notice
     assert len({(c, r) for _, c, r in notice}) == len(notice)
     head = next(r for r in rows if r.rule == "acknowledge_breach_head")
     assert "大柳派出所未按时报到" in head.body and "大柳镇督〔2026〕7号" in head.body
@@ -85,11 +142,28 @@ async def test_acknowledge_ladder_warning_then_breach_then_notice_to_the_departm
 
 async def test_supervision_notice_for_a_centre_unit_reaches_its_dispatchers_and_the_leaders(system, notify_app):
     case_id = str(uuid.uuid4())
-    await send(system, deadline_event("notice.issued", case_id, "resolve", "notice", notice_kind="supervision",
-                                      notice_id=str(uuid.uuid4()), number="大柳镇督〔2026〕8号", unit="620602107",
-                                      subject="案件办理超期", respond_by=clock.now().isoformat()))
+    await send(
+        system,
+        deadline_event(
+            "notice.issued",
+            case_id,
+            "resolve",
+            "notice",
+            notice_kind="supervision",
+            notice_id=str(uuid.uuid4()),
+            number="大柳镇督〔2026〕8号",
+            unit="620602107",
+            subject="案件办理超期",
+            respond_by=clock.now().isoformat(),
+        ),
+    )
     rows = await messages(system, case_id)
-    assert {(r.channel, r.recipient) for r in rows} >= {("inbox", "user:d001"), ("sms", "user:d001"), ("inbox", "user:l001"), ("sms", "user:l001")}
+    assert {(r.channel, r.recipient) for r in rows} >= {
+        ("inbox", "user:d001"),
+        ("sms", "user:d001"),
+        ("inbox", "user:l001"),
+        ("sms", "user:l001"),
+    }
     assert all(r.rule == "supervision_notice" for r in rows)
     assert all("大柳镇督〔2026〕8号" in r.title for r in rows)
 
@@ -97,15 +171,21 @@ async def test_supervision_notice_for_a_centre_unit_reaches_its_dispatchers_and_
 async def test_every_deadline_kind_warns_and_reminds_the_responsible_unit(system, notify_app):
     for kind in ("contact", "resolve", "reply", "first_response", "revisit", "major_report"):
         case_id = str(uuid.uuid4())
-        await send(system, deadline_event("deadline.warning", case_id, kind, "warning", fraction=0.8),
-                   deadline_event("deadline.reminded", case_id, kind, "remind"))
+        await send(
+            system,
+            deadline_event("deadline.warning", case_id, kind, "warning", fraction=0.8),
+            deadline_event("deadline.reminded", case_id, kind, "remind"),
+        )
         rows = await messages(system, case_id)
         assert triples(rows, "deadline.warning") == [("deadline_warning_responsible", "inbox", "user:d001")], kind
         assert triples(rows, "deadline.reminded") == [("deadline_remind_responsible", "inbox", "user:d001")], kind
     case_id = str(uuid.uuid4())  # a department's resolve deadline: its system and staff too
     await send(system, deadline_event("deadline.reminded", case_id, "resolve", "remind", department="PS-DL"))
     assert {(r.channel, r.recipient) for r in await messages(system, case_id)} == {
-        ("webhook", "department:PS-DL"), ("inbox", "user:s001"), ("inbox", "user:d001")}
+        ("webhook", "department:PS-DL"),
+        ("inbox", "user:s001"),
+        ("inbox", "user:d001"),
+    }
 
 
 async def test_weekly_update_reminder_goes_to_the_responsible_person_in_app_and_by_sms(system, notify_app):
@@ -113,7 +193,9 @@ async def test_weekly_update_reminder_goes_to_the_responsible_person_in_app_and_
     await send(system, deadline_event("deadline.warning", case_id, "update", "warning", responsible_person="d001"))
     rows = await messages(system, case_id)
     assert [(r.rule, r.channel, r.recipient) for r in rows] == [
-        ("weekly_update_due", "inbox", "user:d001"), ("weekly_update_due", "sms", "user:d001")]
+        ("weekly_update_due", "inbox", "user:d001"),
+        ("weekly_update_due", "sms", "user:d001"),
+    ]
     assert "本周进展尚未更新" in rows[0].body
 
     nobody = str(uuid.uuid4())  # no responsible person named: the responsible unit, in-app only
@@ -125,12 +207,27 @@ async def test_revisit_task_goes_to_the_named_worker_s_phone_only(system, notify
     w001 = await user_id(system, "w001")
     w002 = await user_id(system, "w002")
     case_id = str(uuid.uuid4())
-    task = {"id": str(uuid.uuid4()), "type": "task.assigned", "aggregate_id": case_id, "occurred_at": clock.now().isoformat(),
-            "payload": {"task_id": str(uuid.uuid4()), "worker_id": w001, "kind": "revisit", "case_id": case_id,
-                        "case_number": "DL-R1", "title": "回访：邻里纠纷", "reply": "已调解", "reporters": ["w001", "w002"]}}
+    task = {
+        "id": str(uuid.uuid4()),
+        "type": "task.assigned",
+        "aggregate_id": case_id,
+        "occurred_at": clock.now().isoformat(),
+        "payload": {
+            "task_id": str(uuid.uuid4()),
+            "worker_id": w001,
+            "kind": "revisit",
+            "case_id": case_id,
+            "case_number": "DL-R1",
+            "title": "回访：邻里纠纷",
+            "reply": "已调解",
+            "reporters": ["w001", "w002"],
+        },
+    }
     await send(system, task)
     rows = await messages(system, case_id)
-    assert [(r.rule, r.channel, r.recipient, r.state) for r in rows] == [("revisit_task", "phone", f"worker:{w001}", "handed_off")]
+    assert [(r.rule, r.channel, r.recipient, r.state) for r in rows] == [
+        ("revisit_task", "phone", f"worker:{w001}", "handed_off")
+    ]
     assert f"worker:{w002}" not in {r.recipient for r in rows}
 
 
@@ -155,13 +252,19 @@ async def test_a_department_without_an_endpoint_gets_a_skipped_webhook_visible_t
     assert [(h.state, h.last_error) for h in hooks] == [("skipped", "部门未配置接收地址")]
     await run_worker(notify_app)  # nothing for the worker: it is not retried for a day
     assert [r.state for r in await messages(system, case_id) if r.channel == "webhook"] == ["skipped"]
-    listed = await system.http.get(f"{system.notify_url}/v1/deliveries", params={"status": "skipped", "channel": "webhook", "limit": 500}, headers=admin)
+    listed = await system.http.get(
+        f"{system.notify_url}/v1/deliveries",
+        params={"status": "skipped", "channel": "webhook", "limit": 500},
+        headers=admin,
+    )
     assert listed.status_code == 200
     assert any(i["target"] == code and i["last_error"] == "部门未配置接收地址" for i in listed.json()["items"])
 
     async with Receiver() as receiver:  # the operator sets it up and replays what was skipped
         assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
-        resp = await system.http.post(f"{system.notify_url}/v1/deliveries/retry", json={"status": ["skipped"], "department": code}, headers=admin)
+        resp = await system.http.post(
+            f"{system.notify_url}/v1/deliveries/retry", json={"status": ["skipped"], "department": code}, headers=admin
+        )
         assert resp.status_code == 200 and resp.json() == {"requeued": 1}
         await run_worker(notify_app)
         assert [r.json()["data"]["case_id"] for r in receiver.received] == [case_id]
@@ -169,7 +272,10 @@ async def test_a_department_without_an_endpoint_gets_a_skipped_webhook_visible_t
 
 async def test_rules_naming_an_unknown_event_are_refused_at_load_naming_the_rule(tmp_path):
     path = tmp_path / "rules.yaml"
-    path.write_text("rules:\n  - {id: typo_rule, events: [deadline.breach], to: [centre], channels: [inbox], title: t, text: x}\n", encoding="utf-8")
+    path.write_text(
+        "rules:\n  - {id: typo_rule, events: [deadline.breach], to: [centre], channels: [inbox], title: t, text: x}\n",
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="typo_rule.*deadline.breach"):
         load_rules(str(path))
     assert {r.id for r in load_rules()} >= {"weekly_update_due", "daily_digest", "deadline_remind_responsible"}
@@ -183,21 +289,41 @@ async def user_id(system, username: str) -> str:
 async def directory_snapshot(system, extra: list[dict[str, Any]]) -> dict[str, Any]:
     """A directory.changed event with the users notify knows now (active ones) plus `extra`."""
     async with system.services["notify"].app.state.db.unit_of_work() as s:
-        users = [dict(r._mapping) | {"areas": list(r.areas)} for r in await s.execute(text(
-            "SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND username NOT LIKE 't-%'"))]
-    return {"id": str(uuid.uuid4()), "type": "directory.changed", "aggregate_id": "directory", "occurred_at": clock.now().isoformat(),
-            "payload": {"users": users + extra}}
+        users = [
+            dict(r._mapping) | {"areas": list(r.areas)}
+            for r in await s.execute(
+                text(
+                    "SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND username NOT LIKE 't-%'"
+                )
+            )
+        ]
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "directory.changed",
+        "aggregate_id": "directory",
+        "occurred_at": clock.now().isoformat(),
+        "payload": {"users": users + extra},
+    }
 
 
 async def test_a_user_removed_from_the_directory_gets_no_more_sms_or_inbox_messages(system, notify_app):
     cipher = notify_app.state.cipher
-    leader = {"user_id": str(uuid.uuid4()), "username": f"t-{uuid.uuid4().hex[:8]}", "name": "测试领导", "role": "leader",
-              "department_code": None, "areas": ["620602"], "phone_enc": cipher.encrypt("13900009999")}
+    leader = {
+        "user_id": str(uuid.uuid4()),
+        "username": f"t-{uuid.uuid4().hex[:8]}",
+        "name": "测试领导",
+        "role": "leader",
+        "department_code": None,
+        "areas": ["620602"],
+        "phone_enc": cipher.encrypt("13900009999"),
+    }
     await send(system, await directory_snapshot(system, [leader]))
     before = str(uuid.uuid4())
     await send(system, case_event("case.major", before, level="major"))
     assert {(r.channel, r.recipient) for r in await messages(system, before)} >= {
-        ("inbox", f"user:{leader['username']}"), ("sms", f"user:{leader['username']}")}
+        ("inbox", f"user:{leader['username']}"),
+        ("sms", f"user:{leader['username']}"),
+    }
 
     await send(system, await directory_snapshot(system, []))  # the next snapshot no longer lists the leader
     after = str(uuid.uuid4())
@@ -205,7 +331,9 @@ async def test_a_user_removed_from_the_directory_gets_no_more_sms_or_inbox_messa
     told = {r.recipient for r in await messages(system, after)}
     assert f"user:{leader['username']}" not in told and "user:l001" in told
     async with notify_app.state.db.unit_of_work() as s:
-        active = (await s.execute(text("SELECT active FROM notify.users WHERE user_id = :i"), {"i": leader["user_id"]})).scalar()
+        active = (
+            await s.execute(text("SELECT active FROM notify.users WHERE user_id = :i"), {"i": leader["user_id"]})
+        ).scalar()
     assert active is False
 
 
@@ -213,9 +341,13 @@ async def test_a_major_case_sms_goes_from_the_event_to_the_sms_gateway(system, n
     case_id = str(uuid.uuid4())
     await send(system, case_event("case.major", case_id, level="major", case_number="DL-MAJOR-" + case_id[:4]))
     async with Receiver() as gateway:  # the generic gateway adapter's {to, text} JSON, over real HTTP
-        await run_worker(notify_app, sms_gateway_url=gateway.url("/sms"), sms_quiet_hours="00:00-23:59", sms_daily_cap=1)
+        await run_worker(
+            notify_app, sms_gateway_url=gateway.url("/sms"), sms_quiet_hours="00:00-23:59", sms_daily_cap=1
+        )
         got = [r.json() for r in gateway.received if "DL-MAJOR-" + case_id[:4] in r.json()["text"]]
     assert sorted(m["to"] for m in got) == ["13800000011", "13800000021"]  # d001 (centre) and l001 (county leader)
     assert all(m["text"].startswith("【综治中心】【十分钟报告】") for m in got)
     assert {(r.recipient, r.state) for r in await messages(system, case_id) if r.channel == "sms"} == {
-        ("user:d001", "delivered"), ("user:l001", "delivered")}
+        ("user:d001", "delivered"),
+        ("user:l001", "delivered"),
+    }

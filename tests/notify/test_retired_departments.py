@@ -1,18 +1,19 @@
 """A department the org document retires (active: false) leaves cases' directory snapshot; notify then
 treats it as retired: its system gets no more webhooks (skipped, 部门已撤销, never attempted), its staff
 and head no more messages, and what was addressed to it as a unit goes to the centre instead."""
+
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
+from case_helpers import act, make_case
 from notify_fakes import Receiver, admin, department, new_secret, notify_app, run_worker  # noqa: F401
 from sqlalchemy import text
+from test_notify_ladder import case_event, messages, send
 
-from case_helpers import act, make_case
 from services.notify.directory import repository as directory
 from shared.clock import clock
-from test_notify_ladder import case_event, messages, send
 
 RETIRED = "部门已撤销"
 
@@ -29,27 +30,58 @@ async def department_active(system: Any, code: str) -> bool | None:
 
 
 def whistle_event(case_id: str, code: str) -> dict[str, Any]:
-    return case_event("whistle.created", case_id, whistle_id=str(uuid.uuid4()), department=code, role="assist",
-                      reason="复查现场", acknowledge_due_at=clock.now().isoformat())
+    return case_event(
+        "whistle.created",
+        case_id,
+        whistle_id=str(uuid.uuid4()),
+        department=code,
+        role="assist",
+        reason="复查现场",
+        acknowledge_due_at=clock.now().isoformat(),
+    )
 
 
-async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_until_it_comes_back(system, notify_app, admin):
+async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_until_it_comes_back(
+    system, notify_app, admin
+):
     code, staff = department(), f"rs{uuid.uuid4().hex[:8]}"
     async with Receiver() as receiver:
-        dept = {"code": code, "name": "测试撤销所", "kind": "police", "area": "620602107", "head": staff,
-                "webhook": {"url": receiver.url(), "secret": new_secret()}}
-        user = {"username": staff, "name": "测试员", "role": "department_staff", "department": code, "areas": ["620602107"],
-                "password": "demo-pass-1"}
+        dept = {
+            "code": code,
+            "name": "测试撤销所",
+            "kind": "police",
+            "area": "620602107",
+            "head": staff,
+            "webhook": {"url": receiver.url(), "secret": new_secret()},
+        }
+        user = {
+            "username": staff,
+            "name": "测试员",
+            "role": "department_staff",
+            "department": code,
+            "areas": ["620602107"],
+            "password": "demo-pass-1",
+        }
         await org_import(system, {"departments": [dept], "users": [user]})
         assert await department_active(system, code) is True
 
         # whistled while live: its system and its staff are told (the webhook is not sent yet)
         case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
         assert (await act(system, "d001", case_id, "grade")).status_code == 200
-        resp = await act(system, "d001", case_id, "whistle", {"departments": [{"code": code, "role": "assist"}], "reason": "需到场核实"})
+        resp = await act(
+            system,
+            "d001",
+            case_id,
+            "whistle",
+            {"departments": [{"code": code, "role": "assist"}], "reason": "需到场核实"},
+        )
         assert resp.status_code == 200, resp.text
         await system.drain()
-        before = [(r.rule, r.channel, r.recipient, r.state) for r in await messages(system, case_id) if r.event_type == "whistle.created"]
+        before = [
+            (r.rule, r.channel, r.recipient, r.state)
+            for r in await messages(system, case_id)
+            if r.event_type == "whistle.created"
+        ]
         assert ("whistle_created", "webhook", f"department:{code}", "pending") in before
         assert ("whistle_created", "inbox", f"user:{staff}", "delivered") in before
 
@@ -60,10 +92,19 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
         # the webhook queued before is skipped with the reason, never attempted; so is the whistle's
         # cancellation the retirement brings (cases cancels a retired department's open whistles)
         await run_worker(notify_app)
-        queued = [r for r in await messages(system, case_id) if r.channel == "webhook" and r.recipient == f"department:{code}"]
-        assert sorted((r.event_type, r.state, r.last_error) for r in queued) == [("whistle.cancelled", "skipped", RETIRED), ("whistle.created", "skipped", RETIRED)]
+        queued = [
+            r for r in await messages(system, case_id) if r.channel == "webhook" and r.recipient == f"department:{code}"
+        ]
+        assert sorted((r.event_type, r.state, r.last_error) for r in queued) == [
+            ("whistle.cancelled", "skipped", RETIRED),
+            ("whistle.created", "skipped", RETIRED),
+        ]
         async with notify_app.state.db.unit_of_work() as s:
-            attempts = (await s.execute(text("SELECT attempts FROM notify.deliveries WHERE target = :c"), {"c": code})).scalars().all()
+            attempts = (
+                (await s.execute(text("SELECT attempts FROM notify.deliveries WHERE target = :c"), {"c": code}))
+                .scalars()
+                .all()
+            )
         assert attempts == [0, 0]
 
         # a new whistle event to it: the webhook is recorded skipped, its staff hear nothing
@@ -72,8 +113,17 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
         rows = [(r.channel, r.recipient, r.state, r.last_error) for r in await messages(system, later)]
         assert rows == [("webhook", f"department:{code}", "skipped", RETIRED)]
         # a supervision notice to it as a unit goes to the centre; its head (the staff member) is not told
-        notice = case_event("notice.issued", later, notice_kind="supervision", notice_id=str(uuid.uuid4()), number="大柳镇督〔2026〕9号",
-                            unit=code, department=code, subject="测试撤销所未按时报到", respond_by=clock.now().isoformat())
+        notice = case_event(
+            "notice.issued",
+            later,
+            notice_kind="supervision",
+            notice_id=str(uuid.uuid4()),
+            number="大柳镇督〔2026〕9号",
+            unit=code,
+            department=code,
+            subject="测试撤销所未按时报到",
+            respond_by=clock.now().isoformat(),
+        )
         await send(system, notice)
         told = {(r.channel, r.recipient) for r in await messages(system, later) if r.event_type == "notice.issued"}
         assert ("inbox", "user:d001") in told
@@ -82,7 +132,9 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
         assert receiver.received == []
 
         # an operator cannot set an endpoint for it either
-        put = await system.http.put(f"{system.notify_url}/v1/endpoints/{code}", json={"url": receiver.url("/other")}, headers=admin)
+        put = await system.http.put(
+            f"{system.notify_url}/v1/endpoints/{code}", json={"url": receiver.url("/other")}, headers=admin
+        )
         assert put.status_code == 404 and put.headers["content-type"].startswith("application/problem+json")
 
         # restored by the org document: its system hears of the next whistle again
@@ -99,13 +151,30 @@ async def test_a_department_the_snapshot_marks_inactive_is_retired_and_one_it_la
     db = notify_app.state.db
     kept, marked, missing = department(), department(), department()
     async with db.unit_of_work() as s:
-        live = [dict(r._mapping) for r in await s.execute(text("SELECT code, name, area_code, head FROM notify.departments WHERE active"))]
-        extra = [{"code": c, "name": "测试部门", "area_code": "620602107", "head": None} for c in (kept, marked, missing)]
+        live = [
+            dict(r._mapping)
+            for r in await s.execute(text("SELECT code, name, area_code, head FROM notify.departments WHERE active"))
+        ]
+        extra = [
+            {"code": c, "name": "测试部门", "area_code": "620602107", "head": None} for c in (kept, marked, missing)
+        ]
         await directory.replace(s, {"departments": live + extra}, clock.now())
     async with db.unit_of_work() as s:
         others = [d for d in live if not d["code"].startswith("T-")]
         await directory.replace(s, {"departments": others + [extra[0], extra[1] | {"active": False}]}, clock.now())
-        state = dict((await s.execute(text("SELECT code, active FROM notify.departments WHERE code = ANY(:c)"), {"c": [kept, marked, missing]})).all())
-        demo = (await s.execute(text("SELECT bool_and(active) FROM notify.departments WHERE code = ANY(:c)"), {"c": [d["code"] for d in others]})).scalar()
+        state = dict(
+            (
+                await s.execute(
+                    text("SELECT code, active FROM notify.departments WHERE code = ANY(:c)"),
+                    {"c": [kept, marked, missing]},
+                )
+            ).all()
+        )
+        demo = (
+            await s.execute(
+                text("SELECT bool_and(active) FROM notify.departments WHERE code = ANY(:c)"),
+                {"c": [d["code"] for d in others]},
+            )
+        ).scalar()
     assert state == {kept: True, marked: False, missing: False}
     assert demo is True  # the departments the snapshot lists stay live

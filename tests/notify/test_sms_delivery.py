@@ -1,5 +1,6 @@
 """SMS through the generic gateway adapter (a real HTTP server here) or the logging provider; the daily
 cap per recipient; quiet hours that hold a non-major message until morning."""
+
 from __future__ import annotations
 
 import logging
@@ -24,8 +25,13 @@ def a_phone() -> str:
 
 
 async def sms_row(app, phone: str, text_: str = "【综治中心】您有一条新的待办", major: bool = False):
-    return await insert_delivery(app.state.db, target=app.state.cipher.encrypt(phone), channel="sms",
-                                 payload={"text": text_, "major": major}, recipient="test:sms")
+    return await insert_delivery(
+        app.state.db,
+        target=app.state.cipher.encrypt(phone),
+        channel="sms",
+        payload={"text": text_, "major": major},
+        recipient="test:sms",
+    )
 
 
 async def test_the_gateway_adapter_posts_to_and_text_as_json(notify_app):
@@ -57,8 +63,12 @@ async def test_a_failing_gateway_is_retried_per_schedule_and_does_not_use_up_the
     assert (r.state, r.attempts, r.last_status) == ("failed", 1, 503)
     assert "503" in r.last_error
     async with notify_app.state.db.unit_of_work() as session:
-        sent = (await session.execute(text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
-                                      {"h": notify_app.state.cipher.lookup_hash("phone", phone)})).scalar()
+        sent = (
+            await session.execute(
+                text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
+                {"h": notify_app.state.cipher.lookup_hash("phone", phone)},
+            )
+        ).scalar()
     assert sent == 0
 
 
@@ -73,8 +83,12 @@ async def test_over_the_daily_cap_an_sms_is_skipped_with_the_reason_not_dead(not
     assert "每日短信上限" in capped.last_error and capped.attempts == 0 and capped.next_attempt_at is None
     assert len(to(gateway, phone)) == 2
     async with notify_app.state.db.unit_of_work() as session:
-        stored = (await session.execute(text("SELECT phone_hash FROM notify.sms_counters WHERE phone_hash = :h"),
-                                        {"h": notify_app.state.cipher.lookup_hash("phone", phone)})).scalar()
+        stored = (
+            await session.execute(
+                text("SELECT phone_hash FROM notify.sms_counters WHERE phone_hash = :h"),
+                {"h": notify_app.state.cipher.lookup_hash("phone", phone)},
+            )
+        ).scalar()
     assert stored and phone not in stored  # keyed by the hash, never the number
 
 
@@ -89,8 +103,12 @@ async def test_a_major_case_sms_is_sent_past_the_daily_cap_and_not_counted(notif
         assert (await fetch(notify_app.state.db, major["id"])).state == "delivered"
         assert [m["text"] for m in to(gateway, phone)][-1] == "【十分钟报告】重大矛盾纠纷"
     async with notify_app.state.db.unit_of_work() as session:
-        sent = (await session.execute(text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
-                                      {"h": notify_app.state.cipher.lookup_hash("phone", phone)})).scalar()
+        sent = (
+            await session.execute(
+                text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
+                {"h": notify_app.state.cipher.lookup_hash("phone", phone)},
+            )
+        ).scalar()
     assert sent == 2  # the major one was not counted against the cap
 
 

@@ -1,6 +1,7 @@
 """Webhooks to department systems: retries under one webhook-id, dead letters and their replay, slow and
 gone endpoints, redirects, and a worker killed mid-flight. Department systems are real HTTP servers;
 the retry schedule is moved through with the clock, never slept through."""
+
 from __future__ import annotations
 
 import asyncio
@@ -75,7 +76,9 @@ async def test_receiver_failing_twice_gets_one_message_under_one_webhook_id(syst
         assert stamps == sorted(stamps) and stamps[0] < stamps[-1]  # each attempt is signed at its own time
 
 
-async def test_unreachable_endpoint_goes_dead_after_the_schedule_and_is_replayed_by_retry(system, notify_app, admin, manual_clock):
+async def test_unreachable_endpoint_goes_dead_after_the_schedule_and_is_replayed_by_retry(
+    system, notify_app, admin, manual_clock
+):
     code, secret = department(), new_secret()
     dead_url = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens there
     assert (await put_endpoint(system, admin, code, dead_url, secret)).status_code == 200
@@ -99,7 +102,9 @@ async def test_unreachable_endpoint_goes_dead_after_the_schedule_and_is_replayed
     assert await run_worker(notify_app) == 0  # a dead letter stays dead
 
     async with Receiver() as receiver:
-        assert (await put_endpoint(system, admin, code, receiver.url(), None)).status_code == 200  # the operator fixes the URL
+        assert (
+            await put_endpoint(system, admin, code, receiver.url(), None)
+        ).status_code == 200  # the operator fixes the URL
         resp = await system.http.post(f"{system.notify_url}/v1/deliveries/{row['id']}/retry", headers=admin)
         assert resp.status_code == 200, resp.text
         assert (resp.json()["state"], resp.json()["attempts"]) == ("pending", len(schedule) + 1)
@@ -124,8 +129,13 @@ async def test_slow_endpoint_does_not_hold_up_other_deliveries(system, notify_ap
         fast_rows = [await insert_delivery(db, target=fast_code) for _ in range(40)]
 
         started = time.time()
-        await run_worker(notify_app, webhook_timeout_seconds=timeout, delivery_concurrency=4, delivery_per_endpoint=2,
-                         webhook_retry_schedule="1h")  # no second attempt within this run
+        await run_worker(
+            notify_app,
+            webhook_timeout_seconds=timeout,
+            delivery_concurrency=4,
+            delivery_per_endpoint=2,
+            webhook_retry_schedule="1h",
+        )  # no second attempt within this run
         elapsed = time.time() - started
 
         for row in fast_rows:
@@ -169,7 +179,10 @@ async def test_410_gone_disables_the_endpoint_and_kills_the_delivery(system, not
 
 async def test_a_redirect_is_not_followed_and_counts_as_a_failure(system, notify_app, admin):
     code = department()
-    async with Receiver() as elsewhere, Receiver(lambda req, n: Reply(302, headers={"Location": elsewhere.url()})) as receiver:
+    async with (
+        Receiver() as elsewhere,
+        Receiver(lambda req, n: Reply(302, headers={"Location": elsewhere.url()})) as receiver,
+    ):
         assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
         row = await insert_delivery(notify_app.state.db, target=code)
         await run_worker(notify_app)
@@ -209,7 +222,9 @@ async def test_a_claim_whose_worker_vanished_is_sent_once_after_the_lease(system
         assert verify(secret, receiver.received[0])
 
 
-async def test_a_worker_killed_mid_request_is_taken_over_with_the_same_webhook_id(system, notify_app, admin, manual_clock):
+async def test_a_worker_killed_mid_request_is_taken_over_with_the_same_webhook_id(
+    system, notify_app, admin, manual_clock
+):
     """kill -9 of a real worker process while its request is at the receiver: after the lease another
     worker sends the same message under the same webhook-id (at least once, never a second id)."""
     code, secret = department(), new_secret()
@@ -278,12 +293,19 @@ async def test_concurrent_workers_send_each_delivery_once(system, notify_app, ad
         assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
         db = notify_app.state.db
         rows = [await insert_delivery(db, target=code) for _ in range(150)]
-        await asyncio.gather(*(run_worker(notify_app, delivery_concurrency=8, delivery_batch=20, delivery_per_endpoint=8) for _ in range(3)))
+        await asyncio.gather(
+            *(
+                run_worker(notify_app, delivery_concurrency=8, delivery_batch=20, delivery_per_endpoint=8)
+                for _ in range(3)
+            )
+        )
         assert sorted(receiver.ids()) == sorted(r["message_id"] for r in rows)
         async with db.unit_of_work() as session:
-            states = (await session.execute(
-                text("SELECT state, count(*) FROM notify.deliveries WHERE target = :c GROUP BY state"), {"c": code}
-            )).all()
+            states = (
+                await session.execute(
+                    text("SELECT state, count(*) FROM notify.deliveries WHERE target = :c GROUP BY state"), {"c": code}
+                )
+            ).all()
         assert dict(states) == {"delivered": 150}
 
 
@@ -294,7 +316,9 @@ async def test_shutdown_lets_a_send_in_flight_finish(system, notify_app, admin):
         row = await insert_delivery(notify_app.state.db, target=code)
         settings = notify_app.state.settings
         clients = DeliveryClients(settings)
-        run = asyncio.ensure_future(deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20))
+        run = asyncio.ensure_future(
+            deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20)
+        )
         await receiver.wait_for(1)
         await stop_delivering(clients, [run], grace_seconds=5)
         assert run.done() and not run.cancelled()
@@ -308,9 +332,13 @@ async def test_a_send_cut_short_by_shutdown_is_given_back_without_counting_an_at
     async with Receiver(lambda req, n: Reply(200, delay=10)) as receiver:
         assert (await put_endpoint(system, admin, code, receiver.url(), new_secret())).status_code == 200
         rows = [await insert_delivery(notify_app.state.db, target=code) for _ in range(3)]
-        settings = notify_app.state.settings.model_copy(update={"webhook_retry_schedule": "", "webhook_timeout_seconds": 8, "delivery_per_endpoint": 1})
+        settings = notify_app.state.settings.model_copy(
+            update={"webhook_retry_schedule": "", "webhook_timeout_seconds": 8, "delivery_per_endpoint": 1}
+        )
         clients = DeliveryClients(settings)
-        run = asyncio.ensure_future(deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20))
+        run = asyncio.ensure_future(
+            deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20)
+        )
         await receiver.wait_for(1)
         started = time.monotonic()
         await stop_delivering(clients, [run], grace_seconds=0.3)

@@ -1,5 +1,6 @@
 """Department webhook endpoints: PUT/GET for operators, secret rotation (the old secret signs 24 h
 more), the directory's upsert, and the guard that keeps webhooks off loopback and private networks."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -39,8 +40,11 @@ async def test_put_then_get_shows_the_endpoint_but_never_its_secret(system, noti
     assert body["secrets"][0]["expires_at"] is None
     assert secret[6:] not in got.text and "secret_enc" not in got.text
     async with notify_app.state.db.unit_of_work() as session:
-        stored = (await session.execute(
-            text("SELECT secrets::text FROM notify.endpoints WHERE department_code = :c"), {"c": code})).scalar()
+        stored = (
+            await session.execute(
+                text("SELECT secrets::text FROM notify.endpoints WHERE department_code = :c"), {"c": code}
+            )
+        ).scalar()
     assert secret[6:] not in stored  # encrypted at rest
 
 
@@ -72,9 +76,19 @@ async def test_bad_endpoint_bodies_are_422_naming_the_field(system, notify_app, 
 
 @pytest.mark.parametrize(
     "url",
-    ["http://127.0.0.1:8080/hook", "http://localhost/hook", "http://10.1.2.3/hook", "http://192.168.1.10/hook",
-     "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://[::ffff:127.0.0.1]/hook",
-     "http://100.64.0.1/hook", "http://224.0.0.1/hook", "http://0.0.0.0/hook", "http://vm/hook"],
+    [
+        "http://127.0.0.1:8080/hook",
+        "http://localhost/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.1.10/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://100.64.0.1/hook",
+        "http://224.0.0.1/hook",
+        "http://0.0.0.0/hook",
+        "http://vm/hook",
+    ],
 )
 async def test_private_targets_are_refused_at_put_when_not_allowed(system, notify_app, admin, url):
     settings = notify_app.state.settings
@@ -98,8 +112,12 @@ async def test_private_targets_are_refused_at_send_time_too(notify_app):
             for code, url in ((literal, receiver.url()), (named, f"http://vm:{receiver.port}/hook")):
                 await session.execute(
                     text("""INSERT INTO notify.endpoints (department_code, url, secrets, state, source, updated_at)
-                            VALUES (:c, :u, '[]'::jsonb, 'active', 'directory', now())"""), {"c": code, "u": url})
-                await endpoints.upsert_from_directory(session, notify_app.state.cipher, code, url, new_secret(), allow_private_targets=True)
+                            VALUES (:c, :u, '[]'::jsonb, 'active', 'directory', now())"""),
+                    {"c": code, "u": url},
+                )
+                await endpoints.upsert_from_directory(
+                    session, notify_app.state.cipher, code, url, new_secret(), allow_private_targets=True
+                )
         rows = [await insert_delivery(db, target=literal), await insert_delivery(db, target=named)]
         await run_worker(notify_app, webhook_allow_private_targets=False)
         for row in rows:
@@ -110,7 +128,9 @@ async def test_private_targets_are_refused_at_send_time_too(notify_app):
         clients = DeliveryClients(notify_app.state.settings, allow_private_targets=False)
         try:
             with pytest.raises(UnsafeTarget, match="loopback"):
-                await clients.post_webhook(f"http://vm:{receiver.port}/hook", b"{}", {"content-type": "application/json"})
+                await clients.post_webhook(
+                    f"http://vm:{receiver.port}/hook", b"{}", {"content-type": "application/json"}
+                )
         finally:
             await clients.close()
         assert receiver.received == []
@@ -150,25 +170,35 @@ async def test_directory_upsert_rotates_only_on_a_new_secret(notify_app):
 
     async def current():
         async with db.unit_of_work() as session:
-            return (await session.execute(text("SELECT * FROM notify.endpoints WHERE department_code = :c"), {"c": code})).one()
+            return (
+                await session.execute(text("SELECT * FROM notify.endpoints WHERE department_code = :c"), {"c": code})
+            ).one()
 
     async with db.unit_of_work() as session:
-        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/a", first, allow_private_targets=True)
+        await endpoints.upsert_from_directory(
+            session, cipher, code, "http://127.0.0.1:9/a", first, allow_private_targets=True
+        )
     created = await current()
     assert (created.url, created.state, len(created.secrets)) == ("http://127.0.0.1:9/a", "active", 1)
 
     async with db.unit_of_work() as session:
-        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/a", first, allow_private_targets=True)
+        await endpoints.upsert_from_directory(
+            session, cipher, code, "http://127.0.0.1:9/a", first, allow_private_targets=True
+        )
     assert (await current()).secrets == created.secrets  # unchanged: not rotated again
 
     async with db.unit_of_work() as session:
-        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/b", second, allow_private_targets=True)
+        await endpoints.upsert_from_directory(
+            session, cipher, code, "http://127.0.0.1:9/b", second, allow_private_targets=True
+        )
     rotated = await current()
     assert rotated.url == "http://127.0.0.1:9/b" and len(rotated.secrets) == 2
     assert [cipher.decrypt(s["secret_enc"]) for s in rotated.secrets] == [second, first]
 
     async with db.unit_of_work() as session:  # the directory brings a loopback URL while they are not allowed
-        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/c", None, allow_private_targets=False)
+        await endpoints.upsert_from_directory(
+            session, cipher, code, "http://127.0.0.1:9/c", None, allow_private_targets=False
+        )
     refused = await current()
     assert refused.state == "disabled" and refused.disabled_reason.startswith("refused target:")
     assert refused.secrets == rotated.secrets
@@ -190,24 +220,36 @@ async def test_an_org_import_does_not_undo_the_operator_s_url_and_secret(system,
     await add_department(notify_app.state.db, code)
     cipher, db = notify_app.state.cipher, notify_app.state.db
     async with db.unit_of_work() as session:  # the org document seeds the endpoint
-        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/org", org_secret, allow_private_targets=True)
+        await endpoints.upsert_from_directory(
+            session, cipher, code, "http://127.0.0.1:9/org", org_secret, allow_private_targets=True
+        )
     resp = await put_endpoint(system, admin, code, "http://127.0.0.1:9/operator", operator_secret)
     assert resp.status_code == 200 and resp.json()["source"] == "operator"
 
     manual_clock.advance(hours=1)
-    async with db.unit_of_work() as session:  # the next org import brings the document's settings again, and a new secret
-        await endpoints.upsert_from_directory(session, cipher, code, "http://127.0.0.1:9/org", org_secret_2, allow_private_targets=True)
+    async with (
+        db.unit_of_work() as session
+    ):  # the next org import brings the document's settings again, and a new secret
+        await endpoints.upsert_from_directory(
+            session, cipher, code, "http://127.0.0.1:9/org", org_secret_2, allow_private_targets=True
+        )
     manual_clock.advance(hours=25)  # past the grace of the operator's rotation
     got = (await system.http.get(f"{system.notify_url}/v1/endpoints/{code}", headers=admin)).json()
     assert (got["url"], got["source"], got["secret_count"]) == ("http://127.0.0.1:9/operator", "operator", 1)
     async with db.unit_of_work() as session:
-        row = (await session.execute(text("SELECT secrets FROM notify.endpoints WHERE department_code = :c"), {"c": code})).scalar()
+        row = (
+            await session.execute(text("SELECT secrets FROM notify.endpoints WHERE department_code = :c"), {"c": code})
+        ).scalar()
     assert cipher.decrypt(row[0]["secret_enc"]) == operator_secret and row[0]["expires_at"] is None
 
 
 async def test_put_for_a_department_the_directory_does_not_know_is_404_and_creates_nothing(system, notify_app, admin):
     code = department()  # never added to the directory
-    resp = await system.http.put(f"{system.notify_url}/v1/endpoints/{code}", json={"url": "http://127.0.0.1:9/hook", "secret": new_secret()}, headers=admin)
+    resp = await system.http.put(
+        f"{system.notify_url}/v1/endpoints/{code}",
+        json={"url": "http://127.0.0.1:9/hook", "secret": new_secret()},
+        headers=admin,
+    )
     assert resp.status_code == 404 and resp.headers["content-type"].startswith("application/problem+json")
     assert (await system.http.get(f"{system.notify_url}/v1/endpoints/{code}", headers=admin)).status_code == 404
 

@@ -5,6 +5,7 @@ The shared test server (127.0.0.1:5432) is never touched: the test runs its own 
 (pgserver binaries) in a temporary data directory, migrates it, runs cases and intake on it as real
 uvicorn servers, stops and restarts that PostgreSQL, and removes everything at the end.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -19,7 +20,6 @@ from typing import Any
 import asyncpg
 import httpx
 from alembic import command
-
 from conftest import DEMO_PASSWORD, ROOT, Served, alembic_config, free_port
 from factories import report
 
@@ -82,7 +82,9 @@ class PrivatePostgres:
         )
 
     def stop(self, mode: str = "fast") -> None:
-        self._pgserver().pg_ctl(["-w", "-t", "30", "-m", mode, "stop"], pgdata=self.data_dir, user=self.user, cwd="/", timeout=60)
+        self._pgserver().pg_ctl(
+            ["-w", "-t", "30", "-m", mode, "stop"], pgdata=self.data_dir, user=self.user, cwd="/", timeout=60
+        )
 
     def running(self) -> bool:
         return (self.data_dir / "postmaster.pid").exists()
@@ -179,7 +181,7 @@ async def _stop_quietly(*services: Served) -> None:
     for svc in services:
         try:
             await asyncio.wait_for(svc.stop(), 30)
-        except Exception:  # noqa: BLE001 - keep cleaning up
+        except Exception:
             pass
 
 
@@ -288,7 +290,10 @@ async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is
         holiday = date(2026, 3, 4)  # an ordinary Wednesday
         conn = await asyncpg.connect(user="postgres", database=DATABASE, timeout=10, **pg.server)
         try:
-            await conn.execute("INSERT INTO cases.calendar_overrides (day, workday, note, updated_at) VALUES ($1, false, '本地放假', now())", holiday)
+            await conn.execute(
+                "INSERT INTO cases.calendar_overrides (day, workday, note, updated_at) VALUES ($1, false, '本地放假', now())",
+                holiday,
+            )
         finally:
             await conn.close()
         await asyncio.to_thread(pg.stop, "fast")
@@ -306,7 +311,10 @@ async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is
                 for resp in (
                     await http.get(f"{base}/readyz"),
                     await http.get(f"{base}/v1/cases", headers={"Authorization": "Bearer x"}),
-                    await http.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD}),
+                    await http.post(
+                        f"{base}/v1/auth/token",
+                        data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD},
+                    ),
                 ):
                     _assert_unavailable(resp)
                 assert cases.app.state.domain is None
@@ -323,9 +331,14 @@ async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is
                 raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
                 async with cases.app.state.db.unit_of_work() as session:
                     await org.import_org(session, org.parse_document(raw, "application/yaml"), cases.app.state.cipher)
-                resp = await http.post(f"{base}/v1/auth/token", data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD})
+                resp = await http.post(
+                    f"{base}/v1/auth/token",
+                    data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD},
+                )
                 assert resp.status_code == 200, _describe(resp)
-                listed = await http.get(f"{base}/v1/cases", headers={"Authorization": f"Bearer {resp.json()['access_token']}"})
+                listed = await http.get(
+                    f"{base}/v1/cases", headers={"Authorization": f"Bearer {resp.json()['access_token']}"}
+                )
                 assert listed.status_code == 200, _describe(listed)
         finally:
             await _stop_quietly(cases)

@@ -1,4 +1,5 @@
 """The common frame: health, readiness, request id, ETag on polled lists."""
+
 from __future__ import annotations
 
 
@@ -50,9 +51,14 @@ async def test_text_postgresql_cannot_store_is_422_and_stores_nothing(system):
     assert listed.status_code == 422 and listed.json()["errors"][0]["type"] == "string_unstorable", listed.text
     for note in ("假日\x00调整", "\ud92d\ude6a"[0] + "x"):
         body = ('{"workday": false, "note": ' + __import__("json").dumps(note) + "}").encode()
-        resp = await system.http.put(f"{system.cases_url}/v1/admin/calendar/2031-11-29", content=body,
-                                     headers={**admin, "Content-Type": "application/json"})
-        assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json"), resp.text
+        resp = await system.http.put(
+            f"{system.cases_url}/v1/admin/calendar/2031-11-29",
+            content=body,
+            headers={**admin, "Content-Type": "application/json"},
+        )
+        assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json"), (
+            resp.text
+        )
     days = (await system.http.get(f"{system.cases_url}/v1/admin/calendar", headers=admin)).json()
     assert "2031-11-29" not in str(days)
 
@@ -70,4 +76,6 @@ async def test_a_nul_in_a_query_parameter_is_422_before_a_streamed_ledger_starts
     hdrs = {**(await system.auth("s001")), "Accept": "text/csv"}
     resp = await system.http.get(f"{system.cases_url}/v1/cases?format=csv&state=%00&limit=1", headers=hdrs)
     assert resp.status_code == 422 and resp.headers["content-type"].startswith("application/problem+json"), resp.text
-    assert resp.json()["errors"] == [{"loc": ["query"], "msg": "查询参数含有不允许的字符（NUL）", "type": "string_unstorable"}]
+    assert resp.json()["errors"] == [
+        {"loc": ["query"], "msg": "查询参数含有不允许的字符（NUL）", "type": "string_unstorable"}
+    ]

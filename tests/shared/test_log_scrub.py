@@ -1,4 +1,5 @@
 """Log lines never carry a full ID number or mobile number, whatever way they are written."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The alembic tree upgrades from empty and downgrades cleanly."""
+
 from __future__ import annotations
 
 import asyncio
@@ -6,9 +7,8 @@ import os
 
 import asyncpg
 from alembic import command
-from sqlalchemy.engine import make_url
-
 from conftest import alembic_config
+from sqlalchemy.engine import make_url
 
 
 async def _own_database_beside(env_url: str, name: str) -> str:
@@ -70,10 +70,15 @@ async def test_models_declare_every_column_the_migrations_create(system):
     import services.notify.models as notify_models
 
     def compare(conn):
-        ctx = MigrationContext.configure(conn, opts={
-            "include_schemas": True,
-            "include_name": lambda name, kind, parents: name in ("intake", "cases", "notify") if kind == "schema" else True,
-        })
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "include_schemas": True,
+                "include_name": lambda name, kind, parents: (
+                    name in ("intake", "cases", "notify") if kind == "schema" else True
+                ),
+            },
+        )
         return compare_metadata(ctx, [intake_models.metadata, cases_models.metadata, notify_models.metadata])
 
     engine = create_async_engine(system.db_url)
@@ -82,5 +87,7 @@ async def test_models_declare_every_column_the_migrations_create(system):
             diff = await conn.run_sync(compare)
     finally:
         await engine.dispose()
-    columns = [d for d in diff if isinstance(d, tuple) and d[0] in ("add_column", "remove_column", "add_table", "remove_table")]
+    columns = [
+        d for d in diff if isinstance(d, tuple) and d[0] in ("add_column", "remove_column", "add_table", "remove_table")
+    ]
     assert columns == [], columns

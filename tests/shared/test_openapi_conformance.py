@@ -13,6 +13,7 @@ A small deterministic driver (no schemathesis): for each operation it sends
 
 Failures are collected and listed together so they are easy to fix.
 """
+
 from __future__ import annotations
 
 import json
@@ -198,7 +199,9 @@ class Driver:
         schema = op.resolve(schema)
         options = [op.resolve(s) for s in schema.get("anyOf", [schema]) if op.resolve(s).get("type") != "null"]
         return any(
-            s.get("type") in ("integer", "number", "boolean") or s.get("format") in ("date-time", "date", "uuid") or "enum" in s
+            s.get("type") in ("integer", "number", "boolean")
+            or s.get("format") in ("date-time", "date", "uuid")
+            or "enum" in s
             for s in options
         )
 

@@ -1,14 +1,14 @@
 """The outbox relay: a consumer that is down loses nothing; a poison event is parked and visible."""
+
 from __future__ import annotations
 
 import json
 import uuid
 
+from conftest import Served, free_port
+from factories import report
 from sqlalchemy import text
 
-from conftest import Served, free_port
-
-from factories import report
 from services.intake.db import outbox as intake_outbox
 from shared.clock import ManualClock, clock
 from shared.outbox import Event, Relay, publish
@@ -28,10 +28,12 @@ async def test_relay_survives_consumer_down_and_delivers_everything_when_back(sy
         relay = system.intake_app.state.relay
         assert await relay.run_once() == 0
         async with system.intake_app.state.db.unit_of_work() as s:
-            rows = (await s.execute(
-                text("SELECT attempts, last_error, delivered_at FROM intake.outbox WHERE aggregate_id = ANY(:a)"),
-                {"a": [i["id"] for i in items]},
-            )).all()
+            rows = (
+                await s.execute(
+                    text("SELECT attempts, last_error, delivered_at FROM intake.outbox WHERE aggregate_id = ANY(:a)"),
+                    {"a": [i["id"] for i in items]},
+                )
+            ).all()
         assert len(rows) == 5 and all(r.attempts >= 1 and r.last_error and r.delivered_at is None for r in rows)
     finally:
         await system.start_service("cases")
@@ -44,7 +46,12 @@ async def test_relay_survives_consumer_down_and_delivers_everything_when_back(sy
     finally:
         clock.reset()
     async with system.cases_app.state.db.unit_of_work() as s:
-        n = (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:a)"), {"a": [i["id"] for i in items]})).scalar()
+        n = (
+            await s.execute(
+                text("SELECT count(*) FROM cases.case_reports WHERE CAST(report_id AS text) = ANY(:a)"),
+                {"a": [i["id"] for i in items]},
+            )
+        ).scalar()
     assert n == 5
 
 
@@ -52,10 +59,16 @@ async def test_poison_event_is_parked_and_visible_and_does_not_block_others(syst
     db = system.intake_app.state.db
     poison_agg = f"poison-{uuid.uuid4()}"
     async with db.unit_of_work() as s:
-        await publish(s, intake_outbox, [Event(type="no.such.event", aggregate_id=poison_agg, payload={}, destinations=("cases",))])
+        await publish(
+            s,
+            intake_outbox,
+            [Event(type="no.such.event", aggregate_id=poison_agg, payload={}, destinations=("cases",))],
+        )
     good = report()
     await system.http.post(
-        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [good]}, headers=await system.auth("w001", "dev-w001")
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w001", "items": [good]},
+        headers=await system.auth("w001", "dev-w001"),
     )
     manual = ManualClock()
     clock.use(manual)
@@ -66,25 +79,36 @@ async def test_poison_event_is_parked_and_visible_and_does_not_block_others(syst
     finally:
         clock.reset()
     listing = await system.http.get(
-        f"{system.intake_url}/internal/v1/outbox", params={"status": "parked"}, headers={"Authorization": "Bearer test-service-token"}
+        f"{system.intake_url}/internal/v1/outbox",
+        params={"status": "parked"},
+        headers={"Authorization": "Bearer test-service-token"},
     )
     assert listing.status_code == 200
     parked = [r for r in listing.json()["items"] if r["aggregate_id"] == poison_agg]
     assert len(parked) == 1 and "unknown event type" in parked[0]["last_error"]
     async with system.cases_app.state.db.unit_of_work() as s:
-        assert (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(good["id"])})).scalar() == 1
+        assert (
+            await s.execute(
+                text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(good["id"])}
+            )
+        ).scalar() == 1
     replay = await system.http.post(
-        f"{system.intake_url}/internal/v1/outbox/{parked[0]['id']}/replay", headers={"Authorization": "Bearer test-service-token"}
+        f"{system.intake_url}/internal/v1/outbox/{parked[0]['id']}/replay",
+        headers={"Authorization": "Bearer test-service-token"},
     )
     assert replay.status_code == 200 and replay.json()["parked_at"] is None
     # Put it back so other tests are not disturbed.
     async with db.unit_of_work() as s:
-        await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": poison_agg})
+        await s.execute(
+            text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": poison_agg}
+        )
 
 
 async def test_internal_endpoints_need_the_service_credential(system):
     for url in (f"{system.intake_url}/internal/v1/events", f"{system.cases_url}/internal/v1/events"):
-        resp = await system.http.post(url, json={"source": "x", "events": []}, headers={"Authorization": "Bearer wrong"})
+        resp = await system.http.post(
+            url, json={"source": "x", "events": []}, headers={"Authorization": "Bearer wrong"}
+        )
         assert resp.status_code == 401
     user = await system.auth("admin")
     assert (await system.http.get(f"{system.intake_url}/internal/v1/outbox", headers=user)).status_code == 401
@@ -103,21 +127,41 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
     relay = system.intake_app.state.relay
     blocked = f"blocked-{uuid.uuid4()}"
     async with db.unit_of_work() as s:
-        await publish(s, intake_outbox, [Event(type="no.such.event", aggregate_id=blocked, payload={"i": i}, destinations=("cases",)) for i in range(relay.batch_size * 3)])
+        await publish(
+            s,
+            intake_outbox,
+            [
+                Event(type="no.such.event", aggregate_id=blocked, payload={"i": i}, destinations=("cases",))
+                for i in range(relay.batch_size * 3)
+            ],
+        )
         await s.execute(
-            text("UPDATE intake.outbox SET next_attempt_at = next_attempt_at + interval '1 day' WHERE id = (SELECT min(id) FROM intake.outbox WHERE aggregate_id = :a)"),
+            text(
+                "UPDATE intake.outbox SET next_attempt_at = next_attempt_at + interval '1 day' WHERE id = (SELECT min(id) FROM intake.outbox WHERE aggregate_id = :a)"
+            ),
             {"a": blocked},
         )
     good = report()
     resp = await system.http.post(
-        f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [good]}, headers=await system.auth("w001", "dev-w001")
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w001", "items": [good]},
+        headers=await system.auth("w001", "dev-w001"),
     )
     assert resp.status_code == 200
     await system.drain()
     async with system.cases_app.state.db.unit_of_work() as s:
-        assert (await s.execute(text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(good["id"])})).scalar() == 1
+        assert (
+            await s.execute(
+                text("SELECT count(*) FROM cases.case_reports WHERE report_id = :r"), {"r": uuid.UUID(good["id"])}
+            )
+        ).scalar() == 1
     async with db.unit_of_work() as s:
-        left = (await s.execute(text("SELECT count(*) FROM intake.outbox WHERE aggregate_id = :a AND delivered_at IS NULL"), {"a": blocked})).scalar()
+        left = (
+            await s.execute(
+                text("SELECT count(*) FROM intake.outbox WHERE aggregate_id = :a AND delivered_at IS NULL"),
+                {"a": blocked},
+            )
+        ).scalar()
         assert left == relay.batch_size * 3  # still in order behind their head, none skipped ahead
         await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": blocked})
 
@@ -151,15 +195,27 @@ class _Consumer:
             events = json.loads(body)["events"]
             ids = [e["id"] for e in events if e["type"] != "poison"]
             self.taken += ids
-            results = [{"id": e["id"], "status": "failed", "error": "poison"} if e["type"] == "poison" else {"id": e["id"], "status": "processed"} for e in events]
+            results = [
+                {"id": e["id"], "status": "failed", "error": "poison"}
+                if e["type"] == "poison"
+                else {"id": e["id"], "status": "processed"}
+                for e in events
+            ]
             status, answer = 200, json.dumps({"results": results}).encode()
-        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
+        )
         await send({"type": "http.response.body", "body": answer})
 
 
 async def _big_events(db, destination: str, n: int, size: int) -> list[str]:
     events = [
-        Event(type="report.submitted", aggregate_id=f"big-{uuid.uuid4()}", payload={"description": "纠纷" * (size // 6)}, destinations=(destination,))
+        Event(
+            type="report.submitted",
+            aggregate_id=f"big-{uuid.uuid4()}",
+            payload={"description": "纠纷" * (size // 6)},
+            destinations=(destination,),
+        )
         for _ in range(n)
     ]
     async with db.unit_of_work() as s:
@@ -170,7 +226,9 @@ async def _big_events(db, destination: str, n: int, size: int) -> list[str]:
 async def _relay_to(system, consumer: _Consumer, destination: str, **kw):
     served = Served(destination, lambda: consumer, free_port())
     await served.start()
-    relay = Relay(system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t", **kw)
+    relay = Relay(
+        system.intake_app.state.db, "intake", "intake", {destination: f"http://127.0.0.1:{served.port}"}, "t", **kw
+    )
     return served, relay
 
 
@@ -214,20 +272,42 @@ async def test_a_single_event_the_consumer_finds_too_large_counts_as_its_failure
         await relay.close()
         await served.stop()
     async with system.intake_app.state.db.unit_of_work() as s:
-        row = (await s.execute(text("SELECT failures, last_error, delivered_at FROM intake.outbox WHERE event_id = :e"), {"e": uuid.UUID(event_id)})).one()
+        row = (
+            await s.execute(
+                text("SELECT failures, last_error, delivered_at FROM intake.outbox WHERE event_id = :e"),
+                {"e": uuid.UUID(event_id)},
+            )
+        ).one()
         assert row.failures == 1 and "413" in row.last_error and row.delivered_at is None
-        await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE event_id = :e"), {"e": uuid.UUID(event_id)})
+        await s.execute(
+            text("UPDATE intake.outbox SET delivered_at = now() WHERE event_id = :e"), {"e": uuid.UUID(event_id)}
+        )
 
 
 async def test_internal_events_endpoint_takes_batches_larger_than_the_public_body_limit(system):
     big = "纠纷" * 1_000_000  # ~6 MB of JSON, above the 5 MiB limit of public routes
-    body = {"source": "test", "events": [{"id": str(uuid.uuid4()), "type": "no.such.event", "aggregate_id": f"x-{uuid.uuid4()}",
-                                           "occurred_at": "2026-01-01T00:00:00+00:00", "payload": {"text": big}}]}
-    resp = await system.http.post(f"{system.cases_url}/internal/v1/events", json=body, headers={"Authorization": "Bearer test-service-token"})
+    body = {
+        "source": "test",
+        "events": [
+            {
+                "id": str(uuid.uuid4()),
+                "type": "no.such.event",
+                "aggregate_id": f"x-{uuid.uuid4()}",
+                "occurred_at": "2026-01-01T00:00:00+00:00",
+                "payload": {"text": big},
+            }
+        ],
+    }
+    resp = await system.http.post(
+        f"{system.cases_url}/internal/v1/events", json=body, headers={"Authorization": "Bearer test-service-token"}
+    )
     assert resp.status_code == 200, resp.text[:300]
     assert resp.json()["results"][0]["status"] == "failed"
-    public = await system.http.post(f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": [], "pad": big},
-                                    headers=await system.auth("w001", "dev-w001"))
+    public = await system.http.post(
+        f"{system.intake_url}/v1/sync/push",
+        json={"device_id": "dev-w001", "items": [], "pad": big},
+        headers=await system.auth("w001", "dev-w001"),
+    )
     assert public.status_code == 413
 
 
@@ -237,7 +317,10 @@ async def test_a_parked_event_holds_its_aggregate_until_an_operator_skips_it(sys
     served, relay = await _relay_to(system, consumer, destination, max_failures=1)
     db = system.intake_app.state.db
     aggregate = f"case-{uuid.uuid4()}"
-    first, second = (Event(type=t, aggregate_id=aggregate, payload={"n": i}, destinations=(destination,)) for i, t in enumerate(("poison", "case.closed")))
+    first, second = (
+        Event(type=t, aggregate_id=aggregate, payload={"n": i}, destinations=(destination,))
+        for i, t in enumerate(("poison", "case.closed"))
+    )
     async with db.unit_of_work() as s:
         await publish(s, intake_outbox, [first, second])
     admin = await system.auth("admin")
@@ -263,10 +346,14 @@ async def test_a_parked_event_holds_its_aggregate_until_an_operator_skips_it(sys
 
         no_reason = await system.http.post(f"{base}/{parked['id']}/skip", json={}, headers=admin)
         assert no_reason.status_code == 422
-        skipped = await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "案件已人工补录"}, headers=admin)
+        skipped = await system.http.post(
+            f"{base}/{parked['id']}/skip", json={"reason": "案件已人工补录"}, headers=admin
+        )
         assert skipped.status_code == 200, skipped.text
         assert skipped.json()["skip_reason"] == "案件已人工补录" and skipped.json()["skipped_by"] == "admin"
-        assert (await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "again"}, headers=admin)).status_code == 404
+        assert (
+            await system.http.post(f"{base}/{parked['id']}/skip", json={"reason": "again"}, headers=admin)
+        ).status_code == 404
 
         await relay.run_once()
         assert str(second.event_id) in consumer.taken  # the aggregate flows again
@@ -279,7 +366,9 @@ async def test_a_parked_event_holds_its_aggregate_until_an_operator_skips_it(sys
         await relay.close()
         await served.stop()
     async with db.unit_of_work() as s:
-        assert (await s.execute(text("SELECT count(*) FROM intake.outbox WHERE id = :i"), {"i": parked["id"]})).scalar() == 1  # never pruned
+        assert (
+            await s.execute(text("SELECT count(*) FROM intake.outbox WHERE id = :i"), {"i": parked["id"]})
+        ).scalar() == 1  # never pruned
 
 
 async def test_every_service_shows_operators_its_parked_events(system):
@@ -318,8 +407,15 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
     clock.use(manual)
     consumer = _SlowConsumer(manual, per_event=0.01)
     destination = f"slow-{uuid.uuid4().hex[:8]}"
-    served, relay = await _relay_to(system, consumer, destination, batch_size=200, initial_batch_size=200, min_batch_size=10,
-                                    target_post_seconds=0.3)
+    served, relay = await _relay_to(
+        system,
+        consumer,
+        destination,
+        batch_size=200,
+        initial_batch_size=200,
+        min_batch_size=10,
+        target_post_seconds=0.3,
+    )
     try:
         ids = await _big_events(system.intake_app.state.db, destination, 400, 100)
         assert await relay.run_once() == 400
@@ -330,7 +426,12 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
         more = await _big_events(system.intake_app.state.db, destination, 300, 100)
         assert await relay.run_once() == 300
         assert relay.limits[destination] > 25 and max(consumer.counts[-3:]) > 25, consumer.counts
-        assert Relay(system.intake_app.state.db, "intake", "intake", {destination: "http://127.0.0.1:9"}, "t").limits[destination] == 50
+        assert (
+            Relay(system.intake_app.state.db, "intake", "intake", {destination: "http://127.0.0.1:9"}, "t").limits[
+                destination
+            ]
+            == 50
+        )
     finally:
         clock.reset()
         await relay.close()
@@ -341,11 +442,20 @@ async def test_a_slow_consumer_gets_smaller_batches_and_a_fast_one_larger_again(
 async def test_a_long_run_of_one_aggregate_does_not_shrink_a_small_claim_to_its_head(system):
     consumer = _SlowConsumer(ManualClock(), per_event=0.0)
     destination = f"run-{uuid.uuid4().hex[:8]}"
-    served, relay = await _relay_to(system, consumer, destination, batch_size=200, initial_batch_size=10, min_batch_size=10)
+    served, relay = await _relay_to(
+        system, consumer, destination, batch_size=200, initial_batch_size=10, min_batch_size=10
+    )
     run = f"merge-{uuid.uuid4()}"
     try:
         async with system.intake_app.state.db.unit_of_work() as s:  # e.g. a merge: 60 events of one case first
-            await publish(s, intake_outbox, [Event(type="report.status", aggregate_id=run, payload={"i": i}, destinations=(destination,)) for i in range(60)])
+            await publish(
+                s,
+                intake_outbox,
+                [
+                    Event(type="report.status", aggregate_id=run, payload={"i": i}, destinations=(destination,))
+                    for i in range(60)
+                ],
+            )
         others = await _big_events(system.intake_app.state.db, destination, 20, 100)
         delivered = 0
         for _ in range(5):  # one event of the run per round (order within a case), so more than one tick

@@ -16,6 +16,7 @@ at 00:05 on Monday. Started on a day off, the clock starts at the next working d
 The due instant is the earliest one at which the elapsed working time reaches the limit, so a
 limit that uses up a working day exactly ends at that day's 24:00 (the next day's 00:00).
 """
+
 from __future__ import annotations
 
 import logging
@@ -23,7 +24,7 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cache
 from itertools import accumulate
 from typing import Literal
 
@@ -55,7 +56,7 @@ def _official_known(year: int) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def _official_year(year: int) -> tuple[bytes, bool]:
     """Working flag per day of the year (index 0 = 1 January) and whether they are an estimate.
     Static data, so cached for the process; overrides are applied per calendar on top."""

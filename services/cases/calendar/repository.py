@@ -1,4 +1,5 @@
 """SQL of the workday calendar's override table. Nothing here commits; the caller's unit of work does."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

@@ -1,4 +1,5 @@
 """The local calendar override table (本地调整): an operator marks a day as working or off."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,11 +29,20 @@ class OverrideIn(BaseModel):
 async def list_overrides(session: DbSession, principal: Admin) -> dict[str, Any]:
     overrides = await repo.load_overrides(session)
     cal = WorkCalendar(overrides)
-    return {"items": [{"day": d.isoformat(), "workday": w} for d, w in sorted(overrides.items())], "known_through": (cal.known_through() or date.min).isoformat()}
+    return {
+        "items": [{"day": d.isoformat(), "workday": w} for d, w in sorted(overrides.items())],
+        "known_through": (cal.known_through() or date.min).isoformat(),
+    }
 
 
-@router.put("/{day}", summary="Mark a day as a working day or a day off (applies to new and re-timed clocks)", responses=problem_responses(401, 404, 422))
-async def set_override(day: date, body: OverrideIn, request: Request, session: DbSession, principal: Admin) -> dict[str, Any]:
+@router.put(
+    "/{day}",
+    summary="Mark a day as a working day or a day off (applies to new and re-timed clocks)",
+    responses=problem_responses(401, 404, 422),
+)
+async def set_override(
+    day: date, body: OverrideIn, request: Request, session: DbSession, principal: Admin
+) -> dict[str, Any]:
     await repo.set_override(session, day, body.workday, body.note, clock.now())
     overrides = await repo.load_overrides(session)
     request.app.state.domain.clocks.calendar = WorkCalendar(overrides)

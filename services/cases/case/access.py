@@ -1,5 +1,6 @@
 """Whether a caller may see the case of some reports: asked by intake before it hands out a photo to a
 department (it cannot know which departments a case was whistled to 吹哨)."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """SQL of the case-access question: is any case made of these reports in the caller's scope?"""
+
 from __future__ import annotations
 
 import uuid

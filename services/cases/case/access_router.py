@@ -1,4 +1,5 @@
 """Internal: may this caller see the case of these reports? (intake's photo downloads; service token)"""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
@@ -12,7 +13,11 @@ from shared.openapi import problem_responses
 router = APIRouter(tags=["internal"], dependencies=[ServiceCaller])
 
 
-@router.post(CASE_ACCESS_PATH, response_model=CaseAccessAnswer, summary="Whether a caller may see the case of any of these reports",
-             responses=problem_responses(401, 413, 422))
+@router.post(
+    CASE_ACCESS_PATH,
+    response_model=CaseAccessAnswer,
+    summary="Whether a caller may see the case of any of these reports",
+    responses=problem_responses(401, 413, 422),
+)
 async def case_access(query: CaseAccessQuery, session: DbSession) -> CaseAccessAnswer:
     return await access.case_access(session, query)

@@ -1,4 +1,5 @@
 """POST /v1/cases/{id}/{action} — one route per action, each with its own body model."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,7 +28,16 @@ def _route(action: str, body_model: type) -> None:
         principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     ) -> Any:
-        result = await service.act(session, request.app.state.domain, request.app.state.cipher, principal, case_id, action, body, idempotency_key)
+        result = await service.act(
+            session,
+            request.app.state.domain,
+            request.app.state.cipher,
+            principal,
+            case_id,
+            action,
+            body,
+            idempotency_key,
+        )
         return JSONResponse(result)
 
     endpoint.__name__ = f"case_{action}"

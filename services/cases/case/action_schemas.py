@@ -1,4 +1,5 @@
 """Bodies of the case actions (POST /v1/cases/{id}/{action})."""
+
 from __future__ import annotations
 
 import uuid
@@ -104,7 +105,9 @@ class UpdateBody(_Body):
 
 
 class ResolveBody(_Body):
-    outcome: Literal["mediated", "mediation_failed", "judicial_confirmation", "litigation", "administrative", "withdrawn", "referred"]
+    outcome: Literal[
+        "mediated", "mediation_failed", "judicial_confirmation", "litigation", "administrative", "withdrawn", "referred"
+    ]
     mediator: str | None = Field(default=None, max_length=60)
 
 
@@ -126,8 +129,20 @@ class EmptyBody(_Body):
 
 
 BODIES: dict[str, type[BaseModel]] = {
-    "grade": GradeBody, "assign": AssignBody, "contact": ContactBody, "whistle": WhistleBody,
-    "suspend": ReasonBody, "resume": EmptyBody, "extend": ExtendBody, "escalate": ReasonBody,
-    "update": UpdateBody, "resolve": ResolveBody, "reply": ReplyBody, "revisit": RevisitBody,
-    "close": EmptyBody, "merge": MergeBody, "reject": ReasonBody, "reopen": ReasonBody,
+    "grade": GradeBody,
+    "assign": AssignBody,
+    "contact": ContactBody,
+    "whistle": WhistleBody,
+    "suspend": ReasonBody,
+    "resume": EmptyBody,
+    "extend": ExtendBody,
+    "escalate": ReasonBody,
+    "update": UpdateBody,
+    "resolve": ResolveBody,
+    "reply": ReplyBody,
+    "revisit": RevisitBody,
+    "close": EmptyBody,
+    "merge": MergeBody,
+    "reject": ReasonBody,
+    "reopen": ReasonBody,
 }

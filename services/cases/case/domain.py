@@ -1,4 +1,5 @@
 """The policy a cases process runs with: grading rules and the clocks (deadline policy + calendar)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,5 +1,6 @@
 """What every case change leaves behind, in the same transaction: a timeline entry, the events for
 notify and — when the state changed — the reporting phones' report.status."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -59,8 +60,9 @@ async def record(
     await publish(session, outbox, out)
 
 
-
-def status_events(case: Any, reports: list[Any], state: str | None, reply: str | None = None, aggregate: str | None = None) -> list[Event]:
+def status_events(
+    case: Any, reports: list[Any], state: str | None, reply: str | None = None, aggregate: str | None = None
+) -> list[Event]:
     """report.status for each reporting phone: the state, level and number of the case its report is in.
     `aggregate`: the case whose events these reports followed so far (kept in order behind them)."""
     return [
@@ -68,8 +70,14 @@ def status_events(case: Any, reports: list[Any], state: str | None, reply: str |
             type=REPORT_STATUS,
             aggregate_id=aggregate or str(case.id),
             payload={
-                "worker_id": r.worker_id, "report_id": str(r.report_id), "report_no": r.report_no, "case_id": str(case.id),
-                "case_number": case.number, "state": state, "level": case.level, "reply": reply,
+                "worker_id": r.worker_id,
+                "report_id": str(r.report_id),
+                "report_no": r.report_no,
+                "case_id": str(case.id),
+                "case_number": case.number,
+                "state": state,
+                "level": case.level,
+                "reply": reply,
             },
             destinations=("intake",),
         )
@@ -77,5 +85,7 @@ def status_events(case: Any, reports: list[Any], state: str | None, reply: str |
     ]
 
 
-async def tell_phones(session: Any, case: Any, reports: list[Any], state: str | None, aggregate: str | None = None) -> None:
+async def tell_phones(
+    session: Any, case: Any, reports: list[Any], state: str | None, aggregate: str | None = None
+) -> None:
     await publish(session, outbox, status_events(case, reports, state, aggregate=aggregate))

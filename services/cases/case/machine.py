@@ -1,20 +1,31 @@
 """The case life (DOMAIN.md) as an explicit table: for each action, the states it is allowed from and
 the state it leads to (None: the state does not change)."""
+
 from __future__ import annotations
 
 OPEN = ("received", "graded", "assigned", "in_progress", "suspended", "returned")
 ACTIVE = ("assigned", "in_progress")
 
 TRANSITIONS: dict[str, dict[str, str | None]] = {
-    "grade": {s: ("graded" if s == "received" else None) for s in ("received", "graded", "assigned", "in_progress", "suspended", "returned")},
+    "grade": {
+        s: ("graded" if s == "received" else None)
+        for s in ("received", "graded", "assigned", "in_progress", "suspended", "returned")
+    },
     "assign": {"graded": "assigned", "assigned": None, "in_progress": None, "returned": "assigned"},
-    "contact": {s: None for s in OPEN},
+    "contact": dict.fromkeys(OPEN),
     "whistle": {"graded": "assigned", "assigned": None, "in_progress": None, "returned": "assigned"},
     "suspend": {"assigned": "suspended", "in_progress": "suspended"},
     "resume": {"suspended": "in_progress"},
-    "extend": {s: None for s in (*OPEN, "resolved", "replied")},
-    "escalate": {s: None for s in OPEN},
-    "update": {"received": None, "graded": None, "assigned": "in_progress", "in_progress": None, "returned": None, "suspended": None},
+    "extend": dict.fromkeys((*OPEN, "resolved", "replied")),
+    "escalate": dict.fromkeys(OPEN),
+    "update": {
+        "received": None,
+        "graded": None,
+        "assigned": "in_progress",
+        "in_progress": None,
+        "returned": None,
+        "suspended": None,
+    },
     "resolve": {"assigned": "resolved", "in_progress": "resolved"},
     "reply": {"resolved": "replied"},
     "revisit": {"replied": "revisited"},  # dissatisfied: back to in_progress (see actions)
@@ -25,17 +36,52 @@ TRANSITIONS: dict[str, dict[str, str | None]] = {
 }
 
 ACTIONS = tuple(TRANSITIONS)
-STATES = ("received", "graded", "assigned", "in_progress", "suspended", "returned", "resolved", "replied", "revisited", "closed", "merged", "rejected")
+STATES = (
+    "received",
+    "graded",
+    "assigned",
+    "in_progress",
+    "suspended",
+    "returned",
+    "resolved",
+    "replied",
+    "revisited",
+    "closed",
+    "merged",
+    "rejected",
+)
 
 STATE_ZH = {
-    "received": "受理", "graded": "研判", "assigned": "交办", "in_progress": "处置中", "suspended": "挂起",
-    "returned": "退回", "resolved": "办结", "replied": "答复", "revisited": "回访", "closed": "销号",
-    "merged": "并案", "rejected": "不予受理",
+    "received": "受理",
+    "graded": "研判",
+    "assigned": "交办",
+    "in_progress": "处置中",
+    "suspended": "挂起",
+    "returned": "退回",
+    "resolved": "办结",
+    "replied": "答复",
+    "revisited": "回访",
+    "closed": "销号",
+    "merged": "并案",
+    "rejected": "不予受理",
 }
 ACTION_ZH = {
-    "grade": "研判", "assign": "交办", "contact": "联系当事人", "whistle": "吹哨", "suspend": "挂起", "resume": "恢复",
-    "extend": "延期", "escalate": "提级", "update": "进展更新", "resolve": "办结", "reply": "答复", "revisit": "回访",
-    "close": "销号", "merge": "并案", "reject": "不予受理", "reopen": "重新办理",
+    "grade": "研判",
+    "assign": "交办",
+    "contact": "联系当事人",
+    "whistle": "吹哨",
+    "suspend": "挂起",
+    "resume": "恢复",
+    "extend": "延期",
+    "escalate": "提级",
+    "update": "进展更新",
+    "resolve": "办结",
+    "reply": "答复",
+    "revisit": "回访",
+    "close": "销号",
+    "merge": "并案",
+    "reject": "不予受理",
+    "reopen": "重新办理",
 }
 
 

@@ -1,4 +1,5 @@
 """Cases, the reports they came from, and the timeline (一事一档, never edited)."""
+
 from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, Index, Integer, Numeric, Sequence, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 

@@ -1,4 +1,5 @@
 """SQL of cases: creation from a report, scoped reads, the timeline."""
+
 from __future__ import annotations
 
 import uuid
@@ -45,7 +46,14 @@ async def insert_case(session: AsyncSession, row: dict[str, Any], day: str) -> s
     ).scalar_one()
 
 
-async def link_report(session: AsyncSession, report_id: uuid.UUID, report_no: str, case_id: uuid.UUID, worker_id: str, received_at: datetime) -> None:
+async def link_report(
+    session: AsyncSession,
+    report_id: uuid.UUID,
+    report_no: str,
+    case_id: uuid.UUID,
+    worker_id: str,
+    received_at: datetime,
+) -> None:
     await session.execute(
         text(
             """INSERT INTO cases.case_reports (report_id, report_no, case_id, worker_id, received_at)
@@ -55,13 +63,32 @@ async def link_report(session: AsyncSession, report_id: uuid.UUID, report_no: st
     )
 
 
-async def add_timeline(session: AsyncSession, case_id: uuid.UUID, at: datetime, actor: str, action: str, from_state: str | None, to_state: str | None, note: str | None, data: dict[str, Any] | None = None) -> None:
+async def add_timeline(
+    session: AsyncSession,
+    case_id: uuid.UUID,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_state: str | None,
+    to_state: str | None,
+    note: str | None,
+    data: dict[str, Any] | None = None,
+) -> None:
     await session.execute(
         text(
             """INSERT INTO cases.timeline (case_id, at, actor, action, from_state, to_state, note, data)
                VALUES (:c, :at, :actor, :action, :f, :t, :note, CAST(:data AS jsonb))"""
         ),
-        {"c": case_id, "at": at, "actor": actor, "action": action, "f": from_state, "t": to_state, "note": note, "data": orjson.dumps(data).decode() if data else None},
+        {
+            "c": case_id,
+            "at": at,
+            "actor": actor,
+            "action": action,
+            "f": from_state,
+            "t": to_state,
+            "note": note,
+            "data": orjson.dumps(data).decode() if data else None,
+        },
     )
 
 
@@ -83,7 +110,13 @@ def scope_params(scope: dict[str, Any]) -> dict[str, Any]:
 scope_sql = _scope_sql
 
 
-async def list_cases(session: AsyncSession, scope: dict[str, Any], filters: dict[str, Any], after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+async def list_cases(
+    session: AsyncSession,
+    scope: dict[str, Any],
+    filters: dict[str, Any],
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[Any]:
     where = [_scope_sql(scope)]
     params: dict[str, Any] = {**scope_params(scope), "n": limit}
     for col in ("state", "kind", "category", "level", "tier"):
@@ -91,13 +124,19 @@ async def list_cases(session: AsyncSession, scope: dict[str, Any], filters: dict
             where.append(f"c.{col} = :{col}")
             params[col] = filters[col]
     if filters.get("department"):
-        where.append("EXISTS (SELECT 1 FROM cases.whistles fw WHERE fw.case_id = c.id AND fw.department_code = :department)")
+        where.append(
+            "EXISTS (SELECT 1 FROM cases.whistles fw WHERE fw.case_id = c.id AND fw.department_code = :department)"
+        )
         params["department"] = filters["department"]
     if filters.get("overdue"):
-        where.append(f"EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND {deadline_sql.overdue_sql('od', 'now_ts')})")
+        where.append(
+            f"EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND {deadline_sql.overdue_sql('od', 'now_ts')})"
+        )
         params["now_ts"] = filters["now"]
     if filters.get("due_before"):
-        where.append("EXISTS (SELECT 1 FROM cases.deadlines dd WHERE dd.case_id = c.id AND dd.state = 'pending' AND dd.due_at < :due_before)")
+        where.append(
+            "EXISTS (SELECT 1 FROM cases.deadlines dd WHERE dd.case_id = c.id AND dd.state = 'pending' AND dd.due_at < :due_before)"
+        )
         params["due_before"] = filters["due_before"]
     if filters.get("area"):
         where.append("c.area_path @> ARRAY[CAST(:area AS text)]")
@@ -131,7 +170,9 @@ async def get_case(session: AsyncSession, case_id: uuid.UUID, scope: dict[str, A
 
 async def reports_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
     result = await session.execute(
-        text("SELECT report_id, report_no, received_at FROM cases.case_reports WHERE case_id = :c ORDER BY received_at"),
+        text(
+            "SELECT report_id, report_no, received_at FROM cases.case_reports WHERE case_id = :c ORDER BY received_at"
+        ),
         {"c": case_id},
     )
     return list(result)
@@ -175,29 +216,41 @@ async def reports_with_workers(session: AsyncSession, case_id: uuid.UUID) -> lis
 async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uuid.UUID) -> list[Any]:
     """Move a case's reports to another case; returns the moved (report_id, report_no, worker_id)."""
     result = await session.execute(
-        text("UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from RETURNING report_id, report_no, worker_id"),
+        text(
+            "UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from RETURNING report_id, report_no, worker_id"
+        ),
         {"to": to_case, "from": from_case},
     )
     return list(result)
 
 
-async def add_grade(session: AsyncSession, case_id: uuid.UUID, now: datetime, grade: dict[str, Any], actor: str, note: str | None) -> None:
+async def add_grade(
+    session: AsyncSession, case_id: uuid.UUID, now: datetime, grade: dict[str, Any], actor: str, note: str | None
+) -> None:
     await session.execute(
         text(
             """INSERT INTO cases.grades (case_id, at, level, score, reasons, tier, by, actor, note)
                VALUES (:c, :at, :level, :score, CAST(:reasons AS jsonb), :tier, :by, :actor, :note)"""
         ),
         {
-            "c": case_id, "at": now, "level": grade["level"], "score": grade["score"],
-            "reasons": orjson.dumps(grade["reasons"]).decode(), "tier": grade["tier"], "by": grade["by"],
-            "actor": actor, "note": note,
+            "c": case_id,
+            "at": now,
+            "level": grade["level"],
+            "score": grade["score"],
+            "reasons": orjson.dumps(grade["reasons"]).decode(),
+            "tier": grade["tier"],
+            "by": grade["by"],
+            "actor": actor,
+            "note": note,
         },
     )
 
 
 async def grades_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
     result = await session.execute(
-        text("SELECT at, level, score, reasons, tier, by, actor, note FROM cases.grades WHERE case_id = :c ORDER BY id"),
+        text(
+            "SELECT at, level, score, reasons, tier, by, actor, note FROM cases.grades WHERE case_id = :c ORDER BY id"
+        ),
         {"c": case_id},
     )
     return list(result)
@@ -225,7 +278,9 @@ async def insert_task(session: AsyncSession, row: dict[str, Any]) -> None:
 
 async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, now: datetime) -> bool:
     result = await session.execute(
-        text("UPDATE cases.tasks SET state = 'done', done_at = :now WHERE id = :t AND case_id = :c AND state = 'open' RETURNING id"),
+        text(
+            "UPDATE cases.tasks SET state = 'done', done_at = :now WHERE id = :t AND case_id = :c AND state = 'open' RETURNING id"
+        ),
         {"t": task_id, "c": case_id, "now": now},
     )
     return result.first() is not None
@@ -234,7 +289,9 @@ async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.U
 async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> list[Any]:
     """Withdraw the case's open tasks; returns them (id, worker_id, kind) so the phones can be told."""
     result = await session.execute(
-        text("UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open' RETURNING id, worker_id, kind"),
+        text(
+            "UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open' RETURNING id, worker_id, kind"
+        ),
         {"c": case_id, "now": now},
     )
     return list(result)
@@ -254,7 +311,9 @@ async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, si
     """Has the ladder already raised (or reported) this case since `since` (a clock's breach)?"""
     row = (
         await session.execute(
-            text("SELECT 1 FROM cases.timeline WHERE case_id = :c AND action = 'escalate' AND actor = 'system:clock' AND at >= :since LIMIT 1"),
+            text(
+                "SELECT 1 FROM cases.timeline WHERE case_id = :c AND action = 'escalate' AND actor = 'system:clock' AND at >= :since LIMIT 1"
+            ),
             {"c": case_id, "since": since},
         )
     ).first()

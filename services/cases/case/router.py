@@ -1,4 +1,5 @@
 """Case reads for centres and leaders."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,7 +24,10 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
     "",
     response_model=CasePage,
     summary="Cases in the caller's scope, newest first (format=csv|xlsx or Accept: text/csv for the ledger 台账)",
-    responses={**problem_responses(401, 404, 422), 200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}, "description": "cases"}},
+    responses={
+        **problem_responses(401, 404, 422),
+        200: {"content": {"application/json": {}, "text/csv": {}, XLSX: {}}, "description": "cases"},
+    },
 )
 async def list_cases(
     request: Request,
@@ -42,14 +46,27 @@ async def list_cases(
     department: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
     due_before: datetime | None = None,
-    format: Annotated[Literal["json", "csv", "xlsx"], Query(description="csv / xlsx: the ledger 台账 of the same filter, streamed")] = "json",
+    format: Annotated[
+        Literal["json", "csv", "xlsx"], Query(description="csv / xlsx: the ledger 台账 of the same filter, streamed")
+    ] = "json",
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Any:
     filters = {
-        "state": state, "level": level, "tier": tier, "kind": kind, "category": category, "area": area,
-        "report": report, "created_from": created_from, "created_to": created_to, "q": q,
-        "department": department, "overdue": overdue, "due_before": due_before, "now": clock.now(),
+        "state": state,
+        "level": level,
+        "tier": tier,
+        "kind": kind,
+        "category": category,
+        "area": area,
+        "report": report,
+        "created_from": created_from,
+        "created_to": created_to,
+        "q": q,
+        "department": department,
+        "overdue": overdue,
+        "due_before": due_before,
+        "now": clock.now(),
     }
     if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):
         return StreamingResponse(
@@ -66,7 +83,12 @@ async def list_cases(
     return await service.list_cases(session, principal, filters, cursor, limit)
 
 
-@router.get("/{case_id}", response_model=CaseOut, summary="One case with its reports and timeline", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/{case_id}",
+    response_model=CaseOut,
+    summary="One case with its reports and timeline",
+    responses=problem_responses(401, 404, 422),
+)
 async def get_case(case_id: uuid.UUID, request: Request, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
     return await service.get_case(session, principal, case_id, request.app.state.cipher)
 
@@ -78,7 +100,9 @@ async def get_case(case_id: uuid.UUID, request: Request, session: DbSession, pri
     responses=problem_responses(401, 403, 404, 422),
 )
 async def reveal_parties(
-    case_id: uuid.UUID, request: Request, session: DbSession,
+    case_id: uuid.UUID,
+    request: Request,
+    session: DbSession,
     principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
 ) -> PartiesRevealed:
     return await reveal.reveal_parties(session, principal, case_id, request.app.state.cipher)

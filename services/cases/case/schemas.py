@@ -16,6 +16,7 @@ class PartyOut(BaseModel):
 
 class PartiesRevealed(BaseModel):
     """The parties unmasked (POST /v1/cases/{id}/parties/reveal); the look is on the timeline."""
+
     case_id: str
     case_number: str
     parties: list[PartyOut]

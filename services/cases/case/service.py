@@ -1,4 +1,5 @@
 """Cases: made from reports (exactly one per report), read by those whose area contains them."""
+
 from __future__ import annotations
 
 import csv
@@ -7,20 +8,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-
+from services.cases.case import effects
 from services.cases.case import repository as repo
+from services.cases.case.actions import actor_name, perform
+from services.cases.case.domain import CaseDomain, facts_for, grade_record
+from services.cases.case.machine import STATE_ZH, allowed_actions
 from services.cases.case.schemas import CaseOut, CasePage, CaseSummary, PartyOut, ReportRef
 from services.cases.db import outbox
-from services.cases.case import effects
-from services.cases.case.actions import actor_name, perform
-from services.cases.idempotency.service import once
-from services.cases.case.domain import CaseDomain, facts_for, grade_record
 from services.cases.deadline import repository as deadline_repo
 from services.cases.deadline import service as clocks_svc
+from services.cases.idempotency.service import once
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
 from services.cases.org import repository as org_repo
-from shared.paging import decode_cursor, encode_cursor
 from services.cases.subject import repository as subjects
 from services.cases.subject.service import refresh_risk
 from services.cases.whistle import repository as whistle_repo
@@ -28,9 +28,9 @@ from services.cases.whistle.service import whistle_out
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
 from shared.contracts.events import REPORT_STATUS, ReportSubmitted
-from shared.errors import NotFound, Unprocessable
+from shared.errors import NotFound
 from shared.outbox import Event, publish
-from services.cases.case.machine import STATE_ZH, allowed_actions
+from shared.paging import decode_cursor, encode_cursor
 from shared.pii import PiiCipher, mask_id_number, mask_phone
 from shared.xlsx import Workbook
 
@@ -39,11 +39,22 @@ RECEIVED = "received"
 
 def deadline_out(d: Any) -> dict[str, Any]:
     return {
-        "id": str(d.id), "kind": d.kind, "state": d.state, "due_at": d.due_at, "met_at": d.met_at, "met_by": d.met_by,
-        "breached_at": d.breached_at, "cancelled_at": d.cancelled_at, "cancel_reason": d.cancel_reason,
-        "department": d.department_code, "whistle_id": str(d.whistle_id) if d.whistle_id else None,
-        "calendar": d.calendar, "provisional": d.provisional, "paused": d.paused_at is not None,
-        "extension": d.extension, "started_at": d.started_at,
+        "id": str(d.id),
+        "kind": d.kind,
+        "state": d.state,
+        "due_at": d.due_at,
+        "met_at": d.met_at,
+        "met_by": d.met_by,
+        "breached_at": d.breached_at,
+        "cancelled_at": d.cancelled_at,
+        "cancel_reason": d.cancel_reason,
+        "department": d.department_code,
+        "whistle_id": str(d.whistle_id) if d.whistle_id else None,
+        "calendar": d.calendar,
+        "provisional": d.provisional,
+        "paused": d.paused_at is not None,
+        "extension": d.extension,
+        "started_at": d.started_at,
     }
 
 
@@ -59,7 +70,9 @@ def scope_of(principal: Principal) -> dict[str, Any]:
     raise NotFound()
 
 
-async def create_from_report(session: Any, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None) -> uuid.UUID | None:
+async def create_from_report(
+    session: Any, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None
+) -> uuid.UUID | None:
     """One case per case-making report; a redelivered report makes nothing new."""
     report_id = uuid.UUID(report.report_id)
     if await repo.case_for_report(session, report_id):
@@ -91,8 +104,19 @@ async def create_from_report(session: Any, report: ReportSubmitted, domain: Case
         },
         china_date_str(now),
     )
-    await repo.link_report(session, report_id, report.report_no, case_id, report.worker_id, datetime.fromisoformat(report.received_at))
-    await repo.add_timeline(session, case_id, now, f"grid_worker:{report.worker_id}", "receive", None, RECEIVED, f"网格员上报 {report.report_no}，已受理")
+    await repo.link_report(
+        session, report_id, report.report_no, case_id, report.worker_id, datetime.fromisoformat(report.received_at)
+    )
+    await repo.add_timeline(
+        session,
+        case_id,
+        now,
+        f"grid_worker:{report.worker_id}",
+        "receive",
+        None,
+        RECEIVED,
+        f"网格员上报 {report.report_no}，已受理",
+    )
     level = None
     if domain is not None:
         level = await _receive(session, domain, case_id, report, now)
@@ -123,33 +147,69 @@ async def create_from_report(session: Any, report: ReportSubmitted, domain: Case
 async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report: ReportSubmitted, now: datetime) -> str:
     """A new case: its parties become subjects (matched by keyed hash, never by name), the rules grade
     it, and its first clocks start (contact; major_report for a major case)."""
-    parties = [subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties]
+    parties = [
+        subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties
+    ]
     subject_ids = await subjects.upsert_parties(session, case_id, parties, report.grid, now)
     case = await repo.lock_case(session, case_id)
     grade = grade_record(domain.rules.grade(await facts_for(session, case)))
     await repo.add_grade(session, case_id, now, grade, "system:rules", None)
-    case = await repo.update_case(session, case_id, now, grade=grade, level=grade["level"], tier=grade["tier"], initial_tier=grade["tier"], inform_county=bool(grade["inform_county"]))
+    case = await repo.update_case(
+        session,
+        case_id,
+        now,
+        grade=grade,
+        level=grade["level"],
+        tier=grade["tier"],
+        initial_tier=grade["tier"],
+        inform_county=bool(grade["inform_county"]),
+    )
     await clocks_svc.start(session, domain.clocks, case, "received", now)
     await refresh_risk(session, case, subject_ids, now)
     linked = await subjects.linked_cases(session, subject_ids, case_id)
     if linked:
-        await repo.add_timeline(session, case_id, now, "system:rules", "link", RECEIVED, RECEIVED, f"当事人在 {len(linked)} 起其他案件中出现，已关联", {"linked": [str(c) for c in linked]})
+        await repo.add_timeline(
+            session,
+            case_id,
+            now,
+            "system:rules",
+            "link",
+            RECEIVED,
+            RECEIVED,
+            f"当事人在 {len(linked)} 起其他案件中出现，已关联",
+            {"linked": [str(c) for c in linked]},
+        )
     events = [("case.received", effects.case_payload(case) | {"grade": grade})]
     if grade["level"] == "major":
         events.append(("case.major", effects.case_payload(case) | {"grade": grade}))
     who = await effects.people(session, case)
-    await publish(session, outbox, [Event(type=t, aggregate_id=str(case_id), payload=p | who, destinations=effects.NOTIFY) for t, p in events])
+    await publish(
+        session,
+        outbox,
+        [Event(type=t, aggregate_id=str(case_id), payload=p | who, destinations=effects.NOTIFY) for t, p in events],
+    )
     return grade["level"]
 
 
 def _summary(r: Any) -> CaseSummary:
     return CaseSummary(
-        id=str(r.id), number=r.number, state=r.state, kind=r.kind, category=r.category, title=r.title,
-        area=r.area_code, tier=r.tier, level=r.level, created_at=r.created_at, updated_at=r.updated_at,
+        id=str(r.id),
+        number=r.number,
+        state=r.state,
+        kind=r.kind,
+        category=r.category,
+        title=r.title,
+        area=r.area_code,
+        tier=r.tier,
+        level=r.level,
+        created_at=r.created_at,
+        updated_at=r.updated_at,
     )
 
 
-async def list_cases(session: Any, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int) -> CasePage:
+async def list_cases(
+    session: Any, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
+) -> CasePage:
     scope = scope_of(principal)
     after = decode_cursor(cursor) if cursor else None
     rows = await repo.list_cases(session, scope, filters, after, limit + 1)
@@ -186,7 +246,16 @@ async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, ciphe
         description=row.description,
         grade=row.grade,
         grade_history=[
-            {"at": g.at, "level": g.level, "score": g.score, "reasons": g.reasons, "tier": g.tier, "by": g.by, "actor": g.actor, "note": g.note}
+            {
+                "at": g.at,
+                "level": g.level,
+                "score": g.score,
+                "reasons": g.reasons,
+                "tier": g.tier,
+                "by": g.by,
+                "actor": g.actor,
+                "note": g.note,
+            }
             for g in grades
         ],
         initial_tier=row.initial_tier,
@@ -214,8 +283,18 @@ async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, ciphe
     )
 
 
-async def act(session: Any, domain: CaseDomain, cipher: PiiCipher, principal: Principal, case_id: uuid.UUID, action: str, body: Any, idempotency_key: str | None) -> Any:
+async def act(
+    session: Any,
+    domain: CaseDomain,
+    cipher: PiiCipher,
+    principal: Principal,
+    case_id: uuid.UUID,
+    action: str,
+    body: Any,
+    idempotency_key: str | None,
+) -> Any:
     """Perform one action under Idempotency-Key; answer with the case as it now is."""
+
     async def run() -> Any:
         await perform(session, domain, principal, case_id, action, body)
         out = await get_case(session, principal, case_id, cipher)
@@ -229,8 +308,18 @@ LEDGER_COLUMNS = ["案件编号", "状态", "类型", "类别", "标题", "网�
 
 
 def _ledger_row(r: Any) -> list[str]:
-    return [r.number, STATE_ZH.get(r.state, r.state), r.kind, r.category or "", r.title or "", r.area_code,
-            r.tier or "", r.level or "", r.created_at.isoformat(), r.updated_at.isoformat()]
+    return [
+        r.number,
+        STATE_ZH.get(r.state, r.state),
+        r.kind,
+        r.category or "",
+        r.title or "",
+        r.area_code,
+        r.tier or "",
+        r.level or "",
+        r.created_at.isoformat(),
+        r.updated_at.isoformat(),
+    ]
 
 
 def ledger_csv(db: Any, principal: Principal, filters: dict[str, Any]) -> Any:

@@ -1,4 +1,5 @@
 """SQL of the tasks cases hands to grid workers (a revisit 回访 …), as the phone's answers need them."""
+
 from __future__ import annotations
 
 import uuid

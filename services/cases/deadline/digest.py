@@ -1,5 +1,6 @@
 """What each centre must know in the morning: what is overdue and what falls due today (for notify's
 daily digest), served on /internal/v1/digest."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -39,8 +40,15 @@ async def digest(request: Request, cases_per_centre: int = Query(50, ge=0, le=50
         centres = [
             # overdue: the overdue clocks; overdue_case_count: the cases they belong to, of which overdue_cases
             # names at most cases_per_centre
-            {"area": r.code, "name": r.name, "level": r.level, "overdue": r.overdue, "overdue_case_count": r.overdue_case_count,
-             "due_today": r.due_today, "overdue_cases": list(r.overdue_cases or [])}
+            {
+                "area": r.code,
+                "name": r.name,
+                "level": r.level,
+                "overdue": r.overdue,
+                "overdue_case_count": r.overdue_case_count,
+                "due_today": r.due_today,
+                "overdue_cases": list(r.overdue_cases or []),
+            }
             for r in rows
         ]
     return {"date": local.date().isoformat(), "centres": centres}

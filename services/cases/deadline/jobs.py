@@ -2,6 +2,7 @@
 supervision notice → one tier up). Rows are claimed with FOR UPDATE SKIP LOCKED together with their
 case, and each step's effect, timeline entry and events commit in the claim's transaction, so any
 number of replicas can sweep and a killed sweep redoes nothing twice. Time comes from the clock only."""
+
 from __future__ import annotations
 
 import logging
@@ -38,7 +39,14 @@ _LOCK_CASES = text("SELECT id FROM cases.cases WHERE id = ANY(:ids) FOR UPDATE S
 _CASE_COLS = "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, responsible_person, reporter_id"
 
 
-def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime, cache: dict[Any, dict[str, Any]] | None = None, reporters: dict[Any, list[str]] | None = None) -> dict[str, Any]:
+def _deadline_payload(
+    case: Any,
+    d: Any,
+    step: str,
+    fired_at: datetime,
+    cache: dict[Any, dict[str, Any]] | None = None,
+    reporters: dict[Any, list[str]] | None = None,
+) -> dict[str, Any]:
     """The event body of a fired step. Within a sweep round the case's and the clock's parts are built
     once (a round may fire several steps of one clock); `cache` is that round's; `reporters`: case → the
     usernames of its reporting grid workers (notify reaches them and the responsible person)."""
@@ -46,10 +54,17 @@ def _deadline_payload(case: Any, d: Any, step: str, fired_at: datetime, cache: d
     key = (d.id, case.tier, case.state)
     base = cache.get(key) if cache is not None else None
     if base is None:
-        base = effects.case_payload(case) | {"responsible_person": case.responsible_person, "reporters": reporters.get(case.id, [])} | {
-            "deadline_id": str(d.id), "deadline_kind": d.kind, "due_at": d.due_at.isoformat(),
-            "department": d.department_code, "whistle_id": str(d.whistle_id) if d.whistle_id else None,
-        }
+        base = (
+            effects.case_payload(case)
+            | {"responsible_person": case.responsible_person, "reporters": reporters.get(case.id, [])}
+            | {
+                "deadline_id": str(d.id),
+                "deadline_kind": d.kind,
+                "due_at": d.due_at.isoformat(),
+                "department": d.department_code,
+                "whistle_id": str(d.whistle_id) if d.whistle_id else None,
+            }
+        )
         if cache is not None:
             cache[key] = base
     return base | {"step": step, "fired_at": fired_at.isoformat()}
@@ -66,9 +81,20 @@ class _Batch:
         self.reporters: dict[Any, list[str]] = {}
 
     def add(self, case: Any, action: str, note: str, now: datetime, event_type: str, payload: dict[str, Any]) -> None:
-        self.timeline.append({"case_id": case.id, "at": now, "actor": "system:clock", "action": action, "from_state": case.state,
-                              "to_state": case.state, "note": note})
-        self.events.append(Event(type=event_type, aggregate_id=str(case.id), payload=payload, destinations=effects.NOTIFY))
+        self.timeline.append(
+            {
+                "case_id": case.id,
+                "at": now,
+                "actor": "system:clock",
+                "action": action,
+                "from_state": case.state,
+                "to_state": case.state,
+                "note": note,
+            }
+        )
+        self.events.append(
+            Event(type=event_type, aggregate_id=str(case.id), payload=payload, destinations=effects.NOTIFY)
+        )
 
     async def flush(self, session: Any) -> None:
         if self.timeline:
@@ -77,39 +103,103 @@ class _Batch:
         self.timeline, self.events = [], []
 
 
-async def _fire(session: Any, batch: _Batch, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime) -> Any:
+async def _fire(
+    session: Any, batch: _Batch, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime
+) -> Any:
     kind = KIND_ZH.get(d.kind, d.kind)
     who = d.department_code or case.responsible_unit or "责任单位"
     due_local = d.due_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
     if action == "warning":
-        batch.add(case, "deadline_warning", f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）", now,
-                  "deadline.warning", _deadline_payload(case, d, "warning", at, batch.payloads, batch.reporters) | {"fraction": fraction})
+        batch.add(
+            case,
+            "deadline_warning",
+            f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）",
+            now,
+            "deadline.warning",
+            _deadline_payload(case, d, "warning", at, batch.payloads, batch.reporters) | {"fraction": fraction},
+        )
         return case
     if action == "breach":
-        batch.add(case, "deadline_breached", f"{kind}时限已于{due_local}届满未完成（{who}）", now, "deadline.breached", _deadline_payload(case, d, "breach", at, batch.payloads, batch.reporters))
+        batch.add(
+            case,
+            "deadline_breached",
+            f"{kind}时限已于{due_local}届满未完成（{who}）",
+            now,
+            "deadline.breached",
+            _deadline_payload(case, d, "breach", at, batch.payloads, batch.reporters),
+        )
         return case
     if action == "remind":
-        batch.add(case, "remind", f"已提醒{who}：{kind}时限已超期", now, "deadline.reminded", _deadline_payload(case, d, "remind", at, batch.payloads, batch.reporters))
+        batch.add(
+            case,
+            "remind",
+            f"已提醒{who}：{kind}时限已超期",
+            now,
+            "deadline.reminded",
+            _deadline_payload(case, d, "remind", at, batch.payloads, batch.reporters),
+        )
         return case
     await batch.flush(session)  # the steps below write their own rows; keep the case's order
     if action == "notice":
         notice = await notices.issue_supervision(session, case, d, now)
-        await effects.record(session, case, actor="system:clock", action="notice", before=case.state, after=case.state,
-                             note=f"发出督办通知书 {notice['number']}（{notice['unit']}）", now=now,
-                             events=[("notice.issued", _deadline_payload(case, d, "notice", at) | {
-                                 "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "supervision", "unit": notice["unit"], "notice_area": notice["area_code"],
-                                 "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})])
+        await effects.record(
+            session,
+            case,
+            actor="system:clock",
+            action="notice",
+            before=case.state,
+            after=case.state,
+            note=f"发出督办通知书 {notice['number']}（{notice['unit']}）",
+            now=now,
+            events=[
+                (
+                    "notice.issued",
+                    _deadline_payload(case, d, "notice", at)
+                    | {
+                        "notice_id": str(notice["id"]),
+                        "number": notice["number"],
+                        "notice_kind": "supervision",
+                        "unit": notice["unit"],
+                        "notice_area": notice["area_code"],
+                        "subject": notice["subject"],
+                        "respond_by": notice["respond_by"].isoformat(),
+                    },
+                )
+            ],
+        )
     elif action == "escalate":
         if await case_repo.escalated_by_clock_since(session, case.id, d.due_at):
             # several clocks of one case breached in one episode: the case goes up one tier, not one per clock
-            await effects.record(session, case, actor="system:clock", action="escalation_held", before=case.state, after=case.state,
-                                 note=f"{kind}时限超期；本案已因超期提级，不再重复提级", now=now, events=[])
+            await effects.record(
+                session,
+                case,
+                actor="system:clock",
+                action="escalation_held",
+                before=case.state,
+                after=case.state,
+                note=f"{kind}时限超期；本案已因超期提级，不再重复提级",
+                now=now,
+                events=[],
+            )
         elif case.tier != "county":
             case = await escalate_case(session, case, "system:clock", f"{kind}时限超期未办，按规定提级", now)
         else:
-            await effects.record(session, case, actor="system:clock", action="escalate", before=case.state, after=case.state,
-                                 note=f"{kind}时限超期未办，已在县级，报告领导", now=now,
-                                 events=[("case.escalated", effects.case_payload(case) | {"from_tier": "county", "to_tier": "county", "reason": "deadline"})])
+            await effects.record(
+                session,
+                case,
+                actor="system:clock",
+                action="escalate",
+                before=case.state,
+                after=case.state,
+                note=f"{kind}时限超期未办，已在县级，报告领导",
+                now=now,
+                events=[
+                    (
+                        "case.escalated",
+                        effects.case_payload(case) | {"from_tier": "county", "to_tier": "county", "reason": "deadline"},
+                    )
+                ],
+            )
     return case
 
 
@@ -133,8 +223,18 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
         ids = [r.id for r in claimed if r.case_id in locked]
         if not ids:
             return 0
-        rows = list(await session.execute(text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"), {"ids": ids}))
-        cases = {c.id: c for c in await session.execute(text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list(locked)})}
+        rows = list(
+            await session.execute(
+                text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"),
+                {"ids": ids},
+            )
+        )
+        cases = {
+            c.id: c
+            for c in await session.execute(
+                text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list(locked)}
+            )
+        }
         buffer = _Batch()
         buffer.reporters = await case_repo.reporters_of(session, list(locked))
         updates = []
@@ -155,7 +255,15 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
                 fired += 1
             cases[d.case_id] = case
             state = "breached" if breached_at is not None and d.met_at is None else d.state
-            updates.append({"id": d.id, "next_step": step, "next_fire_at": clocks.fire_time(_Row(data), step), "state": state, "breached_at": breached_at})
+            updates.append(
+                {
+                    "id": d.id,
+                    "next_step": step,
+                    "next_fire_at": clocks.fire_time(_Row(data), step),
+                    "state": state,
+                    "breached_at": breached_at,
+                }
+            )
         await buffer.flush(session)
         await session.execute(_UPDATE, updates)
     return fired

@@ -1,4 +1,5 @@
 """Deadlines (时限): one row per clock, with the next moment something must happen."""
+
 from sqlalchemy import Boolean, Column, DateTime, Double, Index, Integer, Table, Text, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 

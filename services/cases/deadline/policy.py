@@ -1,4 +1,5 @@
 """The deadline policy file (DOMAIN.md "Policy files"): limits, starts, warnings, the escalation ladder."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """SQL of deadlines."""
+
 from __future__ import annotations
 
 import uuid
@@ -56,7 +57,14 @@ async def update(session: AsyncSession, deadline_id: uuid.UUID, **fields: Any) -
     await session.execute(text(f"UPDATE cases.deadlines SET {sets} WHERE id = :id"), {**params, "id": deadline_id})
 
 
-async def list_for(session: AsyncSession, scope_sql: str, params: dict[str, Any], filters: dict[str, Any], limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Any]:
+async def list_for(
+    session: AsyncSession,
+    scope_sql: str,
+    params: dict[str, Any],
+    filters: dict[str, Any],
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[Any]:
     where = [scope_sql]
     for col in ("state", "kind", "department_code"):
         if filters.get(col):
@@ -71,5 +79,5 @@ async def list_for(session: AsyncSession, scope_sql: str, params: dict[str, Any]
     sql = f"""SELECT d.id, d.case_id, c.number AS case_number, d.kind, d.state, d.due_at, d.met_at, d.breached_at,
                      d.department_code, d.calendar, d.provisional, d.paused_at
               FROM cases.deadlines d JOIN cases.cases c ON c.id = d.case_id
-              WHERE {' AND '.join(where)} ORDER BY d.due_at, d.id LIMIT :n"""
+              WHERE {" AND ".join(where)} ORDER BY d.due_at, d.id LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))

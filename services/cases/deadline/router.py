@@ -1,4 +1,5 @@
 """Reads of the clocks for dashboards; notices; subjects."""
+
 from __future__ import annotations
 
 import uuid
@@ -27,7 +28,12 @@ class NoticeAnswer(BaseModel):
     answer: str = Field(min_length=1, max_length=4000)
 
 
-@router.get("/deadlines", response_model=Page, summary="Deadlines in the caller's scope, soonest first", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/deadlines",
+    response_model=Page,
+    summary="Deadlines in the caller's scope, soonest first",
+    responses=problem_responses(401, 404, 422),
+)
 async def list_deadlines(
     session: DbSession,
     principal: CurrentPrincipal,
@@ -38,10 +44,23 @@ async def list_deadlines(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page:
-    return Page(**await reads.deadlines(session, principal, {"state": state, "kind": kind, "department_code": department, "due_before": due_before}, cursor, limit))
+    return Page(
+        **await reads.deadlines(
+            session,
+            principal,
+            {"state": state, "kind": kind, "department_code": department, "due_before": due_before},
+            cursor,
+            limit,
+        )
+    )
 
 
-@router.get("/notices", response_model=Page, summary="Supervision and warning notices in the caller's scope", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/notices",
+    response_model=Page,
+    summary="Supervision and warning notices in the caller's scope",
+    responses=problem_responses(401, 404, 422),
+)
 async def list_notices(
     session: DbSession,
     principal: CurrentPrincipal,
@@ -58,7 +77,11 @@ class NoticeClose(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-@router.post("/notices/{notice_id}/answer", summary="The addressed unit answers a notice (Idempotency-Key)", responses=problem_responses(401, 403, 404, 409, 422))
+@router.post(
+    "/notices/{notice_id}/answer",
+    summary="The addressed unit answers a notice (Idempotency-Key)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
 async def answer_notice(
     notice_id: uuid.UUID,
     body: NoticeAnswer,
@@ -69,7 +92,11 @@ async def answer_notice(
     return await notice_actions.answer_notice_once(session, principal, notice_id, body.answer, idempotency_key)
 
 
-@router.post("/notices/{notice_id}/close", summary="The issuing centre closes an answered notice (Idempotency-Key)", responses=problem_responses(401, 403, 404, 409, 422))
+@router.post(
+    "/notices/{notice_id}/close",
+    summary="The issuing centre closes an answered notice (Idempotency-Key)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
 async def close_notice(
     notice_id: uuid.UUID,
     body: NoticeClose,
@@ -80,7 +107,12 @@ async def close_notice(
     return await notice_actions.close_notice_once(session, principal, notice_id, body.note, idempotency_key)
 
 
-@router.get("/subjects", response_model=Page, summary="Persons and households with their risk level and cases", responses=problem_responses(401, 404, 422))
+@router.get(
+    "/subjects",
+    response_model=Page,
+    summary="Persons and households with their risk level and cases",
+    responses=problem_responses(401, 404, 422),
+)
 async def list_subjects(
     session: DbSession,
     principal: CurrentPrincipal,

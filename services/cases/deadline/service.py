@@ -1,5 +1,6 @@
 """The clocks of a case: start, meet, pause, resume, extend, cancel — and the sweep that fires
 warnings, breaches and the escalation ladder exactly once each."""
+
 from __future__ import annotations
 
 import logging
@@ -43,7 +44,17 @@ class Clocks:
             return row.due_at
         return self.calendar.add(row.due_at, limit * (step.after or 0), row.calendar).at
 
-    def new_row(self, case_id: uuid.UUID, kind: str, start: datetime, *, whistle_id: uuid.UUID | None = None, department: str | None = None, repeat_of: uuid.UUID | None = None, paused: bool = False) -> dict[str, Any]:
+    def new_row(
+        self,
+        case_id: uuid.UUID,
+        kind: str,
+        start: datetime,
+        *,
+        whistle_id: uuid.UUID | None = None,
+        department: str | None = None,
+        repeat_of: uuid.UUID | None = None,
+        paused: bool = False,
+    ) -> dict[str, Any]:
         kp = self.policy.deadlines[kind]
         mode = self.policy.calendar_for(kind)
         due = self.calendar.add(start, kp.limit, mode)
@@ -88,7 +99,17 @@ class _Row:
         self.__dict__.update(data)
 
 
-async def start(session: Any, clocks: Clocks, case: Any, starting: str, now: datetime, *, whistle_id: uuid.UUID | None = None, department: str | None = None, kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+async def start(
+    session: Any,
+    clocks: Clocks,
+    case: Any,
+    starting: str,
+    now: datetime,
+    *,
+    whistle_id: uuid.UUID | None = None,
+    department: str | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> list[dict[str, Any]]:
     """Start every kind whose policy says it starts at `starting` (and whose condition holds)."""
     existing = {(d.kind, d.whistle_id) for d in await repo.of_case(session, case.id) if running(d)}
     rows = []
@@ -100,7 +121,9 @@ async def start(session: Any, clocks: Clocks, case: Any, starting: str, now: dat
             continue  # a clock already running is not started twice (e.g. a second whistle)
         rows.append(
             clocks.new_row(
-                case.id, kind, now,
+                case.id,
+                kind,
+                now,
                 whistle_id=whistle_id if per_whistle else None,
                 department=department if per_whistle else None,
                 paused=case.state == "suspended",
@@ -110,7 +133,16 @@ async def start(session: Any, clocks: Clocks, case: Any, starting: str, now: dat
     return rows
 
 
-async def meet(session: Any, clocks: Clocks, case_id: uuid.UUID, kinds: tuple[str, ...], actor: str, now: datetime, *, whistle_id: uuid.UUID | None = None) -> list[Any]:
+async def meet(
+    session: Any,
+    clocks: Clocks,
+    case_id: uuid.UUID,
+    kinds: tuple[str, ...],
+    actor: str,
+    now: datetime,
+    *,
+    whistle_id: uuid.UUID | None = None,
+) -> list[Any]:
     """Mark open deadlines of `kinds` met (a breached one is met late and its ladder stops).
     A repeating kind starts its next round from now."""
     met = []
@@ -123,11 +155,20 @@ async def meet(session: Any, clocks: Clocks, case_id: uuid.UUID, kinds: tuple[st
         await repo.update(session, d.id, state=state, met_at=now, met_by=actor, next_fire_at=None)
         met.append(d)
         if clocks.policy.deadlines.get(d.kind) and clocks.policy.deadlines[d.kind].repeat:
-            await repo.insert(session, [clocks.new_row(case_id, d.kind, now, repeat_of=d.id, paused=d.paused_at is not None)])
+            await repo.insert(
+                session, [clocks.new_row(case_id, d.kind, now, repeat_of=d.id, paused=d.paused_at is not None)]
+            )
     return met
 
 
-async def cancel(session: Any, case_id: uuid.UUID, reason: str, now: datetime, kinds: tuple[str, ...] | None = None, whistle_id: uuid.UUID | None = None) -> int:
+async def cancel(
+    session: Any,
+    case_id: uuid.UUID,
+    reason: str,
+    now: datetime,
+    kinds: tuple[str, ...] | None = None,
+    whistle_id: uuid.UUID | None = None,
+) -> int:
     """Pending clocks of `kinds` end `cancelled` with the reason; a breached one still owed (its ladder
     running, finished or paused) stays breached but is called off: its ladder stops and nothing meets,
     pauses or re-arms it again. One pass over the case's clocks."""
@@ -136,7 +177,9 @@ async def cancel(session: Any, case_id: uuid.UUID, reason: str, now: datetime, k
         if (kinds is not None and d.kind not in kinds) or (whistle_id is not None and d.whistle_id != whistle_id):
             continue
         if d.state == "pending":
-            await repo.update(session, d.id, state="cancelled", cancelled_at=now, cancel_reason=reason, next_fire_at=None)
+            await repo.update(
+                session, d.id, state="cancelled", cancelled_at=now, cancel_reason=reason, next_fire_at=None
+            )
             n += 1
         elif running(d):  # breached and still owed
             await repo.update(session, d.id, next_fire_at=None, cancel_reason=reason, cancelled_at=now)
@@ -164,7 +207,9 @@ async def resume(session: Any, clocks: Clocks, case_id: uuid.UUID, now: datetime
         await repo.update(session, d.id, started_at=started, due_at=due, paused_at=None, next_fire_at=nxt)
 
 
-async def extend(session: Any, clocks: Clocks, deadline: Any, new_due: datetime, extension: dict[str, Any], now: datetime) -> None:
+async def extend(
+    session: Any, clocks: Clocks, deadline: Any, new_due: datetime, extension: dict[str, Any], now: datetime
+) -> None:
     """An approved extension (延期) moves one deadline once; warnings are re-timed on the new limit."""
     limit = clocks.calendar.elapsed(deadline.started_at, new_due, deadline.calendar)
     data = dict(deadline._mapping) | {"due_at": new_due, "limit_seconds": limit.total_seconds()}
@@ -175,6 +220,12 @@ async def extend(session: Any, clocks: Clocks, deadline: Any, new_due: datetime,
         step += 1
         nxt = clocks.fire_time(_Row(data), step)
     await repo.update(
-        session, deadline.id, due_at=new_due, limit_seconds=limit.total_seconds(), extended_at=now, extension=extension,
-        next_step=step, next_fire_at=None if deadline.paused_at else nxt,
+        session,
+        deadline.id,
+        due_at=new_due,
+        limit_seconds=limit.total_seconds(),
+        extended_at=now,
+        extension=extension,
+        next_step=step,
+        next_fire_at=None if deadline.paused_at else nxt,
     )

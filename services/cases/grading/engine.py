@@ -8,17 +8,20 @@ Reading of a file: rules are ordered, strongest first. The first matching rule d
 every matching rule contributes its reason (file order), the score is the highest matching score;
 nothing matching gives the file's `default`.
 """
+
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
 from shared.contracts.events import REPORT_KINDS, RISK_FLAGS
 
 DEFAULT_RULES_PATH = str(Path(__file__).with_name("rules.yaml"))
@@ -31,10 +34,16 @@ Tier = Literal["village", "township", "county"]
 KNOWN_FLAGS = frozenset(RISK_FLAGS)
 KNOWN_KINDS = frozenset(REPORT_KINDS)
 TEXT_FIELDS = frozenset({"kind", "category"})
-NUMBER_FIELDS = frozenset({
-    "people_involved", "amount_cny", "party_prior_cases", "party_open_cases", "party_villages",
-    "departments_needed",
-})
+NUMBER_FIELDS = frozenset(
+    {
+        "people_involved",
+        "amount_cny",
+        "party_prior_cases",
+        "party_open_cases",
+        "party_villages",
+        "departments_needed",
+    }
+)
 OPERATORS = ("any_flag", "category_in", "field_gte", "field_eq", "all", "any", "not")
 UNKNOWN_VALUE = "未知"
 
@@ -118,7 +127,9 @@ class Condition(BaseModel):
         if unknown:
             raise _fail(f"unknown operator {unknown[0]!r}; expected one of {', '.join(OPERATORS)}")
         if len(data) != 1:
-            raise _fail(f"a condition has exactly one operator, got {', '.join(map(str, data))}; combine them with all: [...]")
+            raise _fail(
+                f"a condition has exactly one operator, got {', '.join(map(str, data))}; combine them with all: [...]"
+            )
         return data
 
     @field_validator("any_flag")
@@ -134,7 +145,9 @@ class Condition(BaseModel):
     def _number_fields(cls, value: dict[str, Decimal] | None) -> dict[str, Decimal] | None:
         for name in value or {}:
             if name not in NUMBER_FIELDS:
-                raise _fail(f"field_gte compares numbers; unknown field {name!r}, expected one of {', '.join(sorted(NUMBER_FIELDS))}")
+                raise _fail(
+                    f"field_gte compares numbers; unknown field {name!r}, expected one of {', '.join(sorted(NUMBER_FIELDS))}"
+                )
         return value
 
     @field_validator("field_eq", mode="before")
@@ -177,8 +190,10 @@ class Condition(BaseModel):
         raise AssertionError("a validated condition has one operator")
 
 
-_SAMPLE_VALUES: dict[str, Any] = {name: 1 for name in NUMBER_FIELDS} | {
-    "amount_cny": Decimal("1"), "kind": "dispute", "category": "other",
+_SAMPLE_VALUES: dict[str, Any] = dict.fromkeys(NUMBER_FIELDS, 1) | {
+    "amount_cny": Decimal("1"),
+    "kind": "dispute",
+    "category": "other",
 }
 
 
@@ -281,8 +296,13 @@ class RuleSet:
             reasons = [_render(self.default.reason, facts)]
         tier, inform_county, joint_with = TIER_OF_LEVEL[level]
         return Grade(
-            level=level, score=score, reasons=reasons, tier=tier, inform_county=inform_county,
-            joint_with=joint_with, matched_rules=[rule.id for rule in matched],
+            level=level,
+            score=score,
+            reasons=reasons,
+            tier=tier,
+            inform_county=inform_county,
+            joint_with=joint_with,
+            matched_rules=[rule.id for rule in matched],
         )
 
 
@@ -315,14 +335,13 @@ def _where(loc: tuple[int | str, ...], data: Any) -> str:
 def parse_rules(data: Any, source: str = "<rules>") -> RuleSet:
     """Validate already-parsed YAML (a mapping) into a RuleSet."""
     if not isinstance(data, Mapping):
-        raise GradingRulesError(f"{source}: a grading rules file is a mapping with `rules:` and `default:`, got {type(data).__name__}")
+        raise GradingRulesError(
+            f"{source}: a grading rules file is a mapping with `rules:` and `default:`, got {type(data).__name__}"
+        )
     try:
         parsed = RulesFile.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"{_where(tuple(err['loc']), data)}: {err['msg']}"
-            for err in exc.errors(include_url=False)
-        ]
+        problems = [f"{_where(tuple(err['loc']), data)}: {err['msg']}" for err in exc.errors(include_url=False)]
         raise GradingRulesError(f"{source}: invalid grading rules:\n  " + "\n  ".join(problems)) from None
     return RuleSet(rules=tuple(parsed.rules), default=parsed.default, source=source)
 
@@ -342,6 +361,13 @@ def load_rules(path: str | None = None) -> RuleSet:
 
 
 __all__ = [
-    "DEFAULT_RULES_PATH", "Grade", "GradingFacts", "GradingRulesError", "RuleSet", "load_rules",
-    "parse_rules", "TIER_OF_LEVEL", "KNOWN_FLAGS",
+    "DEFAULT_RULES_PATH",
+    "KNOWN_FLAGS",
+    "TIER_OF_LEVEL",
+    "Grade",
+    "GradingFacts",
+    "GradingRulesError",
+    "RuleSet",
+    "load_rules",
+    "parse_rules",
 ]

@@ -1,4 +1,5 @@
 """Idempotency keys of retried writes: the same key and body get the first answer again."""
+
 from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 

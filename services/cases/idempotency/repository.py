@@ -1,4 +1,5 @@
 """SQL of idempotency keys."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -34,6 +35,8 @@ async def stored(session: AsyncSession, actor: str, key: str) -> Any:
 
 async def finish(session: AsyncSession, actor: str, key: str, status: int, response: Any) -> None:
     await session.execute(
-        text("UPDATE cases.idempotency_keys SET status = :s, response = CAST(:r AS jsonb) WHERE actor = :a AND key = :k"),
+        text(
+            "UPDATE cases.idempotency_keys SET status = :s, response = CAST(:r AS jsonb) WHERE actor = :a AND key = :k"
+        ),
         {"a": actor, "k": key, "s": status, "r": orjson.dumps(response).decode()},
     )

@@ -1,4 +1,5 @@
 """Idempotency-Key: a repeat with the same key and body gets the first answer; another body gets 422."""
+
 from __future__ import annotations
 
 import hashlib
@@ -23,7 +24,13 @@ async def once(session: Any, actor: str, key: str | None, request: Any, run: Cal
             raise Unprocessable(
                 "同一 Idempotency-Key 已用于不同的请求内容",
                 code="idempotency_key_reused",
-                errors=[{"loc": ["header", "Idempotency-Key"], "msg": "key reused with another body", "type": "idempotency_key_reused"}],
+                errors=[
+                    {
+                        "loc": ["header", "Idempotency-Key"],
+                        "msg": "key reused with another body",
+                        "type": "idempotency_key_reused",
+                    }
+                ],
             )
         return prior.response
     result = orjson.loads(orjson.dumps(await run()))  # the first answer and every repeat are the same JSON

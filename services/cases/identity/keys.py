@@ -1,4 +1,5 @@
 """The token signing key (Ed25519) and the JWKS that every service and department system verifies with."""
+
 from __future__ import annotations
 
 import base64
@@ -38,7 +39,9 @@ class SigningKey:
                 raise ValueError("JWT_PRIVATE_KEY_FILE must hold an Ed25519 private key")
             return cls(key)
         key = Ed25519PrivateKey.generate()
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        pem = key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_suffix(".tmp")
         tmp.write_bytes(pem)

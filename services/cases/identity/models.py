@@ -1,4 +1,5 @@
 """Devices, refresh tokens and the sign-in throttle."""
+
 from sqlalchemy import Column, DateTime, Integer, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
@@ -27,7 +28,9 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True)),
     Column("revoked_at", DateTime(timezone=True)),
-    Column("replaced_by", UUID(as_uuid=True)),  # the token this one was rotated into (reuse of a used one: its successor is revoked too)
+    Column(
+        "replaced_by", UUID(as_uuid=True)
+    ),  # the token this one was rotated into (reuse of a used one: its successor is revoked too)
 )
 
 login_failures = Table(

@@ -1,4 +1,5 @@
 """SQL of identity: users, clients, devices, refresh tokens, the sign-in throttle."""
+
 from __future__ import annotations
 
 import uuid
@@ -12,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 async def user_by_username(session: AsyncSession, username: str) -> Any:
     return (
         await session.execute(
-            text("SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE username = :u"),
+            text(
+                "SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE username = :u"
+            ),
             {"u": username},
         )
     ).first()
@@ -21,7 +24,9 @@ async def user_by_username(session: AsyncSession, username: str) -> Any:
 async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> Any:
     return (
         await session.execute(
-            text("SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE id = :i"),
+            text(
+                "SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE id = :i"
+            ),
             {"i": user_id},
         )
     ).first()
@@ -75,7 +80,9 @@ async def clear_failures(session: AsyncSession, principal: str) -> None:
 
 async def device(session: AsyncSession, device_id: str) -> Any:
     return (
-        await session.execute(text("SELECT device_id, user_id, revoked_at FROM cases.devices WHERE device_id = :d"), {"d": device_id})
+        await session.execute(
+            text("SELECT device_id, user_id, revoked_at FROM cases.devices WHERE device_id = :d"), {"d": device_id}
+        )
     ).first()
 
 
@@ -132,7 +139,9 @@ async def refresh_for_update(session: AsyncSession, token_id: uuid.UUID, lock: b
     ).first()
 
 
-async def mark_refresh_used(session: AsyncSession, token_id: uuid.UUID, used_at: datetime, successor: uuid.UUID) -> None:
+async def mark_refresh_used(
+    session: AsyncSession, token_id: uuid.UUID, used_at: datetime, successor: uuid.UUID
+) -> None:
     await session.execute(
         text("UPDATE cases.refresh_tokens SET used_at = :at, replaced_by = :s WHERE id = :i"),
         {"i": token_id, "at": used_at, "s": successor},
@@ -142,7 +151,8 @@ async def mark_refresh_used(session: AsyncSession, token_id: uuid.UUID, used_at:
 async def revoke_refresh(session: AsyncSession, token_id: uuid.UUID | None, now: datetime) -> None:
     if token_id is not None:
         await session.execute(
-            text("UPDATE cases.refresh_tokens SET revoked_at = COALESCE(revoked_at, :now) WHERE id = :i"), {"i": token_id, "now": now}
+            text("UPDATE cases.refresh_tokens SET revoked_at = COALESCE(revoked_at, :now) WHERE id = :i"),
+            {"i": token_id, "now": now},
         )
 
 

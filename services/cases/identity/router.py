@@ -1,4 +1,5 @@
 """Token endpoint, JWKS, device revocation."""
+
 from __future__ import annotations
 
 import base64
@@ -38,7 +39,11 @@ def _basic_client(request: Request) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError):
         sep = ""
     if not sep:
-        raise Unauthorized("Authorization: Basic 无法解析", error="invalid_client", headers={"WWW-Authenticate": 'Basic realm="fengqiao"'})
+        raise Unauthorized(
+            "Authorization: Basic 无法解析",
+            error="invalid_client",
+            headers={"WWW-Authenticate": 'Basic realm="fengqiao"'},
+        )
     return {"client_id": unquote_plus(client_id), "client_secret": unquote_plus(secret)}
 
 
@@ -52,7 +57,9 @@ async def _token_request(request: Request) -> TokenRequest:
             form = await request.form()
             data = {k: v for k, v in form.items() if isinstance(v, str)}
     except ValueError:
-        raise Unprocessable("请求体无法解析", errors=[{"loc": ["body"], "msg": "malformed body", "type": "parse_error"}]) from None
+        raise Unprocessable(
+            "请求体无法解析", errors=[{"loc": ["body"], "msg": "malformed body", "type": "parse_error"}]
+        ) from None
     basic = _basic_client(request)
     if basic and isinstance(data, dict):
         if data.get("client_id") not in (None, basic["client_id"]) or data.get("client_secret"):
@@ -63,7 +70,9 @@ async def _token_request(request: Request) -> TokenRequest:
     except ValidationError as exc:
         raise Unprocessable(
             "令牌请求不符合要求",
-            errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)],
+            errors=[
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+            ],
         ) from None
 
 

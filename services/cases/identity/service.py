@@ -1,4 +1,5 @@
 """Token issue (OAuth2 password, client_credentials, rotating refresh tokens) and device revocation."""
+
 from __future__ import annotations
 
 import asyncio
@@ -107,7 +108,9 @@ class TokenIssuer:
         }
         return self.key.sign(body)
 
-    async def _refresh(self, session: Any, subject: str, device_id: str | None, family: uuid.UUID | None, now: datetime) -> str:
+    async def _refresh(
+        self, session: Any, subject: str, device_id: str | None, family: uuid.UUID | None, now: datetime
+    ) -> str:
         token_id = uuid.uuid4()
         secret = secrets.token_urlsafe(32)
         await repo.insert_refresh(
@@ -185,7 +188,13 @@ class TokenIssuer:
         if not ok or client is None or not client.active:
             raise self._fail("客户端凭据错误", error="invalid_client")
         await repo.clear_failures(session, who)
-        claims = {"sub": f"client:{req.client_id}", "role": "department_system", "dept": client.department_code, "client_id": client.client_id, "areas": []}
+        claims = {
+            "sub": f"client:{req.client_id}",
+            "role": "department_system",
+            "dept": client.department_code,
+            "client_id": client.client_id,
+            "areas": [],
+        }
         return TokenResponse(access_token=self._access(claims, now), expires_in=self.access_ttl)
 
     async def _refresh_grant(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
@@ -258,7 +267,11 @@ async def revoke_device(session: Any, device_id: str, actor: str) -> RevokeRespo
             Event(
                 type=DEVICE_REVOKED,
                 aggregate_id=f"device:{device_id}",
-                payload={"device_id": device_id, "worker_id": str(row.user_id) if row.user_id else None, "revoked_at": row.revoked_at.isoformat()},
+                payload={
+                    "device_id": device_id,
+                    "worker_id": str(row.user_id) if row.user_id else None,
+                    "revoked_at": row.revoked_at.isoformat(),
+                },
                 destinations=("intake",),
             )
         ],

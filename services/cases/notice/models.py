@@ -1,4 +1,5 @@
 """Notices: 督办通知书 (supervision) and 风险预警通知书 (risk warning), numbered per area and year."""
+
 from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 

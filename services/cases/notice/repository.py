@@ -1,4 +1,5 @@
 """SQL of notices and their per-area, per-year numbering."""
+
 from __future__ import annotations
 
 import uuid
@@ -35,7 +36,11 @@ async def insert(session: AsyncSession, row: dict[str, Any]) -> None:
 
 
 async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
-    return list(await session.execute(text(f"SELECT {COLS} FROM cases.notices WHERE case_id = :c ORDER BY issued_at"), {"c": case_id}))
+    return list(
+        await session.execute(
+            text(f"SELECT {COLS} FROM cases.notices WHERE case_id = :c ORDER BY issued_at"), {"c": case_id}
+        )
+    )
 
 
 async def get(session: AsyncSession, notice_id: uuid.UUID, lock: bool = False) -> Any:
@@ -53,7 +58,15 @@ async def answer(session: AsyncSession, notice_id: uuid.UUID, answer_text: str, 
     ).first()
 
 
-async def list_visible(session: AsyncSession, scope_sql: str, params: dict[str, Any], state: str | None, kind: str | None, limit: int, after: tuple[datetime, uuid.UUID] | None) -> list[Any]:
+async def list_visible(
+    session: AsyncSession,
+    scope_sql: str,
+    params: dict[str, Any],
+    state: str | None,
+    kind: str | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[Any]:
     where = [scope_sql]
     if state:
         where.append("n.state = :state")
@@ -65,21 +78,25 @@ async def list_visible(session: AsyncSession, scope_sql: str, params: dict[str, 
         where.append("(n.issued_at, n.id) < (:a, :i)")
         params["a"], params["i"] = after
     sql = f"""SELECT n.* FROM cases.notices n LEFT JOIN cases.cases c ON c.id = n.case_id
-              WHERE {' AND '.join(where)} ORDER BY n.issued_at DESC, n.id DESC LIMIT :n"""
+              WHERE {" AND ".join(where)} ORDER BY n.issued_at DESC, n.id DESC LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))
 
 
 async def close(session: AsyncSession, notice_id: uuid.UUID, by: str, now: datetime) -> Any:
     return (
         await session.execute(
-            text(f"UPDATE cases.notices SET state = 'closed', closed_at = :now, closed_by = :by WHERE id = :i RETURNING {COLS}"),
+            text(
+                f"UPDATE cases.notices SET state = 'closed', closed_at = :now, closed_by = :by WHERE id = :i RETURNING {COLS}"
+            ),
             {"i": notice_id, "by": by, "now": now},
         )
     ).first()
 
 
 async def is_department(session: AsyncSession, code: str) -> bool:
-    return (await session.execute(text("SELECT 1 FROM cases.departments WHERE code = :c"), {"c": code})).first() is not None
+    return (
+        await session.execute(text("SELECT 1 FROM cases.departments WHERE code = :c"), {"c": code})
+    ).first() is not None
 
 
 async def department_active(session: AsyncSession, code: str) -> bool | None:
@@ -89,5 +106,10 @@ async def department_active(session: AsyncSession, code: str) -> bool | None:
 
 
 async def area_in_scope(session: AsyncSession, area_code: str, scope: list[str]) -> bool:
-    row = (await session.execute(text("SELECT 1 FROM cases.areas WHERE code = :c AND path && CAST(:s AS text[])"), {"c": area_code, "s": scope})).first()
+    row = (
+        await session.execute(
+            text("SELECT 1 FROM cases.areas WHERE code = :c AND path && CAST(:s AS text[])"),
+            {"c": area_code, "s": scope},
+        )
+    ).first()
     return row is not None

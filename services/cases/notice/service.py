@@ -1,4 +1,5 @@
 """督办通知书 / 风险预警通知书: records with a number, a unit that must answer, and a state."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,8 +11,14 @@ from services.cases.notice import repository as repo
 from shared.clock import CHINA_TZ
 
 KIND_ZH = {
-    "contact": "联系当事人", "major_report": "重大事项报告", "acknowledge": "部门报到", "resolve": "办结",
-    "reply": "答复", "first_response": "首次回应", "update": "进展更新", "revisit": "回访",
+    "contact": "联系当事人",
+    "major_report": "重大事项报告",
+    "acknowledge": "部门报到",
+    "resolve": "办结",
+    "reply": "答复",
+    "first_response": "首次回应",
+    "update": "进展更新",
+    "revisit": "回访",
 }
 RESPONSE_TIME = timedelta(days=1)
 _TIER_LEVEL = {"village": "township", "township": "township", "county": "county"}
@@ -39,7 +46,11 @@ async def issue_supervision(session: Any, case: Any, deadline: Any, now: datetim
     area_code, area_name = await supervising_area(session, case)
     year = now.astimezone(CHINA_TZ).year
     n = await repo.next_number(session, area_code, year, "supervision")
-    unit = deadline.department_code or (case.responsible_unit if deadline.kind in UNIT_KINDS else None) or await tier_centre(session, case)
+    unit = (
+        deadline.department_code
+        or (case.responsible_unit if deadline.kind in UNIT_KINDS else None)
+        or await tier_centre(session, case)
+    )
     kind_zh = KIND_ZH.get(deadline.kind, deadline.kind)
     due_local = deadline.due_at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日%H:%M")
     row = {
@@ -64,11 +75,23 @@ async def issue_supervision(session: Any, case: Any, deadline: Any, now: datetim
 
 def notice_out(n: Any) -> dict[str, Any]:
     return {
-        "id": str(n.id), "number": n.number, "kind": n.kind, "state": n.state,
-        "case_id": str(n.case_id) if n.case_id else None, "deadline_id": str(n.deadline_id) if n.deadline_id else None,
-        "area": n.area_code, "unit": n.unit, "subject": n.subject, "body": n.body, "issued_at": n.issued_at,
-        "respond_by": n.respond_by, "answer": n.answer, "answered_at": n.answered_at, "answered_by": n.answered_by,
-        "closed_at": n.closed_at, "closed_by": n.closed_by,
+        "id": str(n.id),
+        "number": n.number,
+        "kind": n.kind,
+        "state": n.state,
+        "case_id": str(n.case_id) if n.case_id else None,
+        "deadline_id": str(n.deadline_id) if n.deadline_id else None,
+        "area": n.area_code,
+        "unit": n.unit,
+        "subject": n.subject,
+        "body": n.body,
+        "issued_at": n.issued_at,
+        "respond_by": n.respond_by,
+        "answer": n.answer,
+        "answered_at": n.answered_at,
+        "answered_by": n.answered_by,
+        "closed_at": n.closed_at,
+        "closed_by": n.closed_by,
     }
 
 

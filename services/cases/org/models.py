@@ -1,4 +1,5 @@
 """The org directory: areas (a tree), departments, users, department API clients."""
+
 from sqlalchemy import ARRAY, Boolean, Column, DateTime, Index, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 

@@ -1,4 +1,5 @@
 """SQL of the org directory. Upserts report whether each row was new (xmax = 0)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -64,7 +65,9 @@ async def password_hashes(session: AsyncSession, usernames: list[str]) -> dict[s
 
 
 async def client_hashes(session: AsyncSession, ids: list[str]) -> dict[str, str]:
-    result = await session.execute(text("SELECT client_id, secret_hash FROM cases.clients WHERE client_id = ANY(:c)"), {"c": ids})
+    result = await session.execute(
+        text("SELECT client_id, secret_hash FROM cases.clients WHERE client_id = ANY(:c)"), {"c": ids}
+    )
     return {r.client_id: r.secret_hash for r in result}
 
 
@@ -133,12 +136,16 @@ _LIVE_AREA = "NOT EXISTS (SELECT 1 FROM cases.areas r WHERE r.code = ANY(a.path)
 
 
 async def all_areas(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(text(f"SELECT code, name, level, parent_code, path FROM cases.areas a WHERE {_LIVE_AREA} ORDER BY code"))
+    result = await session.execute(
+        text(f"SELECT code, name, level, parent_code, path FROM cases.areas a WHERE {_LIVE_AREA} ORDER BY code")
+    )
     return [dict(r._mapping) | {"path": list(r.path)} for r in result]
 
 
 async def all_departments(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(text("SELECT code, name, kind, area_code FROM cases.departments WHERE active ORDER BY code"))
+    result = await session.execute(
+        text("SELECT code, name, kind, area_code FROM cases.departments WHERE active ORDER BY code")
+    )
     return [dict(r._mapping) for r in result]
 
 
@@ -148,18 +155,40 @@ async def lock_directory(session: AsyncSession) -> None:
 
 
 async def departments_full(session: AsyncSession) -> list[dict[str, Any]]:
-    result = await session.execute(text("SELECT code, name, kind, area_code, webhook FROM cases.departments WHERE active ORDER BY code"))
+    result = await session.execute(
+        text("SELECT code, name, kind, area_code, webhook FROM cases.departments WHERE active ORDER BY code")
+    )
     out = []
     for r in result:
         hook = dict(r.webhook or {})
-        out.append({"code": r.code, "name": r.name, "kind": r.kind, "area_code": r.area_code, "head": hook.pop("head", None),
-                    "webhook": hook if hook.get("url") else None})
+        out.append(
+            {
+                "code": r.code,
+                "name": r.name,
+                "kind": r.kind,
+                "area_code": r.area_code,
+                "head": hook.pop("head", None),
+                "webhook": hook if hook.get("url") else None,
+            }
+        )
     return out
 
 
 async def all_users(session: AsyncSession) -> list[dict[str, Any]]:
     result = await session.execute(
-        text("SELECT id, username, name, role, department_code, areas, phone_enc FROM cases.users WHERE active ORDER BY username")
+        text(
+            "SELECT id, username, name, role, department_code, areas, phone_enc FROM cases.users WHERE active ORDER BY username"
+        )
     )
-    return [{"user_id": str(r.id), "username": r.username, "name": r.name, "role": r.role, "department_code": r.department_code,
-             "areas": list(r.areas or []), "phone_enc": r.phone_enc} for r in result]
+    return [
+        {
+            "user_id": str(r.id),
+            "username": r.username,
+            "name": r.name,
+            "role": r.role,
+            "department_code": r.department_code,
+            "areas": list(r.areas or []),
+            "phone_enc": r.phone_enc,
+        }
+        for r in result
+    ]

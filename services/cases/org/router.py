@@ -1,4 +1,5 @@
 """Org import over HTTP (admin)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -31,6 +32,8 @@ _ORG_BODY = {
     openapi_extra=_ORG_BODY,
     responses=problem_responses(401, 404, 413, 422),
 )
-async def import_org(request: Request, session: DbSession, principal: Annotated[Principal, require_roles("admin")]) -> ImportResult:
+async def import_org(
+    request: Request, session: DbSession, principal: Annotated[Principal, require_roles("admin")]
+) -> ImportResult:
     doc = service.parse_document(await request.body(), request.headers.get("content-type", ""))
     return await service.import_org(session, doc, request.app.state.cipher)

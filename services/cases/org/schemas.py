@@ -1,4 +1,5 @@
 """The org document of API.md (JSON or YAML)."""
+
 from __future__ import annotations
 
 from typing import Literal
@@ -15,7 +16,10 @@ class AreaNode(BaseModel):
     code: str = Field(min_length=1, max_length=40, pattern=r"^[0-9A-Za-z][0-9A-Za-z_-]*$")
     name: str = Field(min_length=1, max_length=100)
     level: AreaLevel
-    active: bool = Field(default=True, description="false retires the area (撤销) and everything below it: it leaves the directory that intake and phones see")
+    active: bool = Field(
+        default=True,
+        description="false retires the area (撤销) and everything below it: it leaves the directory that intake and phones see",
+    )
     children: list[AreaNode] = Field(default_factory=list)
 
 
@@ -33,7 +37,9 @@ class DepartmentDoc(BaseModel):
     area: str = Field(min_length=1, max_length=40)
     head: str | None = Field(default=None, max_length=100, description="username of the department head")
     webhook: Webhook | None = None
-    active: bool = Field(default=True, description="false retires the department: it leaves the directory that intake and phones see")
+    active: bool = Field(
+        default=True, description="false retires the department: it leaves the directory that intake and phones see"
+    )
 
 
 class UserDoc(BaseModel):

@@ -1,5 +1,6 @@
 """Org import (机构导入): an idempotent upsert of areas, departments, users and clients, followed by a
 directory.changed event so that intake (and notify) keep their copies."""
+
 from __future__ import annotations
 
 import uuid
@@ -33,17 +34,37 @@ def parse_document(raw: bytes, content_type: str) -> OrgDocument:
     except ValidationError as exc:
         raise Unprocessable(
             "机构文件内容不符合要求",
-            errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)],
+            errors=[
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+            ],
         ) from None
 
 
-def _flatten(nodes: list[AreaNode], parent: str | None, path: list[str], out: list[dict[str, Any]], errors: list[dict[str, Any]], loc: list[Any]) -> None:
+def _flatten(
+    nodes: list[AreaNode],
+    parent: str | None,
+    path: list[str],
+    out: list[dict[str, Any]],
+    errors: list[dict[str, Any]],
+    loc: list[Any],
+) -> None:
     for i, node in enumerate(nodes):
         here = [*loc, i]
         if parent is not None and _LEVEL_ORDER[node.level] <= _LEVEL_ORDER[out_level(out, parent)]:
-            errors.append({"loc": ["body", *here, "level"], "msg": f"{node.code} 的层级不能高于或等于上级", "type": "level_order"})
+            errors.append(
+                {"loc": ["body", *here, "level"], "msg": f"{node.code} 的层级不能高于或等于上级", "type": "level_order"}
+            )
         npath = [*path, node.code]
-        out.append({"code": node.code, "name": node.name, "level": node.level, "parent_code": parent, "path": npath, "active": node.active})
+        out.append(
+            {
+                "code": node.code,
+                "name": node.name,
+                "level": node.level,
+                "parent_code": parent,
+                "path": npath,
+                "active": node.active,
+            }
+        )
         _flatten(node.children, node.code, npath, out, errors, [*here, "children"])
 
 
@@ -69,7 +90,9 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
     known_depts = dept_codes | await repo.known_codes(session, "departments", sorted(dept_refs - dept_codes))
     for i, d in enumerate(doc.departments):
         if d.area not in known:
-            errors.append({"loc": ["body", "departments", i, "area"], "msg": f"区域 {d.area} 不存在", "type": "unknown_area"})
+            errors.append(
+                {"loc": ["body", "departments", i, "area"], "msg": f"区域 {d.area} 不存在", "type": "unknown_area"}
+            )
     for i, u in enumerate(doc.users):
         for c in u.areas:
             if c not in known:
@@ -77,17 +100,31 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
         if u.role == "department_staff" and not u.department:
             errors.append({"loc": ["body", "users", i, "department"], "msg": "部门人员必须指定部门", "type": "missing"})
         if u.department and u.department not in known_depts:
-            errors.append({"loc": ["body", "users", i, "department"], "msg": f"部门 {u.department} 不存在", "type": "unknown_department"})
+            errors.append(
+                {
+                    "loc": ["body", "users", i, "department"],
+                    "msg": f"部门 {u.department} 不存在",
+                    "type": "unknown_department",
+                }
+            )
         if u.role != "admin" and not u.areas:
             errors.append({"loc": ["body", "users", i, "areas"], "msg": "必须指定所属区域", "type": "missing"})
     for i, c in enumerate(doc.clients):
         if c.department not in known_depts:
-            errors.append({"loc": ["body", "clients", i, "department"], "msg": f"部门 {c.department} 不存在", "type": "unknown_department"})
+            errors.append(
+                {
+                    "loc": ["body", "clients", i, "department"],
+                    "msg": f"部门 {c.department} 不存在",
+                    "type": "unknown_department",
+                }
+            )
     if errors:
         raise Unprocessable("机构文件存在错误，未导入任何内容", errors=errors)
 
     result = ImportResult(areas=Counts(), departments=Counts(), users=Counts(), clients=Counts())
-    result.areas = Counts(**dict(zip(("created", "updated"), await repo.upsert_areas(session, [{**a, "now": now} for a in areas]))))
+    result.areas = Counts(
+        **dict(zip(("created", "updated"), await repo.upsert_areas(session, [{**a, "now": now} for a in areas])))
+    )
     dept_rows = [
         {
             "code": d.code,
@@ -95,7 +132,9 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
             "kind": d.kind,
             "area_code": d.area,
             "webhook": orjson.dumps(
-                {"url": d.webhook.url, "secret_enc": cipher.encrypt(d.webhook.secret), "head": d.head} if d.webhook else {"head": d.head}
+                {"url": d.webhook.url, "secret_enc": cipher.encrypt(d.webhook.secret), "head": d.head}
+                if d.webhook
+                else {"head": d.head}
             ).decode(),
             "active": d.active,
             "now": now,
@@ -135,7 +174,9 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
     for c in doc.clients:
         old = old_clients.get(c.client_id)
         secret_hash = old if old and await verify_secret(old, c.client_secret) else await hash_secret(c.client_secret)
-        client_rows.append({"client_id": c.client_id, "secret_hash": secret_hash, "department_code": c.department, "now": now})
+        client_rows.append(
+            {"client_id": c.client_id, "secret_hash": secret_hash, "department_code": c.department, "now": now}
+        )
     result.clients = Counts(**dict(zip(("created", "updated"), await repo.upsert_clients(session, client_rows))))
 
     await publish_directory(session)
@@ -153,7 +194,11 @@ async def publish_directory(session: Any) -> None:
     payload = {"areas": areas, "departments": await repo.all_departments(session), "workers": workers}
     # notify also needs who is who: users with roles, areas and (encrypted) phones; department heads and webhooks
     full = {"areas": areas, "departments": await repo.departments_full(session), "users": users}
-    await publish(session, outbox, [
-        Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=payload, destinations=("intake",)),
-        Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=full, destinations=("notify",)),
-    ])
+    await publish(
+        session,
+        outbox,
+        [
+            Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=payload, destinations=("intake",)),
+            Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=full, destinations=("notify",)),
+        ],
+    )

@@ -1,4 +1,5 @@
 """Subjects (人员/户): persons matched by the keyed hash of their ID number or phone, with a risk level."""
+
 from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 

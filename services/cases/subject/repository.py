@@ -1,4 +1,5 @@
 """SQL of subjects (persons/households) and their cases."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,7 +22,9 @@ class Party:
     role: str | None
 
 
-def _plan(parties: list[Party], known: dict[str, uuid.UUID]) -> tuple[list[uuid.UUID], dict[uuid.UUID, tuple[str, str | None, bool]], dict[str, uuid.UUID]]:
+def _plan(
+    parties: list[Party], known: dict[str, uuid.UUID]
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, tuple[str, str | None, bool]], dict[str, uuid.UUID]]:
     """Match the parties one after another, as reports would be: each is the subject known by its first key
     found (ID-number hash first) — known before, or recorded by an earlier party of this case — or a new one
     keyed by its first key; each records every key it gave (a key already taken stays with its subject).
@@ -76,7 +79,9 @@ _UPSERT = text(
 )
 
 
-async def upsert_parties(session: AsyncSession, case_id: uuid.UUID, parties: list[Party], area_code: str | None, now: datetime) -> list[uuid.UUID]:
+async def upsert_parties(
+    session: AsyncSession, case_id: uuid.UUID, parties: list[Party], area_code: str | None, now: datetime
+) -> list[uuid.UUID]:
     """The subject of each party (matched by any of its keyed hashes, ID-number hash first, or new), every
     key recorded, names updated, the case linked to them — two statements for all parties together.
     Returns each party's subject id, in the parties' order."""
@@ -84,15 +89,30 @@ async def upsert_parties(session: AsyncSession, case_id: uuid.UUID, parties: lis
     if not parties:
         return []
     wanted = list(dict.fromkeys(k for p in parties for k in p.keys))
-    known = {r.key_hash: r.subject_id for r in await session.execute(
-        text("SELECT key_hash, subject_id FROM cases.subject_keys WHERE key_hash = ANY(:k)"), {"k": wanted})}
+    known = {
+        r.key_hash: r.subject_id
+        for r in await session.execute(
+            text("SELECT key_hash, subject_id FROM cases.subject_keys WHERE key_hash = ANY(:k)"), {"k": wanted}
+        )
+    }
     chosen, subjects, record = _plan(parties, known)
     ids = list(subjects)
-    rows = await session.execute(_UPSERT, {
-        "sid": ids, "skey": [subjects[i][0] for i in ids], "sname": [subjects[i][1] for i in ids], "snew": [subjects[i][2] for i in ids],
-        "kkey": list(record), "ksid": list(record.values()), "lsid": chosen, "lrole": [p.role for p in parties],
-        "area": area_code, "now": now, "case_id": case_id,
-    })
+    rows = await session.execute(
+        _UPSERT,
+        {
+            "sid": ids,
+            "skey": [subjects[i][0] for i in ids],
+            "sname": [subjects[i][1] for i in ids],
+            "snew": [subjects[i][2] for i in ids],
+            "kkey": list(record),
+            "ksid": list(record.values()),
+            "lsid": chosen,
+            "lrole": [p.role for p in parties],
+            "area": area_code,
+            "now": now,
+            "case_id": case_id,
+        },
+    )
     actual = {r.sid: r.id for r in rows}
     return [actual[sid] for sid in chosen]
 
@@ -151,7 +171,12 @@ async def linked_cases(session: AsyncSession, subject_ids: list[uuid.UUID], excl
 
 
 async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:
-    return [r.subject_id for r in await session.execute(text("SELECT subject_id FROM cases.subject_cases WHERE case_id = :c"), {"c": case_id})]
+    return [
+        r.subject_id
+        for r in await session.execute(
+            text("SELECT subject_id FROM cases.subject_cases WHERE case_id = :c"), {"c": case_id}
+        )
+    ]
 
 
 async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], now: datetime) -> list[Any]:
@@ -181,8 +206,17 @@ async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], no
     return [r for r in result if r.risk == "high" and r.was != "high"]
 
 
-async def list_subjects(session: AsyncSession, scope_sql: str, params: dict[str, Any], risk: str | None, limit: int, after: tuple[str, uuid.UUID] | None) -> list[Any]:
-    where = [f"EXISTS (SELECT 1 FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id WHERE sc.subject_id = s.id AND {scope_sql})"]
+async def list_subjects(
+    session: AsyncSession,
+    scope_sql: str,
+    params: dict[str, Any],
+    risk: str | None,
+    limit: int,
+    after: tuple[str, uuid.UUID] | None,
+) -> list[Any]:
+    where = [
+        f"EXISTS (SELECT 1 FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id WHERE sc.subject_id = s.id AND {scope_sql})"
+    ]
     if risk:
         where.append("s.risk = :risk")
         params["risk"] = risk
@@ -192,5 +226,5 @@ async def list_subjects(session: AsyncSession, scope_sql: str, params: dict[str,
     sql = f"""SELECT s.id, s.kind, s.name, s.area_code, s.risk, s.case_count, s.open_cases, s.updated_at,
                      ARRAY(SELECT c.number FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
                            WHERE sc.subject_id = s.id AND {scope_sql} ORDER BY c.created_at) AS case_numbers
-              FROM cases.subjects s WHERE {' AND '.join(where)} ORDER BY s.updated_at DESC, s.id DESC LIMIT :n"""
+              FROM cases.subjects s WHERE {" AND ".join(where)} ORDER BY s.updated_at DESC, s.id DESC LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))

@@ -1,4 +1,5 @@
 """Subjects' risk, and the 风险预警通知书 when someone becomes high-risk."""
+
 from __future__ import annotations
 
 import uuid
@@ -16,9 +17,27 @@ async def refresh_risk(session: Any, case: Any, subject_ids: list[uuid.UUID], no
     for subject in await repo.recompute_risk(session, subject_ids, now):
         notice = await issue_risk_warning(session, case, subject, now)
         await effects.record(
-            session, case, actor="system:rules", action="risk_warning", before=case.state, after=case.state,
-            note=f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）", now=now,
-            events=[("notice.issued", effects.case_payload(case) | {
-                "notice_id": str(notice["id"]), "number": notice["number"], "notice_kind": "risk_warning", "unit": notice["unit"], "notice_area": notice["area_code"],
-                "subject": notice["subject"], "respond_by": notice["respond_by"].isoformat()})],
+            session,
+            case,
+            actor="system:rules",
+            action="risk_warning",
+            before=case.state,
+            after=case.state,
+            note=f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）",
+            now=now,
+            events=[
+                (
+                    "notice.issued",
+                    effects.case_payload(case)
+                    | {
+                        "notice_id": str(notice["id"]),
+                        "number": notice["number"],
+                        "notice_kind": "risk_warning",
+                        "unit": notice["unit"],
+                        "notice_area": notice["area_code"],
+                        "subject": notice["subject"],
+                        "respond_by": notice["respond_by"].isoformat(),
+                    },
+                )
+            ],
         )

@@ -1,4 +1,5 @@
 """Whistle items (吹哨): one per department the centre calls on."""
+
 from sqlalchemy import Column, DateTime, Index, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 

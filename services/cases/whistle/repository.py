@@ -1,4 +1,5 @@
 """SQL of whistle items."""
+
 from __future__ import annotations
 
 import uuid
@@ -22,13 +23,18 @@ async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
 
 
 async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
-    return list(await session.execute(text(f"SELECT {COLS} FROM cases.whistles WHERE case_id = :c ORDER BY created_at, role DESC"), {"c": case_id}))
+    return list(
+        await session.execute(
+            text(f"SELECT {COLS} FROM cases.whistles WHERE case_id = :c ORDER BY created_at, role DESC"), {"c": case_id}
+        )
+    )
 
 
 async def get_for_department(session: AsyncSession, whistle_id: uuid.UUID, department: str) -> Any:
     return (
         await session.execute(
-            text(f"SELECT {COLS} FROM cases.whistles WHERE id = :i AND department_code = :d"), {"i": whistle_id, "d": department}
+            text(f"SELECT {COLS} FROM cases.whistles WHERE id = :i AND department_code = :d"),
+            {"i": whistle_id, "d": department},
         )
     ).first()
 
@@ -43,7 +49,9 @@ async def set_state(session: AsyncSession, whistle_id: uuid.UUID, state: str, no
     ).first()
 
 
-async def list_for_department(session: AsyncSession, department: str, state: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Any]:
+async def list_for_department(
+    session: AsyncSession, department: str, state: str | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+) -> list[Any]:
     where = ["w.department_code = :d"]
     params: dict[str, Any] = {"d": department, "n": limit}
     if state:
@@ -55,7 +63,7 @@ async def list_for_department(session: AsyncSession, department: str, state: str
     sql = f"""SELECT w.id, w.case_id, c.number AS case_number, c.title, w.department_code, w.role, w.state, w.reason,
                      w.created_at, w.acknowledged_at, w.done_at, w.returned_at, w.return_reason
               FROM cases.whistles w JOIN cases.cases c ON c.id = w.case_id
-              WHERE {' AND '.join(where)} ORDER BY w.created_at DESC, w.id DESC LIMIT :n"""
+              WHERE {" AND ".join(where)} ORDER BY w.created_at DESC, w.id DESC LIMIT :n"""
     return list(await session.execute(text(sql), params))
 
 
@@ -69,7 +77,9 @@ async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]
     return {r.code: r for r in result}
 
 
-async def cancel_open(session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime, department: str | None = None) -> list[Any]:
+async def cancel_open(
+    session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime, department: str | None = None
+) -> list[Any]:
     """End a case's whistles still at work (the case no longer exists on its own, or — `department` given —
     that department was retired); the reason is kept."""
     only = " AND department_code = :d" if department is not None else ""

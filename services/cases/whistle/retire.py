@@ -1,6 +1,7 @@
 """A department retired (撤销) by an org import leaves no case waiting on it: its whistles still at work
 end `cancelled`, each under its case's row lock, with the timeline entry, the whistle.cancelled event and
 its clocks called off — a lead's resolve clock too, so the next lead gets its own days."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,9 +31,25 @@ async def cancel_for_retired(session: Any, codes: list[str], now: datetime) -> i
             await clocks_svc.cancel(session, case.id, f"牵头部门 {dept} 已撤销", now, kinds=("resolve",))
             if case.responsible_unit == dept:
                 case = await case_repo.update_case(session, case.id, now, responsible_unit=None)
-        events = [("whistle.cancelled", effects.case_payload(case) | {"whistle_id": str(w.id), "department": dept, "role": w.role, "state": "cancelled", "note": reason})
-                  for w in stopped]
-        await effects.record(session, case, actor=ACTOR, action="whistle_cancel", before=case.state, after=case.state,
-                             note=f"{reason}，吹哨事项取消", now=now, events=events, data={"whistles_cancelled": [str(w.id) for w in stopped]})
+        events = [
+            (
+                "whistle.cancelled",
+                effects.case_payload(case)
+                | {"whistle_id": str(w.id), "department": dept, "role": w.role, "state": "cancelled", "note": reason},
+            )
+            for w in stopped
+        ]
+        await effects.record(
+            session,
+            case,
+            actor=ACTOR,
+            action="whistle_cancel",
+            before=case.state,
+            after=case.state,
+            note=f"{reason}，吹哨事项取消",
+            now=now,
+            events=events,
+            data={"whistles_cancelled": [str(w.id) for w in stopped]},
+        )
         n += len(stopped)
     return n

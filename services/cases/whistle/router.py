@@ -1,4 +1,5 @@
 """Department side of 吹哨报到: its whistle items and what it reports on them."""
+
 from __future__ import annotations
 
 import uuid
@@ -32,11 +33,18 @@ class WhistlePage(BaseModel):
     next_cursor: str | None
 
 
-@router.get("", response_model=WhistlePage, summary="The caller's department's whistle items", responses=problem_responses(401, 404, 422))
+@router.get(
+    "",
+    response_model=WhistlePage,
+    summary="The caller's department's whistle items",
+    responses=problem_responses(401, 404, 422),
+)
 async def list_whistles(
     session: DbSession,
     principal: CurrentPrincipal,
-    status: Annotated[Literal["pending", "acknowledged", "working", "done", "returned", "cancelled"] | None, Query()] = None,
+    status: Annotated[
+        Literal["pending", "acknowledged", "working", "done", "returned", "cancelled"] | None, Query()
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> WhistlePage:
@@ -53,11 +61,19 @@ def _move(move: str, body_model: type, summary: str) -> None:
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     ) -> dict[str, Any]:
         note = getattr(body, "reason", None) or getattr(body, "note", None)
-        return await service.act_once(session, request.app.state.domain, principal, whistle_id, move, note, idempotency_key)
+        return await service.act_once(
+            session, request.app.state.domain, principal, whistle_id, move, note, idempotency_key
+        )
 
     endpoint.__name__ = f"whistle_{move}"
     endpoint.__annotations__["body"] = body_model  # the model itself, not a postponed name
-    router.add_api_route(f"/{{whistle_id}}/{move}", endpoint, methods=["POST"], summary=summary + " (Idempotency-Key)", responses=problem_responses(401, 404, 409, 422))
+    router.add_api_route(
+        f"/{{whistle_id}}/{move}",
+        endpoint,
+        methods=["POST"],
+        summary=summary + " (Idempotency-Key)",
+        responses=problem_responses(401, 404, 409, 422),
+    )
 
 
 _move("ack", WhistleNote, "报到 — report in")

@@ -1,4 +1,5 @@
 """报到: what a department (its system or its staff) does with the whistles blown to it."""
+
 from __future__ import annotations
 
 import uuid
@@ -9,11 +10,11 @@ from services.cases.case import repository as case_repo
 from services.cases.case.domain import CaseDomain
 from services.cases.deadline import service as clocks_svc
 from services.cases.idempotency.service import once
-from shared.paging import decode_cursor, encode_cursor
 from services.cases.whistle import repository as repo
 from shared.auth import Principal
 from shared.clock import clock
 from shared.errors import Conflict, NotFound
+from shared.paging import decode_cursor, encode_cursor
 
 # whistle action → (states it is allowed from, state it leads to)
 MOVES = {
@@ -31,7 +32,9 @@ def department_of(principal: Principal) -> str:
     return principal.department
 
 
-async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id: uuid.UUID, move: str, note: str | None) -> Any:
+async def act(
+    session: Any, domain: CaseDomain, principal: Principal, whistle_id: uuid.UUID, move: str, note: str | None
+) -> Any:
     dept = department_of(principal)
     whistle = await repo.get_for_department(session, whistle_id, dept)
     if whistle is None:
@@ -41,7 +44,9 @@ async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id
     allowed_from, target = MOVES[move]
     if whistle.state not in allowed_from or case.state in ("merged", "rejected", "closed"):
         allowed = [m for m, (frm, _) in MOVES.items() if whistle.state in frm]
-        raise Conflict(f"吹哨事项处于「{whistle.state}」状态，不能{ZH[move]}", allowed_actions=allowed, state=whistle.state)
+        raise Conflict(
+            f"吹哨事项处于「{whistle.state}」状态，不能{ZH[move]}", allowed_actions=allowed, state=whistle.state
+        )
     if move == "return" and whistle.role == "lead" and case.state == "suspended":
         # a returned case has no resume: its paused clocks would stay frozen for ever
         allowed = [m for m, (frm, _) in MOVES.items() if whistle.state in frm and m != "return"]
@@ -61,7 +66,9 @@ async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id
     else:
         extra["returned_at"] = now
         extra["return_reason"] = note
-        await clocks_svc.cancel(session, case.id, f"{dept} 退回：{note}", now, kinds=("acknowledge",), whistle_id=whistle.id)
+        await clocks_svc.cancel(
+            session, case.id, f"{dept} 退回：{note}", now, kinds=("acknowledge",), whistle_id=whistle.id
+        )
         if whistle.role == "lead":  # the next lead gets its own 3 days
             await clocks_svc.cancel(session, case.id, f"牵头部门 {dept} 退回：{note}", now, kinds=("resolve",))
     updated = await repo.set_state(session, whistle.id, target, now, **extra)
@@ -75,16 +82,38 @@ async def act(session: Any, domain: CaseDomain, principal: Principal, whistle_id
         fields["responsible_unit"] = None
     if after != before or fields:
         case = await case_repo.update_case(session, case.id, now, state=after, **fields)
-    payload = effects.case_payload(case) | {"whistle_id": str(whistle.id), "department": dept, "role": whistle.role, "state": target, "note": note}
+    payload = effects.case_payload(case) | {
+        "whistle_id": str(whistle.id),
+        "department": dept,
+        "role": whistle.role,
+        "state": target,
+        "note": note,
+    }
     await effects.record(
-        session, case, actor=actor, action=f"whistle_{move}", before=before, after=after,
-        note=f"{dept}{ZH[move]}" + (f"：{note}" if note else ""), now=now, events=[(f"whistle.{'acknowledged' if move == 'ack' else move if move != 'return' else 'returned'}", payload)],
+        session,
+        case,
+        actor=actor,
+        action=f"whistle_{move}",
+        before=before,
+        after=after,
+        note=f"{dept}{ZH[move]}" + (f"：{note}" if note else ""),
+        now=now,
+        events=[(f"whistle.{'acknowledged' if move == 'ack' else move if move != 'return' else 'returned'}", payload)],
     )
     return updated
 
 
-async def act_once(session: Any, domain: CaseDomain, principal: Principal, whistle_id: uuid.UUID, move: str, note: str | None, key: str | None) -> dict[str, Any]:
+async def act_once(
+    session: Any,
+    domain: CaseDomain,
+    principal: Principal,
+    whistle_id: uuid.UUID,
+    move: str,
+    note: str | None,
+    key: str | None,
+) -> dict[str, Any]:
     """`act` under Idempotency-Key: a department system retrying after a lost answer gets that answer."""
+
     async def run() -> dict[str, Any]:
         return whistle_out(await act(session, domain, principal, whistle_id, move, note))
 
@@ -94,18 +123,37 @@ async def act_once(session: Any, domain: CaseDomain, principal: Principal, whist
 
 def whistle_out(w: Any) -> dict[str, Any]:
     return {
-        "id": str(w.id), "case_id": str(w.case_id), "case_number": getattr(w, "case_number", None), "title": getattr(w, "title", None),
-        "department": w.department_code, "role": w.role, "state": w.state, "reason": w.reason,
-        "created_at": w.created_at, "acknowledged_at": w.acknowledged_at, "done_at": w.done_at,
-        "returned_at": w.returned_at, "return_reason": w.return_reason,
+        "id": str(w.id),
+        "case_id": str(w.case_id),
+        "case_number": getattr(w, "case_number", None),
+        "title": getattr(w, "title", None),
+        "department": w.department_code,
+        "role": w.role,
+        "state": w.state,
+        "reason": w.reason,
+        "created_at": w.created_at,
+        "acknowledged_at": w.acknowledged_at,
+        "done_at": w.done_at,
+        "returned_at": w.returned_at,
+        "return_reason": w.return_reason,
     }
 
 
 def deadline_brief(d: Any) -> dict[str, Any]:
-    return {"id": str(d.id), "kind": d.kind, "state": d.state, "due_at": d.due_at, "met_at": d.met_at, "breached_at": d.breached_at, "paused": d.paused_at is not None}
+    return {
+        "id": str(d.id),
+        "kind": d.kind,
+        "state": d.state,
+        "due_at": d.due_at,
+        "met_at": d.met_at,
+        "breached_at": d.breached_at,
+        "paused": d.paused_at is not None,
+    }
 
 
-async def list_mine(session: Any, principal: Principal, status: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+async def list_mine(
+    session: Any, principal: Principal, status: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
     dept = department_of(principal)
     after = decode_cursor(cursor) if cursor else None
     rows = await repo.list_for_department(session, dept, status, after, limit + 1)

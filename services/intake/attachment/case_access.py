@@ -1,5 +1,6 @@
 """Asks cases whether a department caller may see the case of some reports (whistled 吹哨 to their
 department). A short timeout: when cases cannot answer, the download is 503 with Retry-After."""
+
 from __future__ import annotations
 
 import logging
@@ -23,9 +24,16 @@ class CaseAccess:
     async def may_see(self, principal: Principal, report_ids: list[uuid.UUID]) -> bool:
         if not report_ids:
             return False
-        query = CaseAccessQuery(report_ids=report_ids[:100], role=principal.role, department=principal.department, areas=list(principal.areas))
+        query = CaseAccessQuery(
+            report_ids=report_ids[:100],
+            role=principal.role,
+            department=principal.department,
+            areas=list(principal.areas),
+        )
         try:
-            resp = await self._client.post(self._url, content=query.model_dump_json(), headers={"Content-Type": "application/json"})
+            resp = await self._client.post(
+                self._url, content=query.model_dump_json(), headers={"Content-Type": "application/json"}
+            )
         except httpx.HTTPError as exc:
             log.warning("cases cannot answer a case-access question: %s", type(exc).__name__)
             raise ServiceUnavailable("案件服务暂时不可用，无法确认查看权限") from None

@@ -2,6 +2,7 @@
 
 The database is read in one short unit of work that is over before cases is asked about a department
 caller (up to its timeout, 2 s): a burst of slow answers from cases holds no pooled connection."""
+
 from __future__ import annotations
 
 import logging

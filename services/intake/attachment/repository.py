@@ -1,4 +1,5 @@
 """All SQL of attachments and tus uploads (SQLAlchemy Core on the tables)."""
+
 from __future__ import annotations
 
 import uuid
@@ -41,7 +42,9 @@ async def update_upload(session: AsyncSession, upload_id: uuid.UUID, **values: A
 
 async def release_lease(session: AsyncSession, upload_id: uuid.UUID, lease: uuid.UUID) -> None:
     await session.execute(
-        update(uploads).where(uploads.c.id == upload_id, uploads.c.patch_lease == lease).values(patch_lease=None, patching_until=None)
+        update(uploads)
+        .where(uploads.c.id == upload_id, uploads.c.patch_lease == lease)
+        .values(patch_lease=None, patching_until=None)
     )
 
 
@@ -83,7 +86,7 @@ async def insert_attachment(session: AsyncSession, values: dict[str, Any]) -> No
 # who may see a stored file ---------------------------------------------------------------------
 
 
-def _referencing_reports(sha256: str):  # noqa: ANN202 - a where clause
+def _referencing_reports(sha256: str):
     return reports.c.attachments.contains([f"sha256:{sha256}"])
 
 
@@ -125,12 +128,16 @@ async def area_may_see(session: AsyncSession, sha256: str, scope: tuple[str, ...
     return bool(result.scalar())
 
 
-
 async def vouching_reports(session: AsyncSession, sha256: str, limit: int = 100) -> list[uuid.UUID]:
     """Reports that reference the file and whose author sent it (a report only vouches for a file its
     author really sent): the cases through which a department may see it."""
     author_sent = exists().where(
         uploads.c.sha256 == sha256, uploads.c.worker_id == reports.c.worker_id, uploads.c.completed_at.is_not(None)
     )
-    query = select(reports.c.id).where(_referencing_reports(sha256), author_sent).order_by(reports.c.received_at.desc()).limit(limit)
+    query = (
+        select(reports.c.id)
+        .where(_referencing_reports(sha256), author_sent)
+        .order_by(reports.c.received_at.desc())
+        .limit(limit)
+    )
     return list((await session.execute(query)).scalars().all())

@@ -8,6 +8,7 @@ the download of a stored file. Thin: they read the protocol headers and call the
     DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload (a finished one: 409, kept)
     GET     /v1/attachments/<sha256>        the stored file (a normal download, no Tus-Resumable needed)
 """
+
 from __future__ import annotations
 
 import uuid
@@ -36,7 +37,6 @@ from services.intake.attachment.service import Refused, UploadPolicy, UploadStat
 from services.intake.attachment.storage import AttachmentStore, BodyInterrupted, attachment_store
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.device.dependencies import ActiveGridWorker, ActivePrincipal
-from shared.auth import Principal, require_roles
 from shared.db import Database, DbSession, get_database
 from shared.errors import NotFound, Problem, problem_body, problem_response
 from shared.openapi import problem_responses
@@ -143,7 +143,9 @@ async def capabilities(policy: Policy) -> Response:
     return Response(status_code=204, headers=_capabilities(policy))
 
 
-@router.options("/uploads/{upload_id}", status_code=204, summary="tus capabilities (no token needed)", responses=_CAPABILITIES)
+@router.options(
+    "/uploads/{upload_id}", status_code=204, summary="tus capabilities (no token needed)", responses=_CAPABILITIES
+)
 async def upload_capabilities(upload_id: str, policy: Policy) -> Response:
     return Response(status_code=204, headers=_capabilities(policy))
 
@@ -154,7 +156,9 @@ async def upload_capabilities(upload_id: str, policy: Policy) -> Response:
     summary="Create an upload (tus creation); an already stored file comes back finished",
     dependencies=[TusRequest],
     responses={
-        201: {"description": "Created: Location of the upload, Upload-Offset (0, or the length if the file is already stored), Upload-Expires"},
+        201: {
+            "description": "Created: Location of the upload, Upload-Offset (0, or the length if the file is already stored), Upload-Expires"
+        },
         **problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 503),
     },
 )
@@ -164,10 +168,15 @@ async def create_upload(
     principal: GridWorker,
     store: Store,
     policy: Policy,
-    upload_length: Annotated[str | None, Header(alias="Upload-Length", description="the whole file's size in bytes")] = None,
+    upload_length: Annotated[
+        str | None, Header(alias="Upload-Length", description="the whole file's size in bytes")
+    ] = None,
     upload_metadata: Annotated[
         str | None,
-        Header(alias="Upload-Metadata", description="`sha256 <b64>,filetype <b64>[,filename <b64>]`; sha256 is the whole file's hex digest"),
+        Header(
+            alias="Upload-Metadata",
+            description="`sha256 <b64>,filetype <b64>[,filename <b64>]`; sha256 is the whole file's hex digest",
+        ),
     ] = None,
 ) -> Response:
     length = parse_non_negative("Upload-Length", upload_length)
@@ -182,7 +191,9 @@ async def create_upload(
     summary="The upload's offset (only its uploader; anyone else 404)",
     dependencies=[TusRequest],
     responses={
-        200: {"description": "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires (unfinished), Cache-Control: no-store"},
+        200: {
+            "description": "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires (unfinished), Cache-Control: no-store"
+        },
         **problem_responses(401, 403, 404, 410, 412, 503),
     },
 )
@@ -220,10 +231,17 @@ async def append_chunk(
     principal: GridWorker,
     store: Store,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
-    upload_checksum: Annotated[str | None, Header(alias="Upload-Checksum", description="`sha1|sha256|md5 <base64 digest>` of this chunk")] = None,
+    upload_checksum: Annotated[
+        str | None, Header(alias="Upload-Checksum", description="`sha1|sha256|md5 <base64 digest>` of this chunk")
+    ] = None,
 ) -> Response:
     if not is_offset_octet_stream(request.headers.get("content-type")):
-        raise Problem(f"Content-Type 必须是 {OFFSET_OCTET_STREAM}", status=415, code="unsupported_media_type", title="不支持的内容类型")
+        raise Problem(
+            f"Content-Type 必须是 {OFFSET_OCTET_STREAM}",
+            status=415,
+            code="unsupported_media_type",
+            title="不支持的内容类型",
+        )
     uid = _upload_id(upload_id)
     offset = parse_non_negative("Upload-Offset", upload_offset)
     checksum = parse_checksum(upload_checksum)
@@ -256,13 +274,20 @@ async def terminate_upload(upload_id: str, session: DbSession, principal: GridWo
     responses={
         200: {
             "description": "The file with its stored content type (Range requests supported)",
-            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}, "audio/*": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "image/*": {"schema": {"type": "string", "format": "binary"}},
+                "audio/*": {"schema": {"type": "string", "format": "binary"}},
+            },
         },
         **problem_responses(401, 403, 404, 503),
     },
 )
 async def download(
-    sha256: str, request: Request, db: Annotated[Database, Depends(get_database)], principal: ActivePrincipal, store: Store
+    sha256: str,
+    request: Request,
+    db: Annotated[Database, Depends(get_database)],
+    principal: ActivePrincipal,
+    store: Store,
 ) -> FileResponse:
     # No request transaction: the service reads in a short one and gives the connection back before
     # asking cases about a department caller.

@@ -4,6 +4,7 @@ Malformed protocol headers (Upload-Length, Upload-Offset, Upload-Checksum) are 4
 the file's own description in Upload-Metadata (sha256, filetype, filename) is validated like a
 payload: 422 with `errors[].loc = ["Upload-Metadata", <key>]`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -72,18 +73,24 @@ def parse_metadata(value: str | None) -> UploadMetadata:
         key, _, encoded = part.partition(" ")
         encoded = encoded.strip()
         if not _METADATA_KEY.match(key) or " " in encoded:
-            raise _bad_metadata(key or "?", "Upload-Metadata 格式错误（应为 key base64值，逗号分隔）", "malformed pair", "value_error")
+            raise _bad_metadata(
+                key or "?", "Upload-Metadata 格式错误（应为 key base64值，逗号分隔）", "malformed pair", "value_error"
+            )
         if key in pairs:
             raise _bad_metadata(key, f"Upload-Metadata 中 {key} 重复", "duplicate key", "value_error")
         try:
             decoded = base64.b64decode(encoded, validate=True).decode("utf-8") if encoded else ""
         except (binascii.Error, ValueError):
-            raise _bad_metadata(key, f"Upload-Metadata 中 {key} 不是 base64 编码的 UTF-8", "not base64 of UTF-8", "value_error") from None
+            raise _bad_metadata(
+                key, f"Upload-Metadata 中 {key} 不是 base64 编码的 UTF-8", "not base64 of UTF-8", "value_error"
+            ) from None
         pairs[key] = decoded
 
     sha256 = pairs.get("sha256", "").strip().lower().removeprefix("sha256:")
     if not sha256:
-        raise _bad_metadata("sha256", "Upload-Metadata 必须含整个文件的 sha256（十六进制）", "field required", "missing")
+        raise _bad_metadata(
+            "sha256", "Upload-Metadata 必须含整个文件的 sha256（十六进制）", "field required", "missing"
+        )
     if not _HEX64.match(sha256):
         raise _bad_metadata("sha256", "sha256 必须是 64 位十六进制", "not 64 hex digits", "string_pattern_mismatch")
 

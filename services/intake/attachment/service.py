@@ -13,6 +13,7 @@ offset up to its length is acknowledged without storing anything. Another worker
 same sha256 sends the bytes like any upload (nothing is stored twice): a hash is no proof of having
 the photo, and a finished upload is what lets a grid worker fetch a file.
 """
+
 from __future__ import annotations
 
 import logging
@@ -134,7 +135,9 @@ async def create_upload(
             status=415,
             code="unsupported_media_type",
             title="不支持的文件类型",
-            errors=[{"loc": ["Upload-Metadata", "filetype"], "msg": "not an allowed image or audio type", "type": "enum"}],
+            errors=[
+                {"loc": ["Upload-Metadata", "filetype"], "msg": "not an allowed image or audio type", "type": "enum"}
+            ],
         )
 
     now = clock.now()
@@ -240,7 +243,13 @@ async def append_chunk(
                 status=460,
                 code="checksum_mismatch",
                 title="Checksum Mismatch",
-                errors=[{"loc": ["Upload-Checksum"], "msg": "the chunk does not match its checksum", "type": "checksum_mismatch"}],
+                errors=[
+                    {
+                        "loc": ["Upload-Checksum"],
+                        "msg": "the chunk does not match its checksum",
+                        "type": "checksum_mismatch",
+                    }
+                ],
             ) from None
         raise
 
@@ -252,7 +261,12 @@ async def append_chunk(
 
 
 async def _commit_chunk(
-    session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID, lease: uuid.UUID, received: Received
+    session: AsyncSession,
+    store: AttachmentStore,
+    principal: Principal,
+    upload_id: uuid.UUID,
+    lease: uuid.UUID,
+    received: Received,
 ) -> UploadState | Refused:
     row = await repository.lock_upload(session, upload_id, principal.subject)
     if row is None:
@@ -292,7 +306,9 @@ async def _release(db: Database, upload_id: uuid.UUID, lease: uuid.UUID) -> None
         log.warning("could not release the lease of upload %s", upload_id, exc_info=True)
 
 
-async def _finish(session: AsyncSession, store: AttachmentStore, row: dict[str, Any], now: datetime) -> UploadState | Refused:
+async def _finish(
+    session: AsyncSession, store: AttachmentStore, row: dict[str, Any], now: datetime
+) -> UploadState | Refused:
     upload_id = row["id"]
     digest = await store.partial_sha256(upload_id)
     if digest != row["sha256"]:
@@ -348,7 +364,9 @@ def _chunk_too_large(remaining: int) -> Problem:
 # termination ----------------------------------------------------------------------------------
 
 
-async def terminate_upload(session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID) -> None:
+async def terminate_upload(
+    session: AsyncSession, store: AttachmentStore, principal: Principal, upload_id: uuid.UUID
+) -> None:
     """tus termination of an unfinished upload: the upload resource and its partial bytes go away.
 
     A finished upload is refused with 409 `upload_finished` and kept (tus lets a server refuse to

@@ -10,6 +10,7 @@ The database is authoritative for an upload's offset: a partial file longer than
 A PATCH streams into its own chunk file holding no database connection; the chunk is appended to the
 partial file afterwards, under the upload row's lock and only if the PATCH still holds the lease.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -165,7 +166,9 @@ class AttachmentStore:
         await asyncio.to_thread(chunk.path.unlink, True)
 
 
-async def _receive(fh: Any, body: AsyncIterator[bytes], limit: int, hasher: Any, idle_timeout: float) -> tuple[int, bool]:
+async def _receive(
+    fh: Any, body: AsyncIterator[bytes], limit: int, hasher: Any, idle_timeout: float
+) -> tuple[int, bool]:
     """Write the body to `fh`; (bytes written, whether the body broke off)."""
     written = 0
     chunks = body.__aiter__()
@@ -174,7 +177,7 @@ async def _receive(fh: Any, body: AsyncIterator[bytes], limit: int, hasher: Any,
             data = await asyncio.wait_for(chunks.__anext__(), idle_timeout)
         except StopAsyncIteration:
             return written, False
-        except (BodyInterrupted, asyncio.TimeoutError):
+        except (TimeoutError, BodyInterrupted):
             return written, True
         if not data:
             continue

@@ -1,4 +1,5 @@
 """A grid worker on a phone that has not been revoked (lost phones are refused everywhere)."""
+
 from __future__ import annotations
 
 from typing import Annotated

@@ -1,4 +1,5 @@
 """Devices: last contact, clock offset, revocation."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,7 +8,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def touch(session: AsyncSession, device_id: str, worker_id: str, now: datetime, offset_ms: int | None) -> datetime | None:
+async def touch(
+    session: AsyncSession, device_id: str, worker_id: str, now: datetime, offset_ms: int | None
+) -> datetime | None:
     """Record that the device spoke now; returns its revocation time if it was revoked."""
     row = (
         await session.execute(

@@ -1,5 +1,6 @@
 """The directory copy: its live rows replaced on each directory.changed from cases (retired ones kept,
 marked inactive), and the reference data phones keep offline, computed from the live rows."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -13,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.intake.report.schemas import DISPUTE_CATEGORIES, RISK_FLAGS
 
 
-async def replace(session: AsyncSession, areas: list[dict[str, Any]], departments: list[dict[str, Any]], now: datetime) -> None:
+async def replace(
+    session: AsyncSession, areas: list[dict[str, Any]], departments: list[dict[str, Any]], now: datetime
+) -> None:
     """The copy's live rows become exactly the snapshot: rows it no longer has are kept but marked
     retired (active = false: they bind no new report and leave the phones' reference data, yet the old
     reports of a retired grid stay in their township's scope), the others upserted as active."""
@@ -100,12 +103,17 @@ async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...
     payload = orjson.dumps([{"key": k, "scope": list(v)} for k, v in scopes.items()]).decode()
     areas_of: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in (await session.execute(text(_REFERENCE_AREAS), {"scopes": payload})).mappings():
-        areas_of[row["key"]].append({"code": row["code"], "name": row["name"], "level": row["level"], "parent_code": row["parent_code"]})
+        areas_of[row["key"]].append(
+            {"code": row["code"], "name": row["name"], "level": row["level"], "parent_code": row["parent_code"]}
+        )
     codes = sorted({a["code"] for rows in areas_of.values() for a in rows})
     depts_by_area: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if codes:
         result = await session.execute(
-            text("SELECT code, name, kind, area_code FROM intake.departments WHERE active AND area_code = ANY(:c) ORDER BY code"), {"c": codes}
+            text(
+                "SELECT code, name, kind, area_code FROM intake.departments WHERE active AND area_code = ANY(:c) ORDER BY code"
+            ),
+            {"c": codes},
         )
         for d in result.mappings():
             depts_by_area[d["area_code"]].append(dict(d))

@@ -1,5 +1,6 @@
 """Wakes long polls early when a worker's feed grows (LISTEN/NOTIFY). Correctness never depends on it:
 a waiting pull also re-reads on a short interval."""
+
 from __future__ import annotations
 
 import asyncio
@@ -55,7 +56,7 @@ class FeedNotifier:
         self._waiters[worker_id].add(event)
         try:
             await asyncio.wait_for(event.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         finally:
             self._waiters[worker_id].discard(event)

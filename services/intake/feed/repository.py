@@ -1,5 +1,6 @@
 """Each worker's pull feed. `append` bumps the worker's head row (a row lock held to commit), so seqs of
 one worker commit in order and `seq > cursor` never skips a change."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -12,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 FEED_CHANNEL = "intake_feed"
 
 
-async def append(session: AsyncSession, worker_id: str, entries: list[tuple[str, dict[str, Any]]], now: datetime) -> int:
+async def append(
+    session: AsyncSession, worker_id: str, entries: list[tuple[str, dict[str, Any]]], now: datetime
+) -> int:
     """Append changes for one worker; returns the new head seq."""
     return (await append_each(session, {worker_id: entries}, now))[worker_id]
 
@@ -22,7 +25,9 @@ async def append_to_each(session: AsyncSession, entries: dict[str, tuple[str, di
     await append_each(session, {w: [e] for w, e in entries.items()}, now)
 
 
-async def append_each(session: AsyncSession, entries: dict[str, list[tuple[str, dict[str, Any]]]], now: datetime) -> dict[str, int]:
+async def append_each(
+    session: AsyncSession, entries: dict[str, list[tuple[str, dict[str, Any]]]], now: datetime
+) -> dict[str, int]:
     """Append changes for any number of workers in three statements; returns each worker's new head seq.
 
     A worker's head row stays locked until commit, so that worker's seqs commit in order and a pull
@@ -44,15 +49,25 @@ async def append_each(session: AsyncSession, entries: dict[str, list[tuple[str, 
         )
     }
     rows = [
-        {"worker_id": w, "seq": heads[w] - len(entries[w]) + 1 + i, "type": t, "data": orjson.dumps(d).decode(), "now": now}
+        {
+            "worker_id": w,
+            "seq": heads[w] - len(entries[w]) + 1 + i,
+            "type": t,
+            "data": orjson.dumps(d).decode(),
+            "now": now,
+        }
         for w in workers
         for i, (t, d) in enumerate(entries[w])
     ]
     await session.execute(
-        text("INSERT INTO intake.feed (worker_id, seq, type, data, created_at) VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"),
+        text(
+            "INSERT INTO intake.feed (worker_id, seq, type, data, created_at) VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"
+        ),
         rows,
     )
-    await session.execute(text("SELECT pg_notify(:ch, w) FROM unnest(CAST(:ws AS text[])) AS w"), {"ch": FEED_CHANNEL, "ws": workers})
+    await session.execute(
+        text("SELECT pg_notify(:ch, w) FROM unnest(CAST(:ws AS text[])) AS w"), {"ch": FEED_CHANNEL, "ws": workers}
+    )
     return heads
 
 

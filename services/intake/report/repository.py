@@ -1,4 +1,5 @@
 """Reports: the set-based insert of a push batch (with its outbox rows) and the lookups around it."""
+
 from __future__ import annotations
 
 import uuid
@@ -54,7 +55,9 @@ async def _driver(session: AsyncSession) -> Any:
     return raw.driver_connection
 
 
-async def insert_batch(session: AsyncSession, rows: list[dict[str, Any]], day: str, now: datetime, offset_ms: int | None) -> dict[uuid.UUID, str]:
+async def insert_batch(
+    session: AsyncSession, rows: list[dict[str, Any]], day: str, now: datetime, offset_ms: int | None
+) -> dict[uuid.UUID, str]:
     """Insert new reports in one statement; rows whose id exists already are left alone.
     Returns the report numbers of the rows inserted now."""
     if not rows:

@@ -1,4 +1,5 @@
 """What a phone sends for one report (one ITEM of a push), validated item by item."""
+
 from __future__ import annotations
 
 import re
@@ -176,5 +177,11 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             out += [{"loc": [f], "msg": e["msg"], "type": e["type"]} for f in fields.split(",")]
         else:
             # a key the phone sent (an unknown field) may hold a lone surrogate: echo it printable
-            out.append({"loc": [printable_id(p) if isinstance(p, str) else p for p in e["loc"]], "msg": e["msg"], "type": e["type"]})
+            out.append(
+                {
+                    "loc": [printable_id(p) if isinstance(p, str) else p for p in e["loc"]],
+                    "msg": e["msg"],
+                    "type": e["type"],
+                }
+            )
     return out

@@ -1,4 +1,5 @@
 """Phone sync routes: thin, they parse and call the service."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -25,7 +26,12 @@ def _settings(request: Request) -> IntakeSettings:
     response_model=PushResponse,
     response_model_exclude_none=True,
     summary="Push reports made offline (each item idempotent by its id)",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}}}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}},
+        }
+    },
     responses=problem_responses(401, 403, 404, 413, 422, 503),
 )
 async def push(
@@ -57,5 +63,12 @@ async def pull(
         raise NotFound()
     state = request.app.state
     return await service.pull(
-        state.db, state.notifier, principal, state.settings.service_token, cursor, limit, wait, state.settings.snapshot_days
+        state.db,
+        state.notifier,
+        principal,
+        state.settings.service_token,
+        cursor,
+        limit,
+        wait,
+        state.settings.snapshot_days,
     )

@@ -1,4 +1,5 @@
 """Push and pull bodies of the phone sync API."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -57,4 +58,4 @@ class PullResponse(BaseModel):
 
 
 # Keep ReportItem in the OpenAPI components for clients generated from the document.
-__all__ = ["PushRequest", "PushResponse", "PushResult", "PullResponse", "Change", "ReportItem"]
+__all__ = ["Change", "PullResponse", "PushRequest", "PushResponse", "PushResult", "ReportItem"]

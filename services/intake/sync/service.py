@@ -1,4 +1,5 @@
 """Push (phones → server) and pull (server → phones): the grid worker's sync, safe to retry at any point."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,8 @@ from services.intake.feed import repository as feed
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.report import repository as reports
 from services.intake.report.schemas import ReportItem, field_errors, printable_id
-from services.intake.task import repository as tasks
 from services.intake.sync.schemas import Change, PullResponse, PushRequest, PushResponse, PushResult
+from services.intake.task import repository as tasks
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
 from shared.contracts.events import CASE_MAKING_KINDS, FOLLOWUP_SUBMITTED, REPORT_SUBMITTED
@@ -57,7 +58,9 @@ def parse_push(raw: bytes, max_items: int = 500) -> PushRequest:
     except orjson.JSONDecodeError as exc:
         data = _loads_with_lone_surrogates(raw)
         if data is None:
-            raise Unprocessable("请求体不是有效的 JSON", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "json_invalid"}]) from None
+            raise Unprocessable(
+                "请求体不是有效的 JSON", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "json_invalid"}]
+            ) from None
     items = data.get("items") if isinstance(data, dict) else None
     if isinstance(items, list) and len(items) > max_items:
         raise Problem(
@@ -72,7 +75,10 @@ def parse_push(raw: bytes, max_items: int = 500) -> PushRequest:
         return PushRequest.model_validate(data)
     except ValidationError as exc:
         raise Unprocessable(
-            "请求体不是有效的同步批次", errors=[{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
+            "请求体不是有效的同步批次",
+            errors=[
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
+            ],
         ) from None
 
 
@@ -112,7 +118,12 @@ def _row(item: ReportItem, principal: Principal, device_id: str, cipher: PiiCiph
     parties = [_party_wire(cipher, p) for p in item.parties]
     loc = item.location
     followup = (
-        {"task_id": str(item.task_id), "case_id": str(item.case_id), "satisfaction": item.satisfaction, "notes": item.notes}
+        {
+            "task_id": str(item.task_id),
+            "case_id": str(item.case_id),
+            "satisfaction": item.satisfaction,
+            "notes": item.notes,
+        }
         if item.kind == "followup"
         else None
     )
@@ -138,7 +149,11 @@ def _row(item: ReportItem, principal: Principal, device_id: str, cipher: PiiCiph
         "followup": followup,
         "content_hash": digest,
         # the event itself is built in SQL from the stored row (no second copy of the report on the wire)
-        "event_type": FOLLOWUP_SUBMITTED if item.kind == "followup" else REPORT_SUBMITTED if item.kind in CASE_MAKING_KINDS else None,
+        "event_type": FOLLOWUP_SUBMITTED
+        if item.kind == "followup"
+        else REPORT_SUBMITTED
+        if item.kind in CASE_MAKING_KINDS
+        else None,
         "event_id": str(uuid.uuid4()),
     }
     return row
@@ -214,7 +229,9 @@ async def push(
         if item.id in inserted and item.id not in seen_accepted and first_by_id[item.id][0] == i:
             seen_accepted.add(item.id)
             missing = [a for a in item.attachments if a.removeprefix("sha256:") not in have]
-            results[i] = PushResult(id=str(item.id), status="accepted", report_no=inserted[item.id], missing_attachments=missing or None)
+            results[i] = PushResult(
+                id=str(item.id), status="accepted", report_no=inserted[item.id], missing_attachments=missing or None
+            )
             continue
         if item.id in inserted:  # repeated inside this batch
             same = first_by_id[item.id][1] == digest
@@ -229,13 +246,17 @@ async def push(
             raise Problem("报告写入异常，请重试", status=503, code="retry", headers={"Retry-After": "1"})
         if prior.worker_id == principal.subject and bytes(prior.content_hash).hex() == digest:
             missing = [a for a in item.attachments if a.removeprefix("sha256:") not in have]
-            results[i] = PushResult(id=str(item.id), status="duplicate", report_no=prior.report_no, missing_attachments=missing or None)
+            results[i] = PushResult(
+                id=str(item.id), status="duplicate", report_no=prior.report_no, missing_attachments=missing or None
+            )
         else:
             results[i] = PushResult(id=str(item.id), status="conflict", detail="该编号已用于其他内容，未覆盖")
     return PushResponse(results=[r for r in results if r is not None], server_time=now, clock_offset_ms=offset_ms)
 
 
-async def _followup_errors(session: Any, principal: Principal, followups: list[ReportItem]) -> dict[uuid.UUID, dict[str, Any]]:
+async def _followup_errors(
+    session: Any, principal: Principal, followups: list[ReportItem]
+) -> dict[uuid.UUID, dict[str, Any]]:
     """A revisit record (回访记录) must answer an open task of this worker, about the case it names; one
     already stored is judged as a retry (duplicate / conflict) instead, since storing it closed the task."""
     if not followups:
@@ -246,13 +267,18 @@ async def _followup_errors(session: Any, principal: Principal, followups: list[R
     errors: dict[uuid.UUID, dict[str, Any]] = {}
     for it in fresh:
         if it.task_id not in open_tasks:
-            errors[it.id] = {"loc": ["task_id"], "msg": "不是本人待办的回访任务，或该任务已结束", "type": "task_not_open"}
+            errors[it.id] = {
+                "loc": ["task_id"],
+                "msg": "不是本人待办的回访任务，或该任务已结束",
+                "type": "task_not_open",
+            }
         elif open_tasks[it.task_id] != it.case_id:
             errors[it.id] = {"loc": ["case_id"], "msg": "案件与回访任务不符", "type": "case_mismatch"}
     return errors
 
 
 # --- pull -------------------------------------------------------------------------------------
+
 
 def _cursor_key(secret: str) -> bytes:
     return hashlib.sha256(b"intake-feed-cursor:" + secret.encode()).digest()
@@ -280,13 +306,12 @@ class CursorGone(Problem):
 async def snapshot(db: Database, principal: Principal, secret: str, days: int) -> PullResponse:
     """Everything the phone needs to start over: its recent reports, reference data, and a cursor."""
     now = clock.now()
-    async with db.sessions() as session:
-        async with session.begin():
-            await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-            head, _ = await feed.head(session, principal.subject)
-            recent = await reports.recent_for_worker(session, principal.subject, now - timedelta(days=days))
-            reference = await directory.reference_for(session, principal.areas)
-            open_tasks = await tasks.open_for(session, principal.subject)
+    async with db.sessions() as session, session.begin():
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        head, _ = await feed.head(session, principal.subject)
+        recent = await reports.recent_for_worker(session, principal.subject, now - timedelta(days=days))
+        reference = await directory.reference_for(session, principal.areas)
+        open_tasks = await tasks.open_for(session, principal.subject)
     changes = [Change(seq=head, type="reference", data=reference)]
     changes += [Change(seq=head, type="task", data=dict(t.data) | {"task_id": str(t.id)}) for t in open_tasks]
     for r in recent:
@@ -307,7 +332,13 @@ async def snapshot(db: Database, principal: Principal, secret: str, days: int) -
                 },
             )
         )
-    return PullResponse(changes=changes, cursor=encode_cursor(secret, principal.subject, head), has_more=False, server_time=now, snapshot=True)
+    return PullResponse(
+        changes=changes,
+        cursor=encode_cursor(secret, principal.subject, head),
+        has_more=False,
+        server_time=now,
+        snapshot=True,
+    )
 
 
 async def pull(

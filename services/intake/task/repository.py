@@ -1,4 +1,5 @@
 """SQL of the workers' tasks."""
+
 from __future__ import annotations
 
 import uuid
@@ -10,7 +11,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def upsert(session: AsyncSession, task_id: uuid.UUID, worker_id: str, kind: str, case_id: uuid.UUID | None, data: dict[str, Any], now: datetime) -> bool:
+async def upsert(
+    session: AsyncSession,
+    task_id: uuid.UUID,
+    worker_id: str,
+    kind: str,
+    case_id: uuid.UUID | None,
+    data: dict[str, Any],
+    now: datetime,
+) -> bool:
     row = (
         await session.execute(
             text(
@@ -26,12 +35,16 @@ async def upsert(session: AsyncSession, task_id: uuid.UUID, worker_id: str, kind
 async def finish(session: AsyncSession, task_ids: list[uuid.UUID], worker_id: str, now: datetime) -> None:
     if task_ids:
         await session.execute(
-            text("UPDATE intake.tasks SET state = 'done', done_at = :now WHERE id = ANY(:ids) AND worker_id = :w AND state = 'open'"),
+            text(
+                "UPDATE intake.tasks SET state = 'done', done_at = :now WHERE id = ANY(:ids) AND worker_id = :w AND state = 'open'"
+            ),
             {"ids": task_ids, "w": worker_id, "now": now},
         )
 
 
-async def open_cases(session: AsyncSession, task_ids: list[uuid.UUID], worker_id: str) -> dict[uuid.UUID, uuid.UUID | None]:
+async def open_cases(
+    session: AsyncSession, task_ids: list[uuid.UUID], worker_id: str
+) -> dict[uuid.UUID, uuid.UUID | None]:
     """Of these tasks, the worker's open ones, with the case each is about."""
     if not task_ids:
         return {}
@@ -44,7 +57,9 @@ async def open_cases(session: AsyncSession, task_ids: list[uuid.UUID], worker_id
 
 async def open_for(session: AsyncSession, worker_id: str) -> list[Any]:
     result = await session.execute(
-        text("SELECT id, kind, case_id, data, created_at FROM intake.tasks WHERE worker_id = :w AND state = 'open' ORDER BY created_at"),
+        text(
+            "SELECT id, kind, case_id, data, created_at FROM intake.tasks WHERE worker_id = :w AND state = 'open' ORDER BY created_at"
+        ),
         {"w": worker_id},
     )
     return list(result)
@@ -54,7 +69,9 @@ async def cancel(session: AsyncSession, task_id: uuid.UUID, worker_id: str, now:
     """Close an open task withdrawn by cases; False when it was already closed (or never arrived)."""
     row = (
         await session.execute(
-            text("UPDATE intake.tasks SET state = 'cancelled', done_at = :now WHERE id = :id AND worker_id = :w AND state = 'open' RETURNING id"),
+            text(
+                "UPDATE intake.tasks SET state = 'cancelled', done_at = :now WHERE id = :id AND worker_id = :w AND state = 'open' RETURNING id"
+            ),
             {"id": task_id, "w": worker_id, "now": now},
         )
     ).first()

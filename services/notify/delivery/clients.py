@@ -13,6 +13,7 @@ public address when the endpoint was set and to 10.x later is still refused); ad
 refused before sending (webhooks.static_refusal). Redirects are never followed, proxies from the
 environment are ignored, and every attempt has a total deadline.
 """
+
 from __future__ import annotations
 
 import socket
@@ -39,7 +40,9 @@ class _RefusedAddress(OSError):
 class GuardedResolver(ThreadedResolver):
     """Resolves like the default resolver, then refuses names that lead to non-public addresses."""
 
-    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         results = await super().resolve(host, port, family)
         for result in results:
             refusal = address_refusal(result["host"])
@@ -99,10 +102,14 @@ class DeliveryClients:
     def sms(self) -> httpx.AsyncClient:
         """The SMS gateway client, made on first use (most ticks send no SMS)."""
         if self._sms is None:
-            self._sms = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=False, trust_env=False)
+            self._sms = httpx.AsyncClient(
+                timeout=httpx.Timeout(self.timeout_seconds), follow_redirects=False, trust_env=False
+            )
         return self._sms
 
-    async def post_webhook(self, url: str, body: bytes, headers: dict[str, str], keep: int = 300) -> tuple[int, str, str]:
+    async def post_webhook(
+        self, url: str, body: bytes, headers: dict[str, str], keep: int = 300
+    ) -> tuple[int, str, str]:
         """POST once, no redirects. Returns (status, the first `keep` characters of the answer, Location).
         Raises UnsafeTarget, TimeoutError or TransportError."""
         refusal = static_refusal(url, self.allow_private_targets)

@@ -32,6 +32,7 @@ with ±10 % jitter, or dead once the schedule is exhausted. SMS: quiet hours def
 message to their end (not a failure); a non-major one over the recipient's daily cap is `skipped` with
 the reason (not sent; not a dead letter, which is for outages); a major one is neither capped nor counted.
 """
+
 from __future__ import annotations
 
 import asyncio

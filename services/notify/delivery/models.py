@@ -1,4 +1,5 @@
 """Notifications (what someone is told) and deliveries (one per channel and recipient, with attempts)."""
+
 from sqlalchemy import Column, DateTime, Index, Integer, Table, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 

@@ -1,5 +1,6 @@
 """What one attempt came to, and how a batch of outcomes is written back: set-based, in one short
 transaction, each row matched on the lease it was claimed with."""
+
 from __future__ import annotations
 
 import logging
@@ -70,7 +71,14 @@ async def settle(db: Database, outcomes: Sequence[Outcome], schedule: Sequence[f
     (a shutdown cut the send short: due again, no attempt counted); 410s disable their endpoints;
     SMS that were not sent give their count back."""
     now = clock.now()
-    by: dict[str, list[Outcome]] = {"delivered": [], "failed": [], "dead": [], "skipped": [], "defer": [], "release": []}
+    by: dict[str, list[Outcome]] = {
+        "delivered": [],
+        "failed": [],
+        "dead": [],
+        "skipped": [],
+        "defer": [],
+        "release": [],
+    }
     gone: dict[str, str] = {}
     released: list[tuple[str, str]] = []
     for o in outcomes:
@@ -91,18 +99,33 @@ async def settle(db: Database, outcomes: Sequence[Outcome], schedule: Sequence[f
         await repo.mark_delivered(session, i, leases, [o.status for o in by["delivered"]], now)
         i, leases = ids("failed")
         await repo.mark_failed(
-            session, i, leases, [o.error or "failed" for o in by["failed"]], [o.status for o in by["failed"]],
-            now, schedule, JITTER,
+            session,
+            i,
+            leases,
+            [o.error or "failed" for o in by["failed"]],
+            [o.status for o in by["failed"]],
+            now,
+            schedule,
+            JITTER,
         )
         i, leases = ids("dead")
         await repo.mark_dead(
-            session, i, leases, [o.error or "dead" for o in by["dead"]], [o.status for o in by["dead"]],
+            session,
+            i,
+            leases,
+            [o.error or "dead" for o in by["dead"]],
+            [o.status for o in by["dead"]],
             [o.attempted for o in by["dead"]],
         )
         i, leases = ids("skipped")
         await repo.mark_dead(
-            session, i, leases, [o.error or "skipped" for o in by["skipped"]], [o.status for o in by["skipped"]],
-            [o.attempted for o in by["skipped"]], state="skipped",
+            session,
+            i,
+            leases,
+            [o.error or "skipped" for o in by["skipped"]],
+            [o.status for o in by["skipped"]],
+            [o.attempted for o in by["skipped"]],
+            state="skipped",
         )
         i, leases = ids("defer")
         await repo.defer(session, i, leases, [o.until or now for o in by["defer"]])

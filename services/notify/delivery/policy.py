@@ -4,6 +4,7 @@
 8th failure give up (dead letter). Each wait gets ±10 % jitter so that a recovering endpoint is not hit
 by every retry at once.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,7 +17,7 @@ JITTER = 0.10
 
 @lru_cache(maxsize=16)
 def parse_schedule(spec: str) -> tuple[float, ...]:
-    """"5s,5m,30m,2h" → (5.0, 300.0, 1800.0, 7200.0) seconds. An empty spec: no retries."""
+    """ "5s,5m,30m,2h" → (5.0, 300.0, 1800.0, 7200.0) seconds. An empty spec: no retries."""
     waits: list[float] = []
     for raw in spec.split(","):
         part = raw.strip().lower()

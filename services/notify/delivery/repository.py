@@ -5,6 +5,7 @@ A claimed row carries its lease (`lease_until`, unique enough per claim); settli
 worker whose lease ran out (it hung, another replica took the row over) cannot overwrite the newer
 attempt's result.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -47,7 +48,9 @@ async def claim_due(
 ) -> list[Any]:
     """Lease up to `limit` due rows, oldest due first; webhooks to `skip_departments` (their share is
     claimed already) are left for later."""
-    result = await session.execute(_CLAIM, {"now": now, "lease": lease_until, "n": limit, "skip": list(skip_departments)})
+    result = await session.execute(
+        _CLAIM, {"now": now, "lease": lease_until, "n": limit, "skip": list(skip_departments)}
+    )
     return list(result.all())
 
 
@@ -55,7 +58,11 @@ _UNNEST_BASE = "unnest(CAST(:ids AS uuid[]), CAST(:leases AS timestamptz[])"
 
 
 async def mark_delivered(
-    session: AsyncSession, ids: Sequence[uuid.UUID], leases: Sequence[datetime], statuses: Sequence[int | None], now: datetime
+    session: AsyncSession,
+    ids: Sequence[uuid.UUID],
+    leases: Sequence[datetime],
+    statuses: Sequence[int | None],
+    now: datetime,
 ) -> int:
     if not ids:
         return 0
@@ -99,8 +106,13 @@ async def mark_failed(
                 WHERE d.id = u.id AND d.lease_until = u.lease"""
         ),
         {
-            "ids": list(ids), "leases": list(leases), "errors": list(errors), "statuses": list(statuses),
-            "now": now, "sched": [float(s) for s in schedule], "jitter": jitter,
+            "ids": list(ids),
+            "leases": list(leases),
+            "errors": list(errors),
+            "statuses": list(statuses),
+            "now": now,
+            "sched": [float(s) for s in schedule],
+            "jitter": jitter,
         },
     )
     return result.rowcount or 0
@@ -127,13 +139,21 @@ async def mark_dead(
                      AS u(id, lease, err, status, attempted)
                 WHERE d.id = u.id AND d.lease_until = u.lease"""
         ),
-        {"ids": list(ids), "leases": list(leases), "errors": list(errors), "statuses": list(statuses), "attempted": list(attempted),
-         "state": state},
+        {
+            "ids": list(ids),
+            "leases": list(leases),
+            "errors": list(errors),
+            "statuses": list(statuses),
+            "attempted": list(attempted),
+            "state": state,
+        },
     )
     return result.rowcount or 0
 
 
-async def defer(session: AsyncSession, ids: Sequence[uuid.UUID], leases: Sequence[datetime], until: Sequence[datetime]) -> int:
+async def defer(
+    session: AsyncSession, ids: Sequence[uuid.UUID], leases: Sequence[datetime], until: Sequence[datetime]
+) -> int:
     """Not now, and not a failure (SMS quiet hours): the row waits, its attempts unchanged."""
     if not ids:
         return 0
@@ -257,11 +277,20 @@ async def get(session: AsyncSession, delivery_id: uuid.UUID, for_update: bool = 
 
 
 async def requeue_matching(
-    session: AsyncSession, states: Sequence[str], channel: str | None, department: str | None, since: datetime | None, now: datetime
+    session: AsyncSession,
+    states: Sequence[str],
+    channel: str | None,
+    department: str | None,
+    since: datetime | None,
+    now: datetime,
 ) -> int:
     """Bulk replay: every matching row of the worker's channels back to pending, due now (attempts kept)."""
     where = ["state = ANY(CAST(:states AS text[]))", "channel = ANY(CAST(:channels AS text[]))"]
-    params: dict[str, Any] = {"states": list(states), "channels": [channel] if channel else list(WORKER_CHANNELS), "now": now}
+    params: dict[str, Any] = {
+        "states": list(states),
+        "channels": [channel] if channel else list(WORKER_CHANNELS),
+        "now": now,
+    }
     if department:
         where.append("channel = 'webhook' AND target = :department")
         params["department"] = department
@@ -269,7 +298,8 @@ async def requeue_matching(
         where.append("created_at >= :since")
         params["since"] = since
     result = await session.execute(
-        text(f"UPDATE notify.deliveries SET state = 'pending', next_attempt_at = :now WHERE {' AND '.join(where)}"), params
+        text(f"UPDATE notify.deliveries SET state = 'pending', next_attempt_at = :now WHERE {' AND '.join(where)}"),
+        params,
     )
     return result.rowcount or 0
 

@@ -1,4 +1,5 @@
 """Operators (admin) watch deliveries and send failed or dead ones again."""
+
 from __future__ import annotations
 
 import uuid
@@ -25,7 +26,9 @@ router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], dependencies=[r
 async def list_deliveries(
     session: DbSession,
     cipher: Cipher,
-    status: Annotated[Literal["pending", "delivered", "failed", "dead", "skipped", "handed_off"] | None, Query()] = None,
+    status: Annotated[
+        Literal["pending", "delivered", "failed", "dead", "skipped", "handed_off"] | None, Query()
+    ] = None,
     channel: Annotated[Literal["webhook", "sms", "phone", "inbox"] | None, Query()] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -40,7 +43,9 @@ async def list_deliveries(
     responses=problem_responses(401, 404, 422),
 )
 async def retry_deliveries(body: RetryFilter, session: DbSession) -> RetryResult:
-    return RetryResult(**await service.retry_matching(session, list(body.status), body.channel, body.department, body.since))
+    return RetryResult(
+        **await service.retry_matching(session, list(body.status), body.channel, body.department, body.since)
+    )
 
 
 @router.post(

@@ -1,4 +1,5 @@
 """Bodies of the operators' delivery routes."""
+
 from __future__ import annotations
 
 import uuid
@@ -40,7 +41,9 @@ class RetryFilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: list[Literal["failed", "dead", "skipped"]] = Field(default=["failed", "dead"], min_length=1)
     channel: Literal["webhook", "sms"] | None = None
-    department: str | None = Field(default=None, min_length=1, max_length=40, description="webhook deliveries to this department only")
+    department: str | None = Field(
+        default=None, min_length=1, max_length=40, description="webhook deliveries to this department only"
+    )
     since: AwareDatetime | None = Field(default=None, description="made at or after this instant (with its time zone)")
 
 

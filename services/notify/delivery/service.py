@@ -1,14 +1,15 @@
 """Operators' view of deliveries: list by state and channel, and send a failed or dead one again."""
+
 from __future__ import annotations
 
 import uuid
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from services.notify.delivery import repository as repo
 from shared.clock import clock
-from shared.paging import decode_cursor, encode_cursor
 from shared.errors import Conflict, NotFound, Unprocessable
+from shared.paging import decode_cursor, encode_cursor
 from shared.pii import PiiCipher, mask_phone
 
 RETRYABLE_CHANNELS = repo.WORKER_CHANNELS
@@ -76,6 +77,15 @@ async def retry_matching(
     """Bulk replay after an outage: every failed/dead/skipped delivery that matches goes back to pending,
     due now, attempts kept. Returns how many."""
     if department and channel not in (None, "webhook"):
-        raise Unprocessable("department: 只有 webhook 投递属于部门", errors=[{"loc": ["body", "department"], "msg": "only webhook deliveries have a department", "type": "value_error"}])
+        raise Unprocessable(
+            "department: 只有 webhook 投递属于部门",
+            errors=[
+                {
+                    "loc": ["body", "department"],
+                    "msg": "only webhook deliveries have a department",
+                    "type": "value_error",
+                }
+            ],
+        )
     n = await repo.requeue_matching(session, states, channel, department, since, clock.now())
     return {"requeued": n}

@@ -9,6 +9,7 @@ quiet period ends; a major one goes at once. The daily cap (`SMS_DAILY_CAP`, 0 =
 recipient (keyed hash of the phone) per China calendar day in `notify.sms_counters`; a message over
 it is dead at once, with the reason. SMS retries follow `WEBHOOK_RETRY_SCHEDULE` too.
 """
+
 from __future__ import annotations
 
 import logging

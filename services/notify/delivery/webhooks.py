@@ -6,6 +6,7 @@ base64-decoded part of a `whsec_…` secret. During a rotation every secret stil
 signatures are sent space-separated in one `webhook-signature` header, so a receiver that knows either
 secret accepts the message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,7 +38,7 @@ def decode_secret(secret: str, min_bytes: int = MIN_SECRET_BYTES) -> bytes:
     secrets that arrive with the org document are taken from `min_bytes` up)."""
     if not isinstance(secret, str) or not secret.startswith(SECRET_PREFIX):
         raise InvalidSecret("secret must look like whsec_<base64>")
-    b64 = secret[len(SECRET_PREFIX):]
+    b64 = secret[len(SECRET_PREFIX) :]
     try:
         key = base64.b64decode(b64 + "=" * (-len(b64) % 4), validate=True)
     except (binascii.Error, ValueError):
@@ -50,9 +51,7 @@ def decode_secret(secret: str, min_bytes: int = MIN_SECRET_BYTES) -> bytes:
 def sign(msg_id: str, timestamp: int, body: bytes, keys: Iterable[bytes]) -> str:
     """The `webhook-signature` header value: one `v1,<sig>` per key, space-separated."""
     to_sign = f"{msg_id}.{timestamp}.".encode() + body
-    return " ".join(
-        "v1," + base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode() for key in keys
-    )
+    return " ".join("v1," + base64.b64encode(hmac.new(key, to_sign, hashlib.sha256).digest()).decode() for key in keys)
 
 
 def webhook_headers(msg_id: str, timestamp: int, body: bytes, keys: Iterable[bytes]) -> dict[str, str]:

@@ -6,6 +6,7 @@ at most `delivery_concurrency` requests in flight — a finished send starts the
 a done-callback, so a slot never waits for the loop or the database — and a settler task writes the
 outcomes in batches meanwhile. Claiming, sending and settling overlap.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,7 +69,9 @@ class _Job:
 class DeliveryRun:
     """One run of the worker (what `deliver_due` does): claim, send, settle, until nothing is due."""
 
-    def __init__(self, db: Database, settings: Any, cipher: PiiCipher, clients: DeliveryClients, max_seconds: float | None) -> None:
+    def __init__(
+        self, db: Database, settings: Any, cipher: PiiCipher, clients: DeliveryClients, max_seconds: float | None
+    ) -> None:
         self.db = db
         self.settings = settings
         self.cipher = cipher
@@ -139,8 +142,14 @@ class DeliveryRun:
             if idle and not budget_left:
                 return
             room = self.capacity - len(self.in_flight) - len(self.queue)
-            want = budget_left and room > 0 and (
-                idle or (not drained and room >= self.claim_min) or (drained and now_m - drained_at >= RECHECK_SECONDS)
+            want = (
+                budget_left
+                and room > 0
+                and (
+                    idle
+                    or (not drained and room >= self.claim_min)
+                    or (drained and now_m - drained_at >= RECHECK_SECONDS)
+                )
             )
             if want:
                 asked = min(room, self.batch)
@@ -156,7 +165,7 @@ class DeliveryRun:
             if self.in_flight:
                 try:
                     await asyncio.wait_for(self._slot_freed.wait(), RECHECK_SECONDS)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
 
     async def _wind_down(self) -> None:
@@ -341,10 +350,14 @@ class DeliveryRun:
                     job.sms_key = key
                     self.queue.append(job)
                 else:  # not an outage: the message is not sent, and says why
-                    self._result(Outcome(
-                        job.row, "skipped", attempted=0,
-                        error=f"已达每日短信上限：该号码 {day}（北京时间）已收到 {cap} 条短信，本条未发送",
-                    ))
+                    self._result(
+                        Outcome(
+                            job.row,
+                            "skipped",
+                            attempted=0,
+                            error=f"已达每日短信上限：该号码 {day}（北京时间）已收到 {cap} 条短信，本条未发送",
+                        )
+                    )
 
     # ---- sending ----------------------------------------------------------------------------------
 
@@ -366,7 +379,9 @@ class DeliveryRun:
         if status == 410:
             reason = f"answered 410 Gone to webhook {row.message_id} at {clock.now().isoformat()}"
             ep.state, ep.reason = "disabled", reason
-            return Outcome(row, "gone", status=status, error=f"410 Gone: endpoint of {ep.code} disabled", disable_reason=reason)
+            return Outcome(
+                row, "gone", status=status, error=f"410 Gone: endpoint of {ep.code} disabled", disable_reason=reason
+            )
         if 300 <= status < 400:
             return Outcome(row, "failed", status=status, error=f"redirect not followed: {status} to {location[:200]!r}")
         return Outcome(row, "failed", status=status, error=f"HTTP {status}: {snippet}"[:500])

@@ -1,4 +1,5 @@
 """Notify's copy of the org directory (from directory.changed): who is who and where."""
+
 from sqlalchemy import ARRAY, Boolean, Column, DateTime, Table, Text, true
 
 from services.notify.db import metadata
@@ -20,7 +21,9 @@ departments = Table(
     Column("name", Text, nullable=False),
     Column("area_code", Text),
     Column("head", Text),  # username of the department head
-    Column("active", Boolean, nullable=False, server_default=true()),  # false: retired (撤销), no longer in the directory
+    Column(
+        "active", Boolean, nullable=False, server_default=true()
+    ),  # false: retired (撤销), no longer in the directory
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 

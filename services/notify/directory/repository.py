@@ -1,4 +1,5 @@
 """Notify's directory copy and the recipient look-ups the rules need."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -30,13 +31,17 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
     # deactivated and hears nothing more (kept, inactive, so that a message to them is told apart
     # from one to somebody never known).
     await session.execute(
-        text("UPDATE notify.users SET active = false, updated_at = :now WHERE active AND NOT (user_id = ANY(CAST(:ids AS text[])))"),
+        text(
+            "UPDATE notify.users SET active = false, updated_at = :now WHERE active AND NOT (user_id = ANY(CAST(:ids AS text[])))"
+        ),
         {"ids": ids, "now": now},
     )
     if users:
         # a username now held by another account: the old row is stale
         await session.execute(
-            text("""DELETE FROM notify.users WHERE username = ANY(CAST(:names AS text[])) AND NOT (user_id = ANY(CAST(:ids AS text[])))"""),
+            text(
+                """DELETE FROM notify.users WHERE username = ANY(CAST(:names AS text[])) AND NOT (user_id = ANY(CAST(:ids AS text[])))"""
+            ),
             {"names": [u["username"] for u in users], "ids": ids},
         )
         await session.execute(
@@ -47,7 +52,14 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
                      department_code = EXCLUDED.department_code, areas = EXCLUDED.areas, phone_enc = EXCLUDED.phone_enc,
                      active = true, updated_at = :now"""
             ),
-            [{**{k: u.get(k) for k in ("user_id", "username", "name", "role", "department_code", "phone_enc")}, "areas": u.get("areas") or [], "now": now} for u in users],
+            [
+                {
+                    **{k: u.get(k) for k in ("user_id", "username", "name", "role", "department_code", "phone_enc")},
+                    "areas": u.get("areas") or [],
+                    "now": now,
+                }
+                for u in users
+            ],
         )
 
 
@@ -63,11 +75,22 @@ async def _replace_departments(session: AsyncSession, depts: list[dict[str, Any]
                    ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_code = EXCLUDED.area_code, head = EXCLUDED.head,
                      active = EXCLUDED.active, updated_at = :now"""
             ),
-            [{"code": d["code"], "name": d["name"], "area_code": d.get("area_code"), "head": d.get("head"),
-              "active": d.get("active") is not False, "now": now} for d in depts],
+            [
+                {
+                    "code": d["code"],
+                    "name": d["name"],
+                    "area_code": d.get("area_code"),
+                    "head": d.get("head"),
+                    "active": d.get("active") is not False,
+                    "now": now,
+                }
+                for d in depts
+            ],
         )
     await session.execute(
-        text("UPDATE notify.departments SET active = false, updated_at = :now WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"),
+        text(
+            "UPDATE notify.departments SET active = false, updated_at = :now WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"
+        ),
         {"codes": [d["code"] for d in depts], "now": now},
     )
 
@@ -75,14 +98,20 @@ async def _replace_departments(session: AsyncSession, depts: list[dict[str, Any]
 async def area(session: AsyncSession, code: str | None) -> Any:
     if not code:
         return None
-    return (await session.execute(text("SELECT code, name, level, path FROM notify.areas WHERE code = :c"), {"c": code})).first()
+    return (
+        await session.execute(text("SELECT code, name, level, path FROM notify.areas WHERE code = :c"), {"c": code})
+    ).first()
 
 
 async def department(session: AsyncSession, code: str | None) -> Any:
     """The department, live or retired (`active` tells which): its name still titles old cases' messages."""
     if not code:
         return None
-    return (await session.execute(text("SELECT code, name, area_code, head, active FROM notify.departments WHERE code = :c"), {"c": code})).first()
+    return (
+        await session.execute(
+            text("SELECT code, name, area_code, head, active FROM notify.departments WHERE code = :c"), {"c": code}
+        )
+    ).first()
 
 
 async def live_department(session: AsyncSession, code: str | None) -> Any:
@@ -96,7 +125,8 @@ async def retired_codes(session: AsyncSession, codes: list[str]) -> set[str]:
     if not codes:
         return set()
     result = await session.execute(
-        text("SELECT code FROM notify.departments WHERE NOT active AND code = ANY(CAST(:c AS text[]))"), {"c": list(codes)}
+        text("SELECT code FROM notify.departments WHERE NOT active AND code = ANY(CAST(:c AS text[]))"),
+        {"c": list(codes)},
     )
     return {r.code for r in result}
 
@@ -104,7 +134,10 @@ async def retired_codes(session: AsyncSession, codes: list[str]) -> set[str]:
 async def users_where(session: AsyncSession, sql: str, params: dict[str, Any]) -> list[Any]:
     """Active users only: someone the directory no longer lists is told nothing."""
     result = await session.execute(
-        text(f"SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND ({sql})"), params
+        text(
+            f"SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND ({sql})"
+        ),
+        params,
     )
     return list(result)
 
@@ -124,12 +157,15 @@ async def by_usernames(session: AsyncSession, usernames: list[str]) -> list[Any]
 async def inactive_ids(session: AsyncSession, user_ids: list[str]) -> set[str]:
     """Of these user ids, those the directory has removed or deactivated."""
     result = await session.execute(
-        text("SELECT user_id FROM notify.users WHERE NOT active AND user_id = ANY(CAST(:ids AS text[]))"), {"ids": list(user_ids)}
+        text("SELECT user_id FROM notify.users WHERE NOT active AND user_id = ANY(CAST(:ids AS text[]))"),
+        {"ids": list(user_ids)},
     )
     return {r.user_id for r in result}
 
 
-async def by_role_in_path(session: AsyncSession, role: str, path: list[str], only: list[str] | None = None) -> list[Any]:
+async def by_role_in_path(
+    session: AsyncSession, role: str, path: list[str], only: list[str] | None = None
+) -> list[Any]:
     """Users of `role` whose areas hold a node of `path` (e.g. the leaders above a grid)."""
     codes = only if only is not None else path
     return await users_where(session, "role = :r AND areas && CAST(:p AS text[])", {"r": role, "p": codes})

@@ -1,4 +1,5 @@
 """Request dependencies of notify's operator routes: the app's settings and its PII cipher."""
+
 from __future__ import annotations
 
 from typing import Annotated, Any

@@ -1,4 +1,5 @@
 """Department webhook endpoints: URL, signing secrets (rotation keeps the old one 24 h), state."""
+
 from sqlalchemy import Column, DateTime, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 

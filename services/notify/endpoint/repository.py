@@ -1,4 +1,5 @@
 """All SQL of department webhook endpoints."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence

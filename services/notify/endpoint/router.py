@@ -1,4 +1,5 @@
 """Operators set where a department system gets its webhooks (PUT) and look at it (GET)."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -26,10 +27,16 @@ DepartmentCode = Annotated[str, Path(min_length=1, max_length=40, description="d
 async def put_endpoint(
     department_code: DepartmentCode, body: EndpointIn, session: DbSession, cipher: Cipher, settings: Settings
 ) -> EndpointOut:
-    return EndpointOut(**await service.put_endpoint(
-        session, cipher, department_code, body.url, body.secret,
-        allow_private_targets=settings.webhook_allow_private_targets,
-    ))
+    return EndpointOut(
+        **await service.put_endpoint(
+            session,
+            cipher,
+            department_code,
+            body.url,
+            body.secret,
+            allow_private_targets=settings.webhook_allow_private_targets,
+        )
+    )
 
 
 @router.get(

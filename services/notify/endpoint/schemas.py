@@ -1,4 +1,5 @@
 """Bodies of the endpoint routes."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -27,7 +28,9 @@ class EndpointOut(BaseModel):
     url: str
     state: str = Field(description="active | disabled")
     disabled_reason: str | None
-    source: str = Field(description="operator (set with PUT; an org import leaves it alone) | directory (from the org document)")
+    source: str = Field(
+        description="operator (set with PUT; an org import leaves it alone) | directory (from the org document)"
+    )
     secret_count: int = Field(description="secrets signing now (2 during a rotation)")
     secrets: list[SecretInfo]
     updated_at: datetime

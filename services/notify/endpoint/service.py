@@ -6,12 +6,14 @@ Setting a new secret puts it first and gives the previous ones 24 hours (`expire
 every message is signed with all of them, so the department can switch its verifier without losing a
 message. Secrets are never returned, only how many sign and until when.
 """
+
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from services.notify.delivery import repository as delivery_repo
 from services.notify.delivery.webhooks import (
     InvalidSecret,
     UnsafeTarget,
@@ -19,7 +21,6 @@ from services.notify.delivery.webhooks import (
     decode_secret,
     static_refusal,
 )
-from services.notify.delivery import repository as delivery_repo
 from services.notify.directory import repository as directory
 from services.notify.endpoint import repository as repo
 from shared.clock import clock
@@ -53,7 +54,9 @@ def signing_keys(secrets: list[dict[str, Any]] | None, cipher: PiiCipher, now: d
     return keys
 
 
-def rotate(secrets: list[dict[str, Any]] | None, new_secret: str, cipher: PiiCipher, now: datetime) -> list[dict[str, Any]] | None:
+def rotate(
+    secrets: list[dict[str, Any]] | None, new_secret: str, cipher: PiiCipher, now: datetime
+) -> list[dict[str, Any]] | None:
     """The secrets after setting `new_secret`, or None when it already is the current one."""
     live = live_secrets(secrets, now)
     if live and live[0].get("expires_at") is None and cipher.decrypt(live[0]["secret_enc"]) == new_secret:
@@ -109,14 +112,25 @@ async def put_endpoint(
     if secret is None and (existing is None or not live_secrets(existing.secrets, now)):
         raise _field_error("secret", "a secret is required: the endpoint has none", "missing")
     row, _ = await repo.lock_or_create(session, code, url, now, source=OPERATOR)
-    values: dict[str, Any] = {"url": url, "state": "active", "disabled_reason": None, "source": OPERATOR, "updated_at": now}
+    values: dict[str, Any] = {
+        "url": url,
+        "state": "active",
+        "disabled_reason": None,
+        "source": OPERATOR,
+        "updated_at": now,
+    }
     if secret is not None and (rotated := rotate(row.secrets, secret, cipher, now)) is not None:
         values["secrets"] = rotated
     else:
         values["secrets"] = live_secrets(row.secrets, now)  # expired entries are dropped
     row = await repo.save(session, code, **values)
     brought = await delivery_repo.bring_forward_failed(session, code, now)
-    log.info("webhook endpoint %s set (%d signing secrets; %d failed deliveries due now)", code, len(values["secrets"]), brought)
+    log.info(
+        "webhook endpoint %s set (%d signing secrets; %d failed deliveries due now)",
+        code,
+        len(values["secrets"]),
+        brought,
+    )
     return view(row, now)
 
 

@@ -1,4 +1,5 @@
 """The in-app inbox (站内消息) of dispatchers, leaders and department staff."""
+
 from __future__ import annotations
 
 import uuid
@@ -21,12 +22,19 @@ class NotificationPage(BaseModel):
     unread: int
 
 
-@router.get("", response_model=NotificationPage, summary="The caller's notifications, newest first", responses=problem_responses(401, 404, 422))
+@router.get(
+    "",
+    response_model=NotificationPage,
+    summary="The caller's notifications, newest first",
+    responses=problem_responses(401, 404, 422),
+)
 async def list_notifications(
     session: DbSession,
     principal: CurrentPrincipal,
     status: Annotated[Literal["unread", "read"] | None, Query()] = None,
-    recipient: Annotated[str | None, Query(max_length=100, description="admin only: another user's inbox (username)")] = None,
+    recipient: Annotated[
+        str | None, Query(max_length=100, description="admin only: another user's inbox (username)")
+    ] = None,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationPage:

@@ -1,8 +1,8 @@
 """In-app notifications: each user sees only their own (admins may look into another's)."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -26,13 +26,26 @@ def _recipient(principal: Principal, recipient: str | None) -> str:
 
 
 def _out(r: Any) -> dict[str, Any]:
-    return {"id": str(r.id), "event_type": r.event_type, "title": r.title, "body": r.body, "case_id": r.case_id,
-            "created_at": r.created_at, "read_at": r.read_at, "status": "read" if r.read_at else "unread"}
+    return {
+        "id": str(r.id),
+        "event_type": r.event_type,
+        "title": r.title,
+        "body": r.body,
+        "case_id": r.case_id,
+        "created_at": r.created_at,
+        "read_at": r.read_at,
+        "status": "read" if r.read_at else "unread",
+    }
 
 
-async def list_for(session: Any, principal: Principal, recipient: str | None, status: str | None, cursor: str | None, limit: int) -> dict[str, Any]:
+async def list_for(
+    session: Any, principal: Principal, recipient: str | None, status: str | None, cursor: str | None, limit: int
+) -> dict[str, Any]:
     who = _recipient(principal, recipient)
-    where = ["n.recipient = :who", "EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.notification_id = n.id AND d.channel = 'inbox')"]
+    where = [
+        "n.recipient = :who",
+        "EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.notification_id = n.id AND d.channel = 'inbox')",
+    ]
     params: dict[str, Any] = {"who": who, "n": limit + 1}
     if status == "unread":
         where.append("n.read_at IS NULL")
@@ -41,10 +54,23 @@ async def list_for(session: Any, principal: Principal, recipient: str | None, st
     if cursor:
         params["a"], params["i"] = decode_cursor(cursor)
         where.append("(n.created_at, n.id) < (:a, :i)")
-    rows = list(await session.execute(text(f"SELECT n.* FROM notify.notifications n WHERE {' AND '.join(where)} ORDER BY n.created_at DESC, n.id DESC LIMIT :n"), params))
-    unread = (await session.execute(text(
-        """SELECT count(*) FROM notify.notifications n WHERE n.recipient = :who AND n.read_at IS NULL
-           AND EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.notification_id = n.id AND d.channel = 'inbox')"""), {"who": who})).scalar()
+    rows = list(
+        await session.execute(
+            text(
+                f"SELECT n.* FROM notify.notifications n WHERE {' AND '.join(where)} ORDER BY n.created_at DESC, n.id DESC LIMIT :n"
+            ),
+            params,
+        )
+    )
+    unread = (
+        await session.execute(
+            text(
+                """SELECT count(*) FROM notify.notifications n WHERE n.recipient = :who AND n.read_at IS NULL
+           AND EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.notification_id = n.id AND d.channel = 'inbox')"""
+            ),
+            {"who": who},
+        )
+    ).scalar()
     more = len(rows) > limit
     rows = rows[:limit]
     nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
@@ -53,9 +79,14 @@ async def list_for(session: Any, principal: Principal, recipient: str | None, st
 
 async def mark_read(session: Any, principal: Principal, notification_id: uuid.UUID) -> dict[str, Any]:
     who = _recipient(principal, None)
-    row = (await session.execute(text(
-        """UPDATE notify.notifications SET read_at = COALESCE(read_at, :now) WHERE id = :i AND recipient = :who RETURNING *"""),
-        {"i": notification_id, "who": who, "now": clock.now()})).first()
+    row = (
+        await session.execute(
+            text(
+                """UPDATE notify.notifications SET read_at = COALESCE(read_at, :now) WHERE id = :i AND recipient = :who RETURNING *"""
+            ),
+            {"i": notification_id, "who": who, "now": clock.now()},
+        )
+    ).first()
     if row is None:
         raise NotFound("消息不存在")
     return _out(row)

@@ -1,4 +1,5 @@
 """Notification rules as data: which events tell whom, through which channels, with which template."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,17 @@ from shared.contracts.events import NOTIFY_EVENT_TYPES
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
 Audience = Literal[
-    "department", "department_head", "unit", "responsible", "responsible_person", "centre", "area_leader", "county_leader",
-    "reporter", "worker", "notice_centre",
+    "department",
+    "department_head",
+    "unit",
+    "responsible",
+    "responsible_person",
+    "centre",
+    "area_leader",
+    "county_leader",
+    "reporter",
+    "worker",
+    "notice_centre",
 ]
 DIGEST_DAILY = "digest.daily"  # made by notify itself (digest.py), once a day per centre
 KNOWN_EVENTS = frozenset(NOTIFY_EVENT_TYPES) | {DIGEST_DAILY}

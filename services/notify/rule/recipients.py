@@ -5,6 +5,7 @@ responsible_person, centre, notice_centre, area_leader, county_leader, reporter,
 `responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
 worker); older events carry only `reporter_id` (a user id), which is used when `reporters` is absent.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

@@ -1,4 +1,5 @@
 """The SQL of turning an event into notifications and deliveries (set-based: one statement each)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,7 +7,18 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_NOTIFICATION_COLUMNS = ("id", "event_id", "event_type", "rule", "recipient", "title", "body", "case_id", "major", "now")
+_NOTIFICATION_COLUMNS = (
+    "id",
+    "event_id",
+    "event_type",
+    "rule",
+    "recipient",
+    "title",
+    "body",
+    "case_id",
+    "major",
+    "now",
+)
 
 
 async def insert_notifications(session: AsyncSession, rows: list[dict[str, Any]]) -> set[Any]:

@@ -1,5 +1,6 @@
 """Events → notifications → deliveries. Runs inside the inbox transaction of the event, so an event
 is turned into messages exactly once; the unique keys make a repeat a no-op all the same."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+
 from services.notify.db import outbox
 from services.notify.directory import repository as directory
 from services.notify.endpoint import repository as endpoint_repo
@@ -23,11 +25,30 @@ DEPARTMENT_RETIRED = directory.RETIRED
 ENDPOINT_DISABLED = "部门接收地址已停用"
 ROLE_ZH = {"lead": "牵头", "assist": "协办"}
 TIER_ZH = {"village": "村级", "township": "镇级", "county": "县级"}
-KIND_ZH = {"contact": "联系当事人", "major_report": "重大事项报告", "acknowledge": "报到", "resolve": "办结", "reply": "答复",
-           "first_response": "首次回应", "update": "进展更新", "revisit": "回访"}
-STATE_ZH = {"received": "已受理", "graded": "已研判", "assigned": "已交办", "in_progress": "处置中", "suspended": "挂起",
-            "returned": "退回", "resolved": "已办结", "replied": "已答复", "revisited": "已回访", "closed": "已销号",
-            "merged": "已并案", "rejected": "不予受理"}
+KIND_ZH = {
+    "contact": "联系当事人",
+    "major_report": "重大事项报告",
+    "acknowledge": "报到",
+    "resolve": "办结",
+    "reply": "答复",
+    "first_response": "首次回应",
+    "update": "进展更新",
+    "revisit": "回访",
+}
+STATE_ZH = {
+    "received": "已受理",
+    "graded": "已研判",
+    "assigned": "已交办",
+    "in_progress": "处置中",
+    "suspended": "挂起",
+    "returned": "退回",
+    "resolved": "已办结",
+    "replied": "已答复",
+    "revisited": "已回访",
+    "closed": "已销号",
+    "merged": "已并案",
+    "rejected": "不予受理",
+}
 
 
 def _local(iso: str | None) -> str:
@@ -84,7 +105,9 @@ async def _webhook_refusals(session: Any, codes: set[str]) -> dict[str, str]:
     return out
 
 
-async def _plan(session: Any, rules: list[Rule], event: EventIn, data: dict[str, Any]) -> list[tuple[Rule, Recipient, list[str]]]:
+async def _plan(
+    session: Any, rules: list[Rule], event: EventIn, data: dict[str, Any]
+) -> list[tuple[Rule, Recipient, list[str]]]:
     """(rule, recipient, channels) for the event: one message per recipient and channel whatever the
     number of rules that reach them (the first matching rule in the file wins)."""
     plan: list[tuple[Rule, Recipient, list[str]]] = []
@@ -120,33 +143,72 @@ async def apply_rules(session: Any, rules: list[Rule], event: EventIn) -> int:
     for rule, r, channels in plan:
         title, body = render(rule.title, data), render(rule.text, data)
         nid = uuid.uuid4()
-        notifications.append({
-            "id": nid, "event_id": event.id, "event_type": event.type, "rule": rule.id, "recipient": r.key,
-            "title": title, "body": body, "case_id": data.get("case_id"), "major": "true" if rule.major else None, "now": now,
-        })
+        notifications.append(
+            {
+                "id": nid,
+                "event_id": event.id,
+                "event_type": event.type,
+                "rule": rule.id,
+                "recipient": r.key,
+                "title": title,
+                "body": body,
+                "case_id": data.get("case_id"),
+                "major": "true" if rule.major else None,
+                "now": now,
+            }
+        )
         for channel in channels:
             message_id = f"msg_{uuid.uuid4().hex}"
             payload: dict[str, Any]
             state, target, error = "pending", r.target, None
             if channel == "webhook":
-                payload = {"type": event.type, "timestamp": event.occurred_at.isoformat(), "data": {k: v for k, v in event.payload.items() if k != "area_path"} | {"title": title, "text": body}}
+                payload = {
+                    "type": event.type,
+                    "timestamp": event.occurred_at.isoformat(),
+                    "data": {k: v for k, v in event.payload.items() if k != "area_path"}
+                    | {"title": title, "text": body},
+                }
                 if (error := refusals.get(r.target or "")) is not None:
                     state = "skipped"
             elif channel == "sms":
                 payload, target = {"text": f"【综治中心】{body}", "major": rule.major}, r.phone_enc
             elif channel == "phone":
                 payload, state = {"title": title, "text": body}, "handed_off"
-                phone_events.append(Event(type=DEVICE_MESSAGE, aggregate_id=f"worker:{r.target}", destinations=("intake",), payload={
-                    "worker_id": r.target, "message_id": message_id, "title": title, "text": body,
-                    "case_id": data.get("case_id"), "case_number": data.get("case_number"), "event_type": event.type}))
+                phone_events.append(
+                    Event(
+                        type=DEVICE_MESSAGE,
+                        aggregate_id=f"worker:{r.target}",
+                        destinations=("intake",),
+                        payload={
+                            "worker_id": r.target,
+                            "message_id": message_id,
+                            "title": title,
+                            "text": body,
+                            "case_id": data.get("case_id"),
+                            "case_number": data.get("case_number"),
+                            "event_type": event.type,
+                        },
+                    )
+                )
             else:  # inbox: the notification row is the message
                 payload, state = {"title": title}, "delivered"
-            deliveries.append({
-                "id": uuid.uuid4(), "notification_id": nid, "channel": channel, "recipient": r.key, "target": target,
-                "message_id": message_id, "payload": orjson.dumps(payload).decode(), "state": state, "last_error": error,
-                "next_attempt_at": now if state == "pending" else None, "delivered_at": now if state == "delivered" else None,
-                "event_at": event.occurred_at, "now": now,
-            })
+            deliveries.append(
+                {
+                    "id": uuid.uuid4(),
+                    "notification_id": nid,
+                    "channel": channel,
+                    "recipient": r.key,
+                    "target": target,
+                    "message_id": message_id,
+                    "payload": orjson.dumps(payload).decode(),
+                    "state": state,
+                    "last_error": error,
+                    "next_attempt_at": now if state == "pending" else None,
+                    "delivered_at": now if state == "delivered" else None,
+                    "event_at": event.occurred_at,
+                    "now": now,
+                }
+            )
     if not notifications:
         return 0
     inserted = await repo.insert_notifications(session, notifications)
