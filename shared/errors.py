@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +23,7 @@ class Problem(Exception):
     status = 400
     code = "bad_request"
     title = "请求无效"
+    default_detail: str | None = None  # a named domain error's zh-CN detail when none is given
 
     def __init__(
         self,
@@ -34,6 +36,7 @@ class Problem(Exception):
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
+        detail = detail or self.default_detail
         super().__init__(detail or self.title)
         if status is not None:
             self.status = status
@@ -88,6 +91,21 @@ class ServiceUnavailable(Problem):
 
     def __init__(self, detail: str | None = None, retry_after: int = 2, **kw: Any) -> None:
         kw.setdefault("headers", {"Retry-After": str(retry_after)})
+        super().__init__(detail, **kw)
+
+
+def field_error(loc: Sequence[str | int], msg: str, type_: str = "value_error") -> dict[str, Any]:
+    """One entry of a problem's `errors`: the field at fault (`["body", "departments", 0, "code"]`)."""
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
+class FieldError(Unprocessable):
+    """A 422 naming one field: `raise UnknownDepartment(("body", "departments", i, "code"), code)` in a
+    domain's exceptions.py subclasses this with its own message."""
+
+    def __init__(self, loc: Sequence[str | int], detail: str | None = None, msg: str | None = None, **kw: Any) -> None:
+        detail = detail or self.default_detail or self.title
+        kw.setdefault("errors", [field_error(loc, msg or detail)])
         super().__init__(detail, **kw)
 
 
