@@ -16,7 +16,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import KeySet
@@ -123,7 +122,7 @@ class RequestFrame:
                 status_holder["status"] = message["status"]
                 status_holder["started"] = True
                 message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [(b"x-request-id", rid.encode())]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
             await send(message)
 
         received = 0
@@ -369,8 +368,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     async def readyz(request: Request) -> JSONResponse:
         try:
-            async with request.app.state.db.engine.connect() as conn:
-                version = (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+            version = await request.app.state.db.schema_version()
         except Exception as exc:  # unreachable or not migrated
             return JSONResponse(
                 problem_body(503, "not_ready", "服务未就绪", f"数据库不可用或未迁移: {type(exc).__name__}"),
@@ -391,7 +389,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     @health.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prom(request: Request) -> PlainTextResponse:
-        relay = getattr(request.app.state, "relay", None)
+        relay = _relay_of(request.app)
         if relay is not None:
             try:
                 for dest, pending, parked in await relay.backlog():
@@ -406,6 +404,12 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.include_router(router)
     _add_problem_schema(app, spec.extra_schemas)
     return app
+
+
+def _relay_of(app: FastAPI) -> Any:
+    """The service's outbox relay: in its typed context (shared/context.py), else on app.state."""
+    context = getattr(app.state, "context", None)
+    return getattr(context, "relay", None) or getattr(app.state, "relay", None)
 
 
 def _add_problem_schema(app: FastAPI, extra: list[type[BaseModel]]) -> None:
@@ -473,4 +477,5 @@ def _add_problem_schema(app: FastAPI, extra: list[type[BaseModel]]) -> None:
         app.openapi_schema = schema
         return schema
 
+    # replacing app.openapi is FastAPI's documented way to extend the generated document
     app.openapi = openapi  # type: ignore[method-assign]

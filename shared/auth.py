@@ -128,7 +128,7 @@ async def current_principal(request: Request) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def require_roles(*roles: str):
+def require_roles(*roles: str) -> Any:
     """Dependency: the caller must hold one of `roles`; anyone else is told the thing does not exist."""
 
     async def _dep(principal: CurrentPrincipal) -> Principal:

@@ -1,5 +1,9 @@
 """Async engine and the unit of work. The request owns the transaction: a route gets a session
-inside `BEGIN`, code below only flushes, and the dependency commits once the route returns."""
+inside `BEGIN`, code below only flushes, and the dependency commits once the route returns.
+
+This is one of shared's database machinery modules (with outbox.py, outbox_repository.py and
+inbox.py): outside them, repositories, models and migrations, nothing imports SQLAlchemy except
+`AsyncSession` for typing."""
 
 from __future__ import annotations
 
@@ -8,7 +12,8 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 NAMING_CONVENTION = {
@@ -45,8 +50,45 @@ class Database:
         async with self.sessions() as session, session.begin():
             yield session
 
+    async def schema_version(self) -> str | None:
+        """The alembic revision the database is at (an error when it is unreachable or not migrated)."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def is_database_unavailable(exc: BaseException) -> bool:
+    """Connection-level failures of PostgreSQL (restart, failover, network) → 503, not 500."""
+    import asyncpg
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(
+            cur,
+            (
+                ConnectionError,
+                TimeoutError,
+                OSError,
+                asyncpg.exceptions.CannotConnectNowError,
+                asyncpg.exceptions.ConnectionDoesNotExistError,
+                asyncpg.exceptions.ConnectionFailureError,
+                asyncpg.exceptions.AdminShutdownError,
+                asyncpg.exceptions.CrashShutdownError,
+                asyncpg.exceptions.TooManyConnectionsError,
+                asyncpg.exceptions.InterfaceError,
+            ),
+        ):
+            return True
+        if isinstance(cur, sa_exc.DBAPIError) and cur.connection_invalidated:
+            return True
+        if isinstance(cur, sa_exc.TimeoutError):  # pool exhausted
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def get_database(request: Request) -> Database:

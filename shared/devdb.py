@@ -74,10 +74,10 @@ def _url(server: dict[str, Any], database: str) -> str:
     return f"postgresql+asyncpg://{PG_USER}@{server['host']}:{server['port']}/{database}"
 
 
-async def _answers(server: dict[str, Any], timeout: float = 2.0) -> bool:
+async def _answers(server: dict[str, Any], connect_seconds: float = 2.0) -> bool:
     """Return True if the server accepts a ``postgres`` connection to db ``postgres``."""
     try:
-        conn = await asyncpg.connect(user=PG_USER, database="postgres", timeout=timeout, **server)
+        conn = await asyncpg.connect(user=PG_USER, database="postgres", timeout=connect_seconds, **server)
     except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         log.info("no usable server at %s:%s (%s)", server["host"], server["port"], exc)
         return False
@@ -178,7 +178,7 @@ def _start_embedded(data_dir: Path) -> dict[str, Any]:
                 raise
             time.sleep(0.5)
     server = {"host": str(info.socket_dir), "port": info.port or 5432}
-    if not _run(_answers(server, timeout=10)):
+    if not _run(_answers(server, connect_seconds=10)):
         raise RuntimeError(f"embedded PostgreSQL in {data_dir} does not answer; see {data_dir / 'log'}")
     log.info(
         "embedded PostgreSQL %s in %s (pid %s) in %.2fs",

@@ -11,6 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.db import is_database_unavailable as is_database_unavailable  # its home is shared/db.py
+
 log = logging.getLogger("shared.errors")
 
 PROBLEM_TYPE_BASE = "https://fengqiao.example/problems/"
@@ -103,9 +105,12 @@ class FieldError(Unprocessable):
     """A 422 naming one field: `raise UnknownDepartment(("body", "departments", i, "code"), code)` in a
     domain's exceptions.py subclasses this with its own message."""
 
+    error_type = "value_error"  # the `type` of its `errors` entry
+    default_msg: str | None = None  # the `msg` of its `errors` entry when none is given (else the detail)
+
     def __init__(self, loc: Sequence[str | int], detail: str | None = None, msg: str | None = None, **kw: Any) -> None:
         detail = detail or self.default_detail or self.title
-        kw.setdefault("errors", [field_error(loc, msg or detail)])
+        kw.setdefault("errors", [field_error(loc, msg or self.default_msg or detail, self.error_type)])
         super().__init__(detail, **kw)
 
 
@@ -126,7 +131,7 @@ def problem_response(status: int, body: dict[str, Any], headers: dict[str, str] 
 
 
 def _clean_loc(loc: Any) -> list[Any]:
-    return [p for p in loc] if isinstance(loc, (list, tuple)) else [str(loc)]
+    return list(loc) if isinstance(loc, (list, tuple)) else [str(loc)]
 
 
 def validation_errors(exc_errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,38 +159,6 @@ _STATUS_TITLES = {
 }
 
 
-def is_database_unavailable(exc: BaseException) -> bool:
-    """Connection-level failures of PostgreSQL (restart, failover, network) → 503, not 500."""
-    import asyncpg
-    from sqlalchemy import exc as sa_exc
-
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if isinstance(cur, (ConnectionError, TimeoutError, OSError)):
-            return True
-        if isinstance(
-            cur,
-            (
-                asyncpg.exceptions.CannotConnectNowError,
-                asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.ConnectionFailureError,
-                asyncpg.exceptions.AdminShutdownError,
-                asyncpg.exceptions.CrashShutdownError,
-                asyncpg.exceptions.TooManyConnectionsError,
-                asyncpg.exceptions.InterfaceError,
-            ),
-        ):
-            return True
-        if isinstance(cur, sa_exc.DBAPIError) and cur.connection_invalidated:
-            return True
-        if isinstance(cur, sa_exc.TimeoutError):  # pool exhausted
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
-
-
 FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 
 
@@ -197,8 +170,13 @@ def is_unstorable_text(exc: BaseException) -> bool:
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, UnicodeEncodeError) or isinstance(
-            cur, (asyncpg.exceptions.CharacterNotInRepertoireError, asyncpg.exceptions.UntranslatableCharacterError)
+        if isinstance(
+            cur,
+            (
+                UnicodeEncodeError,
+                asyncpg.exceptions.CharacterNotInRepertoireError,
+                asyncpg.exceptions.UntranslatableCharacterError,
+            ),
         ):
             return True
         cur = cur.__cause__ or cur.__context__
@@ -233,4 +211,5 @@ def install_problem_handlers(app: FastAPI) -> None:
             return problem_response(422, body)
         code, title = _STATUS_TITLES.get(exc.status_code, ("error", "请求失败"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem_response(exc.status_code, problem_body(exc.status_code, code, title, detail), exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return problem_response(exc.status_code, problem_body(exc.status_code, code, title, detail), headers)

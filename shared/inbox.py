@@ -1,5 +1,6 @@
 """The consumer side of the event path: `POST /internal/v1/events` with an inbox keyed by event id,
-so a redelivered event changes nothing twice."""
+so a redelivered event changes nothing twice. Part of shared's database machinery (it writes the
+service's inbox table)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import ServiceCaller
 from shared.clock import clock
-from shared.db import Database
+from shared.db import Database, is_database_unavailable
 
 log = logging.getLogger("shared.inbox")
 
@@ -45,11 +46,14 @@ class EventResults(BaseModel):
     results: list[EventResult]
 
 
-Handler = Callable[[AsyncSession, EventIn, Any], Awaitable[None]]
+ContextT = TypeVar("ContextT")
+
+# An event handler: (the batch's session, the event, the service's context) → None.
+Handler = Callable[[AsyncSession, EventIn, ContextT], Awaitable[None]]
 
 
 async def consume(
-    db: Database, inbox: Table, handlers: Mapping[str, Handler], batch: EventBatch, ctx: Any
+    db: Database, inbox: Table, handlers: Mapping[str, Handler[ContextT]], batch: EventBatch, ctx: ContextT
 ) -> list[EventResult]:
     """Process a batch in order in one transaction, one savepoint per event. A failed event defers the
     later events of the same aggregate, so per-aggregate order holds."""
@@ -80,8 +84,6 @@ async def consume(
                     await handler(session, ev, ctx)
                 results.append(EventResult(id=ev.id, status="processed"))
             except Exception as exc:  # one poison event must not sink the batch
-                from shared.errors import is_database_unavailable
-
                 if is_database_unavailable(exc):
                     raise
                 log.exception(
@@ -93,7 +95,7 @@ async def consume(
 
 
 def events_router(
-    inbox: Table, handlers: Mapping[str, Handler], context: Callable[[FastAPI], Any] = lambda app: app.state
+    inbox: Table, handlers: Mapping[str, Handler[Any]], context: Callable[[FastAPI], Any] = lambda app: app.state
 ) -> APIRouter:
     """The service's event endpoint; `context(app)` is what the handlers get as their third argument."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])

@@ -9,6 +9,8 @@ in order. Writers of one aggregate hold its row lock when they publish, so ids o
 commit in order. Transport failures back off and never give up; an event the consumer itself keeps
 refusing is parked after `max_failures` and shown to operators, never dropped; the later events of
 its aggregate stay held behind it until an operator retries or skips it (shared/outbox_admin.py).
+
+One of shared's database machinery modules (with db.py, inbox.py and outbox_repository.py).
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from sqlalchemy import (
     BigInteger,
     Column,
+    CursorResult,
     DateTime,
     Index,
     Integer,
@@ -351,7 +354,9 @@ class Relay:
             await session.execute(
                 text(
                     f"""UPDATE {self.schema}.outbox SET lease_until = NULL, last_error = :err,
-                        next_attempt_at = CAST(:now AS timestamptz) + make_interval(secs => LEAST(60, 0.5 * power(2, LEAST(attempts, 10))) * (0.75 + random() * 0.5))
+                        next_attempt_at = CAST(:now AS timestamptz)
+                          + make_interval(secs => LEAST(60, 0.5 * power(2, LEAST(attempts, 10)))
+                                                  * (0.75 + random() * 0.5))
                         WHERE id = ANY(:ids)"""
                 ),
                 {"ids": [r.id for r in rows], "err": error, "now": now},
@@ -378,7 +383,8 @@ class Relay:
             if done:
                 await session.execute(
                     text(
-                        f"UPDATE {s}.outbox SET delivered_at = :now, lease_until = NULL, last_error = NULL WHERE id = ANY(:ids)"
+                        f"""UPDATE {s}.outbox SET delivered_at = :now, lease_until = NULL, last_error = NULL
+                            WHERE id = ANY(:ids)"""
                     ),
                     {"ids": done, "now": now},
                 )
@@ -416,8 +422,11 @@ class Relay:
     async def prune(self, keep: timedelta = timedelta(days=3)) -> int:
         """Delivered rows are history; keep a few days for operators, then delete."""
         async with self.db.unit_of_work() as session:
-            result = await session.execute(
-                text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut AND skipped_at IS NULL"),
-                {"cut": clock.now() - keep},
+            result = cast(
+                "CursorResult[Any]",
+                await session.execute(
+                    text(f"DELETE FROM {self.schema}.outbox WHERE delivered_at < :cut AND skipped_at IS NULL"),
+                    {"cut": clock.now() - keep},
+                ),
             )
             return result.rowcount or 0

@@ -19,28 +19,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import outbox_repository as repository
 from shared.auth import Principal, ServiceCaller, require_roles
-from shared.clock import clock
+from shared.db import Database, get_database
 from shared.errors import NotFound
 from shared.openapi import problem_responses
-
-_COLUMNS = """id, event_id, type, aggregate_id, destination, attempts, failures, next_attempt_at, delivered_at,
-              parked_at, last_error, skipped_at, skip_reason, skipped_by"""
-_STATUS = {
-    "parked": "parked_at IS NOT NULL AND delivered_at IS NULL",
-    "pending": "delivered_at IS NULL AND parked_at IS NULL",
-    "skipped": "skipped_at IS NOT NULL",
-}
-
+from shared.outbox_repository import OutboxStatus
 
 Admin = Annotated[Principal, require_roles("admin")]
+Db = Annotated[Database, Depends(get_database)]
 
 
 class OutboxRow(BaseModel):
@@ -68,44 +60,12 @@ class SkipRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="why the event is given up, e.g. 案件已人工补录")
 
 
-# SQL ------------------------------------------------------------------------------------------
+class NothingToRetry(NotFound):
+    default_detail = "没有待重试的事件"
 
 
-async def list_rows(session: AsyncSession, schema: str, status: str, limit: int) -> list[OutboxRow]:
-    rows = await session.execute(
-        text(f"SELECT {_COLUMNS} FROM {schema}.outbox WHERE {_STATUS[status]} ORDER BY id LIMIT :n"), {"n": limit}
-    )
-    return [OutboxRow(**r) for r in rows.mappings()]
-
-
-async def retry_row(session: AsyncSession, schema: str, row_id: int) -> OutboxRow | None:
-    row = await session.execute(
-        text(
-            f"""UPDATE {schema}.outbox SET parked_at = NULL, failures = 0, next_attempt_at = :now, lease_until = NULL
-                WHERE id = :id AND delivered_at IS NULL RETURNING {_COLUMNS}"""
-        ),
-        {"id": row_id, "now": clock.now()},
-    )
-    found = row.mappings().first()
-    return OutboxRow(**found) if found else None
-
-
-async def skip_row(session: AsyncSession, schema: str, row_id: int, reason: str, actor: str) -> OutboxRow | None:
-    """Only a parked event can be skipped: a pending one is still being tried."""
-    now = clock.now()
-    row = await session.execute(
-        text(
-            f"""UPDATE {schema}.outbox SET delivered_at = :now, skipped_at = :now, skip_reason = :reason,
-                    skipped_by = :actor, lease_until = NULL
-                WHERE id = :id AND delivered_at IS NULL AND parked_at IS NOT NULL RETURNING {_COLUMNS}"""
-        ),
-        {"id": row_id, "now": now, "reason": reason, "actor": actor},
-    )
-    found = row.mappings().first()
-    return OutboxRow(**found) if found else None
-
-
-# routes ---------------------------------------------------------------------------------------
+class NothingToSkip(NotFound):
+    default_detail = "没有可跳过的挂起事件"
 
 
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1, description="the outbox row's id (bigint)")]
@@ -116,16 +76,17 @@ def outbox_admin_router(schema: str) -> APIRouter:
     admin = APIRouter(prefix="/v1/admin/outbox", tags=["operators"])
     internal = APIRouter(prefix="/internal/v1/outbox", tags=["internal"], dependencies=[ServiceCaller])
 
-    async def _list(request: Request, status: str, limit: int) -> OutboxPage:
-        async with request.app.state.db.unit_of_work() as session:
-            return OutboxPage(items=await list_rows(session, schema, status, limit))
+    async def _list(db: Database, status: OutboxStatus, limit: int) -> OutboxPage:
+        async with db.unit_of_work() as session:
+            rows = await repository.list_rows(session, schema, status, limit)
+        return OutboxPage(items=[OutboxRow.model_validate(dict(r)) for r in rows])
 
-    async def _retry(request: Request, row_id: int) -> OutboxRow:
-        async with request.app.state.db.unit_of_work() as session:
-            row = await retry_row(session, schema, row_id)
+    async def _retry(db: Database, row_id: int) -> OutboxRow:
+        async with db.unit_of_work() as session:
+            row = await repository.retry_row(session, schema, row_id)
         if row is None:
-            raise NotFound("没有待重试的事件")
-        return row
+            raise NothingToRetry()
+        return OutboxRow.model_validate(dict(row))
 
     @admin.get(
         "",
@@ -134,12 +95,12 @@ def outbox_admin_router(schema: str) -> APIRouter:
         responses=problem_responses(401, 404, 422),
     )
     async def admin_list(
-        request: Request,
+        db: Db,
         principal: Admin,
-        status: Literal["parked", "pending", "skipped"] = "parked",
+        status: OutboxStatus = "parked",
         limit: int = Query(50, ge=1, le=500),
     ) -> OutboxPage:
-        return await _list(request, status, limit)
+        return await _list(db, status, limit)
 
     @admin.post(
         "/{row_id}/retry",
@@ -147,8 +108,8 @@ def outbox_admin_router(schema: str) -> APIRouter:
         summary="Try a parked event again now",
         responses=problem_responses(401, 404, 422),
     )
-    async def admin_retry(row_id: RowId, request: Request, principal: Admin) -> OutboxRow:
-        return await _retry(request, row_id)
+    async def admin_retry(row_id: RowId, db: Db, principal: Admin) -> OutboxRow:
+        return await _retry(db, row_id)
 
     @admin.post(
         "/{row_id}/skip",
@@ -156,24 +117,26 @@ def outbox_admin_router(schema: str) -> APIRouter:
         summary="Give up a parked event (kept as skipped); its aggregate's later events flow again",
         responses=problem_responses(401, 404, 422),
     )
-    async def admin_skip(row_id: RowId, body: SkipRequest, request: Request, principal: Admin) -> OutboxRow:
-        async with request.app.state.db.unit_of_work() as session:
-            row = await skip_row(session, schema, row_id, body.reason, principal.username or principal.subject)
+    async def admin_skip(row_id: RowId, body: SkipRequest, db: Db, principal: Admin) -> OutboxRow:
+        async with db.unit_of_work() as session:
+            row = await repository.skip_row(
+                session, schema, row_id, body.reason, principal.username or principal.subject
+            )
         if row is None:
-            raise NotFound("没有可跳过的挂起事件")
-        return row
+            raise NothingToSkip()
+        return OutboxRow.model_validate(dict(row))
 
     @internal.get("", response_model=OutboxPage)
     async def list_outbox(
-        request: Request,
-        status: Literal["parked", "pending", "skipped"] = "parked",
+        db: Db,
+        status: OutboxStatus = "parked",
         limit: int = Query(50, ge=1, le=500),
     ) -> OutboxPage:
-        return await _list(request, status, limit)
+        return await _list(db, status, limit)
 
     @internal.post("/{row_id}/replay", response_model=OutboxRow, responses=problem_responses(404, 422))
-    async def replay(row_id: RowId, request: Request) -> OutboxRow:
-        return await _retry(request, row_id)
+    async def replay(row_id: RowId, db: Db) -> OutboxRow:
+        return await _retry(db, row_id)
 
     router.include_router(admin)
     router.include_router(internal)

@@ -10,26 +10,47 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-_CONTENT_TYPES = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">
-<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>
-<Default Extension="xml" ContentType="application/xml"/>
-<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>
-<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
-</Types>"""
-_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>
-</Relationships>"""
-_WORKBOOK = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">
-<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets>
-</workbook>"""
-_WORKBOOK_RELS = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">
-<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>
-</Relationships>"""
-_SHEET_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+_XML_DECL = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+_PACKAGE = "http://schemas.openxmlformats.org/package/2006"
+_OFFICE_RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_SHEET_ML = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_OOXML_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_CONTENT_TYPES = "\n".join(
+    (
+        _XML_DECL,
+        f'<Types xmlns="{_PACKAGE}/content-types">',
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>',
+        '<Default Extension="xml" ContentType="application/xml"/>',
+        f'<Override PartName="/xl/workbook.xml" ContentType="{_OOXML_TYPE}.sheet.main+xml"/>',
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_OOXML_TYPE}.worksheet+xml"/>',
+        "</Types>",
+    )
+)
+_RELS = "\n".join(
+    (
+        _XML_DECL,
+        f'<Relationships xmlns="{_PACKAGE}/relationships">',
+        f'<Relationship Id="rId1" Type="{_OFFICE_RELS}/officeDocument" Target="xl/workbook.xml"/>',
+        "</Relationships>",
+    )
+)
+_WORKBOOK = "\n".join(
+    (
+        _XML_DECL,
+        f'<workbook xmlns="{_SHEET_ML}" xmlns:r="{_OFFICE_RELS}">',
+        '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets>',
+        "</workbook>",
+    )
+)
+_WORKBOOK_RELS = "\n".join(
+    (
+        _XML_DECL,
+        f'<Relationships xmlns="{_PACKAGE}/relationships">',
+        f'<Relationship Id="rId1" Type="{_OFFICE_RELS}/worksheet" Target="worksheets/sheet1.xml"/>',
+        "</Relationships>",
+    )
+)
+_SHEET_HEAD = f'{_XML_DECL}\n<worksheet xmlns="{_SHEET_ML}"><sheetData>'
 _SHEET_TAIL = "</sheetData></worksheet>"
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -60,7 +81,8 @@ class Workbook:
     """Open, add rows, then `chunks()` the finished file."""
 
     def __init__(self, sheet_name: str = "Sheet1") -> None:
-        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 << 20)
+        # the file outlives this call: `chunks()` closes it once the workbook has been read out
+        self._file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115
         self._zip = zipfile.ZipFile(self._file, "w", compression=zipfile.ZIP_DEFLATED)
         for name, body in (
             ("[Content_Types].xml", _CONTENT_TYPES),

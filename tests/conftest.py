@@ -39,6 +39,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def relay_of(app: Any) -> Any:
+    """A service's outbox relay: in its typed context (shared/context.py), else still on app.state."""
+    context = getattr(app.state, "context", None)
+    return getattr(context, "relay", None) or app.state.relay
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
@@ -117,7 +123,7 @@ class System:
             for name in ("intake", "cases", "notify"):
                 svc = self.services[name]
                 if svc.app is not None and svc.server is not None:
-                    n += await svc.app.state.relay.run_once()
+                    n += await relay_of(svc.app).run_once()
             total += n
             if n == 0:
                 return total

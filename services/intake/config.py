@@ -11,7 +11,10 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     attachments_dir: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
-    attachment_types: str = "image/jpeg,image/png,image/webp,image/heic,image/heif,audio/mpeg,audio/mp4,audio/aac,audio/amr,audio/wav,audio/ogg,audio/webm"
+    attachment_types: str = (
+        "image/jpeg,image/png,image/webp,image/heic,image/heif,"
+        "audio/mpeg,audio/mp4,audio/aac,audio/amr,audio/wav,audio/ogg,audio/webm"
+    )
     push_max_items: int = 500
     snapshot_days: int = 90
     feed_retention_days: int = 60

@@ -10,7 +10,9 @@ from conftest import DEMO_PASSWORD
 from factories import GRID_W001, report
 from test_attachments import download, photo, sha, upload_whole
 
-from services.intake.attachment.case_access import CaseAccess
+from services.intake.attachment.download.clients import CaseAccessClient
+from services.intake.context import IntakeContext
+from shared.context import context_of
 
 PROBLEM = "application/problem+json"
 
@@ -161,8 +163,9 @@ async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_con
     pool = app.state.db.engine.pool
     burst = pool.size() + pool._max_overflow + 2  # more department downloads than the pool can lend
     slow = SlowCases(expected=burst)
-    real = app.state.case_access
-    app.state.case_access = CaseAccess(await slow.start(), "test-service-token", timeout_seconds=30)
+    ctx = context_of(app, IntakeContext)
+    real = ctx.case_access
+    ctx.case_access = CaseAccessClient(await slow.start(), "test-service-token", timeout_seconds=30)
     hdrs = await system.auth("s001")
     downloads = [
         asyncio.create_task(system.http.get(f"{system.intake_url}/v1/attachments/{sha(data)}", headers=hdrs))
@@ -185,7 +188,7 @@ async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_con
     finally:
         slow.release.set()
         results = await asyncio.gather(*downloads)
-        await app.state.case_access.close()
-        app.state.case_access = real
+        await ctx.case_access.close()
+        ctx.case_access = real
         await slow.stop()
     assert [(r.status_code, r.content == data) for r in results] == [(200, True)] * burst

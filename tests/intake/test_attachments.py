@@ -15,7 +15,7 @@ from factories import GRID_W001, GRID_W002, report
 from sqlalchemy import text
 from tusclient import client as tus_client
 
-from services.intake.attachment.service import purge_expired_uploads
+from services.intake.attachment.jobs import purge_expired_uploads
 from services.intake.attachment.storage import AttachmentStore
 from shared.clock import ManualClock, clock
 
@@ -406,7 +406,7 @@ async def test_dropped_connection_keeps_the_bytes_that_arrived(system):
     url = upload_url(system, await create(system, data))
     path = "/v1/attachments/uploads/" + url.rsplit("/", 1)[-1]
     auth = (await headers(system))["Authorization"]
-    reader, writer = await asyncio.open_connection("127.0.0.1", system.services["intake"].port)
+    _reader, writer = await asyncio.open_connection("127.0.0.1", system.services["intake"].port)
     request = (
         f"PATCH {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {auth}\r\nTus-Resumable: 1.0.0\r\n"
         f"Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\nContent-Length: {len(data)}\r\n\r\n"
@@ -573,7 +573,7 @@ async def test_slow_uploads_from_more_phones_than_pool_connections_do_not_block_
 
         return body()
 
-    patches = [asyncio.create_task(patch(system, url, 0, trickle(data))) for url, data in zip(urls, files)]
+    patches = [asyncio.create_task(patch(system, url, 0, trickle(data))) for url, data in zip(urls, files, strict=True)]
     try:
         ids = [uuid.UUID(u.rsplit("/", 1)[-1]) for u in urls]
         await asyncio.wait_for(streaming.wait(), timeout=10)

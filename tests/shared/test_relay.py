@@ -9,8 +9,10 @@ from conftest import Served, free_port
 from factories import report
 from sqlalchemy import text
 
+from services.intake.context import IntakeContext
 from services.intake.db import outbox as intake_outbox
 from shared.clock import ManualClock, clock
+from shared.context import context_of
 from shared.outbox import Event, Relay, publish
 
 
@@ -25,7 +27,7 @@ async def test_relay_survives_consumer_down_and_delivers_everything_when_back(sy
             f"{system.intake_url}/v1/sync/push", json={"device_id": "dev-w001", "items": items}, headers=hdrs
         )
         assert resp.status_code == 200
-        relay = system.intake_app.state.relay
+        relay = context_of(system.intake_app, IntakeContext).relay
         assert await relay.run_once() == 0
         async with system.intake_app.state.db.unit_of_work() as s:
             rows = (
@@ -124,7 +126,7 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
     """Hundreds of events wait behind one backing-off event of their aggregate; others still flow."""
 
     db = system.intake_app.state.db
-    relay = system.intake_app.state.relay
+    relay = context_of(system.intake_app, IntakeContext).relay
     blocked = f"blocked-{uuid.uuid4()}"
     async with db.unit_of_work() as s:
         await publish(
@@ -137,7 +139,8 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
         )
         await s.execute(
             text(
-                "UPDATE intake.outbox SET next_attempt_at = next_attempt_at + interval '1 day' WHERE id = (SELECT min(id) FROM intake.outbox WHERE aggregate_id = :a)"
+                """UPDATE intake.outbox SET next_attempt_at = next_attempt_at + interval '1 day'
+                   WHERE id = (SELECT min(id) FROM intake.outbox WHERE aggregate_id = :a)"""
             ),
             {"a": blocked},
         )

@@ -1,4 +1,5 @@
-"""All SQL of attachments and tus uploads (SQLAlchemy Core on the tables)."""
+"""All SQL of attachments and tus uploads (SQLAlchemy Core on the tables). Who may see a stored file
+also reads the reports and the directory copy (reads only: this domain writes its own two tables)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, delete, exists, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Text, delete, exists, insert, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
@@ -83,10 +84,18 @@ async def insert_attachment(session: AsyncSession, values: dict[str, Any]) -> No
     await session.execute(pg_insert(attachments).values(**values).on_conflict_do_nothing(index_elements=["sha256"]))
 
 
+async def stored_shas(session: AsyncSession, shas: list[str]) -> set[str]:
+    """Of these digests, those stored as attachments."""
+    if not shas:
+        return set()
+    result = await session.execute(text("SELECT sha256 FROM intake.attachments WHERE sha256 = ANY(:s)"), {"s": shas})
+    return set(result.scalars())
+
+
 # who may see a stored file ---------------------------------------------------------------------
 
 
-def _referencing_reports(sha256: str):
+def _referencing_reports(sha256: str) -> ColumnElement[bool]:
     return reports.c.attachments.contains([f"sha256:{sha256}"])
 
 

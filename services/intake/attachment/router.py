@@ -1,103 +1,56 @@
-"""Attachment routes: tus 1.0.0 (core, creation, checksum, expiration, termination) for phones, and
-the download of a stored file. Thin: they read the protocol headers and call the service.
+"""Upload routes: tus 1.0.0 (core, creation, checksum, expiration, termination) for phones. Thin: they
+read the protocol headers and call the service.
 
     OPTIONS /v1/attachments                 what this server speaks (no token needed)
     POST    /v1/attachments                 create an upload → Location /v1/attachments/uploads/<id>
     HEAD    /v1/attachments/uploads/<id>    its offset
     PATCH   /v1/attachments/uploads/<id>    append a chunk at Upload-Offset
     DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload (a finished one: 409, kept)
-    GET     /v1/attachments/<sha256>        the stored file (a normal download, no Tus-Resumable needed)
+    GET     /v1/attachments/<sha256>        the stored file: attachment/download/router.py
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
-from fastapi.responses import FileResponse
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Header, Request, Response
 from starlette.requests import ClientDisconnect
 
-from services.intake.attachment import download_service, service
+from services.intake.attachment import service
+from services.intake.attachment.dependencies import Policy, Store, TusRequest, TusRoute
+from services.intake.attachment.exceptions import ChunkContentTypeUnsupported, UploadNotFound
 from services.intake.attachment.schemas import (
     OFFSET_OCTET_STREAM,
     TUS_CHECKSUM_ALGORITHMS,
     TUS_EXTENSIONS,
     TUS_HEADERS,
     TUS_VERSION,
+    UploadState,
     is_offset_octet_stream,
     parse_checksum,
     parse_metadata,
     parse_non_negative,
 )
-from services.intake.attachment.service import Refused, UploadPolicy, UploadState
-from services.intake.attachment.storage import AttachmentStore, BodyInterrupted, attachment_store
-from services.intake.config import IntakeSettings, get_settings
-from services.intake.device.dependencies import ActiveGridWorker, ActivePrincipal
-from shared.db import Database, DbSession, get_database
-from shared.errors import NotFound, Problem, problem_body, problem_response
+from services.intake.attachment.service import Refused, UploadPolicy
+from services.intake.attachment.storage import BodyInterrupted
+from services.intake.context import IntakeCtx
+from services.intake.device.dependencies import ActiveGridWorker
+from shared.db import DbSession
+from shared.errors import problem_body, problem_response
 from shared.openapi import problem_responses
 
-
-class TusRoute(APIRoute):
-    """Every answer of these routes, errors included, carries Tus-Resumable."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def tus_handler(request: Request) -> Response:
-            try:
-                response = await handler(request)
-            except Problem as exc:
-                exc.headers = {**exc.headers, **TUS_HEADERS}
-                raise
-            response.headers.setdefault("Tus-Resumable", TUS_VERSION)
-            return response
-
-        return tus_handler
-
-
 router = APIRouter(prefix="/v1/attachments", tags=["attachments"], route_class=TusRoute)
-
-
-async def _tus_resumable(tus_resumable: Annotated[str | None, Header(alias="Tus-Resumable")] = None) -> None:
-    if tus_resumable != TUS_VERSION:
-        raise Problem(
-            f"需要 Tus-Resumable: {TUS_VERSION}",
-            status=412,
-            code="unsupported_tus_version",
-            title="不支持的 tus 协议版本",
-            headers={"Tus-Version": TUS_VERSION},
-        )
-
-
-def _settings(request: Request) -> IntakeSettings:
-    """The app's settings (tests build the app with their own), else the process settings."""
-    return getattr(request.app.state, "settings", None) or get_settings()
-
-
-def _store(request: Request) -> AttachmentStore:
-    return attachment_store(_settings(request))
-
-
-def _policy(request: Request) -> UploadPolicy:
-    return UploadPolicy.from_settings(_settings(request))
-
-
-TusRequest = Depends(_tus_resumable)
 GridWorker = ActiveGridWorker
-Store = Annotated[AttachmentStore, Depends(_store)]
-Policy = Annotated[UploadPolicy, Depends(_policy)]
 
 
 def _upload_id(value: str) -> uuid.UUID:
     try:
         return uuid.UUID(value)
     except ValueError:
-        raise NotFound("上传不存在") from None
+        raise UploadNotFound() from None
 
 
 def _upload_headers(state: UploadState) -> dict[str, str]:
@@ -131,7 +84,7 @@ def _capabilities(policy: UploadPolicy) -> dict[str, str]:
     }
 
 
-_CAPABILITIES = {
+_CAPABILITIES: dict[int | str, dict[str, Any]] = {
     204: {
         "description": "tus capabilities in Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm",
     }
@@ -157,7 +110,8 @@ async def upload_capabilities(upload_id: str, policy: Policy) -> Response:
     dependencies=[TusRequest],
     responses={
         201: {
-            "description": "Created: Location of the upload, Upload-Offset (0, or the length if the file is already stored), Upload-Expires"
+            "description": "Created: Location of the upload, Upload-Offset (0, or the length if the file is already"
+            " stored), Upload-Expires"
         },
         **problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 503),
     },
@@ -192,7 +146,8 @@ async def create_upload(
     dependencies=[TusRequest],
     responses={
         200: {
-            "description": "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires (unfinished), Cache-Control: no-store"
+            "description": "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires (unfinished),"
+            " Cache-Control: no-store"
         },
         **problem_responses(401, 403, 404, 410, 412, 503),
     },
@@ -227,21 +182,15 @@ async def upload_offset(upload_id: str, session: DbSession, principal: GridWorke
 async def append_chunk(
     upload_id: str,
     request: Request,
-    db: Annotated[Database, Depends(get_database)],
+    ctx: IntakeCtx,
     principal: GridWorker,
-    store: Store,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
     upload_checksum: Annotated[
         str | None, Header(alias="Upload-Checksum", description="`sha1|sha256|md5 <base64 digest>` of this chunk")
     ] = None,
 ) -> Response:
     if not is_offset_octet_stream(request.headers.get("content-type")):
-        raise Problem(
-            f"Content-Type 必须是 {OFFSET_OCTET_STREAM}",
-            status=415,
-            code="unsupported_media_type",
-            title="不支持的内容类型",
-        )
+        raise ChunkContentTypeUnsupported(OFFSET_OCTET_STREAM)
     uid = _upload_id(upload_id)
     offset = parse_non_negative("Upload-Offset", upload_offset)
     checksum = parse_checksum(upload_checksum)
@@ -249,7 +198,9 @@ async def append_chunk(
     content_length = int(declared) if declared.isdigit() else None
     # No request transaction here: the service uses two short ones around the streaming, so a slow
     # phone holds no pooled connection while its bytes arrive.
-    result = await service.append_chunk(db, store, principal, uid, offset, content_length, checksum, _body(request))
+    result = await service.append_chunk(
+        ctx.db, ctx.store, principal, uid, offset, content_length, checksum, _body(request)
+    )
     if isinstance(result, Refused):
         return _refusal(result)
     return Response(status_code=204, headers=_upload_headers(result))
@@ -265,41 +216,3 @@ async def append_chunk(
 async def terminate_upload(upload_id: str, session: DbSession, principal: GridWorker, store: Store) -> Response:
     await service.terminate_upload(session, store, principal, _upload_id(upload_id))
     return Response(status_code=204)
-
-
-@router.get(
-    "/{sha256}",
-    response_class=FileResponse,
-    summary="A stored file, for those allowed to see a report that references it",
-    responses={
-        200: {
-            "description": "The file with its stored content type (Range requests supported)",
-            "content": {
-                "image/*": {"schema": {"type": "string", "format": "binary"}},
-                "audio/*": {"schema": {"type": "string", "format": "binary"}},
-            },
-        },
-        **problem_responses(401, 403, 404, 503),
-    },
-)
-async def download(
-    sha256: str,
-    request: Request,
-    db: Annotated[Database, Depends(get_database)],
-    principal: ActivePrincipal,
-    store: Store,
-) -> FileResponse:
-    # No request transaction: the service reads in a short one and gives the connection back before
-    # asking cases about a department caller.
-    stored = await download_service.stored_file(db, store, principal, sha256, request.app.state.case_access)
-    return FileResponse(
-        stored.path,
-        media_type=stored.filetype,
-        filename=stored.filename,
-        content_disposition_type="inline",
-        headers={
-            "ETag": f'"{stored.sha256}"',
-            "Cache-Control": "private, max-age=86400, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )

@@ -1,4 +1,4 @@
-"""The tus 1.0.0 wire: protocol constants and parsers of its request headers.
+"""The tus 1.0.0 wire: protocol constants, parsers of its request headers, and what an upload's headers say.
 
 Malformed protocol headers (Upload-Length, Upload-Offset, Upload-Checksum) are 400 as tus says;
 the file's own description in Upload-Metadata (sha256, filetype, filename) is validated like a
@@ -11,11 +11,12 @@ import base64
 import binascii
 import re
 import unicodedata
+import uuid
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
 
+from services.intake.attachment.exceptions import BadTusHeader, BadUploadMetadata
 from services.intake.attachment.storage import CHECKSUM_ALGORITHMS, ChunkChecksum
-from shared.errors import Problem, Unprocessable
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,expiration,termination"
@@ -41,25 +42,24 @@ class UploadMetadata:
         return ",".join(f"{k} {base64.b64encode(v.encode()).decode('ascii')}" for k, v in pairs.items() if v)
 
 
-def _error(loc: list[str], msg: str, type_: str) -> dict[str, Any]:
-    return {"loc": loc, "msg": msg, "type": type_}
+@dataclass(frozen=True)
+class UploadState:
+    """What the tus headers of an upload say."""
 
-
-def _bad_header(header: str, detail: str, msg: str, type_: str = "value_error") -> Problem:
-    return Problem(detail, status=400, code="bad_request", errors=[_error([header], msg, type_)])
-
-
-def _bad_metadata(key: str, detail: str, msg: str, type_: str) -> Unprocessable:
-    return Unprocessable(detail, errors=[_error(["Upload-Metadata", key], msg, type_)])
+    id: uuid.UUID
+    offset: int
+    length: int
+    expires_at: datetime | None  # None once finished
+    metadata: UploadMetadata
 
 
 def parse_non_negative(header: str, value: str | None) -> int:
     """Upload-Length / Upload-Offset: a non-negative decimal integer."""
     if value is None or not value.strip():
-        raise _bad_header(header, f"缺少 {header} 请求头", "header required", "missing")
+        raise BadTusHeader(header, f"缺少 {header} 请求头", "header required", "missing")
     value = value.strip()
     if not _INTEGER.match(value):
-        raise _bad_header(header, f"{header} 必须是非负整数", "not a non-negative integer", "int_parsing")
+        raise BadTusHeader(header, f"{header} 必须是非负整数", "not a non-negative integer", "int_parsing")
     return int(value)
 
 
@@ -73,30 +73,32 @@ def parse_metadata(value: str | None) -> UploadMetadata:
         key, _, encoded = part.partition(" ")
         encoded = encoded.strip()
         if not _METADATA_KEY.match(key) or " " in encoded:
-            raise _bad_metadata(
+            raise BadUploadMetadata(
                 key or "?", "Upload-Metadata 格式错误（应为 key base64值，逗号分隔）", "malformed pair", "value_error"
             )
         if key in pairs:
-            raise _bad_metadata(key, f"Upload-Metadata 中 {key} 重复", "duplicate key", "value_error")
+            raise BadUploadMetadata(key, f"Upload-Metadata 中 {key} 重复", "duplicate key", "value_error")
         try:
             decoded = base64.b64decode(encoded, validate=True).decode("utf-8") if encoded else ""
         except (binascii.Error, ValueError):
-            raise _bad_metadata(
+            raise BadUploadMetadata(
                 key, f"Upload-Metadata 中 {key} 不是 base64 编码的 UTF-8", "not base64 of UTF-8", "value_error"
             ) from None
         pairs[key] = decoded
 
     sha256 = pairs.get("sha256", "").strip().lower().removeprefix("sha256:")
     if not sha256:
-        raise _bad_metadata(
+        raise BadUploadMetadata(
             "sha256", "Upload-Metadata 必须含整个文件的 sha256（十六进制）", "field required", "missing"
         )
     if not _HEX64.match(sha256):
-        raise _bad_metadata("sha256", "sha256 必须是 64 位十六进制", "not 64 hex digits", "string_pattern_mismatch")
+        raise BadUploadMetadata("sha256", "sha256 必须是 64 位十六进制", "not 64 hex digits", "string_pattern_mismatch")
 
     filetype = pairs.get("filetype", "").split(";")[0].strip().lower()
     if not filetype:
-        raise _bad_metadata("filetype", "Upload-Metadata 必须含 filetype（如 image/jpeg）", "field required", "missing")
+        raise BadUploadMetadata(
+            "filetype", "Upload-Metadata 必须含 filetype（如 image/jpeg）", "field required", "missing"
+        )
 
     return UploadMetadata(sha256=sha256, filetype=filetype, filename=clean_filename(pairs.get("filename")))
 
@@ -117,7 +119,7 @@ def parse_checksum(value: str | None) -> ChunkChecksum | None:
     algorithm, _, encoded = value.strip().partition(" ")
     algorithm = algorithm.lower()
     if algorithm not in CHECKSUM_ALGORITHMS:
-        raise _bad_header(
+        raise BadTusHeader(
             "Upload-Checksum",
             f"不支持的校验算法 {algorithm}，可用：{TUS_CHECKSUM_ALGORITHMS}",
             "unsupported checksum algorithm",
@@ -128,7 +130,9 @@ def parse_checksum(value: str | None) -> ChunkChecksum | None:
     except (binascii.Error, ValueError):
         digest = b""
     if len(digest) != CHECKSUM_ALGORITHMS[algorithm]().digest_size:
-        raise _bad_header("Upload-Checksum", "Upload-Checksum 应为“算法 base64摘要”", "malformed digest", "value_error")
+        raise BadTusHeader(
+            "Upload-Checksum", "Upload-Checksum 应为“算法 base64摘要”", "malformed digest", "value_error"
+        )
     return ChunkChecksum(algorithm=algorithm, digest=digest)
 
 

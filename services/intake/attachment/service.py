@@ -2,14 +2,15 @@
 
 An upload is created with the whole file's declared sha256; each PATCH streams into its own chunk
 file under a short lease on the upload and is appended when complete (no database connection is held
-while a slow phone sends); the finished file must hash to the declared sha256, else the upload is discarded. A
-verified file is stored content-addressed, so an identical photo is stored once.
+while a slow phone sends); the finished file must hash to the declared sha256, else the upload is
+discarded. A verified file is stored content-addressed, so an identical photo is stored once.
 
 Deduplication: when a file with the declared sha256 and length is already stored and the caller has
-sent those bytes before, the new upload is created already finished (`Upload-Offset` = `Upload-Length` in the creation answer and on HEAD), so a
-client that reads the offset skips sending. A client that sends anyway (tus clients start at 0 after
-creation) gets 204 with the final offset and nothing is written: a PATCH to a finished upload at any
-offset up to its length is acknowledged without storing anything. Another worker who declares the
+sent those bytes before, the new upload is created already finished (`Upload-Offset` = `Upload-Length`
+in the creation answer and on HEAD), so a client that reads the offset skips sending. A client that
+sends anyway (tus clients start at 0 after creation) gets 204 with the final offset and nothing is
+written: a PATCH to a finished upload at any offset up to its length is acknowledged without storing
+anything. Another worker who declares the
 same sha256 sends the bytes like any upload (nothing is stored twice): a hash is no proof of having
 the photo, and a finished upload is what lets a grid worker fetch a file.
 """
@@ -26,7 +27,22 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.attachment import repository
-from services.intake.attachment.schemas import UploadMetadata
+from services.intake.attachment.exceptions import (
+    ChecksumMismatch,
+    ChunkExceedsUpload,
+    EmptyUpload,
+    FileTypeUnsupported,
+    LeaseLost,
+    OffsetMismatch,
+    Sha256Mismatch,
+    UploadDataLost,
+    UploadExpired,
+    UploadFinished,
+    UploadInProgress,
+    UploadNotFound,
+    UploadTooLarge,
+)
+from services.intake.attachment.schemas import UploadMetadata, UploadState
 from services.intake.attachment.storage import (
     AttachmentStore,
     ChunkChecksum,
@@ -34,13 +50,12 @@ from services.intake.attachment.storage import (
     ChunkTooLarge,
     PartialLost,
     Received,
-    attachment_store,
 )
 from services.intake.config import IntakeSettings
 from shared.auth import Principal
 from shared.clock import clock
 from shared.db import Database
-from shared.errors import Conflict, NotFound, Problem, Unprocessable
+from shared.errors import Problem
 
 log = logging.getLogger("intake.attachment")
 
@@ -48,17 +63,6 @@ UPLOAD_TTL = timedelta(hours=24)
 # How long one PATCH may hold an upload before another PATCH may take it over (only matters when the
 # process that streamed it died: a broken-off body gives the lease back at once).
 PATCH_LEASE = timedelta(minutes=2)
-
-
-@dataclass(frozen=True)
-class UploadState:
-    """What the tus headers of an upload say."""
-
-    id: uuid.UUID
-    offset: int
-    length: int
-    expires_at: datetime | None  # None once finished
-    metadata: UploadMetadata
 
 
 @dataclass(frozen=True)
@@ -93,15 +97,11 @@ def _state(row: Mapping[str, Any]) -> UploadState:
     )
 
 
-def _expired() -> Problem:
-    return Problem("上传已过期，请重新上传", status=410, code="upload_expired", title="上传已过期")
-
-
 async def _owned(session: AsyncSession, principal: Principal, upload_id: uuid.UUID, *, lock: bool) -> dict[str, Any]:
     """The caller's upload; someone else's is as unknown as a missing one."""
     row = await (repository.lock_upload if lock else repository.get_upload)(session, upload_id, principal.subject)
     if row is None:
-        raise NotFound("上传不存在")
+        raise UploadNotFound()
     return dict(row)
 
 
@@ -117,28 +117,11 @@ async def create_upload(
     metadata: UploadMetadata,
 ) -> UploadState:
     if length > policy.max_bytes:
-        raise Problem(
-            f"文件 {length} 字节，超过上限 {policy.max_bytes} 字节",
-            status=413,
-            code="upload_too_large",
-            title="文件过大",
-            errors=[{"loc": ["Upload-Length"], "msg": f"at most {policy.max_bytes} bytes", "type": "less_than_equal"}],
-        )
+        raise UploadTooLarge(length, policy.max_bytes)
     if length == 0:
-        raise Unprocessable(
-            "空文件不能作为附件",
-            errors=[{"loc": ["Upload-Length"], "msg": "an attachment has at least one byte", "type": "greater_than"}],
-        )
+        raise EmptyUpload()
     if metadata.filetype not in policy.types:
-        raise Problem(
-            f"不支持的文件类型 {metadata.filetype}，仅限图片和音频：{', '.join(sorted(policy.types))}",
-            status=415,
-            code="unsupported_media_type",
-            title="不支持的文件类型",
-            errors=[
-                {"loc": ["Upload-Metadata", "filetype"], "msg": "not an allowed image or audio type", "type": "enum"}
-            ],
-        )
+        raise FileTypeUnsupported(metadata.filetype, policy.types)
 
     now = clock.now()
     stored = await repository.get_attachment(session, metadata.sha256)
@@ -181,7 +164,7 @@ async def create_upload(
 async def upload_state(session: AsyncSession, principal: Principal, upload_id: uuid.UUID) -> UploadState:
     row = await _owned(session, principal, upload_id, lock=False)
     if row["completed_at"] is None and row["expires_at"] <= clock.now():
-        raise _expired()
+        raise UploadExpired()
     return _state(row)
 
 
@@ -213,22 +196,18 @@ async def append_chunk(
         row = await _owned(session, principal, upload_id, lock=True)
         if row["completed_at"] is not None:
             if offset > row["length"]:
-                raise _offset_mismatch(offset, row["length"])
+                raise OffsetMismatch(offset, row["length"])
             return _state(row)  # already finished (deduplicated or a retried last chunk): nothing to write
         now = clock.now()
         if row["expires_at"] <= now:
-            raise _expired()
+            raise UploadExpired()
         if row["patching_until"] is not None and row["patching_until"] > now:
-            raise Conflict(
-                "该上传正在接收另一个分片，请稍后 HEAD 查询偏移再续传",
-                code="upload_in_progress",
-                upload_offset=row["offset"],
-            )
+            raise UploadInProgress(row["offset"])
         if offset != row["offset"]:
-            raise _offset_mismatch(offset, row["offset"])
+            raise OffsetMismatch(offset, row["offset"])
         remaining = row["length"] - row["offset"]
         if content_length is not None and content_length > remaining:
-            raise _chunk_too_large(remaining)
+            raise ChunkExceedsUpload(remaining)
         await repository.update_upload(session, upload_id, patch_lease=lease, patching_until=now + lease_for)
 
     try:
@@ -236,21 +215,9 @@ async def append_chunk(
     except BaseException as exc:
         await _release(db, upload_id, lease)
         if isinstance(exc, ChunkTooLarge):
-            raise _chunk_too_large(remaining) from None
+            raise ChunkExceedsUpload(remaining) from None
         if isinstance(exc, ChunkChecksumMismatch):
-            raise Problem(
-                "分片校验和不符，本分片已丢弃，请从原偏移重传",
-                status=460,
-                code="checksum_mismatch",
-                title="Checksum Mismatch",
-                errors=[
-                    {
-                        "loc": ["Upload-Checksum"],
-                        "msg": "the chunk does not match its checksum",
-                        "type": "checksum_mismatch",
-                    }
-                ],
-            ) from None
+            raise ChecksumMismatch() from None
         raise
 
     try:
@@ -268,16 +235,12 @@ async def _commit_chunk(
     lease: uuid.UUID,
     received: Received,
 ) -> UploadState | Refused:
-    row = await repository.lock_upload(session, upload_id, principal.subject)
-    if row is None:
-        raise NotFound("上传不存在")  # terminated or purged meanwhile
-    row = dict(row)
+    locked = await repository.lock_upload(session, upload_id, principal.subject)
+    if locked is None:
+        raise UploadNotFound()  # terminated or purged meanwhile
+    row = dict(locked)
     if row["patch_lease"] != lease:
-        raise Conflict(
-            "该分片接收过久，上传已被另一个请求接管；本分片未写入，请 HEAD 查询偏移后续传",
-            code="offset_mismatch",
-            upload_offset=row["offset"],
-        )
+        raise LeaseLost(row["offset"])
     now = clock.now()
     if received.size == 0:
         await repository.update_upload(session, upload_id, patch_lease=None, patching_until=None)
@@ -288,7 +251,7 @@ async def _commit_chunk(
         log.warning("partial file of upload %s is missing or short; upload discarded", upload_id)
         await store.discard(upload_id)
         await repository.delete_upload(session, upload_id)
-        return Refused(NotFound("上传数据已丢失，请重新上传"))
+        return Refused(UploadDataLost())
     if new_offset < row["length"]:
         await repository.update_upload(
             session, upload_id, offset=new_offset, expires_at=now + UPLOAD_TTL, patch_lease=None, patching_until=None
@@ -314,18 +277,7 @@ async def _finish(
     if digest != row["sha256"]:
         await store.discard(upload_id)
         await repository.delete_upload(session, upload_id)
-        return Refused(
-            Unprocessable(
-                "上传的文件与声明的 sha256 不符，已丢弃，请重新上传",
-                errors=[
-                    {
-                        "loc": ["Upload-Metadata", "sha256"],
-                        "msg": f"the uploaded bytes hash to {digest}",
-                        "type": "sha256_mismatch",
-                    }
-                ],
-            )
-        )
+        return Refused(Sha256Mismatch(digest))
     await store.promote(upload_id, digest)
     await repository.insert_attachment(
         session,
@@ -344,23 +296,6 @@ async def _finish(
     return _state({**row, "offset": row["length"], "completed_at": now})
 
 
-def _offset_mismatch(sent: int, current: int) -> Conflict:
-    return Conflict(
-        f"Upload-Offset {sent} 与服务器偏移 {current} 不符，请先 HEAD 查询偏移",
-        code="offset_mismatch",
-        upload_offset=current,
-    )
-
-
-def _chunk_too_large(remaining: int) -> Problem:
-    return Problem(
-        f"分片超出文件声明的长度，剩余 {remaining} 字节；本分片未写入",
-        status=413,
-        code="chunk_too_large",
-        title="分片过大",
-    )
-
-
 # termination ----------------------------------------------------------------------------------
 
 
@@ -374,26 +309,14 @@ async def terminate_upload(
     lets them, the dispatchers and the departments see the photo of their reports."""
     row = await _owned(session, principal, upload_id, lock=True)
     if row["completed_at"] is not None:
-        raise Conflict(
-            "上传已完成，文件已作为附件保存，不能终止",
-            code="upload_finished",
-            upload_offset=row["length"],
-        )
+        raise UploadFinished(row["length"])
     await repository.delete_upload(session, upload_id)
     await store.discard(upload_id)
 
 
-# housekeeping ---------------------------------------------------------------------------------
+# what the attachments hold -------------------------------------------------------------------
 
 
-async def purge_expired_uploads(db: Database, store: AttachmentStore | None = None) -> int:
-    """Remove unfinished uploads past their expiry (24 h after their last chunk) and their partial
-    files; returns how many. Its own unit of work; safe on several replicas at once."""
-    store = store or attachment_store()
-    async with db.unit_of_work() as session:
-        ids = await repository.claim_expired_uploads(session, clock.now())
-    for upload_id in ids:
-        await store.discard(upload_id)
-    if ids:
-        log.info("purged %d expired uploads", len(ids))
-    return len(ids)
+async def stored_attachments(session: AsyncSession, shas: list[str]) -> set[str]:
+    """Of these sha256 digests, those stored as attachments."""
+    return await repository.stored_shas(session, shas)

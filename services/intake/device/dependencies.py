@@ -4,31 +4,29 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from services.intake.device import repository
+from services.intake.context import IntakeCtx
+from services.intake.device import service
 from shared.auth import CurrentPrincipal, Principal
-from shared.errors import Forbidden, NotFound
 
 
-async def _refuse_revoked_device(request: Request, principal: Principal) -> None:
+async def _refuse_revoked_device(ctx: IntakeCtx, principal: Principal) -> None:
     if principal.device_id:
-        async with request.app.state.db.unit_of_work() as session:
-            if await repository.revoked_at(session, principal.device_id):
-                raise Forbidden("该设备已停用，请重新绑定设备", code="device_revoked")
+        async with ctx.db.unit_of_work() as session:
+            await service.refuse_if_revoked(session, principal.device_id)
 
 
-async def active_grid_worker(request: Request, principal: CurrentPrincipal) -> Principal:
-    if principal.role != "grid_worker":
-        raise NotFound()
-    await _refuse_revoked_device(request, principal)
+async def active_grid_worker(principal: CurrentPrincipal, ctx: IntakeCtx) -> Principal:
+    service.require_grid_worker(principal)
+    await _refuse_revoked_device(ctx, principal)
     return principal
 
 
-async def active_principal(request: Request, principal: CurrentPrincipal) -> Principal:
+async def active_principal(principal: CurrentPrincipal, ctx: IntakeCtx) -> Principal:
     """Anyone signed in; a grid worker only from a phone that has not been revoked."""
     if principal.role == "grid_worker":
-        await _refuse_revoked_device(request, principal)
+        await _refuse_revoked_device(ctx, principal)
     return principal
 
 

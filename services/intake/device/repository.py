@@ -39,7 +39,8 @@ async def mark_revoked(session: AsyncSession, device_id: str, worker_id: str | N
         text(
             """INSERT INTO intake.devices (device_id, worker_id, first_seen_at, last_seen_at, revoked_at)
                VALUES (:d, :w, :at, :at, :at)
-               ON CONFLICT (device_id) DO UPDATE SET revoked_at = COALESCE(intake.devices.revoked_at, EXCLUDED.revoked_at)"""
+               ON CONFLICT (device_id) DO UPDATE
+                 SET revoked_at = COALESCE(intake.devices.revoked_at, EXCLUDED.revoked_at)"""
         ),
         {"d": device_id, "w": worker_id, "at": at},
     )

@@ -1,5 +1,5 @@
-"""The directory copy: its live rows replaced on each directory.changed from cases (retired ones kept,
-marked inactive), and the reference data phones keep offline, computed from the live rows."""
+"""All SQL of the directory copy: its live rows replaced on each directory.changed from cases (retired
+ones kept, marked inactive), the areas and departments of the phones' reference data, and grid binding."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from services.intake.report.schemas import DISPUTE_CATEGORIES, RISK_FLAGS
 
 
 async def replace(
@@ -96,8 +94,11 @@ _REFERENCE_AREAS = """
 """
 
 
-async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...]]) -> dict[str, dict[str, Any]]:
-    """Reference data of many workers at once (keyed like `scopes`), in two statements."""
+async def scoped_areas_and_departments(
+    session: AsyncSession, scopes: dict[str, tuple[str, ...]]
+) -> dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+    """For many scopes at once (keyed like `scopes`), in two statements: the live areas at or below the
+    scope and the live ancestors of its live areas, and the live departments of those areas."""
     if not scopes:
         return {}
     payload = orjson.dumps([{"key": k, "scope": list(v)} for k, v in scopes.items()]).decode()
@@ -111,27 +112,38 @@ async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...
     if codes:
         result = await session.execute(
             text(
-                "SELECT code, name, kind, area_code FROM intake.departments WHERE active AND area_code = ANY(:c) ORDER BY code"
+                """SELECT code, name, kind, area_code FROM intake.departments
+                   WHERE active AND area_code = ANY(:c) ORDER BY code"""
             ),
             {"c": codes},
         )
         for d in result.mappings():
             depts_by_area[d["area_code"]].append(dict(d))
     out = {}
-    for key, scope in scopes.items():
+    for key in scopes:
         areas = areas_of.get(key, [])
         departments = sorted((d for a in areas for d in depts_by_area.get(a["code"], [])), key=lambda d: d["code"])
-        out[key] = {
-            "areas": areas,
-            "departments": departments,
-            "categories": [{"code": k, "name": v} for k, v in DISPUTE_CATEGORIES.items()],
-            "flags": list(RISK_FLAGS),
-            "grids": list(scope),
-        }
+        out[key] = (areas, departments)
     return out
 
 
-async def reference_for(session: AsyncSession, scope: tuple[str, ...]) -> dict[str, Any]:
-    """Reference data a phone keeps offline: the worker's grids and their ancestors and children,
-    the departments of those areas, categories and risk flags."""
-    return (await references_for(session, {"": tuple(scope)}))[""]
+async def bound_areas(session: AsyncSession, token_areas: list[str], grids: list[str]) -> set[str]:
+    """Where the worker may file a report, in one statement: the areas their token names unless intake's
+    copy knows one as retired (one it has not heard of yet still binds: a valid report is never refused
+    for our lag), and those of `grids` that are live and lie below such an area (a retired grid binds no
+    new report; its old reports keep their scope)."""
+    if not token_areas:
+        return set()
+    result = await session.execute(
+        text(
+            """WITH bound AS (
+                 SELECT t.code FROM unnest(CAST(:t AS text[])) AS t(code)
+                 WHERE NOT EXISTS (SELECT 1 FROM intake.areas a WHERE a.code = t.code AND NOT a.active))
+               SELECT code FROM bound
+               UNION
+               SELECT a.code FROM intake.areas a
+               WHERE a.active AND a.code = ANY(CAST(:g AS text[])) AND a.path && ARRAY(SELECT code FROM bound)"""
+        ),
+        {"t": token_areas, "g": grids},
+    )
+    return {r.code for r in result}

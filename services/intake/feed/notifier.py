@@ -4,6 +4,8 @@ a waiting pull also re-reads on a short interval."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections import defaultdict
 
@@ -12,6 +14,10 @@ import asyncpg
 from services.intake.feed.repository import FEED_CHANNEL
 
 log = logging.getLogger("intake.feed")
+
+
+def _set_when_closed(event: asyncio.Event, _conn: object) -> None:
+    event.set()
 
 
 class FeedNotifier:
@@ -27,35 +33,37 @@ class FeedNotifier:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        for event in self._waiters.get(payload, ()):
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        for event in self._waiters.get(str(payload), ()):
             event.set()
 
     async def _listen_forever(self) -> None:
         while True:
             try:
                 self._conn = await asyncpg.connect(self.dsn, timeout=5)
+                lost = asyncio.Event()
+                self._conn.add_termination_listener(functools.partial(_set_when_closed, lost))
                 await self._conn.add_listener(FEED_CHANNEL, self._on_notify)
-                while not self._conn.is_closed():
-                    await asyncio.sleep(5)
+                while not self._conn.is_closed():  # woken when the connection closes; re-checked every 5 s
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), 5)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reconnect after a database restart
                 log.warning("feed listener lost its connection: %s", type(exc).__name__)
             await asyncio.sleep(1)
 
-    async def wait(self, worker_id: str, timeout: float) -> None:
+    async def wait(self, worker_id: str, at_most: float) -> None:
+        """Until the worker's feed grows, or `at_most` seconds."""
         event = asyncio.Event()
         self._waiters[worker_id].add(event)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), at_most)
         except TimeoutError:
             pass
         finally:

@@ -61,7 +61,8 @@ async def append_each(
     ]
     await session.execute(
         text(
-            "INSERT INTO intake.feed (worker_id, seq, type, data, created_at) VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"
+            """INSERT INTO intake.feed (worker_id, seq, type, data, created_at)
+               VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"""
         ),
         rows,
     )

@@ -36,10 +36,12 @@ _INSERT = """
              jsonb_strip_nulls(jsonb_build_object(
                'report_id', ins.id, 'report_no', ins.report_no, 'worker_id', ins.worker_id, 'device_id', ins.device_id,
                'kind', ins.kind, 'category', ins.category, 'title', ins.title, 'description', ins.description,
-               'grid', ins.grid, 'occurred_at', ins.occurred_at, 'captured_at', ins.captured_at, 'received_at', ins.received_at,
+               'grid', ins.grid, 'occurred_at', ins.occurred_at, 'captured_at', ins.captured_at,
+               'received_at', ins.received_at,
                'parties', ins.parties, 'people_involved', ins.people_involved, 'amount_cny', ins.amount_cny::text,
                'flags', ins.flags, 'attachments', ins.attachments, 'followup', ins.followup,
-               'location', CASE WHEN ins.lat IS NULL THEN NULL ELSE jsonb_build_object('lat', ins.lat, 'lon', ins.lon, 'address', ins.address) END)),
+               'location', CASE WHEN ins.lat IS NULL THEN NULL
+                           ELSE jsonb_build_object('lat', ins.lat, 'lon', ins.lon, 'address', ins.address) END)),
              $3, $3
       FROM ins JOIN input i ON i.id = ins.id
       WHERE i.event_type IS NOT NULL
@@ -74,35 +76,6 @@ async def existing(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUI
         text("SELECT id, report_no, worker_id, content_hash FROM intake.reports WHERE id = ANY(:ids)"), {"ids": ids}
     )
     return {r.id: r for r in result}
-
-
-async def stored_attachments(session: AsyncSession, shas: list[str]) -> set[str]:
-    if not shas:
-        return set()
-    result = await session.execute(text("SELECT sha256 FROM intake.attachments WHERE sha256 = ANY(:s)"), {"s": shas})
-    return {r.sha256 for r in result}
-
-
-async def bound_areas(session: AsyncSession, token_areas: list[str], grids: list[str]) -> set[str]:
-    """Where the worker may file a report, in one statement: the areas their token names unless intake's
-    copy knows one as retired (one it has not heard of yet still binds: a valid report is never refused
-    for our lag), and those of `grids` that are live and lie below such an area (a retired grid binds no
-    new report; its old reports keep their scope)."""
-    if not token_areas:
-        return set()
-    result = await session.execute(
-        text(
-            """WITH bound AS (
-                 SELECT t.code FROM unnest(CAST(:t AS text[])) AS t(code)
-                 WHERE NOT EXISTS (SELECT 1 FROM intake.areas a WHERE a.code = t.code AND NOT a.active))
-               SELECT code FROM bound
-               UNION
-               SELECT a.code FROM intake.areas a
-               WHERE a.active AND a.code = ANY(CAST(:g AS text[])) AND a.path && ARRAY(SELECT code FROM bound)"""
-        ),
-        {"t": token_areas, "g": grids},
-    )
-    return {r.code for r in result}
 
 
 async def apply_status(session: AsyncSession, report_id: uuid.UUID, fields: dict[str, Any], now: datetime) -> Any:

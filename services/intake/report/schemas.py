@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -15,6 +16,8 @@ from shared.contracts.events import RISK_FLAGS
 
 ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "followup"]
 
+# The contract's tuple of flags as a Literal (pydantic documents it as an enum); mypy wants literal values
+# spelled out, and the one list of flags lives in shared/contracts.
 RiskFlag = Literal[RISK_FLAGS]  # type: ignore[valid-type]
 
 DISPUTE_CATEGORIES = {
@@ -66,7 +69,7 @@ def id_number_valid(value: str) -> bool:
         return True
     if not _ID18.match(value):
         return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS))
+    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS, strict=True))
     return _CHECK[total % 11] == value[17].upper()
 
 
@@ -168,7 +171,7 @@ def _field_error(kind: str, message: str, fields: list[str]) -> PydanticCustomEr
     return PydanticCustomError(kind, message, {"fields": ",".join(fields)})
 
 
-def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Validation errors as `{loc, msg, type}`; a whole-item rule's error gets one entry per field it names."""
     out: list[dict[str, Any]] = []
     for e in errors:

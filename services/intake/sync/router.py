@@ -6,19 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
-from services.intake.config import IntakeSettings, get_settings
+from services.intake.context import IntakeCtx
+from services.intake.device.service import require_grid_worker
 from services.intake.sync import service
 from services.intake.sync.schemas import PullResponse, PushResponse
 from shared.auth import CurrentPrincipal
 from shared.db import DbSession
-from shared.errors import NotFound
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/sync", tags=["sync"])
-
-
-def _settings(request: Request) -> IntakeSettings:
-    return getattr(request.app.state, "settings", None) or get_settings()
 
 
 @router.post(
@@ -37,13 +33,13 @@ def _settings(request: Request) -> IntakeSettings:
 async def push(
     request: Request,
     session: DbSession,
+    ctx: IntakeCtx,
     principal: CurrentPrincipal,
     x_device_time: Annotated[str | None, Header(alias="X-Device-Time")] = None,
 ) -> PushResponse:
-    if principal.role != "grid_worker":
-        raise NotFound()
-    body = service.parse_push(await request.body(), _settings(request).push_max_items)
-    return await service.push(session, principal, body.device_id, body.items, x_device_time, request.app.state.cipher)
+    require_grid_worker(principal)
+    body = service.parse_push(await request.body(), ctx.settings.push_max_items)
+    return await service.push(session, principal, body.device_id, body.items, x_device_time, ctx.cipher)
 
 
 @router.get(
@@ -53,22 +49,20 @@ async def push(
     responses=problem_responses(401, 403, 404, 410, 422, 503),
 )
 async def pull(
-    request: Request,
+    ctx: IntakeCtx,
     principal: CurrentPrincipal,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     wait: Annotated[float, Query(ge=0, le=30)] = 0,
 ) -> PullResponse:
-    if principal.role != "grid_worker":
-        raise NotFound()
-    state = request.app.state
+    require_grid_worker(principal)
     return await service.pull(
-        state.db,
-        state.notifier,
+        ctx.db,
+        ctx.notifier,
         principal,
-        state.settings.service_token,
+        ctx.settings.service_token,
         cursor,
         limit,
         wait,
-        state.settings.snapshot_days,
+        ctx.settings.snapshot_days,
     )

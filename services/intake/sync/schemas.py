@@ -16,7 +16,8 @@ class PushRequest(BaseModel):
 
     device_id: str = Field(min_length=1, max_length=100)
     items: list[dict[str, Any]] = Field(
-        description="each item is a ReportItem (see components.schemas.ReportItem); at most `push_max_items` (500) per push, more is 413"
+        description="each item is a ReportItem (see components.schemas.ReportItem); at most `push_max_items` (500)"
+        " per push, more is 413"
     )
 
     _storable = field_validator("device_id", mode="before")(refuse_unstorable)

@@ -13,20 +13,32 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.device import repository as devices
-from services.intake.directory import repository as directory
-from services.intake.feed import repository as feed
+from services.intake.attachment import service as attachments
+from services.intake.device import service as devices
+from services.intake.device.exceptions import DeviceMismatch, RevokedDevice
+from services.intake.directory import service as directory
+from services.intake.feed import service as feed
 from services.intake.feed.notifier import FeedNotifier
-from services.intake.report import repository as reports
-from services.intake.report.schemas import ReportItem, field_errors, printable_id
+from services.intake.report import service as reports
+from services.intake.report.schemas import Party, ReportItem, field_errors, printable_id
+from services.intake.sync.exceptions import (
+    CursorExpired,
+    CursorUnreadable,
+    DeviceTimeUnreadable,
+    DeviceTimeWithoutZone,
+    InvalidPushBatch,
+    PushNotJson,
+    ReportWriteRace,
+    TooManyItems,
+)
 from services.intake.sync.schemas import Change, PullResponse, PushRequest, PushResponse, PushResult
-from services.intake.task import repository as tasks
+from services.intake.task import service as tasks
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
 from shared.contracts.events import CASE_MAKING_KINDS, FOLLOWUP_SUBMITTED, REPORT_SUBMITTED
 from shared.db import Database
-from shared.errors import Forbidden, Problem, Unprocessable
 from shared.pii import PiiCipher
 
 
@@ -37,15 +49,9 @@ def parse_device_time(value: str | None, now: datetime) -> int | None:
     try:
         device_time = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise Unprocessable(
-            "X-Device-Time 必须是带时区的 RFC 3339 时间",
-            errors=[{"loc": ["header", "X-Device-Time"], "msg": "not an RFC 3339 time", "type": "datetime_parsing"}],
-        ) from None
+        raise DeviceTimeUnreadable() from None
     if device_time.tzinfo is None:
-        raise Unprocessable(
-            "X-Device-Time 必须带时区",
-            errors=[{"loc": ["header", "X-Device-Time"], "msg": "timezone required", "type": "timezone_aware"}],
-        )
+        raise DeviceTimeWithoutZone()
     offset = int((device_time - now).total_seconds() * 1000)
     return max(min(offset, 2**31 - 1), -(2**31))
 
@@ -58,27 +64,15 @@ def parse_push(raw: bytes, max_items: int = 500) -> PushRequest:
     except orjson.JSONDecodeError as exc:
         data = _loads_with_lone_surrogates(raw)
         if data is None:
-            raise Unprocessable(
-                "请求体不是有效的 JSON", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "json_invalid"}]
-            ) from None
+            raise PushNotJson(str(exc)) from None
     items = data.get("items") if isinstance(data, dict) else None
     if isinstance(items, list) and len(items) > max_items:
-        raise Problem(
-            f"一次最多同步 {max_items} 条，本次 {len(items)} 条，请分批提交",
-            status=413,
-            code="too_many_items",
-            title="同步条数过多",
-            errors=[{"loc": ["body", "items"], "msg": f"at most {max_items} items", "type": "too_long"}],
-            max_items=max_items,
-        )
+        raise TooManyItems(max_items, len(items))
     try:
         return PushRequest.model_validate(data)
     except ValidationError as exc:
-        raise Unprocessable(
-            "请求体不是有效的同步批次",
-            errors=[
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-            ],
+        raise InvalidPushBatch(
+            [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)]
         ) from None
 
 
@@ -102,7 +96,7 @@ def content_hash(item: ReportItem) -> str:
     return hashlib.sha256(ReportItem.__pydantic_serializer__.to_json(item)).hexdigest()
 
 
-def _party_wire(cipher: PiiCipher, party: Any) -> dict[str, Any]:
+def _party_wire(cipher: PiiCipher, party: Party) -> dict[str, Any]:
     return {
         "name": party.name,
         "role": party.role,
@@ -164,7 +158,7 @@ def _errors(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 async def push(
-    session: Any,
+    session: AsyncSession,
     principal: Principal,
     device_id: str,
     raw_items: list[dict[str, Any]],
@@ -173,10 +167,10 @@ async def push(
 ) -> PushResponse:
     now = clock.now()
     if principal.device_id and device_id != principal.device_id:
-        raise Forbidden("device_id 与登录设备不一致", code="device_mismatch")
+        raise DeviceMismatch()
     offset_ms = parse_device_time(device_time, now)
     if await devices.touch(session, device_id, principal.subject, now, offset_ms):
-        raise Forbidden("该设备已停用，请重新绑定设备", code="device_revoked")
+        raise RevokedDevice()
 
     results: list[PushResult | None] = [None] * len(raw_items)
     parsed: list[tuple[int, ReportItem, str]] = []
@@ -194,7 +188,7 @@ async def push(
     # refused for our lag), or a live grid below one of those in intake's copy (a retired grid binds
     # no new report; its old reports keep their scope).
     grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
-    allowed = await reports.bound_areas(session, sorted(principal.areas), grids)
+    allowed = await directory.bound_areas(session, sorted(principal.areas), grids)
     followup_errors = await _followup_errors(session, principal, [it for _, it, _ in parsed if it.kind == "followup"])
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
@@ -223,7 +217,7 @@ async def push(
     others = [it.id for _, it, _ in pending if it.id not in inserted]
     stored = await reports.existing(session, others)
     shas = sorted({a.removeprefix("sha256:") for _, it, _ in pending for a in it.attachments})
-    have = await reports.stored_attachments(session, shas)
+    have = await attachments.stored_attachments(session, shas)
     seen_accepted: set[uuid.UUID] = set()
     for i, item, digest in pending:
         if item.id in inserted and item.id not in seen_accepted and first_by_id[item.id][0] == i:
@@ -243,7 +237,7 @@ async def push(
             continue
         prior = stored.get(item.id)
         if prior is None:  # cannot happen: ON CONFLICT means a row exists
-            raise Problem("报告写入异常，请重试", status=503, code="retry", headers={"Retry-After": "1"})
+            raise ReportWriteRace()
         if prior.worker_id == principal.subject and bytes(prior.content_hash).hex() == digest:
             missing = [a for a in item.attachments if a.removeprefix("sha256:") not in have]
             results[i] = PushResult(
@@ -255,7 +249,7 @@ async def push(
 
 
 async def _followup_errors(
-    session: Any, principal: Principal, followups: list[ReportItem]
+    session: AsyncSession, principal: Principal, followups: list[ReportItem]
 ) -> dict[uuid.UUID, dict[str, Any]]:
     """A revisit record (回访记录) must answer an open task of this worker, about the case it names; one
     already stored is judged as a retry (duplicate / conflict) instead, since storing it closed the task."""
@@ -290,17 +284,11 @@ def encode_cursor(secret: str, worker_id: str, seq: int) -> str:
 
 
 def decode_cursor(secret: str, worker_id: str, cursor: str) -> int | None:
-    seq_s, _, sig = cursor.partition(".")
+    seq_s, _, _sig = cursor.partition(".")
     if not seq_s.isdigit() or len(seq_s) > 18:
         return None
     seq = int(seq_s)
     return seq if hmac.compare_digest(encode_cursor(secret, worker_id, seq), cursor) else None
-
-
-class CursorGone(Problem):
-    status = 410
-    code = "cursor_gone"
-    title = "同步游标无效或已过期"
 
 
 async def snapshot(db: Database, principal: Principal, secret: str, days: int) -> PullResponse:
@@ -353,19 +341,18 @@ async def pull(
 ) -> PullResponse:
     if principal.device_id:
         async with db.unit_of_work() as session:
-            if await devices.revoked_at(session, principal.device_id):
-                raise Forbidden("该设备已停用，请重新绑定设备", code="device_revoked")
+            await devices.refuse_if_revoked(session, principal.device_id)
     if cursor is None:
         return await snapshot(db, principal, secret, snapshot_days)
     after = decode_cursor(secret, principal.subject, cursor)
     if after is None:
-        raise CursorGone("同步游标无法识别，请重新拉取全量快照")
+        raise CursorUnreadable()
     deadline = asyncio.get_running_loop().time() + wait
     while True:
         async with db.unit_of_work() as session:
             head, min_seq = await feed.head(session, principal.subject)
             if after > head or after < min_seq:
-                raise CursorGone("同步游标已过期，请重新拉取全量快照")
+                raise CursorExpired()
             rows = await feed.since(session, principal.subject, after, limit + 1) if head > after else []
         remaining = deadline - asyncio.get_running_loop().time()
         if rows or remaining <= 0:

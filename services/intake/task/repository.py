@@ -36,7 +36,8 @@ async def finish(session: AsyncSession, task_ids: list[uuid.UUID], worker_id: st
     if task_ids:
         await session.execute(
             text(
-                "UPDATE intake.tasks SET state = 'done', done_at = :now WHERE id = ANY(:ids) AND worker_id = :w AND state = 'open'"
+                """UPDATE intake.tasks SET state = 'done', done_at = :now
+                   WHERE id = ANY(:ids) AND worker_id = :w AND state = 'open'"""
             ),
             {"ids": task_ids, "w": worker_id, "now": now},
         )
@@ -58,7 +59,8 @@ async def open_cases(
 async def open_for(session: AsyncSession, worker_id: str) -> list[Any]:
     result = await session.execute(
         text(
-            "SELECT id, kind, case_id, data, created_at FROM intake.tasks WHERE worker_id = :w AND state = 'open' ORDER BY created_at"
+            """SELECT id, kind, case_id, data, created_at FROM intake.tasks
+               WHERE worker_id = :w AND state = 'open' ORDER BY created_at"""
         ),
         {"w": worker_id},
     )
@@ -70,7 +72,8 @@ async def cancel(session: AsyncSession, task_id: uuid.UUID, worker_id: str, now:
     row = (
         await session.execute(
             text(
-                "UPDATE intake.tasks SET state = 'cancelled', done_at = :now WHERE id = :id AND worker_id = :w AND state = 'open' RETURNING id"
+                """UPDATE intake.tasks SET state = 'cancelled', done_at = :now
+                   WHERE id = :id AND worker_id = :w AND state = 'open' RETURNING id"""
             ),
             {"id": task_id, "w": worker_id, "now": now},
         )

@@ -1,5 +1,6 @@
-"""Asks cases whether a department caller may see the case of some reports (whistled 吹哨 to their
-department). A short timeout: when cases cannot answer, the download is 503 with Retry-After."""
+"""The download's HTTP client to cases (services speak over HTTP, never by import): asks whether a
+department caller may see the case of some reports (whistled 吹哨 to their department). A short
+timeout: when cases cannot answer, the download is 503 with Retry-After."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ import uuid
 import httpx
 from pydantic import ValidationError
 
+from services.intake.attachment.download.exceptions import CaseAccessUnavailable
 from shared.auth import Principal
 from shared.contracts.access import CASE_ACCESS_PATH, CaseAccessAnswer, CaseAccessQuery
-from shared.errors import ServiceUnavailable
 
 log = logging.getLogger("intake.attachment")
 
 
-class CaseAccess:
+class CaseAccessClient:
     def __init__(self, cases_url: str, service_token: str, timeout_seconds: float = 2.0) -> None:
         self._url = cases_url.rstrip("/") + CASE_ACCESS_PATH
         self._client = httpx.AsyncClient(timeout=timeout_seconds, headers={"Authorization": f"Bearer {service_token}"})
@@ -36,15 +37,15 @@ class CaseAccess:
             )
         except httpx.HTTPError as exc:
             log.warning("cases cannot answer a case-access question: %s", type(exc).__name__)
-            raise ServiceUnavailable("案件服务暂时不可用，无法确认查看权限") from None
+            raise CaseAccessUnavailable() from None
         if resp.status_code != 200:
             log.warning("cases answered a case-access question with %s", resp.status_code)
-            raise ServiceUnavailable("案件服务暂时不可用，无法确认查看权限")
+            raise CaseAccessUnavailable()
         try:
             return CaseAccessAnswer.model_validate_json(resp.content).visible
         except ValidationError:
             log.warning("cases answered a case-access question with an unreadable body")
-            raise ServiceUnavailable("案件服务暂时不可用，无法确认查看权限") from None
+            raise CaseAccessUnavailable() from None
 
     async def close(self) -> None:
         await self._client.aclose()

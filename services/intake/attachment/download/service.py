@@ -12,12 +12,12 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.attachment import repository
-from services.intake.attachment.case_access import CaseAccess
+from services.intake.attachment.download.clients import CaseAccessClient
+from services.intake.attachment.download.exceptions import AttachmentNotFound
 from services.intake.attachment.schemas import parse_sha256
 from services.intake.attachment.storage import AttachmentStore
 from shared.auth import Principal
 from shared.db import Database
-from shared.errors import NotFound
 
 log = logging.getLogger("intake.attachment")
 
@@ -35,7 +35,7 @@ class StoredFile:
 
 
 async def stored_file(
-    db: Database, store: AttachmentStore, principal: Principal, sha256: str, cases: CaseAccess | None = None
+    db: Database, store: AttachmentStore, principal: Principal, sha256: str, cases: CaseAccessClient | None = None
 ) -> StoredFile:
     """The stored file, for those allowed to see a report that references it (else 404, never 403):
     a grid worker the files they sent themselves (a report naming a hash proves nothing); a dispatcher
@@ -43,25 +43,25 @@ async def stored_file(
     whistled to their department (cases answers that; 503 when it cannot); an admin all."""
     digest = parse_sha256(sha256)
     if digest is None:
-        raise NotFound("附件不存在")
+        raise AttachmentNotFound()
     # Department staff and systems: only cases knows which cases were whistled to them.
     asks_cases = principal.role in DEPARTMENT_ROLES and bool(principal.department) and cases is not None
     async with db.unit_of_work() as session:
-        row = await repository.get_attachment(session, digest)
-        if row is None:
-            raise NotFound("附件不存在")
-        row = dict(row)
+        found = await repository.get_attachment(session, digest)
+        if found is None:
+            raise AttachmentNotFound()
+        row = dict(found)
         vouching = await repository.vouching_reports(session, digest) if asks_cases else []
         visible = False if asks_cases else await _may_see_here(session, principal, digest)
     # the connection is back in the pool before cases is asked
     if asks_cases and cases is not None and vouching:
         visible = await cases.may_see(principal, vouching)
     if not visible:
-        raise NotFound("附件不存在")
+        raise AttachmentNotFound()
     path = store.blob_path(digest)
     if not path.is_file():
         log.error("attachment %s is recorded but its file is missing", digest)
-        raise NotFound("附件不存在")
+        raise AttachmentNotFound()
     return StoredFile(path=path, sha256=digest, filetype=row["filetype"], filename=row["filename"], size=row["size"])
 
 
