@@ -19,8 +19,16 @@ import orjson
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
-from services.notify.delivery.jobs import DeliveryClients, deliver_due
+from services.notify.context import NotifyContext
+from services.notify.delivery.clients import DeliveryClients
+from services.notify.delivery.jobs import deliver_due
 from shared.clock import clock
+from shared.context import context_of
+
+
+def notify_context(app: Any) -> NotifyContext:
+    """The notify app's context: its cipher, rules, settings and clients."""
+    return context_of(app, NotifyContext)
 
 
 @dataclass
@@ -258,7 +266,7 @@ async def run_worker(app: Any, settings: Any = None, **overrides: Any) -> int:
         settings = settings.model_copy(update=overrides)
     clients = DeliveryClients(settings)
     try:
-        return await deliver_due(app.state.db, settings, app.state.cipher, clients, max_seconds=20)
+        return await deliver_due(app.state.db, settings, notify_context(app).cipher, clients, max_seconds=20)
     finally:
         await clients.close()
 

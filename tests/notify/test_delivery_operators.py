@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from notify_fakes import admin, fetch, insert_delivery, notify_app  # noqa: F401  (fixtures)
+from notify_fakes import admin, fetch, insert_delivery, notify_app, notify_context  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from services.notify.delivery.jobs import prune_deliveries
@@ -22,7 +22,7 @@ async def test_operators_page_through_dead_letters_and_filter_by_channel(system,
         )
         for i in range(5)
     ]
-    phone = notify_app.state.cipher.encrypt("13800001234")
+    phone = notify_context(notify_app).cipher.encrypt("13800001234")
     sms = await insert_delivery(
         db,
         target=phone,

@@ -8,7 +8,16 @@ import uuid
 from typing import Any
 
 import pytest
-from notify_fakes import Receiver, add_department, admin, new_secret, notify_app, put_endpoint, run_worker  # noqa: F401
+from notify_fakes import (  # noqa: F401
+    Receiver,
+    add_department,
+    admin,
+    new_secret,
+    notify_app,
+    notify_context,
+    put_endpoint,
+    run_worker,
+)
 from sqlalchemy import text
 
 from services.notify.rule.engine import load_rules
@@ -307,7 +316,7 @@ async def directory_snapshot(system, extra: list[dict[str, Any]]) -> dict[str, A
 
 
 async def test_a_user_removed_from_the_directory_gets_no_more_sms_or_inbox_messages(system, notify_app):
-    cipher = notify_app.state.cipher
+    cipher = notify_context(notify_app).cipher
     leader = {
         "user_id": str(uuid.uuid4()),
         "username": f"t-{uuid.uuid4().hex[:8]}",

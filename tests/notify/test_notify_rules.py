@@ -8,10 +8,13 @@ import uuid
 from case_helpers import act, dept_token, make_case, manual_clock, run_sweep
 from sqlalchemy import text
 
-from services.notify.digest import digest_event, send_daily_digest
+from services.notify.context import NotifyContext
+from services.notify.digest.jobs import send_daily_digest
+from services.notify.digest.service import digest_event
 from services.notify.rule.engine import load_rules
 from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
+from shared.context import context_of
 
 
 async def notify_db(system):
@@ -131,8 +134,8 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
         )
     ).json()
     assert any(c["area"] == "620602107" and (c["overdue"] or c["due_today"]) for c in digest["centres"]), digest
-    first = await send_daily_digest(app.state.db, app.state.settings, app.state.rules, force=True)
-    again = await send_daily_digest(app.state.db, app.state.settings, app.state.rules, force=True)
+    first = await send_daily_digest(context_of(app, NotifyContext), force=True)
+    again = await send_daily_digest(context_of(app, NotifyContext), force=True)
     assert first >= 1 and again == 0
     async with app.state.db.unit_of_work() as s:
         digests = (

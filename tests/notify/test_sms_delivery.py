@@ -7,7 +7,7 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from notify_fakes import Receiver, admin, fetch, insert_delivery, manual_clock, notify_app, run_worker  # noqa: F401
+from notify_fakes import Receiver, admin, fetch, insert_delivery, manual_clock, notify_app, notify_context, run_worker  # noqa: F401
 from sqlalchemy import text
 
 from shared.clock import CHINA_TZ, clock
@@ -27,7 +27,7 @@ def a_phone() -> str:
 async def sms_row(app, phone: str, text_: str = "【综治中心】您有一条新的待办", major: bool = False):
     return await insert_delivery(
         app.state.db,
-        target=app.state.cipher.encrypt(phone),
+        target=notify_context(app).cipher.encrypt(phone),
         channel="sms",
         payload={"text": text_, "major": major},
         recipient="test:sms",
@@ -66,7 +66,7 @@ async def test_a_failing_gateway_is_retried_per_schedule_and_does_not_use_up_the
         sent = (
             await session.execute(
                 text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
-                {"h": notify_app.state.cipher.lookup_hash("phone", phone)},
+                {"h": notify_context(notify_app).cipher.lookup_hash("phone", phone)},
             )
         ).scalar()
     assert sent == 0
@@ -86,7 +86,7 @@ async def test_over_the_daily_cap_an_sms_is_skipped_with_the_reason_not_dead(not
         stored = (
             await session.execute(
                 text("SELECT phone_hash FROM notify.sms_counters WHERE phone_hash = :h"),
-                {"h": notify_app.state.cipher.lookup_hash("phone", phone)},
+                {"h": notify_context(notify_app).cipher.lookup_hash("phone", phone)},
             )
         ).scalar()
     assert stored and phone not in stored  # keyed by the hash, never the number
@@ -106,7 +106,7 @@ async def test_a_major_case_sms_is_sent_past_the_daily_cap_and_not_counted(notif
         sent = (
             await session.execute(
                 text("SELECT sent FROM notify.sms_counters WHERE phone_hash = :h"),
-                {"h": notify_app.state.cipher.lookup_hash("phone", phone)},
+                {"h": notify_context(notify_app).cipher.lookup_hash("phone", phone)},
             )
         ).scalar()
     assert sent == 2  # the major one was not counted against the cap

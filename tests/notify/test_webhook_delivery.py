@@ -24,6 +24,7 @@ from notify_fakes import (  # noqa: F401  (fixtures)
     manual_clock,
     new_secret,
     notify_app,
+    notify_context,
     put_endpoint,
     run_worker,
     signed_by,
@@ -32,7 +33,8 @@ from notify_fakes import (  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from services.notify.delivery import repository as repo
-from services.notify.delivery.jobs import DeliveryClients, deliver_due, stop_delivering
+from services.notify.delivery.clients import DeliveryClients
+from services.notify.delivery.jobs import deliver_due, stop_delivering
 from services.notify.delivery.policy import parse_schedule
 from shared.clock import clock
 
@@ -253,7 +255,8 @@ async def test_a_worker_killed_mid_request_is_taken_over_with_the_same_webhook_i
         script = (
             "import asyncio\n"
             "from services.notify.config import NotifySettings\n"
-            "from services.notify.delivery.jobs import DeliveryClients, deliver_due\n"
+            "from services.notify.delivery.clients import DeliveryClients\n"
+            "from services.notify.delivery.jobs import deliver_due\n"
             "from shared.db import Database\n"
             "from shared.pii import PiiCipher\n"
             "async def main():\n"
@@ -317,7 +320,7 @@ async def test_shutdown_lets_a_send_in_flight_finish(system, notify_app, admin):
         settings = notify_app.state.settings
         clients = DeliveryClients(settings)
         run = asyncio.ensure_future(
-            deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20)
+            deliver_due(notify_app.state.db, settings, notify_context(notify_app).cipher, clients, max_seconds=20)
         )
         await receiver.wait_for(1)
         await stop_delivering(clients, [run], grace_seconds=5)
@@ -337,7 +340,7 @@ async def test_a_send_cut_short_by_shutdown_is_given_back_without_counting_an_at
         )
         clients = DeliveryClients(settings)
         run = asyncio.ensure_future(
-            deliver_due(notify_app.state.db, settings, notify_app.state.cipher, clients, max_seconds=20)
+            deliver_due(notify_app.state.db, settings, notify_context(notify_app).cipher, clients, max_seconds=20)
         )
         await receiver.wait_for(1)
         started = time.monotonic()

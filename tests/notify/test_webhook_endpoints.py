@@ -16,6 +16,7 @@ from notify_fakes import (  # noqa: F401  (fixtures)
     manual_clock,
     new_secret,
     notify_app,
+    notify_context,
     put_endpoint,
     run_worker,
     signed_by,
@@ -116,7 +117,7 @@ async def test_private_targets_are_refused_at_send_time_too(notify_app):
                     {"c": code, "u": url},
                 )
                 await endpoints.upsert_from_directory(
-                    session, notify_app.state.cipher, code, url, new_secret(), allow_private_targets=True
+                    session, notify_context(notify_app).cipher, code, url, new_secret(), allow_private_targets=True
                 )
         rows = [await insert_delivery(db, target=literal), await insert_delivery(db, target=named)]
         await run_worker(notify_app, webhook_allow_private_targets=False)
@@ -166,7 +167,7 @@ async def test_rotation_signs_with_both_secrets_for_24_hours_then_only_the_new(s
 
 async def test_directory_upsert_rotates_only_on_a_new_secret(notify_app):
     code, first, second = department(), new_secret(), new_secret()
-    cipher, db = notify_app.state.cipher, notify_app.state.db
+    cipher, db = notify_context(notify_app).cipher, notify_app.state.db
 
     async def current():
         async with db.unit_of_work() as session:
@@ -218,7 +219,7 @@ async def test_a_name_that_does_not_resolve_is_refused_at_put(system, notify_app
 async def test_an_org_import_does_not_undo_the_operator_s_url_and_secret(system, notify_app, admin, manual_clock):
     code, org_secret, operator_secret, org_secret_2 = department(), new_secret(), new_secret(), new_secret()
     await add_department(notify_app.state.db, code)
-    cipher, db = notify_app.state.cipher, notify_app.state.db
+    cipher, db = notify_context(notify_app).cipher, notify_app.state.db
     async with db.unit_of_work() as session:  # the org document seeds the endpoint
         await endpoints.upsert_from_directory(
             session, cipher, code, "http://127.0.0.1:9/org", org_secret, allow_private_targets=True

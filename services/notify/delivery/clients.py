@@ -1,4 +1,4 @@
-"""The HTTP clients of the delivery worker, held on app.state for the life of the process.
+"""The HTTP clients of the delivery worker, held in the notify context for the life of the process.
 
 Webhooks go through one aiohttp session, not httpx. Measured here (2 cores, signed POSTs to a local
 receiver, 32 in flight; `bench_deliveries.py --deliveries-compare-clients`): httpx 0.28 with one
@@ -17,13 +17,13 @@ environment are ignored, and every attempt has a total deadline.
 from __future__ import annotations
 
 import socket
-from typing import Any
 
 import aiohttp
 import httpx
 from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
+from services.notify.config import NotifySettings
 from services.notify.delivery.webhooks import UnsafeTarget, address_refusal, static_refusal
 
 MAX_RESPONSE_BYTES = 64 * 1024
@@ -60,7 +60,7 @@ class DeliveryClients:
 
     def __init__(
         self,
-        settings: Any = None,
+        settings: NotifySettings,
         *,
         concurrency: int | None = None,
         timeout_seconds: float | None = None,

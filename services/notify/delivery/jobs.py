@@ -41,6 +41,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from services.notify.config import NotifySettings
 from services.notify.delivery import repository as repo
 from services.notify.delivery.clients import DeliveryClients
 from services.notify.delivery.sms import china_day
@@ -49,13 +50,18 @@ from shared.clock import clock
 from shared.db import Database
 from shared.pii import PiiCipher
 
-__all__ = ["DeliveryClients", "deliver_due", "prune_deliveries", "stop_delivering"]
+__all__ = ["deliver_due", "prune_deliveries", "stop_delivering"]
 log = logging.getLogger("notify.delivery")
 CANCEL_AFTER_CLOSE_SECONDS = 5.0
 
 
 async def deliver_due(
-    db: Database, settings: Any, cipher: PiiCipher, clients: DeliveryClients, *, max_seconds: float | None = 60.0
+    db: Database,
+    settings: NotifySettings,
+    cipher: PiiCipher,
+    clients: DeliveryClients,
+    *,
+    max_seconds: float | None = 60.0,
 ) -> int:
     """Deliver everything due now (and what becomes due while it runs, for up to `max_seconds` of
     claiming), then return the number of deliveries settled (delivered, failed, dead or deferred)."""

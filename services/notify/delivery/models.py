@@ -1,27 +1,9 @@
-"""Notifications (what someone is told) and deliveries (one per channel and recipient, with attempts)."""
+"""Deliveries (one per notification and channel, with attempts) and the SMS daily counters."""
 
 from sqlalchemy import Column, DateTime, Index, Integer, Table, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.notify.db import metadata
-
-notifications = Table(
-    "notifications",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("event_id", UUID(as_uuid=True), nullable=False),
-    Column("event_type", Text, nullable=False),
-    Column("rule", Text, nullable=False),
-    Column("recipient", Text, nullable=False),  # user:<username> | department:<code> | worker:<id> | phone:<hash>
-    Column("title", Text, nullable=False),
-    Column("body", Text, nullable=False),
-    Column("case_id", Text),
-    Column("major", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("read_at", DateTime(timezone=True)),
-    UniqueConstraint("event_id", "rule", "recipient", name="uq_notifications_event_rule_recipient"),
-    Index("ix_notifications_recipient_created", "recipient", "created_at"),
-)
 
 deliveries = Table(
     "deliveries",
@@ -45,4 +27,13 @@ deliveries = Table(
     UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
     Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("state IN ('pending', 'failed')")),
     Index("ix_deliveries_state", "state", "created_at"),
+)
+
+# SMS sent per recipient (keyed hash of the phone) and China calendar day: the daily cap.
+sms_counters = Table(
+    "sms_counters",
+    metadata,
+    Column("phone_hash", Text, primary_key=True),
+    Column("day", Text, primary_key=True),
+    Column("sent", Integer, nullable=False),
 )

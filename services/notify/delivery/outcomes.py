@@ -13,7 +13,7 @@ import orjson
 
 from services.notify.delivery import repository as repo
 from services.notify.delivery.policy import JITTER
-from services.notify.endpoint import repository as endpoint_repo
+from services.notify.endpoint import service as endpoint_service
 from shared.clock import clock
 from shared.db import Database
 
@@ -132,7 +132,7 @@ async def settle(db: Database, outcomes: Sequence[Outcome], schedule: Sequence[f
         i, leases = ids("release")
         await repo.release(session, i, leases)
         if gone:
-            await endpoint_repo.disable(session, gone, now)
+            await endpoint_service.disable_gone(session, gone, now)
         if released:
             await repo.release_sms(session, released)
     for code, reason in gone.items():

@@ -11,14 +11,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import CursorResult, Result, and_, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.delivery.models import deliveries
 
 WORKER_CHANNELS = ("webhook", "sms")
+
+
+def _count(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE touched."""
+    return cast("CursorResult[Any]", result).rowcount or 0
+
 
 _CLAIM = text(
     """WITH c AS (
@@ -75,7 +81,7 @@ async def mark_delivered(
         ),
         {"ids": list(ids), "leases": list(leases), "statuses": list(statuses), "now": now},
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def mark_failed(
@@ -95,13 +101,15 @@ async def mark_failed(
         text(
             f"""UPDATE notify.deliveries d SET
                        attempts = d.attempts + 1, last_status = u.status, lease_until = NULL,
-                       state = CASE WHEN d.attempts + 1 > cardinality(CAST(:sched AS float8[])) THEN 'dead' ELSE 'failed' END,
+                       state = CASE WHEN d.attempts + 1 > cardinality(CAST(:sched AS float8[])) THEN 'dead'
+                                    ELSE 'failed' END,
                        last_error = CASE WHEN d.attempts + 1 > cardinality(CAST(:sched AS float8[]))
                                          THEN 'gave up after ' || (d.attempts + 1) || ' attempts; last: ' || u.err
                                          ELSE u.err END,
                        next_attempt_at = CASE WHEN d.attempts + 1 > cardinality(CAST(:sched AS float8[])) THEN NULL
                                          ELSE CAST(:now AS timestamptz) + make_interval(secs =>
-                                              (CAST(:sched AS float8[]))[d.attempts + 1] * (1 - :jitter + random() * 2 * :jitter)) END
+                                              (CAST(:sched AS float8[]))[d.attempts + 1]
+                                              * (1 - :jitter + random() * 2 * :jitter)) END
                 FROM {_UNNEST_BASE}, CAST(:errors AS text[]), CAST(:statuses AS int[])) AS u(id, lease, err, status)
                 WHERE d.id = u.id AND d.lease_until = u.lease"""
         ),
@@ -115,7 +123,7 @@ async def mark_failed(
             "jitter": jitter,
         },
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def mark_dead(
@@ -148,7 +156,7 @@ async def mark_dead(
             "state": state,
         },
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def defer(
@@ -165,7 +173,7 @@ async def defer(
         ),
         {"ids": list(ids), "leases": list(leases), "until": list(until)},
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def release(session: AsyncSession, ids: Sequence[uuid.UUID], leases: Sequence[datetime]) -> int:
@@ -180,7 +188,7 @@ async def release(session: AsyncSession, ids: Sequence[uuid.UUID], leases: Seque
         ),
         {"ids": list(ids), "leases": list(leases)},
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 # ---- SMS daily cap ------------------------------------------------------------------------------
@@ -206,7 +214,8 @@ async def release_sms(session: AsyncSession, keys: Sequence[tuple[str, str]]) ->
     await session.execute(
         text(
             """UPDATE notify.sms_counters c SET sent = greatest(c.sent - u.n, 0)
-               FROM (SELECT h, day, count(*) AS n FROM unnest(CAST(:hashes AS text[]), CAST(:days AS text[])) AS x(h, day)
+               FROM (SELECT h, day, count(*) AS n
+                     FROM unnest(CAST(:hashes AS text[]), CAST(:days AS text[])) AS x(h, day)
                      GROUP BY h, day) u
                WHERE c.phone_hash = u.h AND c.day = u.day"""
         ),
@@ -216,7 +225,7 @@ async def release_sms(session: AsyncSession, keys: Sequence[tuple[str, str]]) ->
 
 async def prune_sms_counters(session: AsyncSession, before_day: str) -> int:
     result = await session.execute(text("DELETE FROM notify.sms_counters WHERE day < :day"), {"day": before_day})
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def prune_delivered(session: AsyncSession, before: datetime, limit: int) -> int:
@@ -230,7 +239,7 @@ async def prune_delivered(session: AsyncSession, before: datetime, limit: int) -
         ),
         {"before": before, "n": limit},
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def bring_forward_failed(session: AsyncSession, department_code: str, now: datetime) -> int:
@@ -243,7 +252,7 @@ async def bring_forward_failed(session: AsyncSession, department_code: str, now:
         ),
         {"now": now, "code": department_code},
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 # ---- operators ----------------------------------------------------------------------------------
@@ -301,7 +310,7 @@ async def requeue_matching(
         text(f"UPDATE notify.deliveries SET state = 'pending', next_attempt_at = :now WHERE {' AND '.join(where)}"),
         params,
     )
-    return result.rowcount or 0
+    return _count(result)
 
 
 async def requeue(session: AsyncSession, delivery_id: uuid.UUID, now: datetime) -> Any:
@@ -314,3 +323,24 @@ async def requeue(session: AsyncSession, delivery_id: uuid.UUID, now: datetime) 
         .returning(*deliveries.c)
     )
     return result.first()
+
+
+# ---- the rules' new deliveries ----------------------------------------------------------------------
+
+
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert the deliveries of new notifications (a repeat of a notification's channel is not)."""
+    if not rows:
+        return
+    await session.execute(
+        text(
+            """INSERT INTO notify.deliveries
+                 (id, notification_id, channel, recipient, target, message_id, payload, state,
+                 last_error, next_attempt_at, delivered_at, event_at, created_at)
+               VALUES (:id, :notification_id, :channel, :recipient, :target, :message_id, CAST(:payload AS jsonb),
+                 :state,
+                 :last_error, :next_attempt_at, :delivered_at, :event_at, :now)
+               ON CONFLICT ON CONSTRAINT uq_deliveries_notification_channel DO NOTHING"""
+        ),
+        rows,
+    )

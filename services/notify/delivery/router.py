@@ -7,9 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from services.notify.context import Context
 from services.notify.delivery import service
 from services.notify.delivery.schemas import DeliveryOut, DeliveryPage, RetryFilter, RetryResult
-from services.notify.endpoint.dependencies import Cipher
 from shared.auth import require_roles
 from shared.db import DbSession
 from shared.openapi import problem_responses
@@ -25,7 +25,7 @@ router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"], dependencies=[r
 )
 async def list_deliveries(
     session: DbSession,
-    cipher: Cipher,
+    ctx: Context,
     status: Annotated[
         Literal["pending", "delivered", "failed", "dead", "skipped", "handed_off"] | None, Query()
     ] = None,
@@ -33,7 +33,7 @@ async def list_deliveries(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> DeliveryPage:
-    return DeliveryPage(**await service.list_deliveries(session, cipher, status, channel, cursor, limit))
+    return await service.list_deliveries(session, ctx.cipher, status, channel, cursor, limit)
 
 
 @router.post(
@@ -43,9 +43,7 @@ async def list_deliveries(
     responses=problem_responses(401, 404, 422),
 )
 async def retry_deliveries(body: RetryFilter, session: DbSession) -> RetryResult:
-    return RetryResult(
-        **await service.retry_matching(session, list(body.status), body.channel, body.department, body.since)
-    )
+    return await service.retry_matching(session, list(body.status), body.channel, body.department, body.since)
 
 
 @router.post(
@@ -54,5 +52,5 @@ async def retry_deliveries(body: RetryFilter, session: DbSession) -> RetryResult
     summary="Send a failed or dead delivery again now (attempts kept); 409 if it was delivered",
     responses=problem_responses(401, 404, 409, 422),
 )
-async def retry_delivery(delivery_id: uuid.UUID, session: DbSession, cipher: Cipher) -> DeliveryOut:
-    return DeliveryOut(**await service.retry(session, cipher, delivery_id))
+async def retry_delivery(delivery_id: uuid.UUID, session: DbSession, ctx: Context) -> DeliveryOut:
+    return await service.retry(session, ctx.cipher, delivery_id)

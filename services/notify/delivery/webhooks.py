@@ -118,7 +118,7 @@ def static_refusal(url: str, allow_private: bool) -> str | None:
 async def resolve(host: str, port: int) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 async def check_target(url: str, allow_private: bool) -> None:

@@ -10,6 +10,7 @@ outcomes in batches meanwhile. Claiming, sending and settling overlap.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import math
@@ -18,17 +19,16 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
+from services.notify.config import NotifySettings
 from services.notify.delivery import repository as repo
 from services.notify.delivery.clients import DeliveryClients, TransportError
 from services.notify.delivery.outcomes import Claimed, Outcome, as_dict, body_of, settle
 from services.notify.delivery.policy import parse_schedule
 from services.notify.delivery.sms import GatewaySmsProvider, LoggingSmsProvider, SmsProvider, china_day, quiet_until
 from services.notify.delivery.webhooks import UnsafeTarget, static_refusal, webhook_headers
-from services.notify.directory import repository as directory
-from services.notify.endpoint import repository as endpoint_repo
-from services.notify.endpoint.service import signing_keys
+from services.notify.directory import service as directory
+from services.notify.endpoint import service as endpoint_service
 from shared.clock import clock
 from shared.db import Database
 from shared.errors import is_database_unavailable
@@ -70,7 +70,12 @@ class DeliveryRun:
     """One run of the worker (what `deliver_due` does): claim, send, settle, until nothing is due."""
 
     def __init__(
-        self, db: Database, settings: Any, cipher: PiiCipher, clients: DeliveryClients, max_seconds: float | None
+        self,
+        db: Database,
+        settings: NotifySettings,
+        cipher: PiiCipher,
+        clients: DeliveryClients,
+        max_seconds: float | None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -103,6 +108,7 @@ class DeliveryRun:
         self.settled = 0
         self._slot_freed = asyncio.Event()
         self._results_ready = asyncio.Event()
+        self._flush_now = asyncio.Event()  # FLUSH_AT results wait, or the run is closing
         self._closing = False
         self._failure: BaseException | None = None
 
@@ -122,6 +128,7 @@ class DeliveryRun:
                 raise
         finally:
             self._closing = True  # no new sends from here on
+            self._flush_now.set()
             for fut in list(self.in_flight):
                 fut.cancel()  # only when failing or cancelled: those rows stay leased and are retried later
             self._results_ready.set()
@@ -163,10 +170,8 @@ class DeliveryRun:
                     return
             self._slot_freed.clear()
             if self.in_flight:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._slot_freed.wait(), RECHECK_SECONDS)
-                except TimeoutError:
-                    pass
 
     async def _wind_down(self) -> None:
         """Shutdown: rows claimed but not sent go back at once (no attempt counted); sends in flight
@@ -217,15 +222,18 @@ class DeliveryRun:
     def _result(self, outcome: Outcome) -> None:
         self.results.append(outcome)
         self._results_ready.set()
+        if len(self.results) >= FLUSH_AT:
+            self._flush_now.set()
 
     async def _settler(self) -> None:
         """Write results every FLUSH_EVERY_SECONDS (or FLUSH_AT of them), until closing and empty."""
         while True:
             await self._results_ready.wait()
-            if not self._closing:
-                deadline = time.monotonic() + FLUSH_EVERY_SECONDS
-                while len(self.results) < FLUSH_AT and not self._closing and time.monotonic() < deadline:
-                    await asyncio.sleep(min(0.01, max(0.0, deadline - time.monotonic())))
+            if not self._closing and len(self.results) < FLUSH_AT:
+                # gather results for a while: one settling transaction pays for many of them
+                self._flush_now.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._flush_now.wait(), FLUSH_EVERY_SECONDS)
             self._results_ready.clear()
             try:
                 await self._flush()
@@ -268,7 +276,7 @@ class DeliveryRun:
             return
         now = clock.now()
         async with self.db.unit_of_work() as session:
-            found = await endpoint_repo.load_many(session, missing)
+            found = await endpoint_service.endpoints_of(session, missing)
             retired = await directory.retired_codes(session, missing)
         loaded_at = time.monotonic()
         for code in missing:
@@ -280,7 +288,7 @@ class DeliveryRun:
                 url=ep.url,
                 state=ep.state,
                 reason=ep.disabled_reason,
-                keys=signing_keys(ep.secrets, self.cipher, now),
+                keys=endpoint_service.signing_keys(ep.secrets, self.cipher, now),
                 refusal=static_refusal(ep.url, allow_private),
                 loaded_at=loaded_at,
                 retired=ep.department_code in retired,

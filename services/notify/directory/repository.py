@@ -8,16 +8,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-RETIRED = "部门已撤销"  # why a retired department's webhooks are skipped (delivery.last_error)
-
 
 async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
     areas = payload.get("areas") or []
     if areas:
         await session.execute(
             text(
-                """INSERT INTO notify.areas (code, name, level, path, updated_at) VALUES (:code, :name, :level, :path, :now)
-                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level, path = EXCLUDED.path, updated_at = :now"""
+                """INSERT INTO notify.areas (code, name, level, path, updated_at)
+                   VALUES (:code, :name, :level, :path, :now)
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level, path = EXCLUDED.path,
+                     updated_at = :now"""
             ),
             [{"code": a["code"], "name": a["name"], "level": a["level"], "path": a["path"], "now": now} for a in areas],
         )
@@ -32,7 +32,8 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
     # from one to somebody never known).
     await session.execute(
         text(
-            "UPDATE notify.users SET active = false, updated_at = :now WHERE active AND NOT (user_id = ANY(CAST(:ids AS text[])))"
+            "UPDATE notify.users SET active = false, updated_at = :now"
+            " WHERE active AND NOT (user_id = ANY(CAST(:ids AS text[])))"
         ),
         {"ids": ids, "now": now},
     )
@@ -40,15 +41,18 @@ async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime)
         # a username now held by another account: the old row is stale
         await session.execute(
             text(
-                """DELETE FROM notify.users WHERE username = ANY(CAST(:names AS text[])) AND NOT (user_id = ANY(CAST(:ids AS text[])))"""
+                """DELETE FROM notify.users
+                   WHERE username = ANY(CAST(:names AS text[])) AND NOT (user_id = ANY(CAST(:ids AS text[])))"""
             ),
             {"names": [u["username"] for u in users], "ids": ids},
         )
         await session.execute(
             text(
-                """INSERT INTO notify.users (user_id, username, name, role, department_code, areas, phone_enc, active, updated_at)
+                """INSERT INTO notify.users
+                     (user_id, username, name, role, department_code, areas, phone_enc, active, updated_at)
                    VALUES (:user_id, :username, :name, :role, :department_code, :areas, :phone_enc, true, :now)
-                   ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, name = EXCLUDED.name, role = EXCLUDED.role,
+                   ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username, name = EXCLUDED.name,
+                     role = EXCLUDED.role,
                      department_code = EXCLUDED.department_code, areas = EXCLUDED.areas, phone_enc = EXCLUDED.phone_enc,
                      active = true, updated_at = :now"""
             ),
@@ -72,7 +76,8 @@ async def _replace_departments(session: AsyncSession, depts: list[dict[str, Any]
             text(
                 """INSERT INTO notify.departments (code, name, area_code, head, active, updated_at)
                    VALUES (:code, :name, :area_code, :head, :active, :now)
-                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_code = EXCLUDED.area_code, head = EXCLUDED.head,
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, area_code = EXCLUDED.area_code,
+                     head = EXCLUDED.head,
                      active = EXCLUDED.active, updated_at = :now"""
             ),
             [
@@ -89,7 +94,8 @@ async def _replace_departments(session: AsyncSession, depts: list[dict[str, Any]
         )
     await session.execute(
         text(
-            "UPDATE notify.departments SET active = false, updated_at = :now WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"
+            "UPDATE notify.departments SET active = false, updated_at = :now"
+            " WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"
         ),
         {"codes": [d["code"] for d in depts], "now": now},
     )
@@ -135,7 +141,8 @@ async def users_where(session: AsyncSession, sql: str, params: dict[str, Any]) -
     """Active users only: someone the directory no longer lists is told nothing."""
     result = await session.execute(
         text(
-            f"SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND ({sql})"
+            "SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users"
+            f" WHERE active AND ({sql})"
         ),
         params,
     )

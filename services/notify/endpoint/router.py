@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from services.notify.context import Context
 from services.notify.endpoint import service
-from services.notify.endpoint.dependencies import Cipher, Settings
 from services.notify.endpoint.schemas import EndpointIn, EndpointOut
 from shared.auth import require_roles
 from shared.db import DbSession
@@ -25,16 +25,16 @@ DepartmentCode = Annotated[str, Path(min_length=1, max_length=40, description="d
     responses=problem_responses(401, 404, 422),
 )
 async def put_endpoint(
-    department_code: DepartmentCode, body: EndpointIn, session: DbSession, cipher: Cipher, settings: Settings
+    department_code: DepartmentCode, body: EndpointIn, session: DbSession, ctx: Context
 ) -> EndpointOut:
     return EndpointOut(
         **await service.put_endpoint(
             session,
-            cipher,
+            ctx.cipher,
             department_code,
             body.url,
             body.secret,
-            allow_private_targets=settings.webhook_allow_private_targets,
+            allow_private_targets=ctx.settings.webhook_allow_private_targets,
         )
     )
 

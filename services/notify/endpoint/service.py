@@ -13,7 +13,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.notify.delivery import repository as delivery_repo
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify.delivery import service as delivery_service
 from services.notify.delivery.webhooks import (
     InvalidSecret,
     UnsafeTarget,
@@ -21,10 +23,16 @@ from services.notify.delivery.webhooks import (
     decode_secret,
     static_refusal,
 )
-from services.notify.directory import repository as directory
+from services.notify.directory import service as directory
 from services.notify.endpoint import repository as repo
+from services.notify.endpoint.exceptions import (
+    DepartmentNotListed,
+    EndpointNotFound,
+    SecretRequired,
+    UnsafeUrl,
+    UnusableSecret,
+)
 from shared.clock import clock
-from shared.errors import NotFound, Unprocessable
 from shared.pii import PiiCipher
 
 log = logging.getLogger("notify.endpoint")
@@ -85,32 +93,28 @@ def view(row: Any, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
-def _field_error(field: str, msg: str, kind: str) -> Unprocessable:
-    return Unprocessable(f"{field}: {msg}", errors=[{"loc": ["body", field], "msg": msg, "type": kind}])
-
-
 async def put_endpoint(
-    session: Any, cipher: PiiCipher, code: str, url: str, secret: str | None, *, allow_private_targets: bool
+    session: AsyncSession, cipher: PiiCipher, code: str, url: str, secret: str | None, *, allow_private_targets: bool
 ) -> dict[str, Any]:
     """An operator sets a department's URL (and maybe a new secret). The endpoint is active again, is
     the operator's from now on (an org import no longer changes it), and the department's failed
     webhook deliveries are tried again now rather than at their next scheduled attempt. A department
     the directory does not list (unknown or retired) has no endpoint to set."""
     if await directory.live_department(session, code) is None:
-        raise NotFound("部门不存在或已撤销")
+        raise DepartmentNotListed()
     try:
         await check_target(url, allow_private_targets)
     except UnsafeTarget as exc:
-        raise _field_error("url", str(exc), "unsafe_url") from None
+        raise UnsafeUrl(str(exc)) from None
     if secret is not None:
         try:
             decode_secret(secret)
         except InvalidSecret as exc:
-            raise _field_error("secret", str(exc), "invalid_secret") from None
+            raise UnusableSecret(str(exc)) from None
     now = clock.now()
     existing = await repo.get(session, code)
     if secret is None and (existing is None or not live_secrets(existing.secrets, now)):
-        raise _field_error("secret", "a secret is required: the endpoint has none", "missing")
+        raise SecretRequired()
     row, _ = await repo.lock_or_create(session, code, url, now, source=OPERATOR)
     values: dict[str, Any] = {
         "url": url,
@@ -124,7 +128,7 @@ async def put_endpoint(
     else:
         values["secrets"] = live_secrets(row.secrets, now)  # expired entries are dropped
     row = await repo.save(session, code, **values)
-    brought = await delivery_repo.bring_forward_failed(session, code, now)
+    brought = await delivery_service.bring_forward_failed(session, code, now)
     log.info(
         "webhook endpoint %s set (%d signing secrets; %d failed deliveries due now)",
         code,
@@ -134,15 +138,15 @@ async def put_endpoint(
     return view(row, now)
 
 
-async def get_endpoint(session: Any, code: str) -> dict[str, Any]:
+async def get_endpoint(session: AsyncSession, code: str) -> dict[str, Any]:
     row = await repo.get(session, code)
     if row is None:
-        raise NotFound("该部门未配置 webhook")
+        raise EndpointNotFound()
     return view(row)
 
 
 async def upsert_from_directory(
-    session: Any,
+    session: AsyncSession,
     cipher: PiiCipher,
     code: str,
     url: str | None,
@@ -154,10 +158,11 @@ async def upsert_from_directory(
 
     An endpoint an operator has set (PUT /v1/endpoints) is the operator's from then on: the directory
     changes neither its URL nor its secrets. The directory seeds and keeps up only the endpoints it
-    created (source `directory`). For those: nothing changes when url and secret are what is stored (the secret is not rotated again). A new URL
-    makes the endpoint active again; a URL that may not be called (scheme, loopback/private address
-    literal or local name while private targets are not allowed) is stored disabled with the reason,
-    so its deliveries fail visibly until an operator fixes it. A malformed secret is logged and
+    created (source `directory`). For those: nothing changes when url and secret are what is stored
+    (the secret is not rotated again). A new URL makes the endpoint active again; a URL that may not
+    be called (scheme, loopback/private address literal or local name while private targets are not
+    allowed) is stored disabled with the reason, so its deliveries fail visibly until an operator
+    fixes it. A malformed secret is logged and
     ignored (the old ones keep signing). No URL: nothing is done.
     """
     if not url:
@@ -189,3 +194,30 @@ async def upsert_from_directory(
     if values:
         values["updated_at"] = now
         await repo.save(session, code, **values)
+
+
+async def disable_gone(session: AsyncSession, reasons: dict[str, str], now: datetime) -> None:
+    """Disable the endpoints whose department system answered 410 Gone, each with its reason."""
+    await repo.disable(session, reasons, now)
+
+
+async def apply_directory_webhooks(
+    session: AsyncSession,
+    cipher: PiiCipher,
+    departments: list[dict[str, Any]],
+    *,
+    allow_private_targets: bool,
+) -> None:
+    """The webhook settings of the org document's live departments (`webhook`: url, secret_enc)."""
+    for dept in departments:
+        hook = dept.get("webhook") or {}
+        if hook.get("url") and dept.get("active") is not False:
+            secret = cipher.decrypt(hook.get("secret_enc")) if hook.get("secret_enc") else None
+            await upsert_from_directory(
+                session, cipher, dept["code"], hook["url"], secret, allow_private_targets=allow_private_targets
+            )
+
+
+async def endpoints_of(session: AsyncSession, codes: list[str]) -> list[Any]:
+    """The endpoints of these departments (those that have one)."""
+    return await repo.load_many(session, codes)

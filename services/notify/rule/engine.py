@@ -24,7 +24,7 @@ Audience = Literal[
     "worker",
     "notice_centre",
 ]
-DIGEST_DAILY = "digest.daily"  # made by notify itself (digest.py), once a day per centre
+DIGEST_DAILY = "digest.daily"  # made by notify itself (digest/), once a day per centre
 KNOWN_EVENTS = frozenset(NOTIFY_EVENT_TYPES) | {DIGEST_DAILY}
 Channel = Literal["webhook", "inbox", "sms", "phone"]
 
@@ -56,7 +56,7 @@ class RulesFile(BaseModel):
     rules: list[Rule]
 
 
-class _Blank(dict):  # type: ignore[type-arg]
+class _Blank(dict[str, Any]):
     def __missing__(self, key: str) -> str:
         return ""
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from services.notify.directory import repository as directory
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.notify.directory import service as directory
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ def _workers(ids: list[str]) -> list[Recipient]:
     return [Recipient(f"worker:{w}", "worker", w) for w in dict.fromkeys(ids)]
 
 
-async def _department(session: Any, code: str | None) -> list[Recipient]:
+async def _department(session: AsyncSession, code: str | None) -> list[Recipient]:
     """The department's system and its staff. A retired (撤销) department has no staff to tell: only its
     system stays a recipient, so that the webhook is recorded as skipped with the reason (部门已撤销)."""
     if not code:
@@ -42,7 +44,7 @@ async def _department(session: Any, code: str | None) -> list[Recipient]:
     return out + _users(await directory.staff_of(session, code))
 
 
-async def _centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
+async def _centre(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
     """The dispatchers of the nearest centre above the case's area."""
     for code in reversed(data.get("area_path") or []):
         rows = await directory.dispatchers_of(session, code)
@@ -51,7 +53,7 @@ async def _centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
     return []
 
 
-async def _notice_centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
+async def _notice_centre(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
     """The dispatchers of the centre that issued a notice (`notice_area`): only it may close the notice.
     A village case's notice is the township's: the village centre nearer the case is not the one to tell.
     No dispatcher there: the nearest centre above it on the case's path; an older event without
@@ -68,7 +70,7 @@ async def _notice_centre(session: Any, data: dict[str, Any]) -> list[Recipient]:
     return []
 
 
-async def _unit(session: Any, unit: str | None, data: dict[str, Any]) -> list[Recipient]:
+async def _unit(session: AsyncSession, unit: str | None, data: dict[str, Any]) -> list[Recipient]:
     """A unit is a department (its system and staff) or an area (its centre's dispatchers); a retired
     department's business goes to the centre."""
     if unit and await directory.live_department(session, unit):
@@ -80,7 +82,7 @@ async def _unit(session: Any, unit: str | None, data: dict[str, Any]) -> list[Re
     return await _centre(session, data)
 
 
-async def _head(session: Any, data: dict[str, Any]) -> list[Recipient]:
+async def _head(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
     """The head of the event's department, else of the department a notice names as its unit (a
     retired department has no head to tell)."""
     for code in (data.get("department"), data.get("unit")):
@@ -90,7 +92,7 @@ async def _head(session: Any, data: dict[str, Any]) -> list[Recipient]:
     return []
 
 
-async def _responsible_person(session: Any, data: dict[str, Any]) -> list[Recipient]:
+async def _responsible_person(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
     """The case's responsible person (in-app and SMS); when the case has none, the responsible unit
     (without SMS to all of its staff)."""
     username = data.get("responsible_person")
@@ -99,7 +101,7 @@ async def _responsible_person(session: Any, data: dict[str, Any]) -> list[Recipi
     return [replace(r, phone_enc=None) for r in await _unit(session, data.get("responsible_unit"), data)]
 
 
-async def _reporters(session: Any, data: dict[str, Any]) -> list[Recipient]:
+async def _reporters(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
     """Every grid worker who reported the case (`reporters`, usernames), else `reporter_id`; someone
     the directory has removed or deactivated hears nothing."""
     usernames = data.get("reporters")
@@ -109,13 +111,13 @@ async def _reporters(session: Any, data: dict[str, Any]) -> list[Recipient]:
     return await _worker(session, worker)
 
 
-async def _worker(session: Any, worker: Any) -> list[Recipient]:
+async def _worker(session: AsyncSession, worker: Any) -> list[Recipient]:
     if not worker:
         return []
     return [] if await directory.inactive_ids(session, [str(worker)]) else _workers([str(worker)])
 
 
-async def recipients(session: Any, audience: str, data: dict[str, Any]) -> list[Recipient]:
+async def recipients(session: AsyncSession, audience: str, data: dict[str, Any]) -> list[Recipient]:
     path = list(data.get("area_path") or [])
     if audience == "department":
         return await _department(session, data.get("department"))

@@ -8,11 +8,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.db import outbox
-from services.notify.directory import repository as directory
-from services.notify.endpoint import repository as endpoint_repo
-from services.notify.rule import repository as repo
+from services.notify.delivery import service as delivery_service
+from services.notify.directory import service as directory
+from services.notify.endpoint import service as endpoint_service
+from services.notify.notification import service as notification_service
 from services.notify.rule.engine import Rule, render
 from services.notify.rule.recipients import Recipient, recipients
 from shared.clock import CHINA_TZ, clock
@@ -57,7 +59,7 @@ def _local(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
 
 
-async def enrich(session: Any, data: dict[str, Any]) -> dict[str, Any]:
+async def enrich(session: AsyncSession, data: dict[str, Any]) -> dict[str, Any]:
     out = dict(data)
     path = data.get("area_path") or []
     township = None
@@ -87,11 +89,11 @@ def _channel_fits(channel: str, r: Recipient) -> bool:
     }[channel]
 
 
-async def _webhook_refusals(session: Any, codes: set[str]) -> dict[str, str]:
+async def _webhook_refusals(session: AsyncSession, codes: set[str]) -> dict[str, str]:
     """Why a department's system cannot get a webhook now (retired, no endpoint, or one that is disabled)."""
     if not codes:
         return {}
-    found = {e.department_code: e for e in await endpoint_repo.load_many(session, sorted(codes))}
+    found = {e.department_code: e for e in await endpoint_service.endpoints_of(session, sorted(codes))}
     retired = await directory.retired_codes(session, sorted(codes))
     out: dict[str, str] = {}
     for code in codes:
@@ -106,7 +108,7 @@ async def _webhook_refusals(session: Any, codes: set[str]) -> dict[str, str]:
 
 
 async def _plan(
-    session: Any, rules: list[Rule], event: EventIn, data: dict[str, Any]
+    session: AsyncSession, rules: list[Rule], event: EventIn, data: dict[str, Any]
 ) -> list[tuple[Rule, Recipient, list[str]]]:
     """(rule, recipient, channels) for the event: one message per recipient and channel whatever the
     number of rules that reach them (the first matching rule in the file wins)."""
@@ -117,14 +119,14 @@ async def _plan(
             continue
         for audience in rule.to:
             for r in await recipients(session, audience, data):
-                channels = [c for c in rule.channels if _channel_fits(c, r) and (c, r.key) not in taken]
+                channels: list[str] = [c for c in rule.channels if _channel_fits(c, r) and (c, r.key) not in taken]
                 if channels:
                     taken.update((c, r.key) for c in channels)
                     plan.append((rule, r, channels))
     return plan
 
 
-async def apply_rules(session: Any, rules: list[Rule], event: EventIn) -> int:
+async def apply_rules(session: AsyncSession, rules: list[Rule], event: EventIn) -> int:
     """Make the notifications and deliveries an event calls for; returns deliveries made.
 
     Webhooks to a retired department or one without an (active) endpoint are recorded as `skipped` with the reason,
@@ -211,9 +213,9 @@ async def apply_rules(session: Any, rules: list[Rule], event: EventIn) -> int:
             )
     if not notifications:
         return 0
-    inserted = await repo.insert_notifications(session, notifications)
+    inserted = await notification_service.record(session, notifications)
     rows = [d for d in deliveries if d["notification_id"] in inserted]
-    await repo.insert_deliveries(session, rows)
+    await delivery_service.record(session, rows)
     handed = {d["message_id"] for d in rows if d["channel"] == "phone"}
     await publish(session, outbox, [e for e in phone_events if e.payload["message_id"] in handed])
     return len(rows)

@@ -1,24 +1,22 @@
 """The daily digest (每日提醒) per centre: overdue and due-today clocks. Who hears of it, through which
-channels and in which words is the `digest.daily` rule's (rules.yaml), like any other event. Once per
-day across replicas: the day's claim and the notifications commit together."""
+channels and in which words is the `digest.daily` rule's (rules.yaml), like any other event."""
 
 from __future__ import annotations
 
-import logging
 import uuid
+from datetime import datetime
 from typing import Any
 
-import httpx
-from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.notify.directory import repository as directory
+from services.notify.digest import repository as repo
+from services.notify.directory import service as directory
 from services.notify.rule.engine import DIGEST_DAILY, Rule
 from services.notify.rule.service import apply_rules
-from shared.clock import CHINA_TZ, clock
-from shared.db import Database
+from shared.clock import clock
 from shared.inbox import EventIn
 
-log = logging.getLogger("notify.digest")
+DIGEST_JOB = "digest"
 DIGEST_NS = uuid.UUID("5b0f3c1e-6a57-4c7e-9a8e-0d1f2b3c4d5e")
 LISTED_AT_MOST = 20  # case numbers named in one digest; the count says how many there are
 
@@ -35,8 +33,8 @@ def _overdue_total(centre: dict[str, Any], listed: int) -> int:
 def _overdue_list(centre: dict[str, Any]) -> str:
     """The overdue case numbers, when cases sends them (`overdue_cases`: numbers or {case_number}); when
     more are overdue than are named, "等N件" says how many in all."""
-    numbers = [c.get("case_number") if isinstance(c, dict) else c for c in centre.get("overdue_cases") or []]
-    numbers = [str(n) for n in numbers if n]
+    found = [c.get("case_number") if isinstance(c, dict) else c for c in centre.get("overdue_cases") or []]
+    numbers = [str(n) for n in found if n]
     if not numbers:
         return ""
     named = numbers[:LISTED_AT_MOST]
@@ -67,42 +65,21 @@ def digest_event(period: str, centre: dict[str, Any], area_path: list[str] | Non
     )
 
 
-async def send_daily_digest(db: Database, settings: Any, rules: list[Rule], force: bool = False) -> int:
-    local = clock.now().astimezone(CHINA_TZ)
-    if local.hour < settings.digest_hour and not force:
-        return 0
-    period = local.date().isoformat()
-    async with db.unit_of_work() as session:
-        done = (
-            await session.execute(
-                text("SELECT 1 FROM notify.job_runs WHERE job = 'digest' AND period = :p"), {"p": period}
-            )
-        ).first()
-    if done:
-        return 0
-    async with httpx.AsyncClient(timeout=10) as client:
-        resp = await client.get(
-            settings.cases_url.rstrip("/") + "/internal/v1/digest",
-            headers={"Authorization": f"Bearer {settings.service_token}"},
-        )
-        resp.raise_for_status()
-        digest = resp.json()
+async def has_run(session: AsyncSession, period: str) -> bool:
+    return await repo.has_run(session, DIGEST_JOB, period)
+
+
+async def send_for_centres(
+    session: AsyncSession, rules: list[Rule], period: str, centres: list[dict[str, Any]], now: datetime
+) -> int | None:
+    """Claim the day's digest and turn every centre with something overdue or due today into its
+    notifications (the claim and the notifications commit together); None when another run has it."""
+    if not await repo.claim_run(session, DIGEST_JOB, period, now):
+        return None
     made = 0
-    async with db.unit_of_work() as session:
-        claimed = (
-            await session.execute(
-                text(
-                    "INSERT INTO notify.job_runs (job, period, started_at) VALUES ('digest', :p, :now) ON CONFLICT DO NOTHING RETURNING 1"
-                ),
-                {"p": period, "now": clock.now()},
-            )
-        ).first()
-        if not claimed:
-            return 0
-        for centre in digest["centres"]:
-            if not centre["overdue"] and not centre["due_today"]:
-                continue
-            area = await directory.area(session, centre["area"])
-            made += await apply_rules(session, rules, digest_event(period, centre, list(area.path) if area else None))
-    log.info("daily digest %s: %d deliveries", period, made)
+    for centre in centres:
+        if not centre["overdue"] and not centre["due_today"]:
+            continue
+        area = await directory.area(session, centre["area"])
+        made += await apply_rules(session, rules, digest_event(period, centre, list(area.path) if area else None))
     return made

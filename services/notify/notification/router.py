@@ -1,25 +1,19 @@
-"""The in-app inbox (站内消息) of dispatchers, leaders and department staff."""
+"""The in-app messages (站内消息) of dispatchers, leaders and department staff."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
-from services.notify.inbox import service
+from services.notify.notification import service
+from services.notify.notification.schemas import NotificationOut, NotificationPage
 from shared.auth import CurrentPrincipal
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/notifications", tags=["inbox"])
-
-
-class NotificationPage(BaseModel):
-    items: list[dict[str, Any]]
-    next_cursor: str | None
-    unread: int
 
 
 @router.get(
@@ -38,9 +32,14 @@ async def list_notifications(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NotificationPage:
-    return NotificationPage(**await service.list_for(session, principal, recipient, status, cursor, limit))
+    return await service.list_for(session, principal, recipient, status, cursor, limit)
 
 
-@router.post("/{notification_id}/read", summary="Mark a notification read", responses=problem_responses(401, 404, 422))
-async def mark_read(notification_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> dict[str, Any]:
+@router.post(
+    "/{notification_id}/read",
+    response_model=NotificationOut,
+    summary="Mark a notification read",
+    responses=problem_responses(401, 404, 422),
+)
+async def mark_read(notification_id: uuid.UUID, session: DbSession, principal: CurrentPrincipal) -> NotificationOut:
     return await service.mark_read(session, principal, notification_id)
