@@ -41,7 +41,7 @@ KIND_ZH = {
 }
 RESPONSE_TIME = timedelta(days=1)
 _TIER_LEVEL = {"village": "township", "township": "township", "county": "county"}
-# Clocks that run against the responsible unit (a department once whistled); the others (contact,
+# Deadline kinds that run against the responsible unit (a department once whistled); the others (contact,
 # major report, reply, revisit) are the handling centre's own duty.
 UNIT_KINDS = ("acknowledge", "resolve", "first_response", "update")
 CENTRE_ROLES = ("dispatcher", "admin")
