@@ -69,7 +69,7 @@ async def dept_token(system: Any, client_id: str = "ps-dl") -> dict[str, str]:
 
 
 async def run_sweep(system: Any) -> int:
-    return await sweep(system.cases_app.state.db, system.cases_app.state.domain.clocks)
+    return await sweep(system.cases_app.state.db, system.cases_app.state.domain.deadlines)
 
 
 @contextmanager
@@ -86,13 +86,13 @@ def manual_clock(start: datetime | None = None) -> Iterator[ManualClock]:
 def policy(system: Any, yaml_text: str, tmp_path: Any) -> Iterator[None]:
     path = tmp_path / "policy.yaml"
     path.write_text(yaml_text, encoding="utf-8")
-    clocks = system.cases_app.state.domain.clocks
-    old = clocks.policy
-    clocks.policy = load_policy(str(path))
+    engine = system.cases_app.state.domain.deadlines
+    old = engine.policy
+    engine.policy = load_policy(str(path))
     try:
         yield
     finally:
-        clocks.policy = old
+        engine.policy = old
 
 
 async def timeline_actions(system: Any, case_id: str) -> list[str]:

@@ -7,11 +7,13 @@ from services.cases.case.access_router import router as access_router
 from services.cases.case.action_router import router as action_router
 from services.cases.case.router import router as case_router
 from services.cases.db import SCHEMA, inbox
-from services.cases.deadline.digest import router as digest_router
+from services.cases.deadline.router import internal_router as digest_router
 from services.cases.deadline.router import router as deadline_router
 from services.cases.events import HANDLERS
 from services.cases.identity.router import router as identity_router
+from services.cases.notice.router import router as notice_router
 from services.cases.org.router import router as org_router
+from services.cases.subject.router import router as subject_router
 from services.cases.whistle.router import router as whistle_router
 from shared.inbox import events_router, outbox_admin_router
 
@@ -24,6 +26,8 @@ def routers() -> list[APIRouter]:
         action_router,
         whistle_router,
         deadline_router,
+        notice_router,
+        subject_router,
         calendar_router,
         digest_router,
         access_router,

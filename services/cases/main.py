@@ -60,11 +60,11 @@ def _ticks(app: FastAPI) -> list[Tick]:
 
     async def deadline_sweep() -> None:
         if app.state.domain is not None:  # None while waiting for the database at start
-            await sweep(app.state.db, app.state.domain.clocks, settings.sweep_batch)
+            await sweep(app.state.db, app.state.domain.deadlines, settings.sweep_batch)
 
     async def refresh_calendar() -> None:
         if app.state.domain is not None:
-            app.state.domain.clocks.calendar = await load_calendar(app.state.db)
+            app.state.domain.deadlines.calendar = await load_calendar(app.state.db)
 
     return [
         Tick("deadline_sweep", deadline_sweep, settings.sweep_interval_seconds),

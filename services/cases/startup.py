@@ -15,7 +15,7 @@ from services.cases.calendar import WorkCalendar
 from services.cases.calendar.repository import load_overrides
 from services.cases.case.domain import CaseDomain
 from services.cases.deadline.policy import load_policy
-from services.cases.deadline.service import Clocks
+from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import load_rules
 from shared.clock import CHINA_TZ, clock
 from shared.db import Database
@@ -42,7 +42,7 @@ async def start_domain(app: FastAPI) -> None:
     policy = load_policy(settings.deadline_policy_file or None)
 
     def build(calendar: WorkCalendar) -> None:
-        app.state.domain = CaseDomain(rules=rules, clocks=Clocks(policy, calendar))
+        app.state.domain = CaseDomain(rules=rules, deadlines=DeadlineEngine(policy, calendar))
 
     app.state.domain = None
     try:

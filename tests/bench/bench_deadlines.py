@@ -14,7 +14,7 @@ at the end):
    creation again.
 5. Starts `--deadlines-sweepers` (2) processes, each one replica's deadline ticker: every `--deadlines-tick` seconds
    (the cases default sweep_interval_seconds, 0.5) up to 20 rounds of the real
-   `services.cases.deadline.jobs.sweep_once(db, clocks, batch)` until one fires nothing (what `jobs.sweep` does under
+   `services.cases.deadline.jobs.sweep_once(db, engine, batch)` until one fires nothing (what `jobs.sweep` does under
    APScheduler's interval trigger, max_instances=1, coalesce), on the system clock. A stream of new cases
    (`--deadlines-stream-rate`, 20/s, created as in step 3) runs while they sweep. The 1M others stay pending.
    Due deadlines sit one per seeded case; their next step is 40% the 50% warning (fires 1 action), 20% the 80%
@@ -24,8 +24,8 @@ at the end):
       one statement); actions/s = actions / (end of the last firing sweep_once - start of the first).
    b. Lateness: `--deadlines-due` (100k) deadlines whose next step becomes due uniformly over a window of wall
       clock sized to offer `--deadlines-rate` actions/s (5,000, the target; `--deadlines-window` fixes it instead).
-      Lateness = fire moment - the step's scheduled time (`Clocks.fire_time` of the seeded row), both as recorded
-      (timeline `at` = the sweep's `now`) and as visible (the commit of the sweep transaction that fired it).
+      Lateness = fire moment - the step's scheduled time (`DeadlineEngine.fire_time` of the seeded row), both as
+      recorded (timeline `at` = the sweep's `now`) and as visible (the commit of the sweep transaction that fired it).
 6. Exactly-once checks over both sets: timeline entries per deadline = the steps due, in order and of the right
    action; each deadline's next_step/state afterwards; no duplicate outbox events; nothing else fired.
 7. Where the time goes: per 1000 actions, the sweepers' wall time and CPU in each statement of sweep_once (claim,
@@ -174,7 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--deadlines-x-cache-steps",
         action="store_true",
-        help="EXPERIMENT, not the product as is: Clocks.steps cached per Clocks instead of Policy.steps() "
+        help="EXPERIMENT, not the product as is: DeadlineEngine.steps cached per engine instead of Policy.steps() "
         "rebuilt on every fire_time call",
     )
     g.add_argument(
@@ -234,10 +234,10 @@ def build_domain() -> Any:
     from services.cases.calendar import WorkCalendar
     from services.cases.case.domain import CaseDomain
     from services.cases.deadline.policy import load_policy
-    from services.cases.deadline.service import Clocks
+    from services.cases.deadline.service import DeadlineEngine
     from services.cases.grading import load_rules
 
-    return CaseDomain(rules=load_rules(None), clocks=Clocks(load_policy(None), WorkCalendar(overrides={})))
+    return CaseDomain(rules=load_rules(None), deadlines=DeadlineEngine(load_policy(None), WorkCalendar(overrides={})))
 
 
 # --- seeding ---------------------------------------------------------------------------------------
@@ -565,10 +565,10 @@ async def _sweeper(idx: int, url: str, cfg: dict[str, Any], stop: Any, counter: 
 
         event.listen(db.engine.sync_engine, "connect", _no_bitmap)
     if cfg.get("x_cache_steps"):
-        from services.cases.deadline.service import Clocks
+        from services.cases.deadline.service import DeadlineEngine
 
-        Clocks.steps = property(lambda self: self.__dict__.setdefault("_bench_steps", self.policy.steps()))  # type: ignore[method-assign]
-    clocks = build_domain().clocks
+        DeadlineEngine.steps = property(lambda self: self.__dict__.setdefault("_bench_steps", self.policy.steps()))  # type: ignore[method-assign]
+    engine = build_domain().deadlines
     async with db.unit_of_work() as session:  # connect before reporting ready
         from sqlalchemy import text
 
@@ -592,7 +592,7 @@ async def _sweeper(idx: int, url: str, cfg: dict[str, Any], stop: Any, counter: 
             rec.first = None
             sql.begin()
             t0 = time.time()
-            n = await sweep_once(db, clocks, batch)
+            n = await sweep_once(db, engine, batch)
             t1 = time.time()
             sql.end(n)
             calls.append((to_us(rec.first) if rec.first else 0, t0, t1, n))
@@ -682,13 +682,13 @@ def actions_per_deadline(steps: list[Any]) -> float:
 
 
 async def expected_steps(
-    conn: asyncpg.Connection, clocks: Any, phase: str, horizon: datetime
+    conn: asyncpg.Connection, engine: Any, phase: str, horizon: datetime
 ) -> dict[Any, dict[str, Any]]:
-    """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from Clocks.fire_time
-    of the seeded row. Reads only columns the sweep does not change. Fails if a later step falls before `horizon`."""
-    from services.cases.deadline.service import _Row
+    """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from
+    DeadlineEngine.fire_time of the seeded row. Reads only columns the sweep does not change. Fails if a later step falls before `horizon`."""
+    from services.cases.deadline.service import DeadlineRow
 
-    steps = clocks.steps
+    steps = engine.steps
     rows = await conn.fetch(
         """SELECT d.id, d.case_id, d.kind, d.calendar, d.limit_seconds, d.started_at, d.due_at, b.step AS next_step, b.scheduled
            FROM public.bench_due b JOIN cases.deadlines d ON d.id = b.deadline_id WHERE b.phase = $1""",
@@ -696,16 +696,16 @@ async def expected_steps(
     )
     out: dict[Any, dict[str, Any]] = {}
     for r in rows:
-        data = _Row(dict(r))
+        data = DeadlineRow(dict(r))
         step = r["next_step"]
         fires = []
         while step < len(steps):
-            at = clocks.fire_time(data, step)
+            at = engine.fire_time(data, step)
             if at is None or at > r["scheduled"]:
                 break
             fires.append((step, steps[step].action, at))
             step += 1
-        nxt = clocks.fire_time(data, step)
+        nxt = engine.fire_time(data, step)
         if nxt is not None and nxt <= horizon:
             raise RuntimeError(
                 f"seeding: step {step} of deadline {r['id']} ({r['kind']}) falls at {nxt}, inside the run; "
@@ -812,9 +812,9 @@ class Sweepers:
 
 
 async def seed_due(
-    conn: asyncpg.Connection, clocks: Any, phase: str, lo: int, hi: int, base: datetime, spread: float
+    conn: asyncpg.Connection, engine: Any, phase: str, lo: int, hi: int, base: datetime, spread: float
 ) -> float:
-    steps = clocks.steps
+    steps = engine.steps
     fractions = [st.fraction for st in steps[:3]]
     t = time.monotonic()
     await conn.execute(
@@ -852,8 +852,8 @@ async def run_sweep(
     cfg: dict[str, Any],
     seed_rate: float,
 ) -> dict[str, Any]:
-    clocks = domain.clocks
-    steps = clocks.steps
+    engine = domain.deadlines
+    steps = engine.steps
     if [st.action for st in steps[:3]] != ["warning", "warning", "breach"]:
         raise RuntimeError(
             f"the bench seeds steps 0-2 as warning, warning, breach; the policy has {[st.action for st in steps]}"
@@ -887,9 +887,9 @@ async def run_sweep(
             await asyncio.sleep(max(1.0, float(args.warmup)))
             snap0 = CpuSnap(sw.pids, await _db_backend_pids(conn), await conn.fetchrow(WAL_SQL))
             now = datetime.now(UTC)
-            secs = await seed_due(conn, clocks, "backlog", 1, backlog, now - timedelta(seconds=60), 59.0)
+            secs = await seed_due(conn, engine, "backlog", 1, backlog, now - timedelta(seconds=60), 59.0)
             out["backlog_committed"] = time.time()
-            exp_b = await expected_steps(conn, clocks, "backlog", now + timedelta(seconds=drain + 60))
+            exp_b = await expected_steps(conn, engine, "backlog", now + timedelta(seconds=drain + 60))
             exp.update(exp_b)
             out["backlog_expected"] = sum(len(e["fires"]) for e in exp_b.values())
             print(
@@ -910,9 +910,9 @@ async def run_sweep(
         # b. lateness: due uniformly over the window, from `base` (leaves time to write them, from the bulk seeding rate)
         lead = max(2.0, float(args.warmup)) + 2.0 * due / max(seed_rate, 1.0) + due / 50_000 + 1.0
         base = datetime.now(UTC) + timedelta(seconds=lead)
-        secs = await seed_due(conn, clocks, "window", backlog + 1, backlog + due, base, window)
+        secs = await seed_due(conn, engine, "window", backlog + 1, backlog + due, base, window)
         seeded_at = datetime.now(UTC)
-        exp_w = await expected_steps(conn, clocks, "window", base + timedelta(seconds=window + drain + 60))
+        exp_w = await expected_steps(conn, engine, "window", base + timedelta(seconds=window + drain + 60))
         exp.update(exp_w)
         expected_w = sum(len(e["fires"]) for e in exp_w.values())
         print(
@@ -1028,9 +1028,9 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
     )
     # the claim afterwards, with nothing due: what every idle tick costs once the fired rows' old index entries
     # (next_fire_at in the past) are dead but not yet vacuumed
-    from services.cases.deadline.jobs import _CLAIM
+    from services.cases.deadline.repository import CLAIM_DUE
 
-    claim_sql = _CLAIM.text.replace(":now", "$1").replace(":n", "$2")
+    claim_sql = CLAIM_DUE.text.replace(":now", "$1").replace(":n", "$2")
     plan = await conn.fetchval("EXPLAIN (FORMAT JSON) " + claim_sql, datetime.now(UTC), 500)
     idle_ms = []
     for _ in range(5):
@@ -1127,7 +1127,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         name
         for name, on in (
             ("enable_bitmapscan=off for the sweepers", args.deadlines_x_no_bitmapscan),
-            ("Clocks.steps cached", args.deadlines_x_cache_steps),
+            ("DeadlineEngine.steps cached", args.deadlines_x_cache_steps),
         )
         if on
     ]
@@ -1136,7 +1136,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     url = await prepare_database(dbname)
     print(f"  database {dbname} migrated in {time.monotonic() - started:.1f} s", flush=True)
     domain = build_domain()
-    warn_fraction = domain.clocks.steps[0].fraction
+    warn_fraction = domain.deadlines.steps[0].fraction
     conn = await asyncpg.connect(asyncpg_dsn(url))
     db = Database(url, pool_size=10, application_name="bench-deadlines")
     figures: dict[str, Any] = {}

@@ -324,7 +324,7 @@ async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is
                 await asyncio.wait_for(asyncio.shield(cases.app.state.domain_loader), RECOVERY_SECONDS)
                 resp = await http.get(f"{base}/readyz")
                 assert resp.status_code == 200, _describe(resp)
-                assert cases.app.state.domain.clocks.calendar.is_workday(holiday)[0] is False
+                assert cases.app.state.domain.deadlines.calendar.is_workday(holiday)[0] is False
 
                 from services.cases.org import service as org
 

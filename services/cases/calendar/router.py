@@ -45,5 +45,5 @@ async def set_override(
 ) -> dict[str, Any]:
     await repo.set_override(session, day, body.workday, body.note, clock.now())
     overrides = await repo.load_overrides(session)
-    request.app.state.domain.clocks.calendar = WorkCalendar(overrides)
+    request.app.state.domain.deadlines.calendar = WorkCalendar(overrides)
     return {"day": day.isoformat(), "workday": body.workday, "note": body.note}

@@ -15,7 +15,7 @@ from services.cases.case.domain import TIER_UP, CaseDomain, facts_for, grade_rec
 from services.cases.case.machine import ACTION_ZH, STATE_ZH, allowed_actions, next_state
 from services.cases.db import outbox
 from services.cases.deadline import repository as deadline_repo
-from services.cases.deadline import service as clocks_svc
+from services.cases.deadline import service as deadline_service
 from services.cases.deadline.policy import parse_duration
 from services.cases.grading.engine import TIER_OF_LEVEL
 from services.cases.subject import repository as subjects
@@ -136,9 +136,9 @@ async def apply_grade(
         initial_tier=case.initial_tier or grade["tier"],
     )
     if grade["level"] == "major" and not was_major:
-        await clocks_svc.start(session, domain.clocks, updated, "received", now, kinds=("major_report",))
+        await deadline_service.start(session, domain.deadlines, updated, "received", now, kinds=("major_report",))
     elif was_major and grade["level"] != "major":
-        await clocks_svc.cancel(
+        await deadline_service.cancel(
             session,
             case.id,
             f"等级调整为「{grade['level']}」，不再适用重大事项十分钟报告",
@@ -175,7 +175,7 @@ async def do_grade(
         session, updated, p, "grade", now, body.reason or body.note, events=events, data={"grade": grade}
     )
     if case.state == "received":  # 研判 done: the clocks a policy starts at `graded`
-        await clocks_svc.start(session, domain.clocks, graded, "graded", now)
+        await deadline_service.start(session, domain.deadlines, graded, "graded", now)
 
 
 async def do_assign(
@@ -193,13 +193,13 @@ async def do_assign(
         responsible_person=body.person,
     )
     if first:
-        await clocks_svc.start(session, domain.clocks, updated, "assigned", now)
+        await deadline_service.start(session, domain.deadlines, updated, "assigned", now)
 
 
 async def do_contact(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ContactBody, now: datetime
 ) -> None:
-    await clocks_svc.meet(session, domain.clocks, case.id, ("contact",), actor_name(p), now)
+    await deadline_service.meet(session, domain.deadlines, case.id, ("contact",), actor_name(p), now)
     await _transition(session, case, p, "contact", now, body.note)
 
 
@@ -251,8 +251,8 @@ async def do_whistle(
     lead = next((d.code for d in body.departments if d.role == "lead"), case.responsible_unit)
     ack_due: dict[Any, Any] = {}
     for r in rows:  # the clocks first, so each department's whistle.created carries its report-in due time
-        started = await clocks_svc.start(
-            session, domain.clocks, case, "whistled", now, whistle_id=r["id"], department=r["department_code"]
+        started = await deadline_service.start(
+            session, domain.deadlines, case, "whistled", now, whistle_id=r["id"], department=r["department_code"]
         )
         ack_due[r["id"]] = next((c["due_at"].isoformat() for c in started if c["kind"] == "acknowledge"), None)
     events = [
@@ -281,7 +281,7 @@ async def do_whistle(
         data={"whistles": [str(r["id"]) for r in rows]},
     )
     if first:
-        await clocks_svc.start(session, domain.clocks, updated, "assigned", now)
+        await deadline_service.start(session, domain.deadlines, updated, "assigned", now)
     if len(current) + len(rows) >= 2 and (case.grade or {}).get("by") == "rules":
         grade = grade_record(domain.rules.grade(await facts_for(session, updated, len(current) + len(rows))))
         if grade["level"] != case.level:
@@ -291,14 +291,14 @@ async def do_whistle(
 async def do_suspend(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime
 ) -> None:
-    await clocks_svc.pause(session, case.id, now)
+    await deadline_service.pause(session, case.id, now)
     await _transition(session, case, p, "suspend", now, body.reason, suspended_at=now)
 
 
 async def do_resume(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.EmptyBody, now: datetime
 ) -> None:
-    await clocks_svc.resume(session, domain.clocks, case.id, now)
+    await deadline_service.resume(session, domain.deadlines, case.id, now)
     await _transition(session, case, p, "resume", now, body.note, suspended_at=None)
 
 
@@ -333,7 +333,7 @@ async def do_extend(
         "approver": body.approver,
         "by": actor_name(p),
     }
-    await clocks_svc.extend(session, domain.clocks, deadline, new_due, ext, now)
+    await deadline_service.extend(session, domain.deadlines, deadline, new_due, ext, now)
     await _transition(
         session,
         case,
@@ -380,7 +380,7 @@ async def do_update(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.UpdateBody, now: datetime
 ) -> None:
     kinds = ("major_report",) if body.kind == "major_report" else ("first_response", "update")
-    await clocks_svc.meet(session, domain.clocks, case.id, kinds, actor_name(p), now)
+    await deadline_service.meet(session, domain.deadlines, case.id, kinds, actor_name(p), now)
     to = case.state if body.kind == "major_report" else None
     await _transition(session, case, p, "update", now, body.note, to=to)
 
@@ -395,8 +395,8 @@ async def do_resolve(
             "牵头部门尚未报告办结，不能办结案件",
             allowed_actions=[a for a in allowed_actions(case.state) if a != "resolve"],
         )
-    await clocks_svc.meet(session, domain.clocks, case.id, ("resolve",), actor_name(p), now)
-    await clocks_svc.cancel(session, case.id, "案件已办结", now, kinds=CLOSING_KINDS)
+    await deadline_service.meet(session, domain.deadlines, case.id, ("resolve",), actor_name(p), now)
+    await deadline_service.cancel(session, case.id, "案件已办结", now, kinds=CLOSING_KINDS)
     resolution = {
         "outcome": body.outcome,
         "note": body.note,
@@ -407,15 +407,15 @@ async def do_resolve(
     updated = await _transition(
         session, case, p, "resolve", now, body.note or f"办结：{body.outcome}", resolution=resolution
     )
-    await clocks_svc.start(session, domain.clocks, updated, "resolved", now)
+    await deadline_service.start(session, domain.deadlines, updated, "resolved", now)
 
 
 async def do_reply(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReplyBody, now: datetime
 ) -> None:
-    await clocks_svc.meet(session, domain.clocks, case.id, ("reply",), actor_name(p), now)
+    await deadline_service.meet(session, domain.deadlines, case.id, ("reply",), actor_name(p), now)
     updated = await _transition(session, case, p, "reply", now, body.text, reply=body.text, reply_text=body.text)
-    await clocks_svc.start(session, domain.clocks, updated, "replied", now)
+    await deadline_service.start(session, domain.deadlines, updated, "replied", now)
     reporters = {r.worker_id for r in await repo.reports_with_workers(session, case.id)}
     for worker in sorted(reporters):
         task_id = uuid.uuid4()
@@ -465,7 +465,7 @@ async def withdraw_tasks(session: Any, case: Any, reason: str, now: datetime) ->
 async def stop_reply_and_revisit(session: Any, case: Any, reason: str, now: datetime) -> None:
     """A case going back to work: its reply/revisit clocks and revisit tasks are called off, so the next
     resolve and reply start fresh ones."""
-    await clocks_svc.cancel(session, case.id, reason, now, kinds=("reply", "revisit"))
+    await deadline_service.cancel(session, case.id, reason, now, kinds=("reply", "revisit"))
     await withdraw_tasks(session, case, reason, now)
 
 
@@ -479,7 +479,7 @@ async def complete_revisit(
     now: datetime,
     principal: Principal | None = None,
 ) -> None:
-    await clocks_svc.meet(session, domain.clocks, case.id, ("revisit",), actor, now)
+    await deadline_service.meet(session, domain.deadlines, case.id, ("revisit",), actor, now)
     await withdraw_tasks(session, case, "回访已完成", now)
     if satisfaction == "dissatisfied":
         await stop_reply_and_revisit(session, case, "回访不满意，重新办理", now)
@@ -496,7 +496,9 @@ async def complete_revisit(
             note=f"回访不满意，重新办理。{note or ''}",
             events=[("case.reopened", effects.case_payload(updated) | {"reason": "dissatisfied"})],
         )
-        await clocks_svc.start(session, domain.clocks, updated, "assigned", now, kinds=("first_response", "update"))
+        await deadline_service.start(
+            session, domain.deadlines, updated, "assigned", now, kinds=("first_response", "update")
+        )
         return
     updated = await repo.update_case(session, case.id, now, state="revisited", satisfaction=satisfaction)
     await effects.record(
@@ -544,7 +546,7 @@ async def cancel_whistles(
 async def do_close(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.EmptyBody, now: datetime
 ) -> None:
-    await clocks_svc.cancel(session, case.id, "案件已销号", now)
+    await deadline_service.cancel(session, case.id, "案件已销号", now)
     stopped, events = await cancel_whistles(session, case, "案件已销号", now)
     await _transition(
         session,
@@ -576,7 +578,7 @@ async def do_merge(
         raise Conflict("目标案件已结束，不能并入", allowed_actions=allowed_actions(case.state))
     reason = f"已并入案件 {target.number}"
     moved = await repo.move_reports(session, case.id, target.id)
-    await clocks_svc.cancel(session, case.id, reason, now)
+    await deadline_service.cancel(session, case.id, reason, now)
     stopped, events = await cancel_whistles(session, case, reason, now)
     for sid in await subjects.of_case(session, case.id):
         await subjects.link(session, sid, target.id, None)
@@ -610,7 +612,7 @@ async def do_merge(
 async def do_reject(
     session: Any, domain: CaseDomain, p: Principal, case: Any, body: bodies.ReasonBody, now: datetime
 ) -> None:
-    await clocks_svc.cancel(session, case.id, f"不予受理：{body.reason}", now)
+    await deadline_service.cancel(session, case.id, f"不予受理：{body.reason}", now)
     stopped, events = await cancel_whistles(session, case, f"案件不予受理：{body.reason}", now)
     await _transition(
         session,
@@ -633,9 +635,11 @@ async def do_reopen(
         await stop_reply_and_revisit(session, case, f"重新办理：{body.reason}", now)
     updated = await _transition(session, case, p, "reopen", now, body.reason, closed_at=None, resolution=None)
     if updated.state == "in_progress":
-        await clocks_svc.start(session, domain.clocks, updated, "assigned", now, kinds=("first_response", "update"))
+        await deadline_service.start(
+            session, domain.deadlines, updated, "assigned", now, kinds=("first_response", "update")
+        )
     else:
-        await clocks_svc.start(session, domain.clocks, updated, "received", now)
+        await deadline_service.start(session, domain.deadlines, updated, "received", now)
     await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from services.cases.deadline.service import Clocks
+from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import GradingFacts, RuleSet
 from services.cases.subject import repository as subjects
 
@@ -15,7 +15,7 @@ TIER_UP = {"village": "township", "township": "county", "county": "county"}
 @dataclass
 class CaseDomain:
     rules: RuleSet
-    clocks: Clocks
+    deadlines: DeadlineEngine
 
 
 async def facts_for(session: Any, case: Any, departments_needed: int = 0) -> GradingFacts:

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases.case.models import timeline
 from services.cases.deadline import repository as deadline_sql
 
 _SUMMARY_COLS = "id, number, state, kind, category, title, area_code, tier, level, created_at, updated_at"
@@ -335,3 +336,31 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
         {"ids": case_ids},
     )
     return {r.case_id: list(r.names) for r in result}
+
+
+async def add_timeline_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Many timeline entries in one statement (the sweep's round)."""
+    if rows:
+        await session.execute(insert(timeline), rows)
+
+
+_CASE_COLS = (
+    "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, "
+    "responsible_person, reporter_id"
+)
+
+
+async def lock_unheld(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Lock those of the cases no other transaction holds right now; returns their ids."""
+    result = await session.execute(
+        text("SELECT id FROM cases.cases WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED"), {"ids": case_ids}
+    )
+    return {r.id for r in result}
+
+
+async def by_ids(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The cases' rows (the columns the events and the ladder need), by id."""
+    result = await session.execute(
+        text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": case_ids}
+    )
+    return {r.id: r for r in result}

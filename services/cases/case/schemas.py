@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -70,3 +71,16 @@ class CaseOut(CaseSummary):
 class CasePage(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None
+
+
+class TimelineEntry(BaseModel):
+    """One entry of a case's timeline (一事一档), as another domain hands it to the case domain to write."""
+
+    case_id: uuid.UUID
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None = None
+    to_state: str | None = None
+    note: str | None = None
+    data: dict[str, Any] | None = None

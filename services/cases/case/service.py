@@ -8,15 +8,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.cases.case import effects
 from services.cases.case import repository as repo
 from services.cases.case.actions import actor_name, perform
 from services.cases.case.domain import CaseDomain, facts_for, grade_record
 from services.cases.case.machine import STATE_ZH, allowed_actions
-from services.cases.case.schemas import CaseOut, CasePage, CaseSummary, PartyOut, ReportRef
+from services.cases.case.schemas import CaseOut, CasePage, CaseSummary, PartyOut, ReportRef, TimelineEntry
 from services.cases.db import outbox
 from services.cases.deadline import repository as deadline_repo
-from services.cases.deadline import service as clocks_svc
+from services.cases.deadline import service as deadline_service
 from services.cases.idempotency.service import once
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
@@ -164,7 +166,7 @@ async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report:
         initial_tier=grade["tier"],
         inform_county=bool(grade["inform_county"]),
     )
-    await clocks_svc.start(session, domain.clocks, case, "received", now)
+    await deadline_service.start(session, domain.deadlines, case, "received", now)
     await refresh_risk(session, case, subject_ids, now)
     linked = await subjects.linked_cases(session, subject_ids, case_id)
     if linked:
@@ -366,3 +368,18 @@ async def _ledger_xlsx(db: Any, scope: dict[str, Any], filters: dict[str, Any]) 
             book.add(_ledger_row(r))
     for chunk in book.chunks():
         yield chunk
+
+
+async def add_timeline_entries(session: AsyncSession, entries: list[TimelineEntry]) -> None:
+    """Write entries other domains hand in (e.g. the deadline sweep's round) on the cases' timelines."""
+    await repo.add_timeline_rows(session, [e.model_dump() for e in entries])
+
+
+async def lock_unheld_cases(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Row-lock those of the cases no action holds right now (the others are skipped); returns their ids."""
+    return await repo.lock_unheld(session, case_ids)
+
+
+async def cases_by_ids(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The cases' rows by id (the columns events and the escalation ladder need)."""
+    return await repo.by_ids(session, case_ids)

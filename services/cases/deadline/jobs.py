@@ -9,15 +9,16 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
 from services.cases.case import repository as case_repo
+from services.cases.case import service as case_service
 from services.cases.case.actions import escalate_case
-from services.cases.case.models import timeline
+from services.cases.case.schemas import TimelineEntry
 from services.cases.db import outbox
 from services.cases.deadline import repository as repo
-from services.cases.deadline.service import Clocks, _Row
+from services.cases.deadline.service import DeadlineEngine, DeadlineRow
 from services.cases.notice import service as notices
 from services.cases.notice.service import KIND_ZH
 from shared.clock import CHINA_TZ, clock
@@ -25,18 +26,6 @@ from shared.db import Database
 from shared.outbox import Event, publish
 
 log = logging.getLogger("cases.sweep")
-
-# Claim in two steps: the due clocks in index order (an ordered scan of the partial index stops after
-# :n rows, whatever the backlog; a bitmap plan would read and sort every due row first), then their
-# cases, skipping any case an action holds right now (its clocks fire at the next tick).
-_CLAIM = text(
-    """SELECT id, case_id FROM cases.deadlines
-       WHERE next_fire_at IS NOT NULL AND next_fire_at <= :now
-       ORDER BY next_fire_at LIMIT :n
-       FOR UPDATE SKIP LOCKED"""
-)
-_LOCK_CASES = text("SELECT id FROM cases.cases WHERE id = ANY(:ids) FOR UPDATE SKIP LOCKED")
-_CASE_COLS = "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, responsible_person, reporter_id"
 
 
 def _deadline_payload(
@@ -75,36 +64,36 @@ class _Batch:
     a step that needs its own statements, so a case's entries keep their order)."""
 
     def __init__(self) -> None:
-        self.timeline: list[dict[str, Any]] = []
+        self.timeline: list[TimelineEntry] = []
         self.events: list[Event] = []
         self.payloads: dict[Any, dict[str, Any]] = {}
         self.reporters: dict[Any, list[str]] = {}
 
     def add(self, case: Any, action: str, note: str, now: datetime, event_type: str, payload: dict[str, Any]) -> None:
         self.timeline.append(
-            {
-                "case_id": case.id,
-                "at": now,
-                "actor": "system:clock",
-                "action": action,
-                "from_state": case.state,
-                "to_state": case.state,
-                "note": note,
-            }
+            TimelineEntry(
+                case_id=case.id,
+                at=now,
+                actor="system:clock",
+                action=action,
+                from_state=case.state,
+                to_state=case.state,
+                note=note,
+            )
         )
         self.events.append(
             Event(type=event_type, aggregate_id=str(case.id), payload=payload, destinations=effects.NOTIFY)
         )
 
-    async def flush(self, session: Any) -> None:
+    async def flush(self, session: AsyncSession) -> None:
         if self.timeline:
-            await session.execute(insert(timeline), self.timeline)
+            await case_service.add_timeline_entries(session, self.timeline)
         await publish(session, outbox, self.events)
         self.timeline, self.events = [], []
 
 
 async def _fire(
-    session: Any, batch: _Batch, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime
+    session: AsyncSession, batch: _Batch, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime
 ) -> Any:
     kind = KIND_ZH.get(d.kind, d.kind)
     who = d.department_code or case.responsible_unit or "责任单位"
@@ -113,7 +102,7 @@ async def _fire(
         batch.add(
             case,
             "deadline_warning",
-            f"{kind}时限已过{int(round(fraction * 100))}%，将于{due_local}到期（{who}）",
+            f"{kind}时限已过{round(fraction * 100)}%，将于{due_local}到期（{who}）",
             now,
             "deadline.warning",
             _deadline_payload(case, d, "warning", at, batch.payloads, batch.reporters) | {"fraction": fraction},
@@ -203,38 +192,23 @@ async def _fire(
     return case
 
 
-_UPDATE = text(
-    """UPDATE cases.deadlines SET next_step = :next_step, next_fire_at = :next_fire_at, state = :state, breached_at = :breached_at
-       WHERE id = :id"""
-)
-
-
-async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
+async def sweep_once(db: Database, engine: DeadlineEngine, batch: int = 500) -> int:
     """One claim-and-fire transaction; returns the number of steps fired."""
     now = clock.now()
-    steps = clocks.steps
+    steps = engine.steps
     fired = 0
     async with db.unit_of_work() as session:
-        await session.execute(text("SET LOCAL enable_bitmapscan = off"))
-        claimed = (await session.execute(_CLAIM, {"now": now, "n": batch})).all()
+        # claim the due clocks, then their cases (skipping any case an action holds right now: its clocks
+        # fire at the next tick)
+        claimed = await repo.claim_due(session, now, batch)
         if not claimed:
             return 0
-        locked = {r.id for r in await session.execute(_LOCK_CASES, {"ids": list({r.case_id for r in claimed})})}
+        locked = await case_service.lock_unheld_cases(session, list({r.case_id for r in claimed}))
         ids = [r.id for r in claimed if r.case_id in locked]
         if not ids:
             return 0
-        rows = list(
-            await session.execute(
-                text(f"SELECT {repo.COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"),
-                {"ids": ids},
-            )
-        )
-        cases = {
-            c.id: c
-            for c in await session.execute(
-                text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": list(locked)}
-            )
-        }
+        rows = await repo.by_ids(session, ids)
+        cases = await case_service.cases_by_ids(session, list(locked))
         buffer = _Batch()
         buffer.reporters = await case_repo.reporters_of(session, list(locked))
         updates = []
@@ -244,7 +218,7 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
             case = cases[d.case_id]
             breached_at = d.breached_at
             while step < len(steps):
-                at = clocks.fire_time(_Row(data), step)
+                at = engine.fire_time(DeadlineRow(data), step)
                 if at is None or at > now:
                     break
                 s = steps[step]
@@ -259,20 +233,20 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
                 {
                     "id": d.id,
                     "next_step": step,
-                    "next_fire_at": clocks.fire_time(_Row(data), step),
+                    "next_fire_at": engine.fire_time(DeadlineRow(data), step),
                     "state": state,
                     "breached_at": breached_at,
                 }
             )
         await buffer.flush(session)
-        await session.execute(_UPDATE, updates)
+        await repo.set_progress(session, updates)
     return fired
 
 
-async def sweep(db: Database, clocks: Clocks, batch: int = 500, max_rounds: int = 20) -> int:
+async def sweep(db: Database, engine: DeadlineEngine, batch: int = 500, max_rounds: int = 20) -> int:
     total = 0
     for _ in range(max_rounds):
-        n = await sweep_once(db, clocks, batch)
+        n = await sweep_once(db, engine, batch)
         total += n
         if n == 0:
             break

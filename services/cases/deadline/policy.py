@@ -11,6 +11,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from services.cases.calendar import CalendarMode
+
 DEFAULT_POLICY_PATH = Path(__file__).with_name("policy.yaml")
 KINDS = ("contact", "major_report", "acknowledge", "resolve", "reply", "first_response", "update", "revisit")
 STARTS = ("received", "graded", "assigned", "whistled", "resolved", "replied")
@@ -67,7 +69,7 @@ class Policy(BaseModel):
             raise ValueError("预警比例必须在 0 与 1 之间")
         return sorted(v)
 
-    def calendar_for(self, kind: str) -> str:
+    def calendar_for(self, kind: str) -> CalendarMode:
         """Hour limits count on the wall clock; day limits follow the policy calendar unless set."""
         kp = self.deadlines[kind]
         if kp.calendar:

@@ -1,4 +1,5 @@
-"""SQL of deadlines."""
+"""SQL of deadlines: the case's clocks, the sweep's claim and progress, the dashboards' list and the
+morning digest's counts."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cases.case import repository as case_repo
 
 COLS = """id, case_id, whistle_id, department_code, kind, state, calendar, limit_seconds, started_at, due_at,
           provisional, next_step, next_fire_at, paused_at, extended_at, extension, met_at, met_by, breached_at,
@@ -30,8 +34,9 @@ async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         return
     await session.execute(
         text(
-            """INSERT INTO cases.deadlines (id, case_id, whistle_id, department_code, kind, state, calendar, limit_seconds,
-                 started_at, due_at, provisional, next_step, next_fire_at, paused_at, repeat_of, created_at)
+            """INSERT INTO cases.deadlines (id, case_id, whistle_id, department_code, kind, state, calendar,
+                 limit_seconds, started_at, due_at, provisional, next_step, next_fire_at, paused_at, repeat_of,
+                 created_at)
                VALUES (:id, :case_id, :whistle_id, :department_code, :kind, 'pending', :calendar, :limit_seconds,
                  :started_at, :due_at, :provisional, 0, :next_fire_at, :paused_at, :repeat_of, :created_at)"""
         ),
@@ -48,10 +53,8 @@ async def of_case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False)
 
 async def update(session: AsyncSession, deadline_id: uuid.UUID, **fields: Any) -> None:
     sets = ", ".join(f"{k} = :{k}" for k in fields)
-    params = {k: v for k, v in fields.items()}
+    params = dict(fields)
     if "extension" in params and params["extension"] is not None:
-        import orjson
-
         sets = sets.replace("extension = :extension", "extension = CAST(:extension AS jsonb)")
         params["extension"] = orjson.dumps(params["extension"]).decode()
     await session.execute(text(f"UPDATE cases.deadlines SET {sets} WHERE id = :id"), {**params, "id": deadline_id})
@@ -59,13 +62,14 @@ async def update(session: AsyncSession, deadline_id: uuid.UUID, **fields: Any) -
 
 async def list_for(
     session: AsyncSession,
-    scope_sql: str,
-    params: dict[str, Any],
+    scope: dict[str, Any],
     filters: dict[str, Any],
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[Any]:
-    where = [scope_sql]
+    """The clocks of the cases `scope` sees (the case domain's scope), soonest due first."""
+    where = [case_repo.scope_sql(scope)]
+    params = case_repo.scope_params(scope)
     for col in ("state", "kind", "department_code"):
         if filters.get(col):
             where.append(f"d.{col} = :{col}")
@@ -81,3 +85,67 @@ async def list_for(
               FROM cases.deadlines d JOIN cases.cases c ON c.id = d.case_id
               WHERE {" AND ".join(where)} ORDER BY d.due_at, d.id LIMIT :n"""
     return list(await session.execute(text(sql), {**params, "n": limit}))
+
+
+# Claim in two steps: the due clocks in index order (an ordered scan of the partial index stops after
+# :n rows, whatever the backlog; a bitmap plan would read and sort every due row first), then their
+# cases (asked of the case domain), skipping any case an action holds right now (its clocks fire at the
+# next tick).
+CLAIM_DUE = text(
+    """SELECT id, case_id FROM cases.deadlines
+       WHERE next_fire_at IS NOT NULL AND next_fire_at <= :now
+       ORDER BY next_fire_at LIMIT :n
+       FOR UPDATE SKIP LOCKED"""
+)
+
+_SET_PROGRESS = text(
+    """UPDATE cases.deadlines SET next_step = :next_step, next_fire_at = :next_fire_at, state = :state,
+       breached_at = :breached_at WHERE id = :id"""
+)
+
+
+async def claim_due(session: AsyncSession, now: datetime, n: int) -> list[Any]:
+    """Up to `n` clocks with a step due at `now`, locked (rows another sweeper holds are skipped): (id,
+    case_id). The transaction plans without bitmap scans, so the claim walks the partial index in order."""
+    await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    return list((await session.execute(CLAIM_DUE, {"now": now, "n": n})).all())
+
+
+async def by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> list[Any]:
+    """Whole rows of the given clocks, in the order their next steps fall."""
+    return list(
+        await session.execute(
+            text(f"SELECT {COLS} FROM cases.deadlines WHERE id = ANY(:ids) ORDER BY next_fire_at"), {"ids": ids}
+        )
+    )
+
+
+async def set_progress(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
+    """Each clock's next step and fire time, state and breach time after a sweep (one executemany)."""
+    if updates:
+        await session.execute(_SET_PROGRESS, updates)
+
+
+def _digest_sql() -> Any:
+    overdue = overdue_sql("d", "now")
+    return text(
+        f"""SELECT a.code, a.name, a.level,
+               count(*) FILTER (WHERE {overdue}) AS overdue,
+               count(DISTINCT c.id) FILTER (WHERE {overdue}) AS overdue_case_count,
+               count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now AND d.due_at < :eod) AS due_today,
+               (array_agg(DISTINCT c.number) FILTER (WHERE {overdue}))[1:CAST(:cap AS int)] AS overdue_cases
+        FROM cases.areas a
+        JOIN cases.cases c ON c.area_path @> ARRAY[a.code]
+        JOIN cases.deadlines d ON d.case_id = c.id
+        WHERE a.level IN ('township', 'county') AND c.state NOT IN ('closed', 'merged', 'rejected') AND {owed_sql("d")}
+        GROUP BY a.code, a.name, a.level ORDER BY a.code"""
+    )
+
+
+_DIGEST = _digest_sql()
+
+
+async def digest_by_centre(session: AsyncSession, now: datetime, end_of_day: datetime, cap: int) -> list[Any]:
+    """Per township and county centre: its overdue clocks, the open cases they belong to (at most `cap`
+    numbers named), and its clocks due between `now` and `end_of_day`."""
+    return list(await session.execute(_DIGEST, {"now": now, "eod": end_of_day, "cap": cap}))

@@ -1,5 +1,5 @@
-"""The clocks of a case: start, meet, pause, resume, extend, cancel — and the sweep that fires
-warnings, breaches and the escalation ladder exactly once each."""
+"""Deadlines (时限) of a case: the engine that times them, their use cases (start, meet, pause, resume,
+extend, cancel; jobs.py fires their steps), the dashboards' list and the morning digest."""
 
 from __future__ import annotations
 
@@ -9,9 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.cases.calendar import WorkCalendar
 from services.cases.deadline import repository as repo
 from services.cases.deadline.policy import Policy, Step
+from services.cases.deadline.schemas import DeadlineItem, DeadlinePage, Digest, DigestCentre
+from shared.clock import CHINA_TZ, clock
+from shared.paging import decode_cursor, encode_cursor
 
 log = logging.getLogger("cases.deadline")
 
@@ -19,7 +24,9 @@ OPEN_STATES = ("pending", "breached")
 
 
 @dataclass
-class Clocks:
+class DeadlineEngine:
+    """The deadline policy and the work calendar: when each step of a clock falls."""
+
     policy: Policy
     calendar: WorkCalendar
 
@@ -73,17 +80,14 @@ class Clocks:
             "created_at": start,
             "paused_at": start if paused else None,
         }
-        row["next_fire_at"] = None if paused else self.fire_time(_Row(row), 0)
+        row["next_fire_at"] = None if paused else self.fire_time(DeadlineRow(row), 0)
         return row
 
     def applies(self, kind: str, case: Any) -> bool:
         kp = self.policy.deadlines.get(kind)
         if kp is None:
             return False
-        for field, value in (kp.when or {}).items():
-            if str(getattr(case, field, None)) != str(value):
-                return False
-        return True
+        return all(str(getattr(case, field, None)) == str(value) for field, value in (kp.when or {}).items())
 
 
 def running(d: Any) -> bool:
@@ -92,16 +96,16 @@ def running(d: Any) -> bool:
     return d.state in OPEN_STATES and d.met_at is None and d.cancel_reason is None
 
 
-class _Row:
-    """Attribute access over a dict, so fresh rows and fetched rows share code."""
+class DeadlineRow:
+    """A deadline's columns as attributes over a dict, so fresh rows and fetched rows share code."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.__dict__.update(data)
 
 
 async def start(
-    session: Any,
-    clocks: Clocks,
+    session: AsyncSession,
+    engine: DeadlineEngine,
     case: Any,
     starting: str,
     now: datetime,
@@ -113,14 +117,14 @@ async def start(
     """Start every kind whose policy says it starts at `starting` (and whose condition holds)."""
     existing = {(d.kind, d.whistle_id) for d in await repo.of_case(session, case.id) if running(d)}
     rows = []
-    for kind, kp in clocks.policy.deadlines.items():
-        if kp.start != starting or (kinds is not None and kind not in kinds) or not clocks.applies(kind, case):
+    for kind, kp in engine.policy.deadlines.items():
+        if kp.start != starting or (kinds is not None and kind not in kinds) or not engine.applies(kind, case):
             continue
         per_whistle = kind == "acknowledge"
         if (kind, whistle_id if per_whistle else None) in existing:
             continue  # a clock already running is not started twice (e.g. a second whistle)
         rows.append(
-            clocks.new_row(
+            engine.new_row(
                 case.id,
                 kind,
                 now,
@@ -134,8 +138,8 @@ async def start(
 
 
 async def meet(
-    session: Any,
-    clocks: Clocks,
+    session: AsyncSession,
+    engine: DeadlineEngine,
     case_id: uuid.UUID,
     kinds: tuple[str, ...],
     actor: str,
@@ -154,15 +158,15 @@ async def meet(
         state = "met" if d.state == "pending" else "breached"
         await repo.update(session, d.id, state=state, met_at=now, met_by=actor, next_fire_at=None)
         met.append(d)
-        if clocks.policy.deadlines.get(d.kind) and clocks.policy.deadlines[d.kind].repeat:
+        if engine.policy.deadlines.get(d.kind) and engine.policy.deadlines[d.kind].repeat:
             await repo.insert(
-                session, [clocks.new_row(case_id, d.kind, now, repeat_of=d.id, paused=d.paused_at is not None)]
+                session, [engine.new_row(case_id, d.kind, now, repeat_of=d.id, paused=d.paused_at is not None)]
             )
     return met
 
 
 async def cancel(
-    session: Any,
+    session: AsyncSession,
     case_id: uuid.UUID,
     reason: str,
     now: datetime,
@@ -171,7 +175,7 @@ async def cancel(
 ) -> int:
     """Pending clocks of `kinds` end `cancelled` with the reason; a breached one still owed (its ladder
     running, finished or paused) stays breached but is called off: its ladder stops and nothing meets,
-    pauses or re-arms it again. One pass over the case's clocks."""
+    pauses or re-arms it again. One pass over the case's engine."""
     n = 0
     for d in await repo.of_case(session, case_id, lock=True):
         if (kinds is not None and d.kind not in kinds) or (whistle_id is not None and d.whistle_id != whistle_id):
@@ -186,13 +190,13 @@ async def cancel(
     return n
 
 
-async def pause(session: Any, case_id: uuid.UUID, now: datetime) -> None:
+async def pause(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> None:
     for d in await repo.of_case(session, case_id, lock=True):
         if running(d) and d.paused_at is None:
             await repo.update(session, d.id, paused_at=now, next_fire_at=None)
 
 
-async def resume(session: Any, clocks: Clocks, case_id: uuid.UUID, now: datetime) -> None:
+async def resume(session: AsyncSession, engine: DeadlineEngine, case_id: uuid.UUID, now: datetime) -> None:
     """Shift every paused clock by the time it was paused (挂起期间不计时)."""
     for d in await repo.of_case(session, case_id, lock=True):
         if d.paused_at is None or not running(d):
@@ -201,24 +205,29 @@ async def resume(session: Any, clocks: Clocks, case_id: uuid.UUID, now: datetime
         started = d.started_at + shift
         due = d.due_at + shift
         if d.calendar == "workday":
-            due = clocks.calendar.add(started, timedelta(seconds=d.limit_seconds), d.calendar).at
+            due = engine.calendar.add(started, timedelta(seconds=d.limit_seconds), d.calendar).at
         data = dict(d._mapping) | {"started_at": started, "due_at": due}
-        nxt = clocks.fire_time(_Row(data), d.next_step)
+        nxt = engine.fire_time(DeadlineRow(data), d.next_step)
         await repo.update(session, d.id, started_at=started, due_at=due, paused_at=None, next_fire_at=nxt)
 
 
 async def extend(
-    session: Any, clocks: Clocks, deadline: Any, new_due: datetime, extension: dict[str, Any], now: datetime
+    session: AsyncSession,
+    engine: DeadlineEngine,
+    deadline: Any,
+    new_due: datetime,
+    extension: dict[str, Any],
+    now: datetime,
 ) -> None:
     """An approved extension (延期) moves one deadline once; warnings are re-timed on the new limit."""
-    limit = clocks.calendar.elapsed(deadline.started_at, new_due, deadline.calendar)
+    limit = engine.calendar.elapsed(deadline.started_at, new_due, deadline.calendar)
     data = dict(deadline._mapping) | {"due_at": new_due, "limit_seconds": limit.total_seconds()}
     step = deadline.next_step
-    nxt = clocks.fire_time(_Row(data), step)
+    nxt = engine.fire_time(DeadlineRow(data), step)
     # steps already behind us on the new timeline are not fired again
-    while nxt is not None and nxt <= now and clocks.steps[step].action == "warning":
+    while nxt is not None and nxt <= now and engine.steps[step].action == "warning":
         step += 1
-        nxt = clocks.fire_time(_Row(data), step)
+        nxt = engine.fire_time(DeadlineRow(data), step)
     await repo.update(
         session,
         deadline.id,
@@ -228,4 +237,56 @@ async def extend(
         extension=extension,
         next_step=step,
         next_fire_at=None if deadline.paused_at else nxt,
+    )
+
+
+async def list_deadlines(
+    session: AsyncSession, scope: dict[str, Any], filters: dict[str, Any], cursor: str | None, limit: int
+) -> DeadlinePage:
+    """The clocks of the cases `scope` (the caller's, from the case domain) sees, soonest due first."""
+    rows = await repo.list_for(session, scope, filters, limit + 1, decode_cursor(cursor) if cursor else None)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeadlinePage(
+        items=[
+            DeadlineItem(
+                id=r.id,
+                case_id=r.case_id,
+                case_number=r.case_number,
+                kind=r.kind,
+                state=r.state,
+                due_at=r.due_at,
+                met_at=r.met_at,
+                breached_at=r.breached_at,
+                department=r.department_code,
+                calendar=r.calendar,
+                provisional=r.provisional,
+                paused=r.paused_at is not None,
+            )
+            for r in rows
+        ],
+        next_cursor=encode_cursor(rows[-1].due_at, rows[-1].id) if more and rows else None,
+    )
+
+
+async def digest(session: AsyncSession, cases_per_centre: int) -> Digest:
+    """Per centre: what is overdue and what falls due today (China time), for notify's daily digest."""
+    now = clock.now()
+    local = now.astimezone(CHINA_TZ)
+    end_of_day = datetime(local.year, local.month, local.day, tzinfo=CHINA_TZ) + timedelta(days=1)
+    rows = await repo.digest_by_centre(session, now, end_of_day, cases_per_centre)
+    return Digest(
+        date=local.date().isoformat(),
+        centres=[
+            DigestCentre(
+                area=r.code,
+                name=r.name,
+                level=r.level,
+                overdue=r.overdue,
+                overdue_case_count=r.overdue_case_count,
+                due_today=r.due_today,
+                overdue_cases=list(r.overdue_cases or []),
+            )
+            for r in rows
+        ],
     )

@@ -9,7 +9,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-COLS = "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, answered_at, answered_by, closed_at, closed_by"
+from services.cases.case import repository as case_repo
+
+COLS = (
+    "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, "
+    "answered_at, answered_by, closed_at, closed_by"
+)
 
 
 async def next_number(session: AsyncSession, area_code: str, year: int, kind: str) -> int:
@@ -28,8 +33,9 @@ async def next_number(session: AsyncSession, area_code: str, year: int, kind: st
 async def insert(session: AsyncSession, row: dict[str, Any]) -> None:
     await session.execute(
         text(
-            f"""INSERT INTO cases.notices ({COLS}) VALUES (:id, :number, :kind, :case_id, :deadline_id, :area_code, :unit,
-                 :subject, :body, 'issued', :issued_at, :respond_by, NULL, NULL, NULL, NULL, NULL)"""
+            f"""INSERT INTO cases.notices ({COLS})
+               VALUES (:id, :number, :kind, :case_id, :deadline_id, :area_code, :unit, :subject, :body, 'issued',
+                 :issued_at, :respond_by, NULL, NULL, NULL, NULL, NULL)"""
         ),
         row,
     )
@@ -58,16 +64,31 @@ async def answer(session: AsyncSession, notice_id: uuid.UUID, answer_text: str, 
     ).first()
 
 
+def _scope_filter(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Which notices a case scope sees: a department those addressed to it; a centre those of the cases in
+    its areas and those it issued."""
+    params = case_repo.scope_params(scope)
+    if scope.get("department"):
+        return "n.unit = :scope_dept", params
+    if scope["all"]:
+        return "TRUE", params
+    return "(c.area_path && CAST(:scope_areas AS text[]) OR n.area_code = ANY(:scope_areas))", params
+
+
 async def list_visible(
     session: AsyncSession,
-    scope_sql: str,
-    params: dict[str, Any],
+    scope: dict[str, Any],
     state: str | None,
     kind: str | None,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
+    notice_id: uuid.UUID | None = None,
 ) -> list[Any]:
+    scope_sql, params = _scope_filter(scope)
     where = [scope_sql]
+    if notice_id is not None:
+        where.append("n.id = :nid")
+        params["nid"] = notice_id
     if state:
         where.append("n.state = :state")
         params["state"] = state
@@ -82,11 +103,16 @@ async def list_visible(
     return list(await session.execute(text(sql), {**params, "n": limit}))
 
 
+async def visible(session: AsyncSession, scope: dict[str, Any], notice_id: uuid.UUID) -> bool:
+    return bool(await list_visible(session, scope, None, None, 1, None, notice_id=notice_id))
+
+
 async def close(session: AsyncSession, notice_id: uuid.UUID, by: str, now: datetime) -> Any:
     return (
         await session.execute(
             text(
-                f"UPDATE cases.notices SET state = 'closed', closed_at = :now, closed_by = :by WHERE id = :i RETURNING {COLS}"
+                f"""UPDATE cases.notices SET state = 'closed', closed_at = :now, closed_by = :by
+                    WHERE id = :i RETURNING {COLS}"""
             ),
             {"i": notice_id, "by": by, "now": now},
         )

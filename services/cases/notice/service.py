@@ -1,4 +1,8 @@
-"""督办通知书 / 风险预警通知书: records with a number, a unit that must answer, and a state."""
+"""督办通知书 / 风险预警通知书: records with a number, a unit that must answer, and a state. They are
+issued by the sweep (supervision) and by the risk rules (risk warning); the addressed unit answers one
+(a department its own; a centre's dispatcher one addressed to that very centre, or one addressed to a
+retired department under its supervision), then the issuing centre closes the answered notice (结案).
+Answer and close run under Idempotency-Key."""
 
 from __future__ import annotations
 
@@ -6,9 +10,24 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cases.case import effects
 from services.cases.case import repository as case_repo
+from services.cases.idempotency.service import once
 from services.cases.notice import repository as repo
-from shared.clock import CHINA_TZ
+from services.cases.notice.exceptions import (
+    NotAddressedToCaller,
+    NoticeAlreadyAnswered,
+    NoticeAlreadyClosed,
+    NoticeNotAnswered,
+    NoticeNotFound,
+    NotIssuingCentre,
+)
+from services.cases.notice.schemas import NoticeOut, NoticePage
+from shared.auth import Principal
+from shared.clock import CHINA_TZ, clock
+from shared.paging import decode_cursor, encode_cursor
 
 KIND_ZH = {
     "contact": "联系当事人",
@@ -22,19 +41,20 @@ KIND_ZH = {
 }
 RESPONSE_TIME = timedelta(days=1)
 _TIER_LEVEL = {"village": "township", "township": "township", "county": "county"}
-# Clocks that run against the responsible unit (a department once whistled); the others (contact,
+# Deadline kinds that run against the responsible unit (a department once whistled); the others (contact,
 # major report, reply, revisit) are the handling centre's own duty.
 UNIT_KINDS = ("acknowledge", "resolve", "first_response", "update")
+CENTRE_ROLES = ("dispatcher", "admin")
 
 
-async def tier_centre(session: Any, case: Any) -> str:
+async def tier_centre(session: AsyncSession, case: Any) -> str:
     """The centre that handles the case at its tier (村/镇/县综治中心), as an area code."""
     levels = await case_repo.area_levels(session, list(case.area_path))
     tier = case.tier or "township"
     return levels.get(tier) or levels.get("township") or case.area_path[0]
 
 
-async def supervising_area(session: Any, case: Any) -> tuple[str, str]:
+async def supervising_area(session: AsyncSession, case: Any) -> tuple[str, str]:
     """The centre that supervises: the township's (or the county's for county-tier cases)."""
     levels = await case_repo.area_levels(session, list(case.area_path))
     want = _TIER_LEVEL.get(case.tier or "township", "township")
@@ -42,7 +62,7 @@ async def supervising_area(session: Any, case: Any) -> tuple[str, str]:
     return code, (await case_repo.area_name(session, code)) or code
 
 
-async def issue_supervision(session: Any, case: Any, deadline: Any, now: datetime) -> dict[str, Any]:
+async def issue_supervision(session: AsyncSession, case: Any, deadline: Any, now: datetime) -> dict[str, Any]:
     area_code, area_name = await supervising_area(session, case)
     year = now.astimezone(CHINA_TZ).year
     n = await repo.next_number(session, area_code, year, "supervision")
@@ -74,6 +94,8 @@ async def issue_supervision(session: Any, case: Any, deadline: Any, now: datetim
 
 
 def notice_out(n: Any) -> dict[str, Any]:
+    """A notice as a plain dict (the case record's notices; the reply of an answer or close, stored as JSON
+    under its Idempotency-Key)."""
     return {
         "id": str(n.id),
         "number": n.number,
@@ -95,7 +117,11 @@ def notice_out(n: Any) -> dict[str, Any]:
     }
 
 
-async def issue_risk_warning(session: Any, case: Any, subject: Any, now: datetime) -> dict[str, Any]:
+def notice_item(n: Any) -> NoticeOut:
+    return NoticeOut.model_validate(notice_out(n))
+
+
+async def issue_risk_warning(session: AsyncSession, case: Any, subject: Any, now: datetime) -> dict[str, Any]:
     """风险预警通知书: a person or household has become high-risk; the supervising centre is warned and
     must answer with its plan (e.g. scheduled visits)."""
     area_code, area_name = await supervising_area(session, case)
@@ -112,10 +138,153 @@ async def issue_risk_warning(session: Any, case: Any, subject: Any, now: datetim
         "subject": f"关于{subject.name or '当事人'}列为高风险人员的风险预警通知",
         "body": (
             f"{area_name}综治中心：{subject.name or '当事人'}已涉及{subject.case_count}起案件（最新为{case.number}），"
-            f"风险等级升为高。请落实包保责任人，安排定期走访，并于{int(RESPONSE_TIME.total_seconds() // 3600)}小时内答复。"
+            f"风险等级升为高。请落实包保责任人，安排定期走访，"
+            f"并于{int(RESPONSE_TIME.total_seconds() // 3600)}小时内答复。"
         ),
         "issued_at": now,
         "respond_by": now + RESPONSE_TIME,
     }
     await repo.insert(session, row)
     return row
+
+
+async def list_notices(
+    session: AsyncSession,
+    scope: dict[str, Any],
+    state: str | None,
+    kind: str | None,
+    cursor: str | None,
+    limit: int,
+) -> NoticePage:
+    """The notices `scope` (the caller's, from the case domain) sees, newest first."""
+    rows = await repo.list_visible(session, scope, state, kind, limit + 1, decode_cursor(cursor) if cursor else None)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return NoticePage(
+        items=[notice_item(r) for r in rows],
+        next_cursor=encode_cursor(rows[-1].issued_at, rows[-1].id) if more and rows else None,
+    )
+
+
+def actor(principal: Principal) -> str:
+    return f"{principal.role}:{principal.username or principal.subject}"
+
+
+async def _visible(session: AsyncSession, principal: Principal, scope: dict[str, Any], notice_id: uuid.UUID) -> Any:
+    """The notice, locked, if the caller may act on it (leaders only read)."""
+    if principal.role == "leader" or not await repo.visible(session, scope, notice_id):
+        raise NoticeNotFound()
+    return await repo.get(session, notice_id, lock=True)
+
+
+async def _record(
+    session: AsyncSession, notice: Any, by: str, action: str, note: str, event: str, extra: dict[str, Any]
+) -> None:
+    """On the case's timeline, and to notify with the addressed unit (whom notify tells of the close)."""
+    if notice.case_id:
+        case = await case_repo.lock_case(session, notice.case_id)
+        about = {
+            "notice_id": str(notice.id),
+            "number": notice.number,
+            "notice_kind": notice.kind,
+            "unit": notice.unit,
+            "subject": notice.subject,
+            "notice_area": notice.area_code,
+        }  # the centre that closes it (notify tells exactly its dispatchers)
+        await effects.record(
+            session,
+            case,
+            actor=by,
+            action=action,
+            before=case.state,
+            after=case.state,
+            note=note,
+            now=clock.now(),
+            events=[(event, effects.case_payload(case) | about | extra)],
+        )
+
+
+async def answer_notice(
+    session: AsyncSession, principal: Principal, scope: dict[str, Any], notice_id: uuid.UUID, answer: str
+) -> dict[str, Any]:
+    notice = await _visible(session, principal, scope, notice_id)
+    if principal.role in CENTRE_ROLES:
+        # a centre answers only what is addressed to itself: the unit is the dispatcher's own area, not a
+        # centre below it (the township that supervises cannot answer the village centre's notice and close it)
+        # — or a retired (撤销) department's: the centre supervising the notice answers in its stead
+        active = await repo.department_active(session, notice.unit)
+        if active is None:
+            addressed = principal.role == "admin" or notice.unit in principal.areas
+        else:
+            addressed = not active and (
+                principal.role == "admin" or await repo.area_in_scope(session, notice.area_code, list(principal.areas))
+            )
+    else:
+        addressed = principal.department == notice.unit
+    if not addressed:
+        raise NotAddressedToCaller(notice.unit)
+    if notice.state != "issued":
+        raise NoticeAlreadyAnswered(can_close=notice.state == "answered" and principal.role in CENTRE_ROLES)
+    by = actor(principal)
+    updated = await repo.answer(session, notice_id, answer, by, clock.now())
+    await _record(
+        session, notice, by, "notice_answer", f"{notice.number} 已答复：{answer}", "notice.answered", {"answer": answer}
+    )
+    return notice_out(updated)
+
+
+async def close_notice(
+    session: AsyncSession, principal: Principal, scope: dict[str, Any], notice_id: uuid.UUID, note: str | None
+) -> dict[str, Any]:
+    """The issuing centre (a dispatcher whose area holds the notice's centre) closes an answered notice."""
+    notice = await _visible(session, principal, scope, notice_id)
+    if principal.role not in CENTRE_ROLES:
+        raise NoticeNotFound()
+    if principal.role != "admin" and not await repo.area_in_scope(session, notice.area_code, list(principal.areas)):
+        raise NotIssuingCentre()
+    if notice.state == "issued":
+        raise NoticeNotAnswered(notice.state)
+    if notice.state != "answered":
+        raise NoticeAlreadyClosed(notice.state)
+    by = actor(principal)
+    updated = await repo.close(session, notice_id, by, clock.now())
+    await _record(
+        session,
+        notice,
+        by,
+        "notice_close",
+        f"{notice.number} 已结案" + (f"：{note}" if note else ""),
+        "notice.closed",
+        {"note": note},
+    )
+    return notice_out(updated)
+
+
+async def answer_notice_once(
+    session: AsyncSession,
+    principal: Principal,
+    scope: dict[str, Any],
+    notice_id: uuid.UUID,
+    answer: str,
+    key: str | None,
+) -> dict[str, Any]:
+    """`answer_notice` under Idempotency-Key: a retried answer gets the first reply, not a 409."""
+
+    async def run() -> dict[str, Any]:
+        return await answer_notice(session, principal, scope, notice_id, answer)
+
+    return await once(session, actor(principal), key, {"notice": str(notice_id), "answer": answer}, run)
+
+
+async def close_notice_once(
+    session: AsyncSession,
+    principal: Principal,
+    scope: dict[str, Any],
+    notice_id: uuid.UUID,
+    note: str | None,
+    key: str | None,
+) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        return await close_notice(session, principal, scope, notice_id, note)
+
+    return await once(session, actor(principal), key, {"notice": str(notice_id), "close": note}, run)

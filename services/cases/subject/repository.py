@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases.case import repository as case_repo
+
 OPEN_STATES = "('received','graded','assigned','in_progress','suspended','returned','resolved','replied','revisited')"
 
 
@@ -54,11 +56,13 @@ def _plan(
 # role) — one statement.
 _UPSERT = text(
     """WITH s(sid, key_hash, name, is_new) AS (
-         SELECT * FROM unnest(CAST(:sid AS uuid[]), CAST(:skey AS text[]), CAST(:sname AS text[]), CAST(:snew AS boolean[]))),
+         SELECT * FROM unnest(CAST(:sid AS uuid[]), CAST(:skey AS text[]), CAST(:sname AS text[]),
+                              CAST(:snew AS boolean[]))),
        ins AS (
          INSERT INTO cases.subjects (id, key_hash, name, area_code, updated_at)
          SELECT sid, key_hash, name, :area, :now FROM s WHERE is_new
-         ON CONFLICT (key_hash) DO UPDATE SET name = COALESCE(EXCLUDED.name, cases.subjects.name), updated_at = EXCLUDED.updated_at
+         ON CONFLICT (key_hash) DO UPDATE SET name = COALESCE(EXCLUDED.name, cases.subjects.name),
+                                              updated_at = EXCLUDED.updated_at
          RETURNING id, key_hash),
        resolved AS (
          SELECT s.sid, COALESCE(ins.id, s.sid) AS id FROM s LEFT JOIN ins ON s.is_new AND ins.key_hash = s.key_hash),
@@ -67,12 +71,14 @@ _UPSERT = text(
          FROM s WHERE t.id = s.sid AND NOT s.is_new RETURNING t.id),
        recorded AS (
          INSERT INTO cases.subject_keys (key_hash, subject_id)
-         SELECT k.key_hash, r.id FROM unnest(CAST(:kkey AS text[]), CAST(:ksid AS uuid[])) AS k(key_hash, sid) JOIN resolved r ON r.sid = k.sid
+         SELECT k.key_hash, r.id FROM unnest(CAST(:kkey AS text[]), CAST(:ksid AS uuid[])) AS k(key_hash, sid)
+         JOIN resolved r ON r.sid = k.sid
          ON CONFLICT DO NOTHING RETURNING key_hash),
        linked AS (
          INSERT INTO cases.subject_cases (subject_id, case_id, role)
          SELECT DISTINCT ON (r.id) r.id, :case_id, l.role
-         FROM unnest(CAST(:lsid AS uuid[]), CAST(:lrole AS text[])) WITH ORDINALITY AS l(sid, role, ord) JOIN resolved r ON r.sid = l.sid
+         FROM unnest(CAST(:lsid AS uuid[]), CAST(:lrole AS text[])) WITH ORDINALITY AS l(sid, role, ord)
+         JOIN resolved r ON r.sid = l.sid
          ORDER BY r.id, l.ord
          ON CONFLICT DO NOTHING RETURNING subject_id)
        SELECT sid, id FROM resolved"""
@@ -151,7 +157,7 @@ async def history(session: AsyncSession, subject_ids: list[uuid.UUID], exclude_c
             ),
             {"s": subject_ids, "c": exclude_case},
         )
-    ).first()
+    ).one()  # an aggregate: always one row
     return int(row.prior), int(row.open)
 
 
@@ -190,7 +196,8 @@ async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], no
                 stats AS (
                   SELECT sc.subject_id, count(*) AS total,
                          count(*) FILTER (WHERE c.state IN {OPEN_STATES}) AS open,
-                         count(*) FILTER (WHERE c.state IN {OPEN_STATES} AND c.level IN ('major','petition_backlog')) AS open_major,
+                         count(*) FILTER (WHERE c.state IN {OPEN_STATES}
+                                            AND c.level IN ('major','petition_backlog')) AS open_major,
                          count(*) FILTER (WHERE c.state IN {OPEN_STATES} AND c.level = 'complex') AS open_complex
                   FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
                   WHERE sc.subject_id = ANY(:s) AND c.state NOT IN ('merged','rejected') GROUP BY sc.subject_id)
@@ -208,14 +215,18 @@ async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], no
 
 async def list_subjects(
     session: AsyncSession,
-    scope_sql: str,
-    params: dict[str, Any],
+    scope: dict[str, Any],
     risk: str | None,
     limit: int,
     after: tuple[str, uuid.UUID] | None,
 ) -> list[Any]:
+    """The subjects with a case `scope` (the case domain's scope) sees, last updated first; each with the
+    numbers of those of its cases the scope sees."""
+    scope_sql = case_repo.scope_sql(scope)
+    params = case_repo.scope_params(scope)
     where = [
-        f"EXISTS (SELECT 1 FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id WHERE sc.subject_id = s.id AND {scope_sql})"
+        "EXISTS (SELECT 1 FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id"
+        f" WHERE sc.subject_id = s.id AND {scope_sql})"
     ]
     if risk:
         where.append("s.risk = :risk")

@@ -1,4 +1,5 @@
-"""Subjects' risk, and the 风险预警通知书 when someone becomes high-risk."""
+"""Subjects (人员/户): the persons and households of the cases, matched across reports, with their risk;
+the 风险预警通知书 when someone becomes high-risk; the list of them for the dashboards."""
 
 from __future__ import annotations
 
@@ -6,12 +7,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.cases.case import effects
 from services.cases.notice.service import issue_risk_warning
 from services.cases.subject import repository as repo
+from services.cases.subject.repository import Party
+from services.cases.subject.schemas import SubjectItem, SubjectPage
+from shared.paging import decode_cursor, encode_cursor
 
 
-async def refresh_risk(session: Any, case: Any, subject_ids: list[uuid.UUID], now: datetime) -> None:
+async def refresh_risk(session: AsyncSession, case: Any, subject_ids: list[uuid.UUID], now: datetime) -> None:
     """Recompute the risk of a case's subjects; each one newly high gets a risk warning notice, recorded
     on the case's timeline and sent to notify (notice.issued). The caller holds the case's row lock."""
     for subject in await repo.recompute_risk(session, subject_ids, now):
@@ -41,3 +47,62 @@ async def refresh_risk(session: Any, case: Any, subject_ids: list[uuid.UUID], no
                 )
             ],
         )
+
+
+async def match_parties(
+    session: AsyncSession, case_id: uuid.UUID, parties: list[Party], area_code: str | None, now: datetime
+) -> list[uuid.UUID]:
+    """The subject of each party of a new case (known by one of its keys, or new), the case linked to them."""
+    return await repo.upsert_parties(session, case_id, parties, area_code, now)
+
+
+async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:
+    return await repo.of_case(session, case_id)
+
+
+async def link(session: AsyncSession, subject_ids: list[uuid.UUID], case_id: uuid.UUID) -> None:
+    """Link subjects to a case (e.g. the target of a merge), with no role."""
+    for sid in subject_ids:
+        await repo.link(session, sid, case_id, None)
+
+
+async def linked_cases(session: AsyncSession, subject_ids: list[uuid.UUID], exclude_case: uuid.UUID) -> list[uuid.UUID]:
+    return await repo.linked_cases(session, subject_ids, exclude_case)
+
+
+async def history(session: AsyncSession, subject_ids: list[uuid.UUID], exclude_case: uuid.UUID) -> tuple[int, int]:
+    """(most earlier cases of any one subject, most open cases of any one subject), this case excluded."""
+    return await repo.history(session, subject_ids, exclude_case)
+
+
+async def party_villages(session: AsyncSession, case_id: uuid.UUID) -> int:
+    return await repo.party_villages(session, case_id)
+
+
+async def list_subjects(
+    session: AsyncSession, scope: dict[str, Any], risk: str | None, cursor: str | None, limit: int
+) -> SubjectPage:
+    """The subjects `scope` (the caller's, from the case domain) sees, last updated first."""
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repo.list_subjects(
+        session, scope, risk, limit + 1, (after[0].isoformat(), after[1]) if after else None
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SubjectPage(
+        items=[
+            SubjectItem(
+                id=r.id,
+                kind=r.kind,
+                name=r.name,
+                area=r.area_code,
+                risk=r.risk,
+                case_count=r.case_count,
+                open_cases=r.open_cases,
+                cases=list(r.case_numbers),
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ],
+        next_cursor=encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None,
+    )

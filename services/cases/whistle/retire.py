@@ -9,7 +9,7 @@ from typing import Any
 
 from services.cases.case import effects
 from services.cases.case import repository as case_repo
-from services.cases.deadline import service as clocks_svc
+from services.cases.deadline import service as deadline_service
 from services.cases.whistle import repository as repo
 
 ACTOR = "system:org_import"
@@ -26,9 +26,9 @@ async def cancel_for_retired(session: Any, codes: list[str], now: datetime) -> i
         if not stopped:
             continue
         for w in stopped:
-            await clocks_svc.cancel(session, case.id, reason, now, kinds=("acknowledge",), whistle_id=w.id)
+            await deadline_service.cancel(session, case.id, reason, now, kinds=("acknowledge",), whistle_id=w.id)
         if any(w.role == "lead" for w in stopped):
-            await clocks_svc.cancel(session, case.id, f"牵头部门 {dept} 已撤销", now, kinds=("resolve",))
+            await deadline_service.cancel(session, case.id, f"牵头部门 {dept} 已撤销", now, kinds=("resolve",))
             if case.responsible_unit == dept:
                 case = await case_repo.update_case(session, case.id, now, responsible_unit=None)
         events = [

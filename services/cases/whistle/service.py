@@ -8,7 +8,7 @@ from typing import Any
 from services.cases.case import effects
 from services.cases.case import repository as case_repo
 from services.cases.case.domain import CaseDomain
-from services.cases.deadline import service as clocks_svc
+from services.cases.deadline import service as deadline_service
 from services.cases.idempotency.service import once
 from services.cases.whistle import repository as repo
 from shared.auth import Principal
@@ -56,21 +56,23 @@ async def act(
     extra: dict[str, Any] = {}
     if move == "ack":
         extra["acknowledged_at"] = now
-        await clocks_svc.meet(session, domain.clocks, case.id, ("acknowledge",), actor, now, whistle_id=whistle.id)
+        await deadline_service.meet(
+            session, domain.deadlines, case.id, ("acknowledge",), actor, now, whistle_id=whistle.id
+        )
     elif move == "progress":
-        await clocks_svc.meet(session, domain.clocks, case.id, ("first_response", "update"), actor, now)
+        await deadline_service.meet(session, domain.deadlines, case.id, ("first_response", "update"), actor, now)
     elif move == "done":
         extra["done_at"] = now
         if whistle.role == "lead":  # the lead's done is the departments' finishing (131 "3"): the case is resolvable
-            await clocks_svc.meet(session, domain.clocks, case.id, ("resolve",), actor, now)
+            await deadline_service.meet(session, domain.deadlines, case.id, ("resolve",), actor, now)
     else:
         extra["returned_at"] = now
         extra["return_reason"] = note
-        await clocks_svc.cancel(
+        await deadline_service.cancel(
             session, case.id, f"{dept} 退回：{note}", now, kinds=("acknowledge",), whistle_id=whistle.id
         )
         if whistle.role == "lead":  # the next lead gets its own 3 days
-            await clocks_svc.cancel(session, case.id, f"牵头部门 {dept} 退回：{note}", now, kinds=("resolve",))
+            await deadline_service.cancel(session, case.id, f"牵头部门 {dept} 退回：{note}", now, kinds=("resolve",))
     updated = await repo.set_state(session, whistle.id, target, now, **extra)
     before = case.state
     after = before
