@@ -24,7 +24,7 @@ at the end):
       one statement); actions/s = actions / (end of the last firing sweep_once - start of the first).
    b. Lateness: `--deadlines-due` (100k) deadlines whose next step becomes due uniformly over a window of wall
       clock sized to offer `--deadlines-rate` actions/s (5,000, the target; `--deadlines-window` fixes it instead).
-      Lateness = fire moment - the step's scheduled time (`Clocks.fire_time` of the seeded row), both as recorded
+      Lateness = fire moment - the step's scheduled time (`DeadlineEngine.fire_time` of the seeded row), both as recorded
       (timeline `at` = the sweep's `now`) and as visible (the commit of the sweep transaction that fired it).
 6. Exactly-once checks over both sets: timeline entries per deadline = the steps due, in order and of the right
    action; each deadline's next_step/state afterwards; no duplicate outbox events; nothing else fired.
@@ -174,7 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--deadlines-x-cache-steps",
         action="store_true",
-        help="EXPERIMENT, not the product as is: Clocks.steps cached per Clocks instead of Policy.steps() "
+        help="EXPERIMENT, not the product as is: DeadlineEngine.steps cached per DeadlineEngine instead of Policy.steps() "
         "rebuilt on every fire_time call",
     )
     g.add_argument(
@@ -234,10 +234,10 @@ def build_domain() -> Any:
     from services.cases.calendar import WorkCalendar
     from services.cases.case.domain import CaseDomain
     from services.cases.deadline.policy import load_policy
-    from services.cases.deadline.service import Clocks
+    from services.cases.deadline.service import DeadlineEngine
     from services.cases.grading import load_rules
 
-    return CaseDomain(rules=load_rules(None), clocks=Clocks(load_policy(None), WorkCalendar(overrides={})))
+    return CaseDomain(rules=load_rules(None), deadlines=DeadlineEngine(load_policy(None), WorkCalendar(overrides={})))
 
 
 # --- seeding ---------------------------------------------------------------------------------------
@@ -565,10 +565,10 @@ async def _sweeper(idx: int, url: str, cfg: dict[str, Any], stop: Any, counter: 
 
         event.listen(db.engine.sync_engine, "connect", _no_bitmap)
     if cfg.get("x_cache_steps"):
-        from services.cases.deadline.service import Clocks
+        from services.cases.deadline.service import DeadlineEngine
 
-        Clocks.steps = property(lambda self: self.__dict__.setdefault("_bench_steps", self.policy.steps()))  # type: ignore[method-assign]
-    clocks = build_domain().clocks
+        DeadlineEngine.steps = property(lambda self: self.__dict__.setdefault("_bench_steps", self.policy.steps()))  # type: ignore[method-assign]
+    clocks = build_domain().deadlines
     async with db.unit_of_work() as session:  # connect before reporting ready
         from sqlalchemy import text
 
@@ -684,7 +684,7 @@ def actions_per_deadline(steps: list[Any]) -> float:
 async def expected_steps(
     conn: asyncpg.Connection, clocks: Any, phase: str, horizon: datetime
 ) -> dict[Any, dict[str, Any]]:
-    """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from Clocks.fire_time
+    """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from DeadlineEngine.fire_time
     of the seeded row. Reads only columns the sweep does not change. Fails if a later step falls before `horizon`."""
     from services.cases.deadline.service import _Row
 
@@ -852,7 +852,7 @@ async def run_sweep(
     cfg: dict[str, Any],
     seed_rate: float,
 ) -> dict[str, Any]:
-    clocks = domain.clocks
+    clocks = domain.deadlines
     steps = clocks.steps
     if [st.action for st in steps[:3]] != ["warning", "warning", "breach"]:
         raise RuntimeError(
@@ -1127,7 +1127,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         name
         for name, on in (
             ("enable_bitmapscan=off for the sweepers", args.deadlines_x_no_bitmapscan),
-            ("Clocks.steps cached", args.deadlines_x_cache_steps),
+            ("DeadlineEngine.steps cached", args.deadlines_x_cache_steps),
         )
         if on
     ]
@@ -1136,7 +1136,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     url = await prepare_database(dbname)
     print(f"  database {dbname} migrated in {time.monotonic() - started:.1f} s", flush=True)
     domain = build_domain()
-    warn_fraction = domain.clocks.steps[0].fraction
+    warn_fraction = domain.deadlines.steps[0].fraction
     conn = await asyncpg.connect(asyncpg_dsn(url))
     db = Database(url, pool_size=10, application_name="bench-deadlines")
     figures: dict[str, Any] = {}

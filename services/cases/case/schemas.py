@@ -1,5 +1,9 @@
+"""Wire models of the case reads, and the timeline entry other domains hand to the case domain."""
+
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -70,3 +74,19 @@ class CaseOut(CaseSummary):
 class CasePage(BaseModel):
     items: list[CaseSummary]
     next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of a case's timeline (`cases.timeline`): who did what, the state before and after, a
+    note people read and free-form data. Other domains (the deadline sweep) hand these to
+    `services.cases.case.service.add_timeline_entries`."""
+
+    case_id: uuid.UUID
+    at: datetime
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    note: str | None
+    data: dict[str, Any] | None = None

@@ -13,11 +13,11 @@ from sqlalchemy import insert, text
 
 from services.cases.case import effects
 from services.cases.case import repository as case_repo
-from services.cases.case.actions import escalate_case
+from services.cases.case.action.grading import escalate_case
 from services.cases.case.models import timeline
 from services.cases.db import outbox
 from services.cases.deadline import repository as repo
-from services.cases.deadline.service import Clocks, _Row
+from services.cases.deadline.service import DeadlineEngine, _Row
 from services.cases.notice import service as notices
 from services.cases.notice.service import KIND_ZH
 from shared.clock import CHINA_TZ, clock
@@ -209,7 +209,7 @@ _UPDATE = text(
 )
 
 
-async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
+async def sweep_once(db: Database, clocks: DeadlineEngine, batch: int = 500) -> int:
     """One claim-and-fire transaction; returns the number of steps fired."""
     now = clock.now()
     steps = clocks.steps
@@ -269,7 +269,7 @@ async def sweep_once(db: Database, clocks: Clocks, batch: int = 500) -> int:
     return fired
 
 
-async def sweep(db: Database, clocks: Clocks, batch: int = 500, max_rounds: int = 20) -> int:
+async def sweep(db: Database, clocks: DeadlineEngine, batch: int = 500, max_rounds: int = 20) -> int:
     total = 0
     for _ in range(max_rounds):
         n = await sweep_once(db, clocks, batch)

@@ -19,7 +19,7 @@ OPEN_STATES = ("pending", "breached")
 
 
 @dataclass
-class Clocks:
+class DeadlineEngine:
     policy: Policy
     calendar: WorkCalendar
 
@@ -101,7 +101,7 @@ class _Row:
 
 async def start(
     session: Any,
-    clocks: Clocks,
+    clocks: DeadlineEngine,
     case: Any,
     starting: str,
     now: datetime,
@@ -135,7 +135,7 @@ async def start(
 
 async def meet(
     session: Any,
-    clocks: Clocks,
+    clocks: DeadlineEngine,
     case_id: uuid.UUID,
     kinds: tuple[str, ...],
     actor: str,
@@ -192,7 +192,7 @@ async def pause(session: Any, case_id: uuid.UUID, now: datetime) -> None:
             await repo.update(session, d.id, paused_at=now, next_fire_at=None)
 
 
-async def resume(session: Any, clocks: Clocks, case_id: uuid.UUID, now: datetime) -> None:
+async def resume(session: Any, clocks: DeadlineEngine, case_id: uuid.UUID, now: datetime) -> None:
     """Shift every paused clock by the time it was paused (挂起期间不计时)."""
     for d in await repo.of_case(session, case_id, lock=True):
         if d.paused_at is None or not running(d):
@@ -208,7 +208,7 @@ async def resume(session: Any, clocks: Clocks, case_id: uuid.UUID, now: datetime
 
 
 async def extend(
-    session: Any, clocks: Clocks, deadline: Any, new_due: datetime, extension: dict[str, Any], now: datetime
+    session: Any, clocks: DeadlineEngine, deadline: Any, new_due: datetime, extension: dict[str, Any], now: datetime
 ) -> None:
     """An approved extension (延期) moves one deadline once; warnings are re-timed on the new limit."""
     limit = clocks.calendar.elapsed(deadline.started_at, new_due, deadline.calendar)
