@@ -24,7 +24,7 @@ at the end):
       one statement); actions/s = actions / (end of the last firing sweep_once - start of the first).
    b. Lateness: `--deadlines-due` (100k) deadlines whose next step becomes due uniformly over a window of wall
       clock sized to offer `--deadlines-rate` actions/s (5,000, the target; `--deadlines-window` fixes it instead).
-      Lateness = fire moment - the step's scheduled time (`DeadlineEngine.fire_time` of the seeded row), both as recorded
+      Lateness = fire moment - the step's scheduled time (`DeadlineEngine.fire_time` of the row), both as recorded
       (timeline `at` = the sweep's `now`) and as visible (the commit of the sweep transaction that fired it).
 6. Exactly-once checks over both sets: timeline entries per deadline = the steps due, in order and of the right
    action; each deadline's next_step/state afterwards; no duplicate outbox events; nothing else fired.
@@ -174,7 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--deadlines-x-cache-steps",
         action="store_true",
-        help="EXPERIMENT, not the product as is: DeadlineEngine.steps cached per DeadlineEngine instead of Policy.steps() "
+        help="EXPERIMENT, not the product as is: DeadlineEngine.steps cached per engine instead of Policy.steps() "
         "rebuilt on every fire_time call",
     )
     g.add_argument(
@@ -684,7 +684,7 @@ def actions_per_deadline(steps: list[Any]) -> float:
 async def expected_steps(
     conn: asyncpg.Connection, clocks: Any, phase: str, horizon: datetime
 ) -> dict[Any, dict[str, Any]]:
-    """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from DeadlineEngine.fire_time
+    """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time) by the engine's fire_time
     of the seeded row. Reads only columns the sweep does not change. Fails if a later step falls before `horizon`."""
     from services.cases.deadline.service import _Row
 
