@@ -376,10 +376,10 @@ async def any_case_visible(session: AsyncSession, report_ids: list[uuid.UUID], s
 
 async def ledger_page(
     session: AsyncSession,
-    principal_scope: dict[str, Any],
+    scope: dict[str, Any],
     filters: dict[str, Any],
     after: tuple[datetime, uuid.UUID] | None,
     size: int,
 ) -> list[CaseRow]:
     """One page of the cases a scope sees under a filter, newest first (the ledger 台账 reads them so)."""
-    return await repo.list_cases(session, principal_scope, filters, after, size)
+    return await repo.list_cases(session, scope, filters, after, size)
