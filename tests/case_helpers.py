@@ -10,9 +10,11 @@ from typing import Any
 from factories import GRID_W001, report
 from sqlalchemy import text
 
+from services.cases.context import CasesContext
 from services.cases.deadline.jobs import sweep
 from services.cases.deadline.policy import load_policy
 from shared.clock import ManualClock, clock
+from shared.context import context_of
 
 WORKERS = {
     "620602107201-01": ("w001", "dev-w001"),
@@ -68,8 +70,14 @@ async def dept_token(system: Any, client_id: str = "ps-dl") -> dict[str, str]:
     return {"Authorization": f"Bearer {tok['access_token']}"}
 
 
+def cases_context(system: Any) -> CasesContext:
+    """The running cases service's typed context (its database, cipher, case domain …)."""
+    return context_of(system.cases_app, CasesContext)
+
+
 async def run_sweep(system: Any) -> int:
-    return await sweep(system.cases_app.state.db, system.cases_app.state.domain.deadlines)
+    ctx = cases_context(system)
+    return await sweep(ctx.db, ctx.domain.deadlines)
 
 
 @contextmanager
@@ -86,13 +94,13 @@ def manual_clock(start: datetime | None = None) -> Iterator[ManualClock]:
 def policy(system: Any, yaml_text: str, tmp_path: Any) -> Iterator[None]:
     path = tmp_path / "policy.yaml"
     path.write_text(yaml_text, encoding="utf-8")
-    engine = system.cases_app.state.domain.deadlines
-    old = engine.policy
-    engine.policy = load_policy(str(path))
+    deadlines = cases_context(system).domain.deadlines
+    old = deadlines.policy
+    deadlines.policy = load_policy(str(path))
     try:
         yield
     finally:
-        engine.policy = old
+        deadlines.policy = old
 
 
 async def timeline_actions(system: Any, case_id: str) -> list[str]:

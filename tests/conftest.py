@@ -200,11 +200,15 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> Any:
         await svc.start()
     async with httpx.AsyncClient(timeout=30) as http:
         system = System(db_url=url, services=services, http=http, settings=settings)
+        from services.cases.context import CasesContext
         from services.cases.org import service as org
+        from shared.context import context_of
 
         raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
         async with system.cases_app.state.db.unit_of_work() as session:
-            await org.import_org(session, org.parse_document(raw, "application/yaml"), system.cases_app.state.cipher)
+            await org.import_org(
+                session, org.parse_document(raw, "application/yaml"), context_of(system.cases_app, CasesContext).cipher
+            )
         await system.drain()
         yield system
     for svc in services.values():

@@ -1,21 +1,38 @@
-"""Mounts cases' routers."""
+"""Mounts cases' routers and assembles its event handlers.
 
-from fastapi import APIRouter
+The convention of every service: each domain's `events.py` holds its handlers of incoming events (here
+case/events.py); the service's api.py assembles HANDLERS (event type → handler) and mounts the routers —
+the public ones under /v1, the internal ones (service token) under /internal/v1. Handlers get the typed
+CasesContext as their third argument."""
 
+from fastapi import APIRouter, FastAPI
+
+from services.cases.access.router import router as access_router
 from services.cases.calendar.router import router as calendar_router
-from services.cases.case.access_router import router as access_router
-from services.cases.case.action_router import router as action_router
+from services.cases.case.action.router import router as action_router
+from services.cases.case.events import on_followup_submitted, on_report_submitted
 from services.cases.case.router import router as case_router
+from services.cases.context import CasesContext
 from services.cases.db import SCHEMA, inbox
 from services.cases.deadline.router import internal_router as digest_router
 from services.cases.deadline.router import router as deadline_router
-from services.cases.events import HANDLERS
 from services.cases.identity.router import router as identity_router
 from services.cases.notice.router import router as notice_router
 from services.cases.org.router import router as org_router
 from services.cases.subject.router import router as subject_router
 from services.cases.whistle.router import router as whistle_router
-from shared.inbox import events_router, outbox_admin_router
+from shared.context import context_of
+from shared.contracts.events import FOLLOWUP_SUBMITTED, REPORT_SUBMITTED
+from shared.inbox import Handler, events_router, outbox_admin_router
+
+HANDLERS: dict[str, Handler] = {
+    REPORT_SUBMITTED: on_report_submitted,
+    FOLLOWUP_SUBMITTED: on_followup_submitted,
+}
+
+
+def _context(app: FastAPI) -> CasesContext:
+    return context_of(app, CasesContext)
 
 
 def routers() -> list[APIRouter]:
@@ -31,6 +48,6 @@ def routers() -> list[APIRouter]:
         calendar_router,
         digest_router,
         access_router,
-        events_router(inbox, HANDLERS),
+        events_router(inbox, HANDLERS, _context),
         outbox_admin_router(SCHEMA),
     ]

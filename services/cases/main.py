@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.cases.api import routers
 from services.cases.config import CasesSettings, get_settings
+from services.cases.context import CasesContext
 from services.cases.db import SCHEMA
 from services.cases.deadline.jobs import sweep
 from services.cases.identity.keys import SigningKey
@@ -15,6 +16,7 @@ from services.cases.org.schemas import OrgDocument
 from services.cases.startup import load_calendar, start_domain, stop_domain
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
+from shared.context import context_of, install_context
 from shared.outbox import Relay
 from shared.pii import PiiCipher
 from shared.scheduling import Tick
@@ -28,47 +30,56 @@ def _keys(app: FastAPI) -> KeySet:
 
 async def _startup(app: FastAPI) -> None:
     settings: CasesSettings = app.state.settings
-    app.state.cipher = PiiCipher(settings.pii_key, settings.pii_hash_key)
-    app.state.issuer = TokenIssuer(
-        app.state.db,
-        app.state.signing_key,
-        settings.access_token_ttl_seconds,
-        settings.refresh_token_ttl_days,
-        settings.login_free_failures,
-        settings.refresh_reuse_grace_seconds,
-    )
-    app.state.relay = Relay(
+    signing_key: SigningKey = app.state.signing_key
+    relay = Relay(
         app.state.db,
         SCHEMA,
         "cases",
         {"intake": settings.intake_url, "notify": settings.notify_url},
         settings.service_token,
     )
-    await start_domain(app)  # the database may be away: then 503 until the calendar is loaded
+    app.state.relay = relay  # shared/app.py's /metrics reads the outbox backlog through it
+    ctx = CasesContext(
+        db=app.state.db,
+        settings=settings,
+        cipher=PiiCipher(settings.pii_key, settings.pii_hash_key),
+        signing_key=signing_key,
+        issuer=TokenIssuer(
+            app.state.db,
+            signing_key,
+            settings.access_token_ttl_seconds,
+            settings.refresh_token_ttl_days,
+            settings.login_free_failures,
+            settings.refresh_reuse_grace_seconds,
+        ),
+        relay=relay,
+    )
+    install_context(app, ctx)
+    await start_domain(app, ctx)  # the database may be away: then 503 until the calendar is loaded
 
 
 async def _shutdown(app: FastAPI) -> None:
     await stop_domain(app)
-    await app.state.relay.close()
+    await context_of(app, CasesContext).relay.close()
 
 
 def _ticks(app: FastAPI) -> list[Tick]:
-    async def prune_outbox() -> None:
-        await app.state.relay.prune()
+    ctx = context_of(app, CasesContext)
 
-    settings: CasesSettings = app.state.settings
+    async def prune_outbox() -> None:
+        await ctx.relay.prune()
 
     async def deadline_sweep() -> None:
-        if app.state.domain is not None:  # None while waiting for the database at start
-            await sweep(app.state.db, app.state.domain.deadlines, settings.sweep_batch)
+        if ctx.ready:  # not while waiting for the database at start
+            await sweep(ctx.db, ctx.domain.deadlines, ctx.settings.sweep_batch)
 
     async def refresh_calendar() -> None:
-        if app.state.domain is not None:
-            app.state.domain.deadlines.calendar = await load_calendar(app.state.db)
+        if ctx.ready:
+            ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
 
     return [
-        Tick("deadline_sweep", deadline_sweep, settings.sweep_interval_seconds),
-        Tick("outbox_relay", app.state.relay.run_once, settings.relay_interval_seconds),
+        Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),
+        Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
     ]

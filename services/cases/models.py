@@ -1,7 +1,7 @@
 """All cases tables, imported by alembic and by repositories."""
 
 from services.cases.calendar.models import calendar_overrides  # noqa: F401
-from services.cases.case.models import case_reports, cases, grades, tasks, timeline  # noqa: F401
+from services.cases.case.models import case_reports, cases, grades, timeline  # noqa: F401
 from services.cases.db import inbox, metadata, outbox  # noqa: F401
 from services.cases.deadline.models import deadlines  # noqa: F401
 from services.cases.idempotency.models import idempotency_keys  # noqa: F401
@@ -9,4 +9,5 @@ from services.cases.identity.models import devices, login_failures, refresh_toke
 from services.cases.notice.models import notice_counters, notices  # noqa: F401
 from services.cases.org.models import areas, clients, departments, users  # noqa: F401
 from services.cases.subject.models import subject_cases, subjects  # noqa: F401
+from services.cases.task.models import tasks  # noqa: F401
 from services.cases.whistle.models import whistles  # noqa: F401

@@ -1,19 +1,21 @@
 """What cases reads from its database before it may serve: the workday calendar's overrides (deadlines
 depend on them). PostgreSQL away at boot does not stop the process: until the calendar is loaded every
-route but health answers 503 with Retry-After (`app.state.starting`, shared/app.py), and a background
-task keeps trying."""
+route but health answers 503 with Retry-After (`app.state.starting`, shared/app.py), the context's
+`domain` is not there (services/cases/context.py), and a background task keeps trying."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI
 
 from services.cases.calendar import WorkCalendar
 from services.cases.calendar.repository import load_overrides
 from services.cases.case.domain import CaseDomain
+from services.cases.context import WAITING_FOR_DATABASE, CasesContext
 from services.cases.deadline.policy import load_policy
 from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import load_rules
@@ -22,8 +24,6 @@ from shared.db import Database
 from shared.errors import is_database_unavailable
 
 log = logging.getLogger("cases.startup")
-
-WAITING_FOR_DATABASE = "数据库暂不可用，工作日历尚未加载；连上数据库后自动恢复"
 
 
 async def load_calendar(db: Database) -> WorkCalendar:
@@ -34,33 +34,31 @@ async def load_calendar(db: Database) -> WorkCalendar:
     return calendar
 
 
-async def start_domain(app: FastAPI) -> None:
+async def start_domain(app: FastAPI, ctx: CasesContext) -> None:
     """Build the case domain (grading rules, deadline policy, calendar). Files are read now and must be
     right; the calendar waits for the database if it is away."""
-    settings = app.state.settings
-    rules = load_rules(settings.grading_rules_file or None)
-    policy = load_policy(settings.deadline_policy_file or None)
+    rules = load_rules(ctx.settings.grading_rules_file or None)
+    policy = load_policy(ctx.settings.deadline_policy_file or None)
 
     def build(calendar: WorkCalendar) -> None:
-        app.state.domain = CaseDomain(rules=rules, deadlines=DeadlineEngine(policy, calendar))
+        ctx.loaded_domain = CaseDomain(rules=rules, deadlines=DeadlineEngine(policy, calendar))
 
-    app.state.domain = None
+    ctx.loaded_domain = None
     try:
-        build(await load_calendar(app.state.db))
+        build(await load_calendar(ctx.db))
     except Exception as exc:
         if not is_database_unavailable(exc):
             raise
         log.warning("database unavailable at start (%s): answering 503 until it is there", type(exc).__name__)
         app.state.starting = WAITING_FOR_DATABASE
-        app.state.domain_loader = asyncio.create_task(_keep_trying(app, build))
+        app.state.domain_loader = asyncio.create_task(_keep_trying(app, ctx, build))
 
 
-async def _keep_trying(app: FastAPI, build) -> None:
-    interval = app.state.settings.startup_retry_seconds
+async def _keep_trying(app: FastAPI, ctx: CasesContext, build: Callable[[WorkCalendar], None]) -> None:
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(ctx.settings.startup_retry_seconds)
         try:
-            calendar = await load_calendar(app.state.db)
+            calendar = await load_calendar(ctx.db)
         except Exception as exc:  # keep trying: the process must come up by itself
             if is_database_unavailable(exc):
                 log.info("database still unavailable (%s)", type(exc).__name__)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from case_helpers import act, case, dept_token, make_case, manual_clock, policy, run_sweep
+from case_helpers import act, case, cases_context, dept_token, make_case, manual_clock, policy, run_sweep
 from sqlalchemy import text
 
 from services.cases.deadline import jobs
@@ -220,8 +220,8 @@ async def test_two_sweeps_racing_fire_each_step_once(system):
         ids = [await whistled_case(system, clk) for _ in range(6)]
         clk.advance(minutes=61)
         db = system.cases_app.state.db
-        engine = system.cases_app.state.domain.deadlines
-        results = await asyncio.gather(*[sweep_once(db, engine, batch=3) for _ in range(4)])
+        deadlines = cases_context(system).domain.deadlines
+        results = await asyncio.gather(*[sweep_once(db, deadlines, batch=3) for _ in range(4)])
         await run_sweep(system)
         assert sum(results) > 0
         for case_id in ids:
@@ -248,7 +248,7 @@ async def test_sweep_killed_mid_batch_redoes_nothing_twice(system, monkeypatch):
 
         monkeypatch.setattr(jobs, "_fire", dying_fire)
         with pytest.raises(RuntimeError):
-            await sweep_once(system.cases_app.state.db, system.cases_app.state.domain.deadlines, batch=500)
+            await sweep_once(system.cases_app.state.db, cases_context(system).domain.deadlines, batch=500)
         monkeypatch.setattr(jobs, "_fire", real_fire)
         for case_id in ids:
             assert (await count_actions(system, case_id)).get("deadline_breached", 0) == 0

@@ -185,12 +185,19 @@ async def _stop_quietly(*services: Served) -> None:
             pass
 
 
+def _cases_context(app: Any) -> Any:
+    from services.cases.context import CasesContext
+    from shared.context import context_of
+
+    return context_of(app, CasesContext)
+
+
 async def _exercise(pg: PrivatePostgres, cases: Served, cases_url: str, intake_url: str) -> None:
     from services.cases.org import service as org
 
     raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
     async with cases.app.state.db.unit_of_work() as session:
-        await org.import_org(session, org.parse_document(raw, "application/yaml"), cases.app.state.cipher)
+        await org.import_org(session, org.parse_document(raw, "application/yaml"), _cases_context(cases.app).cipher)
     await cases.app.state.relay.run_once()  # the directory reaches intake (grid binding needs it)
 
     async with httpx.AsyncClient(timeout=20) as http:
@@ -317,20 +324,22 @@ async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is
                     ),
                 ):
                     _assert_unavailable(resp)
-                assert cases.app.state.domain is None
+                assert _cases_context(cases.app).loaded_domain is None
 
                 await asyncio.to_thread(pg.start)
                 # the service's own background retry finds the database and loads the calendar
                 await asyncio.wait_for(asyncio.shield(cases.app.state.domain_loader), RECOVERY_SECONDS)
                 resp = await http.get(f"{base}/readyz")
                 assert resp.status_code == 200, _describe(resp)
-                assert cases.app.state.domain.deadlines.calendar.is_workday(holiday)[0] is False
+                assert _cases_context(cases.app).domain.deadlines.calendar.is_workday(holiday)[0] is False
 
                 from services.cases.org import service as org
 
                 raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
                 async with cases.app.state.db.unit_of_work() as session:
-                    await org.import_org(session, org.parse_document(raw, "application/yaml"), cases.app.state.cipher)
+                    await org.import_org(
+                        session, org.parse_document(raw, "application/yaml"), _cases_context(cases.app).cipher
+                    )
                 resp = await http.post(
                     f"{base}/v1/auth/token",
                     data={"grant_type": "password", "username": "d001", "password": DEMO_PASSWORD},

@@ -14,17 +14,17 @@ from services.cases.calendar.models import calendar_overrides as t
 async def load_overrides(session: AsyncSession) -> dict[date, bool]:
     """The whole override table as {day: working?}, ready for `WorkCalendar(overrides=...)`."""
     rows = await session.execute(select(t.c.day, t.c.workday))
-    return {day: workday for day, workday in rows}
+    return {r.day: r.workday for r in rows}
 
 
 async def set_override(session: AsyncSession, day: date, workday: bool, note: str | None, now: datetime) -> bool:
     """Declare `day` a working day (True) or a day off (False). True if the day had no override yet."""
-    stmt = insert(t).values(day=day, workday=workday, note=note, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
+    row = insert(t).values(day=day, workday=workday, note=note, updated_at=now)
+    upsert = row.on_conflict_do_update(
         index_elements=[t.c.day],
-        set_={"workday": stmt.excluded.workday, "note": stmt.excluded.note, "updated_at": stmt.excluded.updated_at},
-    ).returning(literal_column("(xmax = 0)").label("inserted"))
-    return bool((await session.execute(stmt)).scalar_one())
+        set_={"workday": row.excluded.workday, "note": row.excluded.note, "updated_at": row.excluded.updated_at},
+    )
+    return bool((await session.execute(upsert.returning(literal_column("(xmax = 0)")))).scalar_one())
 
 
 async def delete_override(session: AsyncSession, day: date) -> bool:

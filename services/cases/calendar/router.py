@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.cases.calendar import WorkCalendar
 from services.cases.calendar import repository as repo
+from services.cases.context import CasesCtx
 from shared.auth import Principal, require_roles
 from shared.clock import clock
 from shared.db import DbSession
@@ -41,9 +42,9 @@ async def list_overrides(session: DbSession, principal: Admin) -> dict[str, Any]
     responses=problem_responses(401, 404, 422),
 )
 async def set_override(
-    day: date, body: OverrideIn, request: Request, session: DbSession, principal: Admin
+    day: date, body: OverrideIn, session: DbSession, ctx: CasesCtx, principal: Admin
 ) -> dict[str, Any]:
     await repo.set_override(session, day, body.workday, body.note, clock.now())
     overrides = await repo.load_overrides(session)
-    request.app.state.domain.deadlines.calendar = WorkCalendar(overrides)
+    ctx.domain.deadlines.calendar = WorkCalendar(overrides)
     return {"day": day.isoformat(), "workday": body.workday, "note": body.note}

@@ -1,0 +1,1 @@
+"""Cases (案件): made from grid workers' reports, read in scope, acted on (action/), with their timeline."""

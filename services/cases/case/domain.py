@@ -1,12 +1,16 @@
-"""The policy a cases process runs with: grading rules and the clocks (deadline policy + calendar)."""
+"""The policy a cases process runs with: grading rules and the deadline engine (deadline policy +
+workday calendar); and the facts the rules grade a case on."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cases.case.models import CaseRow
 from services.cases.deadline.service import DeadlineEngine
-from services.cases.grading import GradingFacts, RuleSet
+from services.cases.grading import Grade, GradingFacts, RuleSet
 from services.cases.subject import repository as subjects
 
 TIER_UP = {"village": "township", "township": "county", "county": "county"}
@@ -18,7 +22,7 @@ class CaseDomain:
     deadlines: DeadlineEngine
 
 
-async def facts_for(session: Any, case: Any, departments_needed: int = 0) -> GradingFacts:
+async def facts_for(session: AsyncSession, case: CaseRow, departments_needed: int = 0) -> GradingFacts:
     subject_ids = await subjects.of_case(session, case.id)
     prior, open_ = await subjects.history(session, subject_ids, case.id)
     return GradingFacts(
@@ -34,12 +38,12 @@ async def facts_for(session: Any, case: Any, departments_needed: int = 0) -> Gra
     )
 
 
-def grade_record(grade: Any) -> dict[str, Any]:
+def grade_record(grade: Grade) -> dict[str, Any]:
     return {
         "level": grade.level,
         "score": grade.score,
         "reasons": list(grade.reasons),
         "tier": grade.tier,
         "by": grade.by,
-        "inform_county": getattr(grade, "inform_county", False),
+        "inform_county": grade.inform_county,
     }

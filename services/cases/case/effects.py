@@ -3,10 +3,15 @@ notify and — when the state changed — the reporting phones' report.status.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.cases.case import repository as repo
+from services.cases.case.models import CaseRow
+from services.cases.case.schemas import TimelineEntry
 from services.cases.db import outbox
 from shared.contracts.events import REPORT_STATUS
 from shared.outbox import Event, publish
@@ -14,13 +19,13 @@ from shared.outbox import Event, publish
 NOTIFY = ("notify",)
 
 
-async def people(session: Any, case: Any) -> dict[str, Any]:
+async def people(session: AsyncSession, case: CaseRow) -> dict[str, Any]:
     """Whom notify may reach for a case: its responsible person and every reporting grid worker."""
     reporters = (await repo.reporters_of(session, [case.id])).get(case.id, [])
     return {"responsible_person": getattr(case, "responsible_person", None), "reporters": reporters}
 
 
-def case_payload(case: Any) -> dict[str, Any]:
+def case_payload(case: CaseRow) -> dict[str, Any]:
     return {
         "case_id": str(case.id),
         "case_number": case.number,
@@ -38,8 +43,8 @@ def case_payload(case: Any) -> dict[str, Any]:
 
 
 async def record(
-    session: Any,
-    case: Any,
+    session: AsyncSession,
+    case: CaseRow,
     *,
     actor: str,
     action: str,
@@ -47,12 +52,12 @@ async def record(
     after: str | None,
     note: str | None,
     now: datetime,
-    events: list[tuple[str, dict[str, Any]]] = (),  # type: ignore[assignment]
+    events: Sequence[tuple[str, dict[str, Any]]] = (),
     data: dict[str, Any] | None = None,
     reply: str | None = None,
 ) -> None:
     """Timeline entry + events. The caller holds the case row lock, so events of one case commit in order."""
-    await repo.add_timeline(session, case.id, now, actor, action, before, after, note, data)
+    await repo.add_timeline_entries(session, [TimelineEntry(case.id, now, actor, action, before, after, note, data)])
     who = await people(session, case) if events else {}
     out = [Event(type=t, aggregate_id=str(case.id), payload=p | who, destinations=NOTIFY) for t, p in events]
     if before != after or reply is not None or action == "grade":
@@ -61,7 +66,7 @@ async def record(
 
 
 def status_events(
-    case: Any, reports: list[Any], state: str | None, reply: str | None = None, aggregate: str | None = None
+    case: CaseRow, reports: Sequence[Any], state: str | None, reply: str | None = None, aggregate: str | None = None
 ) -> list[Event]:
     """report.status for each reporting phone: the state, level and number of the case its report is in.
     `aggregate`: the case whose events these reports followed so far (kept in order behind them)."""
@@ -86,6 +91,6 @@ def status_events(
 
 
 async def tell_phones(
-    session: Any, case: Any, reports: list[Any], state: str | None, aggregate: str | None = None
+    session: AsyncSession, case: CaseRow, reports: Sequence[Any], state: str | None, aggregate: str | None = None
 ) -> None:
     await publish(session, outbox, status_events(case, reports, state, aggregate=aggregate))

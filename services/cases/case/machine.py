@@ -1,5 +1,6 @@
 """The case life (DOMAIN.md) as an explicit table: for each action, the states it is allowed from and
-the state it leads to (None: the state does not change)."""
+the state it leads to (None: the state does not change). The words people read for states and
+actions are in services/cases/vocabulary.py."""
 
 from __future__ import annotations
 
@@ -50,39 +51,6 @@ STATES = (
     "merged",
     "rejected",
 )
-
-STATE_ZH = {
-    "received": "受理",
-    "graded": "研判",
-    "assigned": "交办",
-    "in_progress": "处置中",
-    "suspended": "挂起",
-    "returned": "退回",
-    "resolved": "办结",
-    "replied": "答复",
-    "revisited": "回访",
-    "closed": "销号",
-    "merged": "并案",
-    "rejected": "不予受理",
-}
-ACTION_ZH = {
-    "grade": "研判",
-    "assign": "交办",
-    "contact": "联系当事人",
-    "whistle": "吹哨",
-    "suspend": "挂起",
-    "resume": "恢复",
-    "extend": "延期",
-    "escalate": "提级",
-    "update": "进展更新",
-    "resolve": "办结",
-    "reply": "答复",
-    "revisit": "回访",
-    "close": "销号",
-    "merge": "并案",
-    "reject": "不予受理",
-    "reopen": "重新办理",
-}
 
 
 def allowed_actions(state: str) -> list[str]:

@@ -1,4 +1,11 @@
-"""Cases, the reports they came from, and the timeline (一事一档, never edited)."""
+"""Cases, the reports they came from, their grades and the timeline (一事一档, never edited)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
 
 from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, Index, Integer, Numeric, Sequence, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -85,14 +92,39 @@ grades = Table(
     Column("note", Text),
 )
 
-tasks = Table(
-    "tasks",
-    metadata,
-    Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("case_id", UUID(as_uuid=True), nullable=False, index=True),
-    Column("worker_id", Text, nullable=False),
-    Column("kind", Text, nullable=False),  # revisit
-    Column("state", Text, nullable=False),  # open | done | cancelled
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("done_at", DateTime(timezone=True)),
-)
+
+class CaseRow(Protocol):
+    """A row of `cases.cases` as the repository returns it (`SELECT *`); the sweep reads fewer columns."""
+
+    id: uuid.UUID
+    number: str
+    state: str
+    kind: str
+    category: str | None
+    title: str | None
+    description: str | None
+    area_code: str
+    area_path: list[str]
+    tier: str | None
+    level: str | None
+    reporter_id: str | None
+    parties: list[dict[str, Any]]
+    people_involved: int | None
+    amount_cny: Decimal | None
+    flags: list[str]
+    location: dict[str, Any] | None
+    attachments: list[str]
+    occurred_at: datetime | None
+    grade: dict[str, Any] | None
+    initial_tier: str | None
+    inform_county: bool
+    responsible_unit: str | None
+    responsible_person: str | None
+    resolution: dict[str, Any] | None
+    reply_text: str | None
+    satisfaction: str | None
+    merged_into: uuid.UUID | None
+    suspended_at: datetime | None
+    closed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,16 +1,18 @@
-"""SQL of cases: creation from a report, scoped reads, the timeline."""
+"""SQL of cases, the reports they are made of, their grades and their timeline: creation from a report,
+scoped reads, the actions' updates."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case.models import timeline
+from services.cases.case.schemas import TimelineEntry
 from services.cases.deadline import repository as deadline_sql
 
 _SUMMARY_COLS = "id, number, state, kind, category, title, area_code, tier, level, created_at, updated_at"
@@ -29,8 +31,9 @@ async def insert_case(session: AsyncSession, row: dict[str, Any], day: str) -> s
                 """INSERT INTO cases.cases (id, number, state, kind, category, title, description, area_code, area_path,
                      reporter_id, parties, people_involved, amount_cny, flags, location, attachments, occurred_at,
                      created_at, updated_at)
-                   VALUES (:id, 'C' || :day || '-' || lpad(nextval('cases.case_number_seq')::text, 6, '0'), :state, :kind,
-                     :category, :title, :description, :area_code, :area_path, :reporter_id, CAST(:parties AS jsonb),
+                   VALUES (:id, 'C' || :day || '-' || lpad(nextval('cases.case_number_seq')::text, 6, '0'),
+                     :state, :kind, :category, :title, :description, :area_code, :area_path, :reporter_id,
+                     CAST(:parties AS jsonb),
                      :people_involved, CAST(:amount_cny AS numeric), CAST(:flags AS jsonb), CAST(:location AS jsonb),
                      CAST(:attachments AS jsonb), :occurred_at, :now, :now)
                    RETURNING number"""
@@ -64,36 +67,32 @@ async def link_report(
     )
 
 
-async def add_timeline(
-    session: AsyncSession,
-    case_id: uuid.UUID,
-    at: datetime,
-    actor: str,
-    action: str,
-    from_state: str | None,
-    to_state: str | None,
-    note: str | None,
-    data: dict[str, Any] | None = None,
-) -> None:
+async def add_timeline_entries(session: AsyncSession, entries: Sequence[TimelineEntry]) -> None:
+    """Append entries to cases' timelines (一事一档, never edited), in the order given, in one statement."""
+    if not entries:
+        return
     await session.execute(
         text(
             """INSERT INTO cases.timeline (case_id, at, actor, action, from_state, to_state, note, data)
                VALUES (:c, :at, :actor, :action, :f, :t, :note, CAST(:data AS jsonb))"""
         ),
-        {
-            "c": case_id,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "f": from_state,
-            "t": to_state,
-            "note": note,
-            "data": orjson.dumps(data).decode() if data else None,
-        },
+        [
+            {
+                "c": e.case_id,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "f": e.from_state,
+                "t": e.to_state,
+                "note": e.note,
+                "data": orjson.dumps(e.data).decode() if e.data else None,
+            }
+            for e in entries
+        ],
     )
 
 
-def _scope_sql(scope: dict[str, Any]) -> str:
+def scope_sql(scope: dict[str, Any]) -> str:
     """Centres and leaders: their area subtrees; departments: the cases whistled to them."""
     if scope["all"]:
         return "TRUE"
@@ -108,9 +107,6 @@ def scope_params(scope: dict[str, Any]) -> dict[str, Any]:
     return {"scope_areas": list(scope["areas"]), "scope_dept": scope.get("department")}
 
 
-scope_sql = _scope_sql
-
-
 async def list_cases(
     session: AsyncSession,
     scope: dict[str, Any],
@@ -118,7 +114,7 @@ async def list_cases(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Any]:
-    where = [_scope_sql(scope)]
+    where = [scope_sql(scope)]
     params: dict[str, Any] = {**scope_params(scope), "n": limit}
     for col in ("state", "kind", "category", "level", "tier"):
         if filters.get(col):
@@ -131,12 +127,14 @@ async def list_cases(
         params["department"] = filters["department"]
     if filters.get("overdue"):
         where.append(
-            f"EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND {deadline_sql.overdue_sql('od', 'now_ts')})"
+            "EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id"
+            f" AND {deadline_sql.overdue_sql('od', 'now_ts')})"
         )
         params["now_ts"] = filters["now"]
     if filters.get("due_before"):
         where.append(
-            "EXISTS (SELECT 1 FROM cases.deadlines dd WHERE dd.case_id = c.id AND dd.state = 'pending' AND dd.due_at < :due_before)"
+            "EXISTS (SELECT 1 FROM cases.deadlines dd WHERE dd.case_id = c.id AND dd.state = 'pending' AND dd.due_at "
+            "< :due_before)"
         )
         params["due_before"] = filters["due_before"]
     if filters.get("area"):
@@ -150,7 +148,8 @@ async def list_cases(
         params["created_to"] = filters["created_to"]
     if filters.get("report"):
         where.append(
-            "c.id IN (SELECT case_id FROM cases.case_reports WHERE report_no = :report OR CAST(report_id AS text) = :report)"
+            "c.id IN (SELECT case_id FROM cases.case_reports WHERE report_no = :report OR CAST(report_id AS text) = "
+            ":report)"
         )
         params["report"] = filters["report"]
     if filters.get("q"):
@@ -160,12 +159,15 @@ async def list_cases(
     if after:
         where.append("(c.created_at, c.id) < (:after_at, :after_id)")
         params["after_at"], params["after_id"] = after
-    sql = f"SELECT {_SUMMARY_COLS} FROM cases.cases c WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT :n"
+    sql = (
+        f"SELECT {_SUMMARY_COLS} FROM cases.cases c WHERE {' AND '.join(where)}"
+        " ORDER BY c.created_at DESC, c.id DESC LIMIT :n"
+    )
     return list(await session.execute(text(sql), params))
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, scope: dict[str, Any]) -> Any:
-    sql = f"SELECT c.* FROM cases.cases c WHERE c.id = :id AND {_scope_sql(scope)}"
+    sql = f"SELECT c.* FROM cases.cases c WHERE c.id = :id AND {scope_sql(scope)}"
     return (await session.execute(text(sql), {"id": case_id, **scope_params(scope)})).first()
 
 
@@ -218,7 +220,8 @@ async def move_reports(session: AsyncSession, from_case: uuid.UUID, to_case: uui
     """Move a case's reports to another case; returns the moved (report_id, report_no, worker_id)."""
     result = await session.execute(
         text(
-            "UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from RETURNING report_id, report_no, worker_id"
+            "UPDATE cases.case_reports SET case_id = :to WHERE case_id = :from RETURNING report_id, report_no, "
+            "worker_id"
         ),
         {"to": to_case, "from": from_case},
     )
@@ -267,58 +270,25 @@ async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
     return {r.level: r.code for r in result}
 
 
-async def insert_task(session: AsyncSession, row: dict[str, Any]) -> None:
-    await session.execute(
-        text(
-            """INSERT INTO cases.tasks (id, case_id, worker_id, kind, state, created_at)
-               VALUES (:id, :case_id, :worker_id, :kind, 'open', :now)"""
-        ),
-        row,
-    )
-
-
-async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, now: datetime) -> bool:
-    result = await session.execute(
-        text(
-            "UPDATE cases.tasks SET state = 'done', done_at = :now WHERE id = :t AND case_id = :c AND state = 'open' RETURNING id"
-        ),
-        {"t": task_id, "c": case_id, "now": now},
-    )
-    return result.first() is not None
-
-
-async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> list[Any]:
-    """Withdraw the case's open tasks; returns them (id, worker_id, kind) so the phones can be told."""
-    result = await session.execute(
-        text(
-            "UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open' RETURNING id, worker_id, kind"
-        ),
-        {"c": case_id, "now": now},
-    )
-    return list(result)
-
-
-async def task_open_for(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, worker_id: str) -> bool:
-    row = (
-        await session.execute(
-            text("SELECT 1 FROM cases.tasks WHERE id = :t AND case_id = :c AND worker_id = :w AND state = 'open'"),
-            {"t": task_id, "c": case_id, "w": worker_id},
-        )
-    ).first()
-    return row is not None
-
-
 async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, since: datetime) -> bool:
     """Has the ladder already raised (or reported) this case since `since` (a clock's breach)?"""
     row = (
         await session.execute(
             text(
-                "SELECT 1 FROM cases.timeline WHERE case_id = :c AND action = 'escalate' AND actor = 'system:clock' AND at >= :since LIMIT 1"
+                "SELECT 1 FROM cases.timeline WHERE case_id = :c AND action = 'escalate' AND actor = 'system:clock' "
+                "AND at >= :since LIMIT 1"
             ),
             {"c": case_id, "since": since},
         )
     ).first()
     return row is not None
+
+
+async def any_case_visible(session: AsyncSession, report_ids: list[uuid.UUID], scope: dict[str, Any]) -> bool:
+    """Is any case made of these reports in the caller's scope? (the internal case-access question)"""
+    sql = f"""SELECT EXISTS (SELECT 1 FROM cases.case_reports r JOIN cases.cases c ON c.id = r.case_id
+                             WHERE r.report_id = ANY(:ids) AND {scope_sql(scope)})"""
+    return bool((await session.execute(text(sql), {"ids": report_ids, **scope_params(scope)})).scalar())
 
 
 async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
@@ -327,7 +297,9 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
         return {}
     result = await session.execute(
         text(
-            """SELECT cr.case_id, array_agg(DISTINCT COALESCE(u.username, cr.worker_id) ORDER BY COALESCE(u.username, cr.worker_id)) AS names
+            """SELECT cr.case_id,
+                      array_agg(DISTINCT COALESCE(u.username, cr.worker_id) ORDER BY COALESCE(u.username, cr.worker_id))
+                        AS names
                FROM cases.case_reports cr LEFT JOIN cases.users u
                  ON u.id = CASE WHEN cr.worker_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                                 THEN CAST(cr.worker_id AS uuid) END  -- by the users' key, not a scan of every user
@@ -338,13 +310,7 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
     return {r.case_id: list(r.names) for r in result}
 
 
-async def add_timeline_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Many timeline entries in one statement (the sweep's round)."""
-    if rows:
-        await session.execute(insert(timeline), rows)
-
-
-_CASE_COLS = (
+_SWEEP_COLS = (
     "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, "
     "responsible_person, reporter_id"
 )
@@ -361,6 +327,6 @@ async def lock_unheld(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[u
 async def by_ids(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
     """The cases' rows (the columns the events and the ladder need), by id."""
     result = await session.execute(
-        text(f"SELECT {_CASE_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": case_ids}
+        text(f"SELECT {_SWEEP_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": case_ids}
     )
     return {r.id: r for r in result}

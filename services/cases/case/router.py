@@ -1,4 +1,4 @@
-"""Case reads for centres and leaders."""
+"""Case reads for centres and leaders (the list, also as the ledger 台账; one case; its parties revealed)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
-from services.cases.case import reveal, service
+from services.cases.case import service
 from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed
+from services.cases.context import CasesCtx
+from services.cases.ledger import service as ledger
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.clock import clock
 from shared.db import DbSession
@@ -32,6 +34,7 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
 async def list_cases(
     request: Request,
     session: DbSession,
+    ctx: CasesCtx,
     principal: CurrentPrincipal,
     state: Annotated[str | None, Query(max_length=30)] = None,
     level: Annotated[str | None, Query(max_length=30)] = None,
@@ -70,13 +73,13 @@ async def list_cases(
     }
     if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):
         return StreamingResponse(
-            service.ledger_xlsx(request.app.state.db, principal, filters),
+            ledger.ledger_xlsx(ctx.db, principal, filters),
             media_type=XLSX,
             headers={"Content-Disposition": 'attachment; filename="ledger.xlsx"'},
         )
     if format == "csv" or (format == "json" and "text/csv" in request.headers.get("accept", "")):
         return StreamingResponse(
-            service.ledger_csv(request.app.state.db, principal, filters),
+            ledger.ledger_csv(ctx.db, principal, filters),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="ledger.csv"'},
         )
@@ -89,8 +92,8 @@ async def list_cases(
     summary="One case with its reports and timeline",
     responses=problem_responses(401, 404, 422),
 )
-async def get_case(case_id: uuid.UUID, request: Request, session: DbSession, principal: CurrentPrincipal) -> CaseOut:
-    return await service.get_case(session, principal, case_id, request.app.state.cipher)
+async def get_case(case_id: uuid.UUID, session: DbSession, ctx: CasesCtx, principal: CurrentPrincipal) -> CaseOut:
+    return await service.get_case(session, principal, case_id, ctx.cipher)
 
 
 @router.post(
@@ -101,8 +104,8 @@ async def get_case(case_id: uuid.UUID, request: Request, session: DbSession, pri
 )
 async def reveal_parties(
     case_id: uuid.UUID,
-    request: Request,
     session: DbSession,
+    ctx: CasesCtx,
     principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
 ) -> PartiesRevealed:
-    return await reveal.reveal_parties(session, principal, case_id, request.app.state.cipher)
+    return await service.reveal_parties(session, principal, case_id, ctx.cipher)

@@ -1,6 +1,9 @@
+"""Wire models of the case reads, and the timeline entry other domains hand to the case domain."""
+
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -73,14 +76,17 @@ class CasePage(BaseModel):
     next_cursor: str | None
 
 
-class TimelineEntry(BaseModel):
-    """One entry of a case's timeline (一事一档), as another domain hands it to the case domain to write."""
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    """One line of a case's timeline (`cases.timeline`): who did what, the state before and after, a
+    note people read and free-form data. Other domains (the deadline sweep) hand these to
+    `services.cases.case.service.add_timeline_entries`."""
 
     case_id: uuid.UUID
     at: datetime
     actor: str
     action: str
-    from_state: str | None = None
-    to_state: str | None = None
-    note: str | None = None
+    from_state: str | None
+    to_state: str | None
+    note: str | None
     data: dict[str, Any] | None = None

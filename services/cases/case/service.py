@@ -1,10 +1,10 @@
-"""Cases: made from reports (exactly one per report), read by those whose area contains them."""
+"""Cases: made from reports (exactly one per report), read by those whose area contains them, their
+parties revealed to a dispatcher on the record, their timeline appended to."""
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,31 +12,39 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
 from services.cases.case import repository as repo
-from services.cases.case.actions import actor_name, perform
 from services.cases.case.domain import CaseDomain, facts_for, grade_record
-from services.cases.case.machine import STATE_ZH, allowed_actions
-from services.cases.case.schemas import CaseOut, CasePage, CaseSummary, PartyOut, ReportRef, TimelineEntry
+from services.cases.case.exceptions import CaseNotFound, LeaderReadOnly, NoCaseScope
+from services.cases.case.machine import allowed_actions
+from services.cases.case.models import CaseRow
+from services.cases.case.schemas import (
+    CaseOut,
+    CasePage,
+    CaseSummary,
+    PartiesRevealed,
+    PartyOut,
+    ReportRef,
+    TimelineEntry,
+)
 from services.cases.db import outbox
 from services.cases.deadline import repository as deadline_repo
-from services.cases.deadline import service as deadline_service
-from services.cases.idempotency.service import once
+from services.cases.deadline import service as deadline_svc
 from services.cases.notice import repository as notice_repo
 from services.cases.notice.service import notice_out
 from services.cases.org import repository as org_repo
+from services.cases.principal import actor_name
 from services.cases.subject import repository as subjects
 from services.cases.subject.service import refresh_risk
 from services.cases.whistle import repository as whistle_repo
-from services.cases.whistle.service import whistle_out
+from services.cases.whistle.schemas import WhistleOut
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
 from shared.contracts.events import REPORT_STATUS, ReportSubmitted
-from shared.errors import NotFound
 from shared.outbox import Event, publish
 from shared.paging import decode_cursor, encode_cursor
 from shared.pii import PiiCipher, mask_id_number, mask_phone
-from shared.xlsx import Workbook
 
 RECEIVED = "received"
+ACTORS = ("dispatcher", "admin")  # who acts on a case; leaders only read
 
 
 def deadline_out(d: Any) -> dict[str, Any]:
@@ -69,11 +77,61 @@ def scope_of(principal: Principal) -> dict[str, Any]:
         return {"all": False, "areas": principal.areas}
     if principal.role in ("department_staff", "department_system"):
         return {"all": False, "areas": (), "department": principal.department or "-"}
-    raise NotFound()
+    raise NoCaseScope()
+
+
+async def load_for_action(session: AsyncSession, principal: Principal, case_id: uuid.UUID) -> CaseRow:
+    """The case under its row lock, if the caller may see it; leaders see but do not act."""
+    case = await repo.lock_case(session, case_id)
+    visible = case is not None and (
+        principal.role == "admin"
+        or (principal.role in ("dispatcher", "leader") and set(case.area_path) & set(principal.areas))
+    )
+    if not visible:
+        raise CaseNotFound()
+    if principal.role not in ACTORS:
+        raise LeaderReadOnly()
+    return case
+
+
+async def lock_case(session: AsyncSession, case_id: uuid.UUID) -> CaseRow | None:
+    """The case under its row lock (whoever changes a case or what hangs on it takes it first)."""
+    return await repo.lock_case(session, case_id)
+
+
+async def update_case(session: AsyncSession, case_id: uuid.UUID, now: datetime, **fields: Any) -> CaseRow:
+    """Set fields of a case (the caller holds its row lock); returns the case as it now is."""
+    return await repo.update_case(session, case_id, now, **fields)
+
+
+async def add_timeline_entries(session: AsyncSession, entries: Sequence[TimelineEntry]) -> None:
+    """Append entries to cases' timelines (in the caller's transaction, in the order given): how another
+    domain (the deadline sweep) writes the case domain's timeline."""
+    await repo.add_timeline_entries(session, entries)
+
+
+async def lock_unheld_cases(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Row-lock those of the cases no action holds right now (the others are skipped); returns their ids."""
+    return await repo.lock_unheld(session, case_ids)
+
+
+async def cases_by_ids(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The cases' rows by id (the columns events and the escalation ladder need)."""
+    return await repo.by_ids(session, case_ids)
+
+
+async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, since: datetime) -> bool:
+    """Whether the ladder already took this case a tier up since `since` (one tier per breach episode)."""
+    return await repo.escalated_by_clock_since(session, case_id, since)
+
+
+async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The grid workers who reported each case (their phones hear its changes)."""
+    return await repo.reporters_of(session, case_ids)
 
 
 async def create_from_report(
-    session: Any, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None
+    session: AsyncSession, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None
 ) -> uuid.UUID | None:
     """One case per case-making report; a redelivered report makes nothing new."""
     report_id = uuid.UUID(report.report_id)
@@ -109,15 +167,19 @@ async def create_from_report(
     await repo.link_report(
         session, report_id, report.report_no, case_id, report.worker_id, datetime.fromisoformat(report.received_at)
     )
-    await repo.add_timeline(
+    await repo.add_timeline_entries(
         session,
-        case_id,
-        now,
-        f"grid_worker:{report.worker_id}",
-        "receive",
-        None,
-        RECEIVED,
-        f"网格员上报 {report.report_no}，已受理",
+        [
+            TimelineEntry(
+                case_id,
+                now,
+                f"grid_worker:{report.worker_id}",
+                "receive",
+                None,
+                RECEIVED,
+                f"网格员上报 {report.report_no}，已受理",
+            )
+        ],
     )
     level = None
     if domain is not None:
@@ -146,7 +208,9 @@ async def create_from_report(
     return case_id
 
 
-async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report: ReportSubmitted, now: datetime) -> str:
+async def _receive(
+    session: AsyncSession, domain: CaseDomain, case_id: uuid.UUID, report: ReportSubmitted, now: datetime
+) -> str:
     """A new case: its parties become subjects (matched by keyed hash, never by name), the rules grade
     it, and its first clocks start (contact; major_report for a major case)."""
     parties = [
@@ -166,20 +230,24 @@ async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report:
         initial_tier=grade["tier"],
         inform_county=bool(grade["inform_county"]),
     )
-    await deadline_service.start(session, domain.deadlines, case, "received", now)
+    await deadline_svc.start(session, domain.deadlines, case, "received", now)
     await refresh_risk(session, case, subject_ids, now)
     linked = await subjects.linked_cases(session, subject_ids, case_id)
     if linked:
-        await repo.add_timeline(
+        await repo.add_timeline_entries(
             session,
-            case_id,
-            now,
-            "system:rules",
-            "link",
-            RECEIVED,
-            RECEIVED,
-            f"当事人在 {len(linked)} 起其他案件中出现，已关联",
-            {"linked": [str(c) for c in linked]},
+            [
+                TimelineEntry(
+                    case_id,
+                    now,
+                    "system:rules",
+                    "link",
+                    RECEIVED,
+                    RECEIVED,
+                    f"当事人在 {len(linked)} 起其他案件中出现，已关联",
+                    {"linked": [str(c) for c in linked]},
+                )
+            ],
         )
     events = [("case.received", effects.case_payload(case) | {"grade": grade})]
     if grade["level"] == "major":
@@ -193,7 +261,7 @@ async def _receive(session: Any, domain: CaseDomain, case_id: uuid.UUID, report:
     return grade["level"]
 
 
-def _summary(r: Any) -> CaseSummary:
+def _summary(r: CaseRow) -> CaseSummary:
     return CaseSummary(
         id=str(r.id),
         number=r.number,
@@ -210,7 +278,7 @@ def _summary(r: Any) -> CaseSummary:
 
 
 async def list_cases(
-    session: Any, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
+    session: AsyncSession, principal: Principal, filters: dict[str, Any], cursor: str | None, limit: int
 ) -> CasePage:
     scope = scope_of(principal)
     after = decode_cursor(cursor) if cursor else None
@@ -233,10 +301,10 @@ def mask_party(cipher: PiiCipher, p: dict[str, Any]) -> PartyOut:
     )
 
 
-async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, cipher: PiiCipher) -> CaseOut:
+async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, cipher: PiiCipher) -> CaseOut:
     row = await repo.get_case(session, case_id, scope_of(principal))
     if row is None:
-        raise NotFound("案件不存在")
+        raise CaseNotFound()
     reports = await repo.reports_of(session, case_id)
     timeline = await repo.timeline_of(session, case_id)
     deadlines = await deadline_repo.of_case(session, case_id)
@@ -268,7 +336,7 @@ async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, ciphe
         merged_into=str(row.merged_into) if row.merged_into else None,
         allowed_actions=allowed_actions(row.state),
         deadlines=[deadline_out(d) for d in deadlines],
-        whistles=[whistle_out(w) for w in whistles],
+        whistles=[WhistleOut.of(w).model_dump() for w in whistles],
         notices=[notice_out(n) for n in notices],
         location=row.location,
         occurred_at=row.occurred_at,
@@ -285,101 +353,53 @@ async def get_case(session: Any, principal: Principal, case_id: uuid.UUID, ciphe
     )
 
 
-async def act(
-    session: Any,
-    domain: CaseDomain,
-    cipher: PiiCipher,
-    principal: Principal,
-    case_id: uuid.UUID,
-    action: str,
-    body: Any,
-    idempotency_key: str | None,
-) -> Any:
-    """Perform one action under Idempotency-Key; answer with the case as it now is."""
-
-    async def run() -> Any:
-        await perform(session, domain, principal, case_id, action, body)
-        out = await get_case(session, principal, case_id, cipher)
-        return out.model_dump(mode="json")
-
-    request = {"case": str(case_id), "action": action, "body": body.model_dump(mode="json")}
-    return await once(session, actor_name(principal), idempotency_key, request, run)
+def plain_party(cipher: PiiCipher, p: dict[str, Any]) -> PartyOut:
+    return PartyOut(
+        name=p.get("name"),
+        role=p.get("role"),
+        relation=p.get("relation"),
+        id_number=cipher.decrypt(p.get("id_number_enc")),
+        phone=cipher.decrypt(p.get("phone_enc")),
+    )
 
 
-LEDGER_COLUMNS = ["案件编号", "状态", "类型", "类别", "标题", "网格", "层级", "等级", "受理时间", "更新时间"]
+async def reveal_parties(
+    session: AsyncSession, principal: Principal, case_id: uuid.UUID, cipher: PiiCipher
+) -> PartiesRevealed:
+    """A case's parties unmasked (to phone them within the hour): only a centre's dispatcher (or an admin)
+    in scope may, and every look is a timeline entry (an audit trail). Nothing here is logged."""
+    case = await load_for_action(session, principal, case_id)  # 404 out of scope, 403 for a leader
+    parties = list(case.parties or [])
+    await repo.add_timeline_entries(
+        session,
+        [
+            TimelineEntry(
+                case.id,
+                clock.now(),
+                actor_name(principal),
+                "reveal_parties",
+                case.state,
+                case.state,
+                f"查看当事人完整信息（{len(parties)} 人）",
+            )
+        ],
+    )
+    return PartiesRevealed(
+        case_id=str(case.id), case_number=case.number, parties=[plain_party(cipher, p) for p in parties]
+    )
 
 
-def _ledger_row(r: Any) -> list[str]:
-    return [
-        r.number,
-        STATE_ZH.get(r.state, r.state),
-        r.kind,
-        r.category or "",
-        r.title or "",
-        r.area_code,
-        r.tier or "",
-        r.level or "",
-        r.created_at.isoformat(),
-        r.updated_at.isoformat(),
-    ]
+async def any_case_visible(session: AsyncSession, report_ids: list[uuid.UUID], scope: dict[str, Any]) -> bool:
+    """Is any case made of these reports in the scope? (the internal case-access question)"""
+    return await repo.any_case_visible(session, report_ids, scope)
 
 
-def ledger_csv(db: Any, principal: Principal, filters: dict[str, Any]) -> Any:
-    """The ledger (台账) as CSV, streamed page by page in short transactions, any size. The caller's
-    scope is checked before the first byte is sent."""
-    return _ledger_rows(db, scope_of(principal), filters)
-
-
-async def _ledger_rows(db: Any, scope: dict[str, Any], filters: dict[str, Any]) -> Any:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(LEDGER_COLUMNS)
-    yield "\ufeff" + buf.getvalue()
-    async for rows in _ledger_pages(db, scope, filters):
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        for r in rows:
-            writer.writerow(_ledger_row(r))
-        yield buf.getvalue()
-
-
-async def _ledger_pages(db: Any, scope: dict[str, Any], filters: dict[str, Any], size: int = 1000) -> Any:
-    """The ledger's cases page by page, each page in its own short unit of work (any size, no long transaction)."""
-    after = None
-    while True:
-        async with db.unit_of_work() as session:
-            rows = await repo.list_cases(session, scope, filters, after, size)
-        if not rows:
-            return
-        yield rows
-        after = (rows[-1].created_at, rows[-1].id)
-
-
-def ledger_xlsx(db: Any, principal: Principal, filters: dict[str, Any]) -> Any:
-    """The ledger (台账) as .xlsx: the same filter and columns as the CSV, built page by page."""
-    return _ledger_xlsx(db, scope_of(principal), filters)
-
-
-async def _ledger_xlsx(db: Any, scope: dict[str, Any], filters: dict[str, Any]) -> Any:
-    book = Workbook("台账")
-    book.add(LEDGER_COLUMNS)
-    async for rows in _ledger_pages(db, scope, filters):
-        for r in rows:
-            book.add(_ledger_row(r))
-    for chunk in book.chunks():
-        yield chunk
-
-
-async def add_timeline_entries(session: AsyncSession, entries: list[TimelineEntry]) -> None:
-    """Write entries other domains hand in (e.g. the deadline sweep's round) on the cases' timelines."""
-    await repo.add_timeline_rows(session, [e.model_dump() for e in entries])
-
-
-async def lock_unheld_cases(session: AsyncSession, case_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Row-lock those of the cases no action holds right now (the others are skipped); returns their ids."""
-    return await repo.lock_unheld(session, case_ids)
-
-
-async def cases_by_ids(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
-    """The cases' rows by id (the columns events and the escalation ladder need)."""
-    return await repo.by_ids(session, case_ids)
+async def ledger_page(
+    session: AsyncSession,
+    scope: dict[str, Any],
+    filters: dict[str, Any],
+    after: tuple[datetime, uuid.UUID] | None,
+    size: int,
+) -> list[CaseRow]:
+    """One page of the cases a scope sees under a filter, newest first (the ledger 台账 reads them so)."""
+    return await repo.list_cases(session, scope, filters, after, size)

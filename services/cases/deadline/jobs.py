@@ -12,9 +12,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
-from services.cases.case import repository as case_repo
 from services.cases.case import service as case_service
-from services.cases.case.actions import escalate_case
+from services.cases.case.action.grading import escalate_case
 from services.cases.case.schemas import TimelineEntry
 from services.cases.db import outbox
 from services.cases.deadline import repository as repo
@@ -157,7 +156,7 @@ async def _fire(
             ],
         )
     elif action == "escalate":
-        if await case_repo.escalated_by_clock_since(session, case.id, d.due_at):
+        if await case_service.escalated_by_clock_since(session, case.id, d.due_at):
             # several clocks of one case breached in one episode: the case goes up one tier, not one per clock
             await effects.record(
                 session,
@@ -210,7 +209,7 @@ async def sweep_once(db: Database, engine: DeadlineEngine, batch: int = 500) -> 
         rows = await repo.by_ids(session, ids)
         cases = await case_service.cases_by_ids(session, list(locked))
         buffer = _Batch()
-        buffer.reporters = await case_repo.reporters_of(session, list(locked))
+        buffer.reporters = await case_service.reporters_of(session, list(locked))
         updates = []
         for d in rows:
             data = dict(d._mapping)

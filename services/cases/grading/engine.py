@@ -11,6 +11,7 @@ nothing matching gives the file's `default`.
 
 from __future__ import annotations
 
+import contextlib
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -146,7 +147,8 @@ class Condition(BaseModel):
         for name in value or {}:
             if name not in NUMBER_FIELDS:
                 raise _fail(
-                    f"field_gte compares numbers; unknown field {name!r}, expected one of {', '.join(sorted(NUMBER_FIELDS))}"
+                    f"field_gte compares numbers; unknown field {name!r}, "
+                    f"expected one of {', '.join(sorted(NUMBER_FIELDS))}"
                 )
         return value
 
@@ -316,10 +318,8 @@ def _where(loc: tuple[int | str, ...], data: Any) -> str:
     if len(rest) >= 2 and rest[0] == "rules" and isinstance(rest[1], int):
         index = rest[1]
         rule_id = None
-        try:
+        with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
             rule_id = data["rules"][index].get("id")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            pass
         head = f"rules[{index}]" + (f" (id {rule_id!r})" if rule_id else "")
         rest = rest[2:]
     for part in rest:

@@ -7,13 +7,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.idempotency import repository as repo
+from services.cases.idempotency.exceptions import IdempotencyKeyReused
 from shared.clock import clock
-from shared.errors import Unprocessable
 
 
-async def once(session: Any, actor: str, key: str | None, request: Any, run: Callable[[], Awaitable[Any]]) -> Any:
+async def once(
+    session: AsyncSession, actor: str, key: str | None, request: Any, run: Callable[[], Awaitable[Any]]
+) -> Any:
     """Run `run()` once per (actor, key); returns its JSON-able result, or the stored one on a repeat."""
     if not key:
         return orjson.loads(orjson.dumps(await run()))
@@ -21,17 +24,7 @@ async def once(session: Any, actor: str, key: str | None, request: Any, run: Cal
     if not await repo.claim(session, actor, key, digest, clock.now()):
         prior = await repo.stored(session, actor, key)
         if prior.request_hash != digest:
-            raise Unprocessable(
-                "同一 Idempotency-Key 已用于不同的请求内容",
-                code="idempotency_key_reused",
-                errors=[
-                    {
-                        "loc": ["header", "Idempotency-Key"],
-                        "msg": "key reused with another body",
-                        "type": "idempotency_key_reused",
-                    }
-                ],
-            )
+            raise IdempotencyKeyReused()
         return prior.response
     result = orjson.loads(orjson.dumps(await run()))  # the first answer and every repeat are the same JSON
     await repo.finish(session, actor, key, 200, result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -46,10 +47,8 @@ class SigningKey:
         tmp = p.with_suffix(".tmp")
         tmp.write_bytes(pem)
         os.chmod(tmp, 0o600)
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(tmp, p)  # another process may have created it meanwhile: theirs wins
-        except FileExistsError:
-            pass
         tmp.unlink(missing_ok=True)
         return cls.load_or_create(path)
 

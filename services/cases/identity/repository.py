@@ -14,7 +14,8 @@ async def user_by_username(session: AsyncSession, username: str) -> Any:
     return (
         await session.execute(
             text(
-                "SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE username = :u"
+                "SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users "
+                "WHERE username = :u"
             ),
             {"u": username},
         )
@@ -25,7 +26,8 @@ async def user_by_id(session: AsyncSession, user_id: uuid.UUID) -> Any:
     return (
         await session.execute(
             text(
-                "SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users WHERE id = :i"
+                "SELECT id, username, name, role, department_code, areas, password_hash, active FROM cases.users "
+                "WHERE id = :i"
             ),
             {"i": user_id},
         )
@@ -50,7 +52,8 @@ async def count_attempt(session: AsyncSession, principal: str, now: datetime, fr
             text(
                 """INSERT INTO cases.login_failures AS f (principal, failures, last_failure_at) VALUES (:p, 1, :now)
                    ON CONFLICT (principal) DO UPDATE SET
-                     failures = CASE WHEN f.last_failure_at < CAST(:now AS timestamptz) - interval '1 day' THEN 1 ELSE f.failures + 1 END,
+                     failures = CASE WHEN f.last_failure_at < CAST(:now AS timestamptz) - interval '1 day' THEN 1
+                       ELSE f.failures + 1 END,
                      last_failure_at = :now
                    WHERE f.failures < :free
                       OR f.last_failure_at + make_interval(secs => LEAST(power(2, f.failures - :free), :cap)) <= :now
@@ -64,7 +67,8 @@ async def count_attempt(session: AsyncSession, principal: str, now: datetime, fr
     row = (
         await session.execute(
             text(
-                """SELECT EXTRACT(EPOCH FROM f.last_failure_at + make_interval(secs => LEAST(power(2, f.failures - :free), :cap))
+                """SELECT EXTRACT(EPOCH FROM f.last_failure_at
+                                   + make_interval(secs => LEAST(power(2, f.failures - :free), :cap))
                           - CAST(:now AS timestamptz)) AS wait
                    FROM cases.login_failures f WHERE principal = :p"""
             ),
@@ -100,7 +104,8 @@ async def revoke_device(session: AsyncSession, device_id: str, by: str, now: dat
     return (
         await session.execute(
             text(
-                """UPDATE cases.devices SET revoked_at = COALESCE(revoked_at, :now), revoked_by = COALESCE(revoked_by, :by)
+                """UPDATE cases.devices
+                   SET revoked_at = COALESCE(revoked_at, :now), revoked_by = COALESCE(revoked_by, :by)
                    WHERE device_id = :d RETURNING device_id, user_id, revoked_at"""
             ),
             {"d": device_id, "by": by, "now": now},
@@ -110,10 +115,12 @@ async def revoke_device(session: AsyncSession, device_id: str, by: str, now: dat
 
 async def revoke_device_tokens(session: AsyncSession, device_id: str, now: datetime) -> int:
     result = await session.execute(
-        text("UPDATE cases.refresh_tokens SET revoked_at = :now WHERE device_id = :d AND revoked_at IS NULL"),
+        text(
+            "UPDATE cases.refresh_tokens SET revoked_at = :now WHERE device_id = :d AND revoked_at IS NULL RETURNING 1"
+        ),
         {"d": device_id, "now": now},
     )
-    return result.rowcount or 0
+    return len(result.all())
 
 
 async def insert_refresh(session: AsyncSession, row: dict[str, Any]) -> None:

@@ -9,11 +9,17 @@ from urllib.parse import unquote_plus
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import ValidationError
 
+from services.cases.context import CasesCtx
 from services.cases.identity import service
+from services.cases.identity.exceptions import (
+    CredentialsGivenTwice,
+    InvalidClient,
+    InvalidTokenRequest,
+    MalformedTokenRequest,
+)
 from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
 from shared.auth import Principal, require_roles
 from shared.db import DbSession
-from shared.errors import Unauthorized, Unprocessable
 from shared.openapi import problem_responses
 
 router = APIRouter(tags=["identity"])
@@ -39,11 +45,7 @@ def _basic_client(request: Request) -> dict[str, str]:
     except (ValueError, UnicodeDecodeError):
         sep = ""
     if not sep:
-        raise Unauthorized(
-            "Authorization: Basic 无法解析",
-            error="invalid_client",
-            headers={"WWW-Authenticate": 'Basic realm="fengqiao"'},
-        )
+        raise InvalidClient("Authorization: Basic 无法解析", headers={"WWW-Authenticate": 'Basic realm="fengqiao"'})
     return {"client_id": unquote_plus(client_id), "client_secret": unquote_plus(secret)}
 
 
@@ -57,43 +59,38 @@ async def _token_request(request: Request) -> TokenRequest:
             form = await request.form()
             data = {k: v for k, v in form.items() if isinstance(v, str)}
     except ValueError:
-        raise Unprocessable(
-            "请求体无法解析", errors=[{"loc": ["body"], "msg": "malformed body", "type": "parse_error"}]
-        ) from None
+        raise MalformedTokenRequest() from None
     basic = _basic_client(request)
     if basic and isinstance(data, dict):
         if data.get("client_id") not in (None, basic["client_id"]) or data.get("client_secret"):
-            raise Unauthorized("客户端凭据只能用一种方式提交", error="invalid_request")
+            raise CredentialsGivenTwice()
         data = {**data, **basic}
     try:
         return TokenRequest.model_validate(data)
     except ValidationError as exc:
-        raise Unprocessable(
-            "令牌请求不符合要求",
-            errors=[
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-            ],
-        ) from None
+        raise InvalidTokenRequest(exc.errors(include_url=False)) from None
 
 
 @router.post(
     "/v1/auth/token",
     response_model=TokenResponse,
-    summary="OAuth2 token endpoint (password + device_id, client_credentials with the body or HTTP Basic, refresh_token)",
+    summary=(
+        "OAuth2 token endpoint (password + device_id, client_credentials with the body or HTTP Basic, refresh_token)"
+    ),
     openapi_extra=_TOKEN_BODY,
     responses=problem_responses(401, 422, 429),
 )
-async def token(request: Request, response: Response, session: DbSession) -> TokenResponse:
+async def token(request: Request, response: Response, session: DbSession, ctx: CasesCtx) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens are never cached
     response.headers["Pragma"] = "no-cache"
     req = await _token_request(request)
     address = request.client.host if request.client else None
-    return await request.app.state.issuer.issue(session, req, address)
+    return await ctx.issuer.issue(session, req, address)
 
 
 @router.get("/.well-known/jwks.json", summary="Public keys for verifying access tokens")
-async def jwks(request: Request) -> dict[str, Any]:
-    return request.app.state.signing_key.jwks()
+async def jwks(ctx: CasesCtx) -> dict[str, Any]:
+    return ctx.signing_key.jwks()
 
 
 @router.post(

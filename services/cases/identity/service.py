@@ -14,33 +14,32 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.db import outbox
 from services.cases.identity import repository as repo
+from services.cases.identity.exceptions import (
+    DeviceNotFound,
+    DeviceRevoked,
+    InvalidClient,
+    InvalidGrant,
+    InvalidRefreshToken,
+    MissingFields,
+    RefreshTokenExpired,
+    RefreshTokenReused,
+    TooManyAttempts,
+    UserDisabled,
+)
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
 from shared.auth import ISSUER
 from shared.clock import clock
 from shared.contracts.events import DEVICE_REVOKED
 from shared.db import Database
-from shared.errors import NotFound, Problem, Unauthorized, Unprocessable
 from shared.outbox import Event, publish
 
 hasher = PasswordHasher()
 _DUMMY_HASH = hasher.hash("not-a-real-password")
-
-
-class TooManyAttempts(Problem):
-    status = 429
-    code = "too_many_attempts"
-    title = "登录失败次数过多，请稍后再试"
-
-
-def _missing(*fields: str) -> Unprocessable:
-    return Unprocessable(
-        "缺少必填字段: " + ", ".join(fields),
-        errors=[{"loc": ["body", f], "msg": "Field required", "type": "missing"} for f in fields],
-    )
 
 
 async def verify_secret(hash_: str | None, secret: str) -> bool:
@@ -87,11 +86,7 @@ class TokenIssuer:
             wait = await repo.count_attempt(s, who, now, self.free_failures, MAX_WAIT_SECONDS)
         if wait is not None:
             seconds = max(1, math.ceil(wait))
-            raise TooManyAttempts(f"尝试次数过多，请 {seconds} 秒后再试", headers={"Retry-After": str(seconds)})
-
-    @staticmethod
-    def _fail(detail: str, error: str = "invalid_grant") -> Unauthorized:
-        return Unauthorized(detail, error=error)
+            raise TooManyAttempts(seconds)
 
     def _access(self, claims: dict[str, Any], now: datetime) -> str:
         # Every verifier (ours and the departments') checks iat/exp against its wall clock, so the token's
@@ -109,7 +104,7 @@ class TokenIssuer:
         return self.key.sign(body)
 
     async def _refresh(
-        self, session: Any, subject: str, device_id: str | None, family: uuid.UUID | None, now: datetime
+        self, session: AsyncSession, subject: str, device_id: str | None, family: uuid.UUID | None, now: datetime
     ) -> str:
         token_id = uuid.uuid4()
         secret = secrets.token_urlsafe(32)
@@ -142,7 +137,7 @@ class TokenIssuer:
             claims["device_id"] = device_id
         return claims
 
-    async def issue(self, session: Any, req: TokenRequest, client_address: str | None = None) -> TokenResponse:
+    async def issue(self, session: AsyncSession, req: TokenRequest, client_address: str | None = None) -> TokenResponse:
         now = clock.now()
         address = client_address or "unknown"
         if req.grant_type == "password":
@@ -151,23 +146,23 @@ class TokenIssuer:
             return await self._client(session, req, now, address)
         return await self._refresh_grant(session, req, now)
 
-    async def _password(self, session: Any, req: TokenRequest, now: datetime, address: str) -> TokenResponse:
+    async def _password(self, session: AsyncSession, req: TokenRequest, now: datetime, address: str) -> TokenResponse:
         missing = [f for f in ("username", "password") if not getattr(req, f)]
         if missing:
-            raise _missing(*missing)
+            raise MissingFields(*missing)
         assert req.username and req.password
         who = f"user:{req.username}@{address}"
         await self._attempt(who, now)
         user = await repo.user_by_username(session, req.username)
         ok = await verify_secret(user.password_hash if user else None, req.password)
         if not ok or user is None or not user.active:
-            raise self._fail("用户名或密码错误")
+            raise InvalidGrant("用户名或密码错误")
         if user.role == "grid_worker" and not req.device_id:
-            raise _missing("device_id")
+            raise MissingFields("device_id")
         if req.device_id:
             dev = await repo.device(session, req.device_id)
             if dev is not None and dev.revoked_at is not None:
-                raise Unauthorized("该设备已停用，请更换设备后登录", error="invalid_grant", code="device_revoked")
+                raise DeviceRevoked("该设备已停用，请更换设备后登录")
             await repo.touch_device(session, req.device_id, user.id, now)
         await repo.clear_failures(session, who)
         return TokenResponse(
@@ -176,17 +171,17 @@ class TokenIssuer:
             refresh_token=await self._refresh(session, str(user.id), req.device_id, None, now),
         )
 
-    async def _client(self, session: Any, req: TokenRequest, now: datetime, address: str) -> TokenResponse:
+    async def _client(self, session: AsyncSession, req: TokenRequest, now: datetime, address: str) -> TokenResponse:
         missing = [f for f in ("client_id", "client_secret") if not getattr(req, f)]
         if missing:
-            raise _missing(*missing)
+            raise MissingFields(*missing)
         assert req.client_id and req.client_secret
         who = f"client:{req.client_id}@{address}"
         await self._attempt(who, now)
         client = await repo.client_by_id(session, req.client_id)
         ok = await verify_secret(client.secret_hash if client else None, req.client_secret)
         if not ok or client is None or not client.active:
-            raise self._fail("客户端凭据错误", error="invalid_client")
+            raise InvalidClient("客户端凭据错误")
         await repo.clear_failures(session, who)
         claims = {
             "sub": f"client:{req.client_id}",
@@ -197,41 +192,41 @@ class TokenIssuer:
         }
         return TokenResponse(access_token=self._access(claims, now), expires_in=self.access_ttl)
 
-    async def _refresh_grant(self, session: Any, req: TokenRequest, now: datetime) -> TokenResponse:
+    async def _refresh_grant(self, session: AsyncSession, req: TokenRequest, now: datetime) -> TokenResponse:
         if not req.refresh_token:
-            raise _missing("refresh_token")
+            raise MissingFields("refresh_token")
         token_id_s, _, secret = req.refresh_token.partition(".")
         try:
             token_id = uuid.UUID(token_id_s)
         except ValueError:
-            raise Unauthorized("刷新令牌无效", error="invalid_grant") from None
+            raise InvalidRefreshToken() from None
         row = await repo.refresh_for_update(session, token_id, lock=False)
         if row is None or not hmac.compare_digest(row.secret_hash, hashlib.sha256(secret.encode()).hexdigest()):
-            raise Unauthorized("刷新令牌无效", error="invalid_grant")
+            raise InvalidRefreshToken()
         if row.revoked_at is not None or row.expires_at <= now:
-            raise Unauthorized("刷新令牌已失效，请重新登录", error="invalid_grant")
+            raise RefreshTokenExpired()
         if row.used_at is not None and not await self._within_grace(session, row, req, now):
             # A rotated token came back: treat the family as stolen and end it (RFC 9700 §4.14.2).
             # Done in its own transaction so the refusal below does not roll it back.
             async with self.db.unit_of_work() as s:
                 await repo.revoke_family(s, row.family, now)
-            raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+            raise RefreshTokenReused()
         row = await repo.refresh_for_update(session, token_id, lock=True)
         if row.revoked_at is not None:
-            raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+            raise RefreshTokenReused()
         if row.used_at is not None:
             if not await self._within_grace(session, row, req, now):  # a concurrent refresh won the race
-                raise Unauthorized("刷新令牌已被使用，请重新登录", error="invalid_grant")
+                raise RefreshTokenReused()
             # The phone never got the answer to its refresh: the successor it never saw is void, and
             # it gets a fresh pair of the same family.
             await repo.revoke_refresh(session, row.replaced_by, now)
         user = await repo.user_by_id(session, uuid.UUID(row.subject))
         if user is None or not user.active:
-            raise Unauthorized("用户已停用", error="invalid_grant")
+            raise UserDisabled()
         if row.device_id:
             dev = await repo.device(session, row.device_id)
             if dev is not None and dev.revoked_at is not None:
-                raise Unauthorized("该设备已停用", error="invalid_grant", code="device_revoked")
+                raise DeviceRevoked()
         successor = await self._refresh(session, row.subject, row.device_id, row.family, now)
         await repo.mark_refresh_used(session, row.id, row.used_at or now, uuid.UUID(successor.partition(".")[0]))
         return TokenResponse(
@@ -240,7 +235,7 @@ class TokenIssuer:
             refresh_token=successor,
         )
 
-    async def _within_grace(self, session: Any, row: Any, req: TokenRequest, now: datetime) -> bool:
+    async def _within_grace(self, session: AsyncSession, row: Any, req: TokenRequest, now: datetime) -> bool:
         """A rotated token presented again shortly after its rotation by the same device (a lost
         response, not a thief) whose successor has not been used yet."""
         if row.used_at is None or now - row.used_at > self.reuse_grace:
@@ -253,12 +248,12 @@ class TokenIssuer:
         return successor is not None and successor.used_at is None and successor.revoked_at is None
 
 
-async def revoke_device(session: Any, device_id: str, actor: str) -> RevokeResponse:
+async def revoke_device(session: AsyncSession, device_id: str, actor: str) -> RevokeResponse:
     """A lost phone: its refresh tokens die now, and intake learns through device.revoked."""
     now = clock.now()
     row = await repo.revoke_device(session, device_id, actor, now)
     if row is None:
-        raise NotFound("设备不存在")
+        raise DeviceNotFound()
     n = await repo.revoke_device_tokens(session, device_id, now)
     await publish(
         session,

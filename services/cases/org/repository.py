@@ -177,7 +177,8 @@ async def departments_full(session: AsyncSession) -> list[dict[str, Any]]:
 async def all_users(session: AsyncSession) -> list[dict[str, Any]]:
     result = await session.execute(
         text(
-            "SELECT id, username, name, role, department_code, areas, phone_enc FROM cases.users WHERE active ORDER BY username"
+            "SELECT id, username, name, role, department_code, areas, phone_enc FROM cases.users WHERE active ORDER "
+            "BY username"
         )
     )
     return [

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
+from services.cases.context import CasesCtx
 from services.cases.org import service
 from services.cases.org.schemas import ImportResult
 from shared.auth import Principal, require_roles
@@ -33,7 +34,7 @@ _ORG_BODY = {
     responses=problem_responses(401, 404, 413, 422),
 )
 async def import_org(
-    request: Request, session: DbSession, principal: Annotated[Principal, require_roles("admin")]
+    request: Request, session: DbSession, ctx: CasesCtx, principal: Annotated[Principal, require_roles("admin")]
 ) -> ImportResult:
     doc = service.parse_document(await request.body(), request.headers.get("content-type", ""))
-    return await service.import_org(session, doc, request.app.state.cipher)
+    return await service.import_org(session, doc, ctx.cipher)

@@ -18,7 +18,9 @@ class AreaNode(BaseModel):
     level: AreaLevel
     active: bool = Field(
         default=True,
-        description="false retires the area (撤销) and everything below it: it leaves the directory that intake and phones see",
+        description=(
+            "false retires the area (撤销) and everything below it: it leaves the directory that intake and phones see"
+        ),
     )
     children: list[AreaNode] = Field(default_factory=list)
 

@@ -9,15 +9,16 @@ from typing import Any
 import orjson
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.db import outbox
 from services.cases.identity.service import hash_secret, verify_secret
 from services.cases.org import repository as repo
+from services.cases.org.exceptions import OrgDocumentMalformed, OrgDocumentRejected, OrgDocumentUnreadable
 from services.cases.org.schemas import _LEVEL_ORDER, AreaNode, Counts, ImportResult, OrgDocument
-from services.cases.whistle.retire import cancel_for_retired
+from services.cases.whistle.service import cancel_for_retired
 from shared.clock import clock
 from shared.contracts.events import DIRECTORY_CHANGED
-from shared.errors import Unprocessable
 from shared.outbox import Event, publish
 from shared.pii import PiiCipher
 
@@ -26,18 +27,11 @@ def parse_document(raw: bytes, content_type: str) -> OrgDocument:
     try:
         data: Any = yaml.safe_load(raw) if "yaml" in content_type else orjson.loads(raw)
     except (yaml.YAMLError, orjson.JSONDecodeError) as exc:
-        raise Unprocessable(
-            "机构文件无法解析", errors=[{"loc": ["body"], "msg": str(exc)[:200], "type": "parse_error"}]
-        ) from None
+        raise OrgDocumentUnreadable(str(exc)) from None
     try:
         return OrgDocument.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise Unprocessable(
-            "机构文件内容不符合要求",
-            errors=[
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors(include_url=False)
-            ],
-        ) from None
+        raise OrgDocumentMalformed(exc.errors(include_url=False)) from None
 
 
 def _flatten(
@@ -75,7 +69,12 @@ def out_level(out: list[dict[str, Any]], code: str) -> str:
     return "county"
 
 
-async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> ImportResult:
+def _counts(created_updated: tuple[int, int]) -> Counts:
+    created, updated = created_updated
+    return Counts(created=created, updated=updated)
+
+
+async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher) -> ImportResult:
     now = clock.now()
     errors: list[dict[str, Any]] = []
     areas: list[dict[str, Any]] = []
@@ -94,9 +93,11 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
                 {"loc": ["body", "departments", i, "area"], "msg": f"区域 {d.area} 不存在", "type": "unknown_area"}
             )
     for i, u in enumerate(doc.users):
-        for c in u.areas:
-            if c not in known:
-                errors.append({"loc": ["body", "users", i, "areas"], "msg": f"区域 {c} 不存在", "type": "unknown_area"})
+        for code in u.areas:
+            if code not in known:
+                errors.append(
+                    {"loc": ["body", "users", i, "areas"], "msg": f"区域 {code} 不存在", "type": "unknown_area"}
+                )
         if u.role == "department_staff" and not u.department:
             errors.append({"loc": ["body", "users", i, "department"], "msg": "部门人员必须指定部门", "type": "missing"})
         if u.department and u.department not in known_depts:
@@ -119,12 +120,10 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
                 }
             )
     if errors:
-        raise Unprocessable("机构文件存在错误，未导入任何内容", errors=errors)
+        raise OrgDocumentRejected(errors)
 
     result = ImportResult(areas=Counts(), departments=Counts(), users=Counts(), clients=Counts())
-    result.areas = Counts(
-        **dict(zip(("created", "updated"), await repo.upsert_areas(session, [{**a, "now": now} for a in areas])))
-    )
+    result.areas = _counts(await repo.upsert_areas(session, [{**a, "now": now} for a in areas]))
     dept_rows = [
         {
             "code": d.code,
@@ -141,7 +140,7 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
         }
         for d in doc.departments
     ]
-    result.departments = Counts(**dict(zip(("created", "updated"), await repo.upsert_departments(session, dept_rows))))
+    result.departments = _counts(await repo.upsert_departments(session, dept_rows))
     # a retired department's open whistles end now, or their cases would wait on it for ever
     await cancel_for_retired(session, [d.code for d in doc.departments if not d.active], now)
 
@@ -167,7 +166,7 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
                 "now": now,
             }
         )
-    result.users = Counts(**dict(zip(("created", "updated"), await repo.upsert_users(session, user_rows))))
+    result.users = _counts(await repo.upsert_users(session, user_rows))
 
     old_clients = await repo.client_hashes(session, [c.client_id for c in doc.clients])
     client_rows = []
@@ -177,13 +176,13 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
         client_rows.append(
             {"client_id": c.client_id, "secret_hash": secret_hash, "department_code": c.department, "now": now}
         )
-    result.clients = Counts(**dict(zip(("created", "updated"), await repo.upsert_clients(session, client_rows))))
+    result.clients = _counts(await repo.upsert_clients(session, client_rows))
 
     await publish_directory(session)
     return result
 
 
-async def publish_directory(session: Any) -> None:
+async def publish_directory(session: AsyncSession) -> None:
     """The whole directory (retired areas and departments left out) as one event; intake replaces its copy
     with it. One aggregate keeps the versions in order."""
     await repo.lock_directory(session)

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-COLS = "id, case_id, department_code, role, state, reason, return_reason, created_at, acknowledged_at, done_at, returned_at, updated_at"
+COLS = (
+    "id, case_id, department_code, role, state, reason, return_reason, created_at, acknowledged_at, done_at,"
+    " returned_at, updated_at"
+)
 
 
 async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -71,7 +74,8 @@ async def departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]
     """The departments that may be whistled among `codes`: a retired one (撤销, active false) is not among them."""
     result = await session.execute(
         text("""SELECT d.code, d.name, d.area_code, COALESCE(a.path, ARRAY[d.area_code]) AS area_path
-                FROM cases.departments d LEFT JOIN cases.areas a ON a.code = d.area_code WHERE d.code = ANY(:c) AND d.active"""),
+                FROM cases.departments d LEFT JOIN cases.areas a ON a.code = d.area_code
+                WHERE d.code = ANY(:c) AND d.active"""),
         {"c": codes},
     )
     return {r.code: r for r in result}
@@ -95,7 +99,8 @@ async def open_of_departments(session: AsyncSession, codes: list[str]) -> list[A
     """(case, department) pairs with a whistle still at work, in case order (the order the row locks are taken)."""
     result = await session.execute(
         text("""SELECT DISTINCT case_id, department_code FROM cases.whistles
-                WHERE department_code = ANY(:d) AND state NOT IN ('done', 'returned', 'cancelled') ORDER BY case_id, department_code"""),
+                WHERE department_code = ANY(:d) AND state NOT IN ('done', 'returned', 'cancelled')
+                ORDER BY case_id, department_code"""),
         {"d": codes},
     )
     return list(result)
@@ -115,7 +120,8 @@ async def deadlines_of(session: AsyncSession, whistles: list[Any]) -> dict[uuid.
                  SELECT id, case_id, role, created_at,
                         COALESCE(returned_at, done_at, CASE WHEN state = 'cancelled' THEN updated_at END) AS ended_at
                  FROM cases.whistles WHERE id = ANY(:ids))
-               SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at, d.department_code
+               SELECT w.id AS wid, d.id, d.kind, d.state, d.due_at, d.met_at, d.breached_at, d.paused_at,
+                 d.department_code
                FROM w JOIN cases.deadlines d ON d.case_id = w.case_id
                WHERE d.whistle_id = w.id
                   OR (w.role = 'lead' AND d.kind = 'resolve' AND d.whistle_id IS NULL

@@ -5,32 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Header, Query
+from pydantic import BaseModel
 
+from services.cases.context import CasesCtx
 from services.cases.whistle import service
+from services.cases.whistle.schemas import WhistleNote, WhistlePage, WhistleReturn
 from shared.auth import CurrentPrincipal, Principal, require_roles
-
-Department = Annotated[Principal, require_roles("department_staff", "department_system")]
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/whistles", tags=["whistles"])
-
-
-class WhistleNote(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=2000)
-
-
-class WhistleReturn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=1000, description="e.g. 非本部门职责")
-
-
-class WhistlePage(BaseModel):
-    items: list[dict[str, Any]]
-    next_cursor: str | None
+Department = Annotated[Principal, require_roles("department_staff", "department_system")]
 
 
 @router.get(
@@ -48,22 +34,20 @@ async def list_whistles(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> WhistlePage:
-    return WhistlePage(**await service.list_mine(session, principal, status, cursor, limit))
+    return await service.list_mine(session, principal, status, cursor, limit)
 
 
-def _move(move: str, body_model: type, summary: str) -> None:
+def _move(move: str, body_model: type[BaseModel], summary: str) -> None:
     async def endpoint(
         whistle_id: uuid.UUID,
-        body: body_model,  # type: ignore[valid-type]
-        request: Request,
+        body: Any,  # the move's own model: set on the signature below
         session: DbSession,
+        ctx: CasesCtx,
         principal: Department,
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     ) -> dict[str, Any]:
         note = getattr(body, "reason", None) or getattr(body, "note", None)
-        return await service.act_once(
-            session, request.app.state.domain, principal, whistle_id, move, note, idempotency_key
-        )
+        return await service.act_once(session, ctx.domain, principal, whistle_id, move, note, idempotency_key)
 
     endpoint.__name__ = f"whistle_{move}"
     endpoint.__annotations__["body"] = body_model  # the model itself, not a postponed name

@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from services.cases.case import service
-from services.cases.case.action_schemas import BODIES
-from services.cases.case.machine import ACTION_ZH
+from services.cases.case.action import service
+from services.cases.case.action.schemas import BODIES
 from services.cases.case.schemas import CaseOut
+from services.cases.context import CasesCtx
+from services.cases.vocabulary import ACTION_ZH
 from shared.auth import Principal, require_roles
 from shared.db import DbSession
 from shared.openapi import problem_responses
@@ -19,25 +21,16 @@ from shared.openapi import problem_responses
 router = APIRouter(prefix="/v1/cases", tags=["case actions"])
 
 
-def _route(action: str, body_model: type) -> None:
+def _route(action: str, body_model: type[BaseModel]) -> None:
     async def endpoint(
         case_id: uuid.UUID,
-        body: body_model,  # type: ignore[valid-type]
-        request: Request,
+        body: Any,  # the action's own model: set on the signature below
         session: DbSession,
+        ctx: CasesCtx,
         principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
         idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
     ) -> Any:
-        result = await service.act(
-            session,
-            request.app.state.domain,
-            request.app.state.cipher,
-            principal,
-            case_id,
-            action,
-            body,
-            idempotency_key,
-        )
+        result = await service.act(session, ctx.domain, ctx.cipher, principal, case_id, action, body, idempotency_key)
         return JSONResponse(result)
 
     endpoint.__name__ = f"case_{action}"

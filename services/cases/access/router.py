@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.cases.case import access
+from services.cases.access import service
 from shared.auth import ServiceCaller
 from shared.contracts.access import CASE_ACCESS_PATH, CaseAccessAnswer, CaseAccessQuery
 from shared.db import DbSession
@@ -20,4 +20,4 @@ router = APIRouter(tags=["internal"], dependencies=[ServiceCaller])
     responses=problem_responses(401, 413, 422),
 )
 async def case_access(query: CaseAccessQuery, session: DbSession) -> CaseAccessAnswer:
-    return await access.case_access(session, query)
+    return await service.case_access(session, query)

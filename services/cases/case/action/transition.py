@@ -1,0 +1,56 @@
+"""The common step of a case action: the case moves to its next state (the machine's table), leaves
+its timeline entry and its events (case.<action>, report.status for the phones) in the transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cases.case import effects
+from services.cases.case import repository as repo
+from services.cases.case.machine import next_state
+from services.cases.case.models import CaseRow
+from services.cases.principal import actor_name
+from shared.auth import Principal
+
+
+async def transition(
+    session: AsyncSession,
+    case: CaseRow,
+    principal: Principal,
+    action: str,
+    now: datetime,
+    note: str | None,
+    *,
+    to: str | None = None,
+    events: list[tuple[str, dict[str, Any]]] | None = None,
+    data: dict[str, Any] | None = None,
+    reply: str | None = None,
+    **fields: Any,
+) -> Any:
+    before = case.state
+    after = to or next_state(action, before)
+    updated = await repo.update_case(session, case.id, now, state=after, **fields)
+    evs = [
+        (
+            f"case.{action}",
+            effects.case_payload(updated) | {"from": before, "to": after, "note": note, "actor": actor_name(principal)},
+        )
+    ]
+    evs += events or []
+    await effects.record(
+        session,
+        updated,
+        actor=actor_name(principal),
+        action=action,
+        before=before,
+        after=after,
+        note=note,
+        now=now,
+        events=evs,
+        data=data,
+        reply=reply,
+    )
+    return updated

@@ -1,0 +1,19 @@
+"""Errors of the case reads and of reaching a case to act on it."""
+
+from __future__ import annotations
+
+from shared.errors import Forbidden, NotFound
+
+
+class CaseNotFound(NotFound):
+    """Unknown, or not in the caller's scope (404 either way: API.md)."""
+
+    default_detail = "案件不存在"
+
+
+class NoCaseScope(NotFound):
+    """A role that sees no case through cases (grid workers use the phone API)."""
+
+
+class LeaderReadOnly(Forbidden):
+    default_detail = "领导账号只读，不能办理案件"

@@ -1,0 +1,1 @@
+"""The ledger (台账): the case list as CSV or .xlsx."""

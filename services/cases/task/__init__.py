@@ -1,0 +1,1 @@
+"""Tasks cases hands to grid workers' phones (回访 revisits)."""
