@@ -107,11 +107,12 @@ def test_input_in_any_timezone_gives_utc_out():
 
 def test_bad_input_is_refused():
     cal = WorkCalendar()
-    with pytest.raises(ValueError):
-        cal.add(datetime(2026, 3, 13, 15), D, "workday")  # naive
-    with pytest.raises(ValueError):
+    naive = datetime(2026, 3, 13, 15, tzinfo=UTC).replace(tzinfo=None)
+    with pytest.raises(ValueError, match="naive datetime"):
+        cal.add(naive, D, "workday")
+    with pytest.raises(ValueError, match="negative limit"):
         cal.add(cst(2026, 3, 13, 15), -D, "workday")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown calendar mode"):
         cal.add(cst(2026, 3, 13, 15), D, "lunar")  # type: ignore[arg-type]
 
 

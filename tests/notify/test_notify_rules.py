@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 
-from case_helpers import act, dept_token, make_case, manual_clock, run_sweep
 from sqlalchemy import text
 
 from services.notify.digest import digest_event, send_daily_digest
 from services.notify.rule.engine import load_rules
 from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
+from tests.cases.factories import make_case
+from tests.cases.helpers import act, dept_token, manual_clock, run_sweep
 
 
 async def notify_db(system):
@@ -42,7 +43,8 @@ async def test_whistle_reaches_department_system_and_staff_once(system):
         rows = (
             await s.execute(
                 text(
-                    """SELECT d.channel, d.recipient, d.state, d.payload FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+                    """SELECT d.channel, d.recipient, d.state, d.payload
+               FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
                WHERE n.case_id = :c AND n.rule = 'whistle_created'"""
                 ),
                 {"c": case_id},
@@ -76,7 +78,8 @@ async def test_major_case_tells_the_county_leader_in_app_and_by_sms_at_once(syst
             r.title
             for r in await s.execute(
                 text(
-                    "SELECT title FROM notify.notifications WHERE case_id = :c AND recipient = 'user:l001' AND rule = 'major_case'"
+                    "SELECT title FROM notify.notifications"
+                    " WHERE case_id = :c AND recipient = 'user:l001' AND rule = 'major_case'"
                 ),
                 {"c": case_id},
             )
@@ -138,7 +141,8 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
         digests = (
             await s.execute(
                 text(
-                    "SELECT count(*) FROM notify.notifications WHERE recipient = 'user:d001' AND event_type = 'digest.daily'"
+                    "SELECT count(*) FROM notify.notifications"
+                    " WHERE recipient = 'user:d001' AND event_type = 'digest.daily'"
                 )
             )
         ).scalar()
@@ -157,7 +161,8 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
         mine = (
             await s.execute(
                 text(
-                    """SELECT n.rule, n.title, n.body, d.channel, d.state FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
+                    """SELECT n.rule, n.title, n.body, d.channel, d.state
+               FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
                WHERE n.recipient = 'user:d001' AND n.event_type = 'digest.daily'"""
                 )
             )
@@ -218,7 +223,8 @@ async def deliveries_of(system, case_id, rule):
         return (
             await s.execute(
                 text(
-                    """SELECT d.channel, d.recipient, d.payload, n.title, n.body FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+                    """SELECT d.channel, d.recipient, d.payload, n.title, n.body
+               FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
                WHERE n.case_id = :c AND n.rule = :r ORDER BY d.channel, d.recipient"""
                 ),
                 {"c": case_id, "r": rule},
