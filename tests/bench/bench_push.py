@@ -262,7 +262,7 @@ def person_name(rng: random.Random) -> str:
 
 
 def make_item(rng: random.Random, grid: str) -> dict[str, Any]:
-    """One report as a phone sends it (like tests/factories.py `report()`), varied; ~1 KB as JSON."""
+    """One report as a phone sends it (like tests/intake/factories.py `report()`), varied; ~1 KB as JSON."""
     kind = rng.choice(_KINDS)
     category = rng.choice(list(DISPUTE_CATEGORIES)) if kind == "dispute" else rng.choice(_CATEGORIES[kind])
     sentences = _SENTENCES[kind]

@@ -1,6 +1,7 @@
-"""Small factories for notify's tests: a department of their own (known to notify's directory copy), its
-endpoint set as an operator would, a delivery row in any state, and the clean-up of what they made. Their
-SQL lives here and nowhere else in notify's tests."""
+"""Small factories for notify's tests: events from cases, a department of their own (known to notify's
+directory copy), its endpoint set as an operator would, a delivery row in any state, the clean-up of what
+they made, and — in a rolled-back `db_session` — notify's directory copy. Their SQL lives here and nowhere
+else in notify's tests."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.notify.directory import repository as directory_repository
 from shared.clock import clock
 
 
@@ -103,6 +106,22 @@ async def insert_delivery(
             row,
         )
     return row
+
+
+DEMO_USERS = [  # as cases' directory event carries them: the centre's dispatcher and the county leader
+    {"user_id": "t-user-d001", "username": "d001", "name": "李四", "role": "dispatcher", "areas": ["620602107"]},
+    {"user_id": "t-user-l001", "username": "l001", "name": "吴九", "role": "leader", "areas": ["620602"]},
+]
+
+
+async def directory(session: AsyncSession, users: list[dict[str, Any]] | None = None) -> None:
+    """Notify's copy of the org directory inside `session` (a rolled-back `db_session`): the county, the
+    township of the demo org and `users` (the whole user directory from then on: others are inactive)."""
+    areas = [
+        {"code": "620602", "name": "凉州区", "level": "county", "path": ["620602"]},
+        {"code": "620602107", "name": "大柳镇", "level": "township", "path": ["620602", "620602107"]},
+    ]
+    await directory_repository.replace(session, {"areas": areas, "users": users or DEMO_USERS}, clock.now())
 
 
 async def add_department(db: Any, code: str, name: str = "测试部门", head: str | None = None) -> str:

@@ -13,6 +13,7 @@ from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
 from tests.cases.factories import make_case
 from tests.cases.helpers import act, dept_token, manual_clock, run_sweep
+from tests.notify.factories import directory
 
 
 async def notify_db(system):
@@ -178,7 +179,7 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
     assert f"超期未办 {centre['overdue']} 项" in mine[0].body and f"今日到期 {centre['due_today']} 项" in mine[0].body
 
 
-async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(system, tmp_path):
+async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(db_session, tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text(
         "rules:\n  - {id: digest_to_leaders, events: [digest.daily], to: [centre, county_leader], channels: [inbox],"
@@ -194,19 +195,16 @@ async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(
         "due_today": 0,
         "overdue_cases": [{"case_number": "DL-2099-001"}, "DL-2099-002"],
     }
-    app = system.services["notify"].app
-    async with app.state.db.unit_of_work() as s:
-        made = await apply_rules(s, rules, digest_event(period, centre, ["620602", "620602107"]))
-    async with app.state.db.unit_of_work() as s:
-        again = await apply_rules(
-            s, rules, digest_event(period, centre, ["620602", "620602107"])
-        )  # the same day and centre: nothing new
-        rows = (
-            await s.execute(
-                text("SELECT recipient, title, body FROM notify.notifications WHERE title = :t"),
-                {"t": f"晨报 {period}"},
-            )
-        ).all()
+    await directory(db_session)
+    made = await apply_rules(db_session, rules, digest_event(period, centre, ["620602", "620602107"]))
+    again = await apply_rules(
+        db_session, rules, digest_event(period, centre, ["620602", "620602107"])
+    )  # the same day and centre: nothing new
+    rows = (
+        await db_session.execute(
+            text("SELECT recipient, title, body FROM notify.notifications WHERE title = :t"), {"t": f"晨报 {period}"}
+        )
+    ).all()
     assert made == 2 and again == 0
     assert sorted(r.recipient for r in rows) == ["user:d001", "user:l001"]
     assert all(r.body == "大柳镇：超期案件：DL-2099-001、DL-2099-002。" for r in rows)
