@@ -340,7 +340,7 @@ async def test_a_policy_clock_starting_at_graded_starts_when_the_centre_grades(s
 
 
 async def test_case_whistle_and_deadline_events_name_the_responsible_person_and_every_reporter(system):
-    from tests.cases.factories import whistle as new_case
+    from tests.cases.factories import make_case as new_case
     from tests.intake.factories import GRID_W002
 
     with manual_clock() as clk:
