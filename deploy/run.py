@@ -50,9 +50,11 @@ def main() -> int:
     try:
         for name, port in SERVICES:
             penv = dict(env, PORT=env.get(f"{name.upper()}_PORT", str(port)))
-            out = open(logs / f"{name}.log", "ab")
-            procs.append(subprocess.Popen([py, "-m", f"services.{name}"], cwd=ROOT, env=penv, stdout=out, stderr=out))
-        for (name, port), proc in zip(SERVICES, procs):
+            with open(logs / f"{name}.log", "ab") as out:  # the child keeps its own copy of the descriptor
+                procs.append(
+                    subprocess.Popen([py, "-m", f"services.{name}"], cwd=ROOT, env=penv, stdout=out, stderr=out)
+                )
+        for (name, port), proc in zip(SERVICES, procs, strict=True):
             _wait_ready(name, port, proc)
         print("\n服务已启动 services are up:")
         for name, port in SERVICES:

@@ -1,90 +1,44 @@
 """The test harness: a real PostgreSQL (TEST_DATABASE_URL, else 127.0.0.1:5432, else an embedded
-server), migrated with the real alembic tree, and the three services running as real uvicorn HTTP
-servers on free ports. Relays do not tick on their own in tests: `system.drain()` runs them until
-nothing is left, so tests are deterministic.
+server), migrated once with the real alembic tree.
 
-Fixtures:
-- `system` (session): `.intake_url`, `.cases_url`, `.notify_url`, `.intake_app`, `.cases_app`,
-  `.notify_app`, `await .drain()`, `await .token(username, device_id=None)`, `.http` (httpx.AsyncClient),
-  `.db_url`, `await .stop_service(name)` / `await .start_service(name)`.
+Fixtures for every folder (each folder's conftest.py adds its own):
+- `database_url` (session): the migrated test database.
+- `db_session`: an AsyncSession in a transaction rolled back after the test — for tests that need the
+  database only (no server, no committed state seen by another connection).
+- `system` (session): the three services as real uvicorn HTTP servers on free ports, with the demo org
+  (deploy/demo-org.yaml; password of every user: demo-pass-1) imported — for the cross-service tests.
+  `.intake_url`, `.cases_url`, `.notify_url`, `.intake_app`, `.cases_app`, `.services[name].app`,
+  `await .drain()`, `await .token(username, device_id=None)`, `await .auth(username)`, `.http`
+  (httpx.AsyncClient), `.db_url`, `.settings`, `await .stop_service(name)` / `await .start_service(name)`.
+  Relays do not tick on their own in tests: `system.drain()` runs them until nothing is left.
 - `http`: the shared httpx.AsyncClient.
-- `worker_token(username)` style helpers live on `system`.
-Demo org: deploy/demo-org.yaml (password of every user: demo-pass-1).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
-import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 from alembic import command
-from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-ROOT = Path(__file__).resolve().parent.parent
-DEMO_PASSWORD = "demo-pass-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def relay_of(app: Any) -> Any:
-    """A service's outbox relay: in its typed context (shared/context.py), else still on app.state."""
-    context = getattr(app.state, "context", None)
-    return getattr(context, "relay", None) or app.state.relay
-
-
-def alembic_config(url: str) -> Config:
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    return cfg
-
-
-class Served:
-    """One app under a real uvicorn server inside the test's event loop."""
-
-    def __init__(self, name: str, factory: Any, port: int) -> None:
-        self.name = name
-        self.factory = factory
-        self.port = port
-        self.app: Any = None
-        self.server: uvicorn.Server | None = None
-        self.task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.app = self.factory()
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_config=None, access_log=False, lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-        self.task = asyncio.create_task(self.server.serve())
-        for _ in range(500):
-            if self.server.started:
-                return
-            if self.task.done():
-                self.task.result()
-            await asyncio.sleep(0.01)
-        raise RuntimeError(f"{self.name} did not start")
-
-    async def stop(self) -> None:
-        if self.server and self.task:
-            self.server.should_exit = True
-            await self.task
-        self.server = None
-        self.task = None
+from tests.support import (
+    DEMO_ORG,
+    DEMO_PASSWORD,
+    PII_HASH_KEY,
+    PII_KEY,
+    SERVICE_TOKEN,
+    Served,
+    alembic_config,
+    free_port,
+    relay_of,
+)
 
 
 @dataclass
@@ -151,12 +105,43 @@ class System:
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def system(tmp_path_factory: pytest.TempPathFactory) -> Any:
+async def database_url() -> str:
+    """The test database (dropped and made anew), migrated with the real alembic tree, once a run."""
     from shared.devdb import resolve_database_url
 
     url = await asyncio.to_thread(resolve_database_url, "test")
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
+    return url
 
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def db_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url, pool_size=2, max_overflow=0)
+    yield engine
+    await engine.dispose()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def db_session(db_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back when the test ends, for tests that need only
+    the database. The code under test flushes and never commits (a commit of its own would only release
+    a savepoint), so nothing it writes outlives the test — nor is it seen by any other connection: such
+    a test asks no server."""
+    async with db_engine.connect() as conn:
+        transaction = await conn.begin()
+        session = AsyncSession(
+            bind=conn, expire_on_commit=False, autoflush=False, join_transaction_mode="create_savepoint"
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def system(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    url = database_url
     tmp = tmp_path_factory.mktemp("var")
     os.environ["VAR_DIR"] = str(tmp)
     ports = {"intake": free_port(), "cases": free_port(), "notify": free_port()}
@@ -165,9 +150,9 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "intake_url": f"http://127.0.0.1:{ports['intake']}",
         "cases_url": f"http://127.0.0.1:{ports['cases']}",
         "notify_url": f"http://127.0.0.1:{ports['notify']}",
-        "service_token": "test-service-token",
-        "pii_key": "k1:" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
-        "pii_hash_key": "test-hash-key",
+        "service_token": SERVICE_TOKEN,
+        "pii_key": PII_KEY,
+        "pii_hash_key": PII_HASH_KEY,
         "run_jobs": False,
         "log_level": "WARNING",
         "db_pool_size": 5,
@@ -204,7 +189,7 @@ async def system(tmp_path_factory: pytest.TempPathFactory) -> Any:
         from services.cases.org import service as org
         from shared.context import context_of
 
-        raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
+        raw = DEMO_ORG.read_bytes()
         async with system.cases_app.state.db.unit_of_work() as session:
             await org.import_org(
                 session, org.parse_document(raw, "application/yaml"), context_of(system.cases_app, CasesContext).cipher

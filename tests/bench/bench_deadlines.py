@@ -42,8 +42,10 @@ deadlines does not slow down as pending deadlines grow from 10k to 1M (judged he
 10k + 1 ms; both are printed).
 
     .venv/bin/python tests/bench/bench_deadlines.py                        # defaults
-    .venv/bin/python tests/bench/bench_deadlines.py --deadlines-pending 200000 --deadlines-due 20000 --deadlines-backlog 20000
-    .venv/bin/python tests/bench/bench_deadlines.py --deadlines-profile var/bench-prof  # cProfile each sweeper, print the top
+    .venv/bin/python tests/bench/bench_deadlines.py --deadlines-pending 200000 --deadlines-due 20000 \
+        --deadlines-backlog 20000
+    .venv/bin/python tests/bench/bench_deadlines.py --deadlines-profile var/bench-prof  # cProfile each sweeper,
+                                                                                       # print the top
     .venv/bin/python tests/bench/bench_deadlines.py --deadlines-tick 0.1                # a shorter sweep interval
 """
 
@@ -52,7 +54,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import math
 import multiprocessing as mp
 import os
 import random
@@ -65,6 +66,7 @@ from typing import Any
 
 import asyncpg
 import psutil
+from _common import asyncpg_dsn, pct, prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
@@ -188,45 +190,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(p / 100.0 * len(s)) - 1))]
-
-
 def to_us(at: datetime) -> int:
     return (at - EPOCH) // US
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
-def alembic_config(url: str) -> Any:
-    from alembic.config import Config
-
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    return cfg
-
-
-async def prepare_database(name: str) -> str:
-    from alembic import command
-
-    from shared.devdb import resolve_database_url
-
-    os.environ["TEST_DATABASE_NAME"] = name
-    os.environ.pop("TEST_DATABASE_URL", None)  # never reuse (and never drop) the test suite's database
-    url = await asyncio.to_thread(resolve_database_url, "test")
-    await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
-    return url
 
 
 def build_domain() -> Any:
@@ -258,10 +223,12 @@ INSERT INTO cases.cases (id, number, state, kind, category, title, description, 
   reporter_id, parties, people_involved, flags, attachments, created_at, updated_at, grade, initial_tier, inform_county,
   responsible_unit)
 SELECT md5('bench-case-' || i)::uuid, 'B' || lpad(i::text, 9, '0'), 'assigned', 'dispute', 'neighbour',
-       '邻里排水纠纷（基准' || i || '）', '邻里之间因排水沟堵塞导致院墙渗水，双方互不相让。网格员已到现场初步了解情况。',
+       '邻里排水纠纷（基准' || i || '）',
+       '邻里之间因排水沟堵塞导致院墙渗水，双方互不相让。网格员已到现场初步了解情况。',
        g.code, ARRAY['BQ', 'BQ01', 'BQ0101', g.code], 'township', 'complex', 'bench-worker',
        '[]'::jsonb, 3, '[]'::jsonb, '[]'::jsonb, s.t0, s.t0,
-       '{"level": "complex", "score": 60, "reasons": ["基准"], "tier": "township", "by": "rule", "inform_county": false}'::jsonb,
+       '{"level": "complex", "score": 60, "reasons": ["基准"], "tier": "township", "by": "rule", "inform_county":
+         false}'::jsonb,
        'township', false, '基准镇综治中心'
 FROM generate_series($1::int, $2::int) i
 CROSS JOIN LATERAL (SELECT 'BQ0101' || lpad((1 + i % 4)::text, 2, '0') AS code) g
@@ -280,7 +247,8 @@ CROSS JOIN (VALUES ('first_response', 259200.0::float8), ('update', 604800.0::fl
 """
 
 DUE_TABLE_SQL = """
-CREATE TABLE public.bench_due (deadline_id uuid PRIMARY KEY, case_id uuid NOT NULL, phase text NOT NULL, kind text NOT NULL,
+CREATE TABLE public.bench_due (deadline_id uuid PRIMARY KEY, case_id uuid NOT NULL, phase text NOT NULL, kind text NOT
+  NULL,
   department text, lim float8 NOT NULL, step int NOT NULL, fraction float8 NOT NULL, scheduled timestamptz NOT NULL)
 """
 
@@ -298,7 +266,8 @@ CROSS JOIN LATERAL (SELECT ($5::text[])[1 + j % 5] AS kind, ($6::float8[])[1 + j
 DUE_DEADLINES_SQL = """
 INSERT INTO cases.deadlines (id, case_id, department_code, kind, state, calendar, limit_seconds, started_at, due_at,
   provisional, next_step, next_fire_at, created_at)
-SELECT deadline_id, case_id, department, kind, 'pending', 'natural', lim, s.started, s.started + make_interval(secs => lim),
+SELECT deadline_id, case_id, department, kind, 'pending', 'natural', lim, s.started, s.started + make_interval(secs =>
+  lim),
        false, step, scheduled, s.started
 FROM public.bench_due CROSS JOIN LATERAL (SELECT scheduled - make_interval(secs => lim * fraction) AS started) s
 WHERE phase = $1
@@ -431,7 +400,8 @@ class _CreateSql:
 async def measure_creates(
     db: Any, domain: Any, reports: Reports, n: int, timer: _CreateSql, warmup: int = 20
 ) -> tuple[list[float], list[float]]:
-    """(ms per creation, ms of its statements on cases.deadlines), sequential; timer.by_stmt: ms per statement, summed."""
+    """(ms per creation, ms of its statements on cases.deadlines), sequential; timer.by_stmt: ms per
+    statement, summed."""
     for _ in range(warmup):
         await create_one(db, domain, reports.next())
     total, on_deadlines = [], []
@@ -476,7 +446,8 @@ _SQL_KINDS = (
 class _SqlTimer:
     """Per kind of statement of sweep_once: wall time (client side: send + server + receive) and this process's CPU
     (asyncpg and SQLAlchemy result handling; nothing else runs in a sweeper), the commit (ConnectionEvents.commit →
-    Session after_commit), and the rest (Python: jobs.py, SQLAlchemy compile/parameters, JSON), over calls that fired."""
+    Session after_commit), and the rest (Python: jobs.py, SQLAlchemy compile/parameters, JSON), over calls that
+      fired."""
 
     def __init__(self, db: Any) -> None:
         from sqlalchemy import event
@@ -685,12 +656,14 @@ async def expected_steps(
     conn: asyncpg.Connection, engine: Any, phase: str, horizon: datetime
 ) -> dict[Any, dict[str, Any]]:
     """Per due deadline of `phase`: the steps that must fire (index, action, scheduled time), from
-    DeadlineEngine.fire_time of the seeded row. Reads only columns the sweep does not change. Fails if a later step falls before `horizon`."""
+    DeadlineEngine.fire_time of the seeded row. Reads only columns the sweep does not change. Fails if a
+    later step falls before `horizon`."""
     from services.cases.deadline.service import DeadlineRow
 
     steps = engine.steps
     rows = await conn.fetch(
-        """SELECT d.id, d.case_id, d.kind, d.calendar, d.limit_seconds, d.started_at, d.due_at, b.step AS next_step, b.scheduled
+        """SELECT d.id, d.case_id, d.kind, d.calendar, d.limit_seconds, d.started_at, d.due_at, b.step AS next_step,
+          b.scheduled
            FROM public.bench_due b JOIN cases.deadlines d ON d.id = b.deadline_id WHERE b.phase = $1""",
         phase,
     )
@@ -872,7 +845,8 @@ async def run_sweep(
     try:
         await sw.start()
         print(
-            f"  {len(sw.procs)} sweepers ticking every {cfg['tick']} s (batch {cfg['batch']}, <= {cfg['rounds']} rounds/tick); "
+            f"  {len(sw.procs)} sweepers ticking every {cfg['tick']} s (batch {cfg['batch']}, <= {cfg['rounds']} "
+            "rounds/tick); "
             f"case stream {args.deadlines_stream_rate:g}/s",
             flush=True,
         )
@@ -893,7 +867,8 @@ async def run_sweep(
             exp.update(exp_b)
             out["backlog_expected"] = sum(len(e["fires"]) for e in exp_b.values())
             print(
-                f"  capacity: {backlog:,} overdue deadlines ({out['backlog_expected']:,} actions) committed in {secs:.1f} s",
+                f"  capacity: {backlog:,} overdue deadlines ({out['backlog_expected']:,} actions) committed in "
+                f"{secs:.1f} s",
                 flush=True,
             )
             await wait_fired(sw, out["backlog_expected"], datetime.now(UTC) + timedelta(seconds=drain), "backlog")
@@ -907,7 +882,8 @@ async def run_sweep(
                 )
         fired_before = sw.fired()
 
-        # b. lateness: due uniformly over the window, from `base` (leaves time to write them, from the bulk seeding rate)
+        # b. lateness: due uniformly over the window, from `base` (leaves time to write them, from the bulk seeding
+        # rate)
         lead = max(2.0, float(args.warmup)) + 2.0 * due / max(seed_rate, 1.0) + due / 50_000 + 1.0
         base = datetime.now(UTC) + timedelta(seconds=lead)
         secs = await seed_due(conn, engine, "window", backlog + 1, backlog + due, base, window)
@@ -930,7 +906,8 @@ async def run_sweep(
             base + timedelta(seconds=window + drain),
             "window",
             lambda: (
-                f"due so far ~{min(1.0, (time.time() - t_base) / window) * expected_w:,.0f}, t+{time.time() - t_base:.1f} s"
+                f"due so far ~{min(1.0, (time.time() - t_base) / window) * expected_w:,.0f}, "
+                f"t+{time.time() - t_base:.1f} s"
             ),
         )
         out["cpu_window"] = cpu_delta(
@@ -983,7 +960,7 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
         got = by_case.pop(case_id, [])
         missing += max(0, len(e["fires"]) - len(got))
         extra += max(0, len(got) - len(e["fires"]))
-        for (_step, action, scheduled), r in zip(e["fires"], got):
+        for (_step, action, scheduled), r in zip(e["fires"], got, strict=False):
             if TIMELINE_ACTION.get(action, action) != r["action"]:
                 wrong += 1
             if e["phase"] != "window":
@@ -1001,7 +978,8 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
     final = {
         r["id"]: r
         for r in await conn.fetch(
-            "SELECT d.id, d.next_step, d.state, d.breached_at FROM cases.deadlines d JOIN public.bench_due b ON b.deadline_id = d.id"
+            "SELECT d.id, d.next_step, d.state, d.breached_at FROM cases.deadlines d JOIN public.bench_due b ON "
+            "b.deadline_id = d.id"
         )
     }
     bad_state = 0
@@ -1017,13 +995,15 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
             bad_state += 1
     dup_events = int(
         await conn.fetchval(
-            """SELECT count(*) FROM (SELECT 1 FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', 'deadline.reminded')
+            """SELECT count(*) FROM (SELECT 1 FROM cases.outbox WHERE type IN ('deadline.warning',
+              'deadline.breached', 'deadline.reminded')
            GROUP BY payload->>'deadline_id', type, payload->>'step', payload->>'fraction' HAVING count(*) > 1) t"""
         )
     )
     step_events = int(
         await conn.fetchval(
-            "SELECT count(*) FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', 'deadline.reminded')"
+            "SELECT count(*) FROM cases.outbox WHERE type IN ('deadline.warning', 'deadline.breached', "
+            "'deadline.reminded')"
         )
     )
     # the claim afterwards, with nothing due: what every idle tick costs once the fired rows' old index entries
@@ -1039,7 +1019,8 @@ async def verify(conn: asyncpg.Connection, run: dict[str, Any]) -> dict[str, Any
             await conn.fetch(claim_sql, datetime.now(UTC), 500)
             idle_ms.append((time.perf_counter() - t) * 1000)
     stats = await conn.fetchrow(
-        "SELECT n_dead_tup, n_live_tup, autovacuum_count FROM pg_stat_user_tables WHERE relid = 'cases.deadlines'::regclass"
+        "SELECT n_dead_tup, n_live_tup, autovacuum_count FROM pg_stat_user_tables WHERE relid = "
+        "'cases.deadlines'::regclass"
     )
     return {
         "claim_plan_bitmap": "Bitmap Heap Scan" in str(plan),
@@ -1095,6 +1076,12 @@ def print_profile(paths: list[str], top: int = 35) -> None:
 # --- main ------------------------------------------------------------------------------------------
 
 
+def _profile_dir(name: str) -> Path:
+    path = Path(name).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
@@ -1113,8 +1100,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         raise RuntimeError("--deadlines-database must start with fengqiao_bench (it is dropped and recreated)")
     profile_dir = None
     if args.deadlines_profile:
-        profile_dir = Path(args.deadlines_profile).resolve()
-        profile_dir.mkdir(parents=True, exist_ok=True)
+        profile_dir = _profile_dir(args.deadlines_profile)
     cfg = {
         "tick": tick,
         "batch": batch,
@@ -1155,7 +1141,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         timer = _CreateSql(db)
         lat_small, dl_small = await measure_creates(db, domain, reports, args.deadlines_creates, timer)
         print(
-            f"  create_from_report at {pending_small:,} pending: p50 {pct(lat_small, 50):.1f} ms, p99 {pct(lat_small, 99):.1f} ms "
+            f"  create_from_report at {pending_small:,} pending: p50 {pct(lat_small, 50):.1f} ms, p99 "
+            f"{pct(lat_small, 99):.1f} ms "
             f"(statements on cases.deadlines: p50 {pct(dl_small, 50):.2f} ms)",
             flush=True,
         )
@@ -1168,7 +1155,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         vac_s = await vacuum(conn)
         seed_rate = bulk_rows / max(seed_bulk_s, 1e-9)
         print(
-            f"  {bulk_rows:,} deadlines (+{n_cases - n_small:,} cases) in {seed_bulk_s:.1f} s ({seed_rate:,.0f} deadlines/s), "
+            f"  {bulk_rows:,} deadlines (+{n_cases - n_small:,} cases) in {seed_bulk_s:.1f} s ({seed_rate:,.0f} "
+            "deadlines/s), "
             f"VACUUM ANALYZE {vac_s:.1f} s",
             flush=True,
         )
@@ -1177,7 +1165,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         lat_big, dl_big = await measure_creates(db, domain, reports, args.deadlines_creates, timer)
         stmt_big = dict(timer.by_stmt)
         print(
-            f"  create_from_report at {pending_big:,} pending: p50 {pct(lat_big, 50):.1f} ms, p99 {pct(lat_big, 99):.1f} ms "
+            f"  create_from_report at {pending_big:,} pending: p50 {pct(lat_big, 50):.1f} ms, p99 "
+            f"{pct(lat_big, 99):.1f} ms "
             f"(statements on cases.deadlines: p50 {pct(dl_big, 50):.2f} ms)",
             flush=True,
         )
@@ -1304,26 +1293,28 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             figures["cpu_cores_backlog"] = {k: round(x, 2) for k, x in run["cpu_backlog"].items()}
         figures["cpu_cores_window"] = {k: round(x, 2) for k, x in run["cpu_window"].items()}
         how = "backlog drain" if args.deadlines_backlog else "window"
+        window_rate = run["expected_window"] / window
         figures["targets"] = {
             f">= {TARGET_ACTIONS_PER_S:,.0f} deadline actions/s ({how}, {len(run['sweeps'])} sweepers)": capacity
             >= TARGET_ACTIONS_PER_S,
-            f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at {run['expected_window'] / window:,.0f} actions/s (timeline at - scheduled)": pct(
-                lr, 99
-            )
-            <= TARGET_LATENESS_P99_S,
+            f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at {window_rate:,.0f} actions/s"
+            " (timeline at - scheduled)": pct(lr, 99) <= TARGET_LATENESS_P99_S,
             f"lateness p99 <= {TARGET_LATENESS_P99_S:g} s at commit (when it becomes visible)": bool(lv)
             and pct(lv, 99) <= TARGET_LATENESS_P99_S,
-            f"case creation not slower at {pending_big:,} than at {pending_small:,} pending (p50 <= {SLOWDOWN_FACTOR}x + {SLOWDOWN_SLACK_MS:g} ms)": p50_b
+            f"case creation not slower at {pending_big:,} than at {pending_small:,} pending"
+            f" (p50 <= {SLOWDOWN_FACTOR}x + {SLOWDOWN_SLACK_MS:g} ms)": p50_b
             <= p50_s * SLOWDOWN_FACTOR + SLOWDOWN_SLACK_MS,
             "every due step fired exactly once": exactly_once,
         }
         if run["seeded_late"] > 0:
             notes.append(
-                f"the window set was written {run['seeded_late']:.2f} s after its first deadline was due: early lateness is inflated"
+                f"the window set was written {run['seeded_late']:.2f} s after its first deadline was due: early "
+                "lateness is inflated"
             )
         if run["stream_err"]:
             notes.append(
-                f"{len(run['stream_err'])} case creations of the stream failed under load (not counted), first: {run['stream_err'][0]}"
+                f"{len(run['stream_err'])} case creations of the stream failed under load (not counted), first: "
+                f"{run['stream_err'][0]}"
             )
         if v["unknown_now"]:
             notes.append(
@@ -1355,18 +1346,22 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         )
         if args.deadlines_backlog:
             print(
-                f"  capacity: {fired_b:,} overdue actions in {secs_b:.1f} s = {capacity:,.0f}/s, sweepers busy {busy_frac_b:.0%}"
+                f"  capacity: {fired_b:,} overdue actions in {secs_b:.1f} s = {capacity:,.0f}/s, sweepers busy "
+                f"{busy_frac_b:.0%}"
             )
         print(
-            f"  window: {fired_w:,} actions offered at {run['expected_window'] / window:,.0f}/s, handled {handled_w:,.0f}/s, "
+            f"  window: {fired_w:,} actions offered at {run['expected_window'] / window:,.0f}/s, handled "
+            f"{handled_w:,.0f}/s, "
             f"sweepers busy {busy_frac_w:.0%}"
         )
         print(
-            f"  lateness (timeline at): p50 {pct(lr, 50):.3f} s, p99 {pct(lr, 99):.3f} s, max {max(lr, default=0):.3f} s; "
+            f"  lateness (timeline at): p50 {pct(lr, 50):.3f} s, p99 {pct(lr, 99):.3f} s, max "
+            f"{max(lr, default=0):.3f} s; "
             f"at commit: p50 {pct(lv, 50):.3f} s, p99 {pct(lv, 99):.3f} s"
         )
         print(
-            f"  exactly once: {exactly_once} (missing {v['missing']}, extra {v['extra']}, duplicate events {v['dup_events']}, "
+            f"  exactly once: {exactly_once} (missing {v['missing']}, extra {v['extra']}, duplicate events "
+            f"{v['dup_events']}, "
             f"unexpected {v['unexpected']}, wrong action {v['wrong_action']}, bad final state {v['bad_state']})"
         )
         for desc, met in figures["targets"].items():

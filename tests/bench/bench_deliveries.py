@@ -30,9 +30,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import math
+import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ import asyncpg
 import httpx
 import orjson
 import psutil
+from _common import asyncpg_dsn, free_port, pct, prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
@@ -108,7 +108,8 @@ records = []
 def decide(wid):
     n = seen.get(wid, 0) + 1
     seen[wid] = n
-    fails = fail_every > 0 and not wid.startswith("msg_cmp") and int(hashlib.sha1(wid.encode()).hexdigest(), 16) % fail_every == 0
+    fails = fail_every > 0 and not wid.startswith("msg_cmp")
+    fails = fails and int(hashlib.sha1(wid.encode()).hexdigest(), 16) % fail_every == 0
     return 500 if (fails and n == 1) else 200
 
 def check(wid, ts, sig, body):
@@ -147,7 +148,8 @@ class Handler(asyncio.Protocol):
             records.append((wid, status, time.time(), ok))
             self.reply(status, b"ok")
     def reply(self, status, body):
-        self.t.write(b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (status, len(body)) + body)
+        head = b"HTTP/1.1 %d X\r\nContent-Length: %d\r\nContent-Type: text/plain\r\n\r\n" % (status, len(body))
+        self.t.write(head + body)
 
 async def main():
     server = await asyncio.get_running_loop().create_server(Handler, "127.0.0.1", port, backlog=1024)
@@ -160,44 +162,6 @@ try:
 except ImportError:
     asyncio.run(main())
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def pct(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, max(0, math.ceil(p / 100.0 * len(s)) - 1))]
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    from sqlalchemy.engine import make_url
-
-    u = make_url(url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
-
-async def prepare_database(name: str) -> str:
-    from alembic import command
-    from alembic.config import Config
-
-    from shared.devdb import resolve_database_url
-
-    os.environ["TEST_DATABASE_NAME"] = name
-    os.environ.pop("TEST_DATABASE_URL", None)  # never reuse (and never drop) the test suite's database
-    url = await asyncio.to_thread(resolve_database_url, "test")
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    await asyncio.to_thread(command.upgrade, cfg, "head")
-    return url
 
 
 INSERT_SQL = """
@@ -251,10 +215,8 @@ class Workers:
             await deliver_due(self.db, self.settings, self.cipher, clients, max_seconds=60)
             spent = time.monotonic() - t0
             self.busy += spent
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=max(0.0, self.tick - spent))
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self._loop(c)) for c in self.clients]
@@ -264,8 +226,17 @@ class Workers:
         await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
-async def wait_delivered(conn: asyncpg.Connection, expected: int, timeout: float) -> int:
-    deadline = time.monotonic() + timeout
+def start_receiver(port: int, key: bytes, fail_every: int) -> subprocess.Popen[str]:
+    """The department's webhook receiver, a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-c", RECEIVER, str(port), base64.b64encode(key).decode(), str(fail_every)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+async def wait_delivered(conn: asyncpg.Connection, expected: int, seconds: float) -> int:
+    deadline = time.monotonic() + seconds
     while True:
         n = await conn.fetchval("SELECT count(*) FROM notify.deliveries WHERE state = 'delivered'")
         if n >= expected or time.monotonic() > deadline:
@@ -441,11 +412,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     secret = "whsec_" + base64.b64encode(key).decode()
 
     port = free_port()
-    receiver = subprocess.Popen(
-        [sys.executable, "-c", RECEIVER, str(port), base64.b64encode(key).decode(), str(args.deliveries_fail_every)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    receiver = start_receiver(port, key, args.deliveries_fail_every)
     db = Database(url, pool_size=4, application_name="bench-deliveries")
     conn = await asyncpg.connect(asyncpg_dsn(url))
     http = httpx.AsyncClient()
@@ -458,7 +425,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         base = f"http://127.0.0.1:{port}"
         now = datetime.now(UTC)
         await conn.execute(
-            "INSERT INTO notify.endpoints (department_code, url, secrets, state, updated_at) VALUES ($1, $2, $3::jsonb, 'active', $4)",
+            "INSERT INTO notify.endpoints (department_code, url, secrets, state, updated_at) VALUES ($1, $2, "
+            "$3::jsonb, 'active', $4)",
             DEPARTMENT,
             base + "/hooks/bench",
             orjson.dumps(
@@ -471,7 +439,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         print(
             f"  concurrency {settings.delivery_concurrency} per worker (aiohttp), batch {settings.delivery_batch}, "
             f"{args.deliveries_workers} worker(s), tick {tick} s, "
-            f"schedule {settings.webhook_retry_schedule}, 1 in {args.deliveries_fail_every} ids fails its first attempt",
+            f"schedule {settings.webhook_retry_schedule}, 1 in {args.deliveries_fail_every} ids fails its first "
+            "attempt",
             flush=True,
         )
 
@@ -490,7 +459,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         c0 = cpu.snap()
         started = time.time()
         workers.start()
-        done = await wait_delivered(conn, count, timeout=max(120.0, count / 50))
+        done = await wait_delivered(conn, count, seconds=max(120.0, count / 50))
         c1 = cpu.snap()
         burst = analyse(await fetch_records(http, base), event_at, started)
         states = dict(await conn.fetch("SELECT state, count(*) FROM notify.deliveries GROUP BY state"))
@@ -545,7 +514,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 t_next += step
                 await asyncio.sleep(max(0.0, t_next - time.monotonic()))
             offered = made / (time.time() - started)
-            done = await wait_delivered(conn, count, timeout=max(120.0, count / 50))
+            done = await wait_delivered(conn, count, seconds=max(120.0, count / 50))
             c1 = cpu.snap()
             rows = await conn.fetch("SELECT message_id, event_at FROM notify.deliveries")
             event_at = {r["message_id"]: r["event_at"].timestamp() for r in rows}
@@ -582,16 +551,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             )
 
         figures["targets"] = {
-            f">= {TARGET_RATE:,.0f} webhook deliveries/s (burst of {count:,}, 1 in {args.deliveries_fail_every} retried)": burst[
-                "rate"
-            ]
-            >= TARGET_RATE,
+            f">= {TARGET_RATE:,.0f} webhook deliveries/s"
+            f" (burst of {count:,}, 1 in {args.deliveries_fail_every} retried)": burst["rate"] >= TARGET_RATE,
             "0 lost, 0 duplicated webhook-ids, 0 bad signatures, every row delivered": burst_ok and paced_ok,
         }
         figures["notes"] = [
             "deliveries/s = webhook-ids answered 2xx / seconds from the worker's start to the last 2xx; the burst's "
             "e2e includes waiting in the queue behind the whole burst and the retry schedule's first wait",
-            "paced e2e = event_at to the receiver's 2xx receipt; retried ones include the schedule's first wait (1 s ±10 %) "
+            "paced e2e = event_at to the receiver's 2xx receipt; retried ones include the schedule's first wait (1 s "
+            "±10 %) "
             "and the tick",
         ]
         if not (burst_ok and paced_ok):

@@ -36,12 +36,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +57,7 @@ import httpx
 import orjson
 import psutil
 import yaml
+from _common import asyncpg_dsn, free_port, prepare_database
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
@@ -125,7 +126,10 @@ _REGIONS = (
     "410105",
     "640104",
 )
-_SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
+_SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎"
+    "余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段漕钱汤尹黎易常武乔贺赖龚文"
+)
 _GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建国建华志强海燕红梅玉兰春梅德明文华国强永刚晓东小红淑珍凤英"
 )
@@ -244,9 +248,9 @@ _KINDS = ("dispute",) * 11 + ("hazard",) * 3 + ("request",) * 2 + ("security",) 
 
 
 def id_number(rng: random.Random) -> str:
-    birth = datetime(1940, 1, 1) + timedelta(days=rng.randrange(0, 65 * 365))
+    birth = datetime(1940, 1, 1, tzinfo=UTC) + timedelta(days=rng.randrange(0, 65 * 365))
     body = f"{rng.choice(_REGIONS)}{birth:%Y%m%d}{rng.randrange(0, 1000):03d}"
-    return body + _CHECK[sum(int(c) * w for c, w in zip(body, _WEIGHTS)) % 11]
+    return body + _CHECK[sum(int(c) * w for c, w in zip(body, _WEIGHTS, strict=False)) % 11]
 
 
 def phone(rng: random.Random) -> str:
@@ -258,7 +262,7 @@ def person_name(rng: random.Random) -> str:
 
 
 def make_item(rng: random.Random, grid: str) -> dict[str, Any]:
-    """One report as a phone sends it (like tests/factories.py `report()`), varied; ~1 KB as JSON."""
+    """One report as a phone sends it (like tests/intake/factories.py `report()`), varied; ~1 KB as JSON."""
     kind = rng.choice(_KINDS)
     category = rng.choice(list(DISPUTE_CATEGORIES)) if kind == "dispute" else rng.choice(_CATEGORIES[kind])
     sentences = _SENTENCES[kind]
@@ -331,7 +335,7 @@ class BatchMaker:
     def batch(self, device_id: str, grid: str, n: int) -> tuple[bytes, list[str]]:
         ids = [str(uuid.uuid4()) for _ in range(n)]
         tails = self.rng.choices(self.templates[grid], k=n)
-        items = b",".join(b'{"id":"' + i.encode() + t for i, t in zip(ids, tails))
+        items = b",".join(b'{"id":"' + i.encode() + t for i, t in zip(ids, tails, strict=False))
         return b'{"device_id":"' + device_id.encode() + b'","items":[' + items + b"]}", ids
 
 
@@ -412,10 +416,8 @@ class RawHttp:
     async def aclose(self) -> None:
         if self.writer is not None:
             self.writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await self.writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
         self.reader = self.writer = None
 
 
@@ -447,16 +449,6 @@ def make_clients(kind: str, base_url: str, port: int, n: int) -> list[Any]:
 # --- processes, database, CPU ----------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def asyncpg_dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
-
-
 @dataclass
 class Service:
     name: str
@@ -469,19 +461,22 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
 
+def spawn_service(name: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`python -m services.<name>` in a session of its own, its output appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+        )
+
+
 async def start_service(name: str, env: dict[str, str], port: int, tmp: Path, workers: int = 1) -> Service:
     log = tmp / f"{name}-{port}.log"
-    out = open(log, "ab")
-    cmd = [sys.executable, "-m", f"services.{name}"]
-    proc = subprocess.Popen(
-        cmd,
-        cwd=ROOT,
-        env=dict(env, PORT=str(port), WORKERS=str(workers)),
-        stdout=out,
-        stderr=out,
-        start_new_session=True,
-    )
-    out.close()
+    proc = spawn_service(name, dict(env, PORT=str(port), WORKERS=str(workers)), log)
     svc = Service(name, port, proc, log)
     async with httpx.AsyncClient(timeout=2) as http:
         deadline = time.monotonic() + 60
@@ -638,13 +633,13 @@ async def drive(
                 continue
             stats.latencies.append(t1 - t0)
             results = orjson.loads(resp)["results"]
-            ok = sum(1 for r, i in zip(results, ids) if r["status"] == "accepted" and r["id"] == i)
+            ok = sum(1 for r, i in zip(results, ids, strict=False) if r["status"] == "accepted" and r["id"] == i)
             stats.accepted += ok
             if ok != len(ids) or len(results) != len(ids):
                 bad = [r for r in results if r["status"] != "accepted"][:2]
                 stats.error(f"{len(ids) - ok} of {len(ids)} items not accepted, e.g. {bad}")
 
-    await asyncio.gather(*(one(p, c) for p, c in zip(phones, clients)))
+    await asyncio.gather(*(one(p, c) for p, c in zip(phones, clients, strict=False)))
 
 
 def pct(sorted_values: list[float], q: float) -> float:
@@ -721,15 +716,16 @@ async def run_scenario(
     cores = psutil.cpu_count() or 1
     if ours > 0 and per.get("intake"):
         figures["est_idle_machine_reports_per_s"] = round(min(cores * 1000 / ours, 1000 / per["intake"]) * batch)
-    if pyspy is not None and Path(pyspy.args[-1]).exists():
+    if pyspy is not None and await asyncio.to_thread(os.path.exists, pyspy.args[-1]):
         from pyspy_summary import render
 
         figures["profile"] = render(pyspy.args[-1], figures["cpu_ms_per_batch"].get("intake"))
     if stats.error_samples:
         figures["error_samples"] = stats.error_samples
     if not figures["rows_stored_check"]:
-        figures["error_samples"] = figures.get("error_samples", []) + [
-            f"intake.reports grew by {after - before}, but {stats.accepted + warm_accepted} were accepted"
+        figures["error_samples"] = [
+            *figures.get("error_samples", []),
+            f"intake.reports grew by {after - before}, but {stats.accepted + warm_accepted} were accepted",
         ]
     return figures
 
@@ -930,20 +926,14 @@ async def tokens_for(cases: Service, phones: int, grids: list[str]) -> list[Phon
     return out
 
 
-async def prepare_database() -> str:
-    from alembic import command
-    from alembic.config import Config
-
-    from shared.devdb import resolve_database_url
-
-    os.environ["TEST_DATABASE_NAME"] = BENCH_DB
-    os.environ.pop("TEST_DATABASE_URL", None)  # never reuse (and never drop) the test suite's database
-    url = await asyncio.to_thread(resolve_database_url, "test")
-    cfg = Config(str(ROOT / "alembic.ini"))
-    cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.attributes["database_url"] = url
-    await asyncio.to_thread(command.upgrade, cfg, "head")
-    return url
+def import_org(org_file: Path, env: dict[str, str]) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "services.cases", "import-org", str(org_file)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 # --- main ------------------------------------------------------------------------------------------
@@ -958,20 +948,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     notes: list[str] = []
     t_setup = time.monotonic()
     try:
-        url = await prepare_database()
+        url = await prepare_database(BENCH_DB)
         print(f"database {BENCH_DB} recreated and migrated ({url.split('@')[-1]})", flush=True)
         org, grids = org_document(args.push_phones)
         org_file = tmp / "bench-org.json"
         org_file.write_text(json.dumps(org, ensure_ascii=False))
         ports = {"intake": free_port(), "cases": free_port(), "notify": free_port()}
         env_a = service_env(url, tmp, False, args, ports)
-        subprocess.run(
-            [sys.executable, "-m", "services.cases", "import-org", str(org_file)],
-            cwd=ROOT,
-            env=env_a,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+        import_org(org_file, env_a)
         maker = BatchMaker(grids, per_grid=400)
         print(
             f"org imported ({args.push_phones} workers on {len(grids)} grids); item templates: "
@@ -995,7 +979,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 for kind in clients:
                     label = f"A-{kind}"
                     print(
-                        f"variant A (RUN_JOBS=false, intake WORKERS={args.push_intake_workers}), client {kind}: {args.warmup:g}s warm-up + {args.seconds:g}s …",
+                        f"variant A (RUN_JOBS=false, intake WORKERS={args.push_intake_workers}), client {kind}: "
+                        f"{args.warmup:g}s warm-up + {args.seconds:g}s …",
                         flush=True,
                     )
                     results[label] = await run_scenario(
@@ -1015,7 +1000,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if not args.push_no_copy:
                 want = best_a["reports_accepted"] if best_a else int(TARGET_RATE * args.seconds)
                 print(
-                    f"COPY ceiling: up to {want:,} rows or {args.push_copy_seconds:g}s per run, {args.push_batch}-row batches, one connection …",
+                    f"COPY ceiling: up to {want:,} rows or {args.push_copy_seconds:g}s per run, {args.push_batch}-row "
+                    "batches, one connection …",
                     flush=True,
                 )
                 figures["copy"] = cp = await copy_ceiling(
@@ -1067,14 +1053,16 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 r["outbox_backlog_at_end"] = pending
                 r["outbox_parked"] = parked
                 print(
-                    f"  {r['reports_per_s']:,.0f} reports/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors {r['errors']}; "
+                    f"  {r['reports_per_s']:,.0f} reports/s, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, errors "
+                    f"{r['errors']}; "
                     f"events handed to cases {delivered:,} ({r['events_handed_per_s']:,.0f}/s), cases opened {made:,} "
                     f"({r['cases_opened_per_s']:,.0f}/s), outbox backlog {pending:,}",
                     flush=True,
                 )
                 if pending > delivered:
                     notes.append(
-                        f"B: the relay fell behind: {delivered:,} events handed to cases during the run, {pending:,} waiting "
+                        f"B: the relay fell behind: {delivered:,} events handed to cases during the run, {pending:,} "
+                        "waiting "
                         "at its end (cases' intake of events, or the relay's claim query, is slower than push)"
                     )
                 for svc in (intake, cases):
@@ -1128,7 +1116,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         other = r["cpu_cores"].get("other_processes", 0) + r["cpu_cores"].get("pg_other_databases", 0)
         if other > 0.15:
             notes.append(
-                f"{label}: other work on the machine used {other:.2f} cores during the measurement; figures are pessimistic"
+                f"{label}: other work on the machine used {other:.2f} cores during the measurement; figures are "
+                "pessimistic"
             )
         if not r["rows_stored_check"]:
             notes.append(f"{label}: stored row count does not match the accepted count")
@@ -1150,7 +1139,8 @@ def print_summary(figures: dict[str, Any], results: dict[str, dict[str, Any]], a
         f"{args.seconds:g}s measured after {args.warmup:g}s warm-up, ~{figures['item_bytes_mean']} B/item)\n{line}"
     )
     print(
-        f"{'scenario':<12}{'reports/s':>11}{'batches':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}   cpu cores: "
+        f"{'scenario':<12}{'reports/s':>11}{'batches':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'errors':>8}   cpu "
+        "cores: "
         "loadgen/intake/cases/pg"
     )
     for label, r in results.items():
@@ -1158,7 +1148,8 @@ def print_summary(figures: dict[str, Any], results: dict[str, dict[str, Any]], a
         print(
             f"{label:<12}{r['reports_per_s']:>11,.0f}{r['batches']:>9,}{r['p50_ms']:>9.1f}{r['p99_ms']:>9.1f}{r['max_ms']:>9.1f}"
             f"{r['errors']:>8}   {c.get('loadgen', 0):.2f}/{c.get('intake', 0):.2f}/{c.get('cases', 0):.2f}/"
-            f"{c.get('pg_bench_backends', 0) + c.get('pg_background', 0):.2f} (other {c.get('other_processes', 0) + c.get('pg_other_databases', 0):.2f})"
+            f"{c.get('pg_bench_backends', 0) + c.get('pg_background', 0):.2f} (other "
+            f"{c.get('other_processes', 0) + c.get('pg_other_databases', 0):.2f})"
         )
     copy = figures.get("copy") or {}
     if copy.get("copy_rows_per_s"):
@@ -1167,15 +1158,18 @@ def print_summary(figures: dict[str, Any], results: dict[str, dict[str, Any]], a
             f"COPY ceiling, {args.push_batch}-row COPY per transaction (rows/s, p50 ms, PostgreSQL CPU ms per batch):"
         )
         print(
-            f"  1 connection:                 {copy['copy_rows_per_s']:>9,.0f}  {copy['copy_p50_ms']:>6} ms  {copy['copy_pg_cpu_ms_per_batch']:>5} ms"
+            f"  1 connection:                 {copy['copy_rows_per_s']:>9,.0f}  {copy['copy_p50_ms']:>6} ms  "
+            f"{copy['copy_pg_cpu_ms_per_batch']:>5} ms"
         )
         if copy.get(f"copy{n}_rows_per_s"):
             print(
-                f"  {n} connections:               {copy[f'copy{n}_rows_per_s']:>9,.0f}  {copy[f'copy{n}_p50_ms']:>6} ms  {copy[f'copy{n}_pg_cpu_ms_per_batch']:>5} ms"
+                f"  {n} connections:               {copy[f'copy{n}_rows_per_s']:>9,.0f}  {copy[f'copy{n}_p50_ms']:>6} "
+                f"ms  {copy[f'copy{n}_pg_cpu_ms_per_batch']:>5} ms"
             )
         if copy.get(f"copy{n}_with_outbox_rows_per_s"):
             print(
-                f"  {n} connections + outbox rows: {copy[f'copy{n}_with_outbox_rows_per_s']:>9,.0f}  {copy[f'copy{n}_with_outbox_p50_ms']:>6} ms  "
+                f"  {n} connections + outbox rows: {copy[f'copy{n}_with_outbox_rows_per_s']:>9,.0f}  "
+                f"{copy[f'copy{n}_with_outbox_p50_ms']:>6} ms  "
                 f"{copy[f'copy{n}_with_outbox_pg_cpu_ms_per_batch']:>5} ms"
             )
         if figures.get("push_over_copy") is not None:

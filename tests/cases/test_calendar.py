@@ -1,6 +1,7 @@
 """The workday calendar: deadlines over China's official working days (2026 as published, with its
 调休), local overrides, the estimate for years chinese-calendar does not know yet, and the warning
-before one of those arrives. Pure: no database."""
+before one of those arrives. Pure, but for the overrides the calendar reads from the database (in a
+rolled-back `db_session`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from services.cases.calendar import Due, WorkCalendar
+from services.cases.calendar import repository as calendar_overrides
 
 CST = timezone(timedelta(hours=8))
 UTC = UTC
@@ -107,11 +109,12 @@ def test_input_in_any_timezone_gives_utc_out():
 
 def test_bad_input_is_refused():
     cal = WorkCalendar()
-    with pytest.raises(ValueError):
-        cal.add(datetime(2026, 3, 13, 15), D, "workday")  # naive
-    with pytest.raises(ValueError):
+    naive = datetime(2026, 3, 13, 15, tzinfo=UTC).replace(tzinfo=None)
+    with pytest.raises(ValueError, match="naive datetime"):
+        cal.add(naive, D, "workday")
+    with pytest.raises(ValueError, match="negative limit"):
         cal.add(cst(2026, 3, 13, 15), -D, "workday")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown calendar mode"):
         cal.add(cst(2026, 3, 13, 15), D, "lunar")  # type: ignore[arg-type]
 
 
@@ -133,6 +136,19 @@ def test_override_makes_a_monday_a_day_off():
     cal = WorkCalendar(overrides={date(2026, 3, 16): False})
     assert cal.is_workday(date(2026, 3, 16)) == (False, False)
     assert due(cst(2026, 3, 13, 15), 1 * D, cal).at == cst(2026, 3, 17, 15)
+
+
+async def test_overrides_stored_in_the_database_are_the_calendar_s(db_session):
+    wednesday = date(2026, 3, 4)
+    now = datetime(2026, 3, 1, tzinfo=UTC)
+    assert await calendar_overrides.set_override(db_session, wednesday, False, "本地放假", now) is True
+    assert await calendar_overrides.set_override(db_session, wednesday, False, "本地放假（改）", now) is False
+    cal = WorkCalendar(overrides=await calendar_overrides.load_overrides(db_session))
+    assert cal.is_workday(wednesday) == (False, False)
+    assert due(cst(2026, 3, 3, 15), 1 * D, cal).at == cst(2026, 3, 5, 15)
+    assert await calendar_overrides.delete_override(db_session, wednesday) is True
+    assert await calendar_overrides.delete_override(db_session, wednesday) is False
+    assert wednesday not in await calendar_overrides.load_overrides(db_session)
 
 
 def test_override_turns_an_official_holiday_into_a_working_day():

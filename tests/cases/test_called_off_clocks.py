@@ -7,8 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from case_helpers import act, case, dept_token, make_case, manual_clock, policy, run_sweep
 from sqlalchemy import text
+
+from tests.cases.factories import graded_case, make_case, whistle
+from tests.cases.helpers import act, case, dept_token, manual_clock, policy, run_sweep
 
 LADDER = """
 warn_at: []
@@ -34,12 +36,8 @@ async def clocks_of(system, case_id, kind):
 
 
 async def whistled(system, dept="PS-DL"):
-    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
-    assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    r = await act(
-        system, "d001", case_id, "whistle", {"departments": [{"code": dept, "role": "lead"}], "reason": "请牵头处理"}
-    )
-    assert r.status_code == 200, r.text
+    case_id = await graded_case(system)
+    await whistle(system, case_id, lead=dept, reason="请牵头处理")
     return case_id
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from case_helpers import act, case, dept_token, make_case, manual_clock, run_sweep
-from factories import report
 from sqlalchemy import text
+
+from tests.cases.factories import make_case
+from tests.cases.helpers import act, case, dept_token, manual_clock, run_sweep
+from tests.intake.factories import report
 
 
 async def pull_all(system, cursor, user="w001", device="dev-w001"):

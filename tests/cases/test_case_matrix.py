@@ -7,12 +7,13 @@ import uuid
 
 import pytest
 import pytest_asyncio
-from case_helpers import act, dept_token, make_case
-from factories import GRID_W101
-from factories import id_number as new_id_number
 from sqlalchemy import text
 
 from services.cases.case.machine import ACTIONS, STATES, allowed_actions, next_state
+from tests.cases.factories import force_case_state, make_case
+from tests.cases.helpers import act, dept_token
+from tests.intake.factories import GRID_W101
+from tests.intake.factories import id_number as new_id_number
 
 BODIES = {
     "grade": {},
@@ -41,7 +42,8 @@ async def valid_body(system, case_id, action):
             deadline = (
                 await s.execute(
                     text(
-                        "SELECT CAST(id AS text) FROM cases.deadlines WHERE case_id = CAST(:c AS uuid) AND state = 'pending' LIMIT 1"
+                        "SELECT CAST(id AS text) FROM cases.deadlines"
+                        " WHERE case_id = CAST(:c AS uuid) AND state = 'pending' LIMIT 1"
                     ),
                     {"c": case_id},
                 )
@@ -59,10 +61,7 @@ async def matrix_cases(system):
     out = {}
     for state in STATES:
         case_id, _ = await make_case(system, flags=[], category="other")
-        async with system.cases_app.state.db.unit_of_work() as s:
-            await s.execute(
-                text("UPDATE cases.cases SET state = :s WHERE id = CAST(:c AS uuid)"), {"s": state, "c": case_id}
-            )
+        await force_case_state(system, case_id, state)
         out[state] = case_id
     return out
 
@@ -73,10 +72,7 @@ async def test_state_action_gate(system, matrix_cases, state):
     for action in ACTIONS:
         # each action on a fresh copy of the state, so one allowed action does not change the next
         case_id, _ = await make_case(system, flags=[], category="other")
-        async with system.cases_app.state.db.unit_of_work() as s:
-            await s.execute(
-                text("UPDATE cases.cases SET state = :s WHERE id = CAST(:c AS uuid)"), {"s": state, "c": case_id}
-            )
+        await force_case_state(system, case_id, state)
         r = await act(system, "d001", case_id, action, await valid_body(system, case_id, action))
         body = r.json()
         if action in allowed:
@@ -103,14 +99,14 @@ async def two_townships(system):
 ACTORS = [("d001", 200, 404), ("d101", 404, 200), ("l001", 403, 403), ("admin", 200, 200), ("s001", 404, 404)]
 
 
-@pytest.mark.parametrize("user,on_dl,on_sch", ACTORS)
+@pytest.mark.parametrize(("user", "on_dl", "on_sch"), ACTORS)
 async def test_role_area_gate_on_actions(system, two_townships, user, on_dl, on_sch):
     for key, want in (("dl", on_dl), ("sch", on_sch)):
         r = await act(system, user, two_townships[key], "contact", {"note": f"{user} 联系"})
         assert r.status_code == want, (user, key, r.status_code, r.text[:200])
 
 
-@pytest.mark.parametrize("user,device", [("w001", "dev-w001"), ("w101", "dev-w101")])
+@pytest.mark.parametrize(("user", "device"), [("w001", "dev-w001"), ("w101", "dev-w101")])
 async def test_grid_workers_reach_no_case_resource(system, two_townships, user, device):
     hdrs = await system.auth(user, device)
     for path in (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from factories import GRID_W001, GRID_W101, report
+
+from tests.intake.factories import GRID_W001, GRID_W101, report
 
 # (role user, sees 大柳镇 case, sees 三岔河镇 case)
 MATRIX = [
@@ -40,7 +41,7 @@ async def two_cases(system):
     return found
 
 
-@pytest.mark.parametrize("user,sees_dl,sees_sch", MATRIX)
+@pytest.mark.parametrize(("user", "sees_dl", "sees_sch"), MATRIX)
 async def test_case_visibility(system, two_cases, user, sees_dl, sees_sch):
     hdrs = await system.auth(user)
     for grid, allowed in ((GRID_W001, sees_dl), (GRID_W101, sees_sch)):
@@ -53,7 +54,7 @@ async def test_case_visibility(system, two_cases, user, sees_dl, sees_sch):
         assert (case_id in {c["id"] for c in listed}) is allowed
 
 
-@pytest.mark.parametrize("user,device", [("w001", "dev-w001"), ("w101", "dev-w101")])
+@pytest.mark.parametrize(("user", "device"), [("w001", "dev-w001"), ("w101", "dev-w101")])
 async def test_grid_workers_see_cases_only_through_the_phone_api(system, two_cases, user, device):
     hdrs = await system.auth(user, device)
     assert (await system.http.get(f"{system.cases_url}/v1/cases", headers=hdrs)).status_code == 404

@@ -8,26 +8,19 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from case_helpers import act, case, cases_context, dept_token, make_case, manual_clock, policy, run_sweep
 from sqlalchemy import text
 
 from services.cases.deadline import jobs
 from services.cases.deadline.jobs import sweep_once
+from tests.cases.factories import graded_case, make_case, whistle
+from tests.cases.helpers import act, case, cases_context, dept_token, manual_clock, policy, run_sweep
 
 CST = ZoneInfo("Asia/Shanghai")
 
 
 async def whistled_case(system, clk):
-    case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
-    await act(system, "d001", case_id, "grade")
-    r = await act(
-        system,
-        "d001",
-        case_id,
-        "whistle",
-        {"departments": [{"code": "PS-DL", "role": "lead"}], "reason": "请派出所处理"},
-    )
-    assert r.status_code == 200, r.text
+    case_id = await graded_case(system)
+    await whistle(system, case_id, lead="PS-DL", reason="请派出所处理")
     return case_id
 
 
@@ -156,7 +149,7 @@ async def test_suspend_pauses_clocks_and_resume_shifts_them(system):
 
 
 @pytest.mark.parametrize(
-    "bad, field",
+    ("bad", "field"),
     [
         ({"by": "9999999999d"}, "by"),
         ({"by": "400d"}, "by"),
@@ -347,8 +340,8 @@ async def test_a_policy_clock_starting_at_graded_starts_when_the_centre_grades(s
 
 
 async def test_case_whistle_and_deadline_events_name_the_responsible_person_and_every_reporter(system):
-    from case_helpers import make_case as new_case
-    from factories import GRID_W002
+    from tests.cases.factories import make_case as new_case
+    from tests.intake.factories import GRID_W002
 
     with manual_clock() as clk:
         case_id, _ = await new_case(system, flags=[], category="neighbour", people_involved=2)

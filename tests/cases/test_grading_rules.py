@@ -293,11 +293,13 @@ GOOD_DEFAULT = "default: {level: ordinary, score: 0, reason: 普通}\n"
             ["rules[0] (id 'x')", "when.any_flag", "unknown flag 'weapon'"],
         ),
         (
-            "rules:\n  - {id: x, when: {all: [{any_flag: [weapons]}, {exec: rm}]}, level: major, score: 9, reason: a}\n",
+            "rules:\n"
+            "  - {id: x, when: {all: [{any_flag: [weapons]}, {exec: rm}]}, level: major, score: 9, reason: a}\n",
             ["rules[0] (id 'x')", "when.all[1]", "unknown operator 'exec'"],
         ),
         (
-            "rules:\n  - {id: x, when: {any_flag: [weapons], category_in: [land]}, level: major, score: 9, reason: a}\n",
+            "rules:\n"
+            "  - {id: x, when: {any_flag: [weapons], category_in: [land]}, level: major, score: 9, reason: a}\n",
             ["rules[0] (id 'x')", "exactly one operator"],
         ),
         (

@@ -8,10 +8,11 @@ import uuid
 
 import httpx
 import jwt
-from factories import report
 from sqlalchemy import text
 
 from shared.clock import ManualClock, clock
+from tests.cases.factories import forget_sign_in_failures
+from tests.intake.factories import report
 
 TOKEN = "/v1/auth/token"
 
@@ -53,8 +54,7 @@ async def test_wrong_password_is_401_with_www_authenticate_and_repeats_slow_down
         assert resp.headers["content-type"].startswith("application/problem+json")
     throttled = await token(system, grant_type="password", username="l001", password="demo-pass-1")
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
-    async with system.cases_app.state.db.unit_of_work() as s:
-        await s.execute(text("DELETE FROM cases.login_failures WHERE principal LIKE 'user:l001@%'"))
+    await forget_sign_in_failures(system, "l001")
     assert (await token(system, grant_type="password", username="l001", password="demo-pass-1")).status_code == 200
 
 
@@ -132,11 +132,6 @@ async def test_tampered_or_missing_token_is_401(system):
         assert resp.status_code == 401
 
 
-async def _forget_attempts(system, username: str) -> None:
-    async with system.cases_app.state.db.unit_of_work() as s:
-        await s.execute(text("DELETE FROM cases.login_failures WHERE principal LIKE :p"), {"p": f"user:{username}@%"})
-
-
 async def test_guesses_from_another_address_never_lock_the_real_user_out(system):
     async with httpx.AsyncClient(transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")) as attacker:
         for _ in range(8):
@@ -148,7 +143,7 @@ async def test_guesses_from_another_address_never_lock_the_real_user_out(system)
         assert resp.status_code == 429
     real = await token(system, grant_type="password", username="d101", password="demo-pass-1")  # from 127.0.0.1
     assert real.status_code == 200
-    await _forget_attempts(system, "d101")
+    await forget_sign_in_failures(system, "d101")
 
 
 async def test_a_burst_of_parallel_guesses_is_counted_one_by_one(system):
@@ -158,7 +153,7 @@ async def test_a_burst_of_parallel_guesses_is_counted_one_by_one(system):
     )
     codes = sorted(a.status_code for a in answers)
     assert codes == [401] * free + [429] * 6
-    await _forget_attempts(system, "l001")
+    await forget_sign_in_failures(system, "l001")
 
 
 async def test_the_wait_after_repeated_failures_grows_and_then_lets_the_user_in(system):
@@ -183,7 +178,7 @@ async def test_the_wait_after_repeated_failures_grows_and_then_lets_the_user_in(
         ).status_code == 401  # streak ended
     finally:
         clock.reset()
-        await _forget_attempts(system, "s001")
+        await forget_sign_in_failures(system, "s001")
 
 
 async def test_a_lost_refresh_response_retried_by_the_same_device_keeps_the_worker_signed_in(system):

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import uuid
 
-from case_helpers import act, case, make_case, manual_clock, run_sweep
 from sqlalchemy import text
+
+from tests.cases.factories import import_org, make_case
+from tests.cases.helpers import act, case, manual_clock, run_sweep
 
 DEPT = {"name": "大柳原农机站", "kind": "agriculture", "area": "620602107"}
 
 
 async def org_import(system, code, active):
-    r = await system.http.post(
-        f"{system.cases_url}/v1/admin/org",
-        json={"departments": [DEPT | {"code": code, "active": active}]},
-        headers=await system.auth("admin"),
-    )
-    assert r.status_code == 200, r.text
+    await import_org(system, {"departments": [DEPT | {"code": code, "active": active}]}, drain=False)
 
 
 async def test_retiring_the_lead_department_cancels_its_whistle_and_the_case_takes_a_new_lead_with_fresh_days(system):

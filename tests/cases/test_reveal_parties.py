@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 
-from case_helpers import case, make_case, timeline_actions
+from tests.cases.factories import make_case
+from tests.cases.helpers import case, timeline_actions
 
 
 async def reveal(system, user, case_id):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from case_helpers import act, case, dept_token, make_case, manual_clock
 from sqlalchemy import text
+
+from tests.cases.factories import graded_case, make_case, whistle
+from tests.cases.helpers import act, case, dept_token, manual_clock
 
 
 async def whistle_of(system, headers, case_id):
@@ -22,13 +24,9 @@ async def move(system, headers, whistle_id, name, body=None):
 
 
 async def whistled(system, dept="PS-DL"):
-    case_id, item = await make_case(system, flags=[], category="neighbour", people_involved=2)
-    assert (await act(system, "d001", case_id, "grade")).status_code == 200
-    r = await act(
-        system, "d001", case_id, "whistle", {"departments": [{"code": dept, "role": "lead"}], "reason": "请牵头处理"}
-    )
-    assert r.status_code == 200, r.text
-    return case_id, item
+    case_id = await graded_case(system)
+    await whistle(system, case_id, lead=dept, reason="请牵头处理")
+    return case_id
 
 
 async def deadline_states(system, case_id):
@@ -37,7 +35,8 @@ async def deadline_states(system, case_id):
             (r.kind, r.state, r.met_by, r.cancel_reason)
             for r in await s.execute(
                 text(
-                    "SELECT kind, state, met_by, cancel_reason FROM cases.deadlines WHERE case_id = :c ORDER BY created_at"
+                    "SELECT kind, state, met_by, cancel_reason FROM cases.deadlines"
+                    " WHERE case_id = :c ORDER BY created_at"
                 ),
                 {"c": uuid.UUID(case_id)},
             )
@@ -46,7 +45,7 @@ async def deadline_states(system, case_id):
 
 async def test_lead_department_done_on_time_meets_the_resolve_clock(system):
     with manual_clock() as clk:
-        case_id, _ = await whistled(system)
+        case_id = await whistled(system)
         ps = await dept_token(system, "ps-dl")
         (w,) = await whistle_of(system, ps, case_id)
         clk.advance(hours=30)
@@ -60,7 +59,7 @@ async def test_lead_department_done_on_time_meets_the_resolve_clock(system):
 
 
 async def test_lead_cannot_return_a_suspended_case_so_no_clock_stays_frozen(system):
-    case_id, _ = await whistled(system)
+    case_id = await whistled(system)
     ps = await dept_token(system, "ps-dl")
     (w,) = await whistle_of(system, ps, case_id)
     assert (await act(system, "d001", case_id, "suspend", {"reason": "等待鉴定结果"})).status_code == 200
@@ -74,7 +73,8 @@ async def test_lead_cannot_return_a_suspended_case_so_no_clock_stays_frozen(syst
         frozen = (
             await s.execute(
                 text(
-                    "SELECT count(*) FROM cases.deadlines WHERE case_id = :c AND paused_at IS NOT NULL AND state = 'pending'"
+                    "SELECT count(*) FROM cases.deadlines"
+                    " WHERE case_id = :c AND paused_at IS NOT NULL AND state = 'pending'"
                 ),
                 {"c": uuid.UUID(case_id)},
             )
@@ -84,7 +84,7 @@ async def test_lead_cannot_return_a_suspended_case_so_no_clock_stays_frozen(syst
 
 async def test_next_lead_after_a_return_gets_fresh_three_days(system):
     with manual_clock() as clk:
-        case_id, _ = await whistled(system)
+        case_id = await whistled(system)
         first_due = next(d for d in (await case(system, case_id))["deadlines"] if d["kind"] == "resolve")["due_at"]
         ps = await dept_token(system, "ps-dl")
         (w,) = await whistle_of(system, ps, case_id)
@@ -106,7 +106,7 @@ async def test_next_lead_after_a_return_gets_fresh_three_days(system):
 
 
 async def test_dissatisfied_revisit_can_be_whistled_again_and_gets_fresh_reply_clock(system):
-    case_id, item = await whistled(system)
+    case_id = await whistled(system)
     ps = await dept_token(system, "ps-dl")
     (w,) = await whistle_of(system, ps, case_id)
     for name in ("ack", "done"):
@@ -186,7 +186,7 @@ async def test_reopen_from_replied_cancels_reply_revisit_clocks_and_clears_the_p
 
 async def test_department_sees_its_whistles_with_their_deadlines_and_the_event_carries_the_report_in_due(system):
     with manual_clock() as clk:
-        case_id, _ = await whistled(system)
+        case_id = await whistled(system)
         ps = await dept_token(system, "ps-dl")
         (w,) = await whistle_of(system, ps, case_id)
         kinds = {d["kind"]: d for d in w["deadlines"]}
@@ -212,7 +212,7 @@ def resolve_clocks(w):
 
 async def test_a_returned_lead_shows_its_own_cancelled_resolve_clock_and_the_next_lead_only_its_fresh_one(system):
     with manual_clock() as clk:
-        case_id, _ = await whistled(system)
+        case_id = await whistled(system)
         ps = await dept_token(system, "ps-dl")
         (first,) = await whistle_of(system, ps, case_id)
         (old,) = resolve_clocks(first)

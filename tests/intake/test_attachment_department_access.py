@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 
-from case_helpers import act, dept_token
-from conftest import DEMO_PASSWORD
-from factories import GRID_W001, report
-from test_attachments import download, photo, sha, upload_whole
-
 from services.intake.attachment.download.clients import CaseAccessClient
 from services.intake.context import IntakeContext
 from shared.context import context_of
+from tests.cases.helpers import act, dept_token
+from tests.intake.factories import GRID_W001, report
+from tests.intake.uploads import download, photo, sha, upload_whole
+from tests.support import DEMO_PASSWORD
 
 PROBLEM = "application/problem+json"
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import uuid
 
-from conftest import DEMO_PASSWORD
-from factories import report
 from sqlalchemy import text
-from test_attachments import download, photo, sha, upload_whole
+
+from tests.cases.factories import import_org
+from tests.intake.factories import report
+from tests.intake.uploads import download, photo, sha, upload_whole
+from tests.support import DEMO_PASSWORD
 
 VILLAGE = "620602107209"
 GRID_1 = "620602107209-01"
@@ -45,12 +47,6 @@ def org(grid_1_name: str = "新柳村第一网格", grid_2_active: bool = True, 
     if department:
         doc["departments"] = [{"code": "CW-XL", "name": "新柳村调委会", "kind": "mediation", "area": VILLAGE}]
     return doc
-
-
-async def import_org(system, doc: dict) -> None:
-    resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
-    assert resp.status_code == 200, resp.text
-    await system.drain()
 
 
 async def pull(system, user: str, device: str, cursor: str | None = None) -> dict:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from case_helpers import act, case, make_case
-from factories import report
 from sqlalchemy import text
+
+from tests.cases.factories import make_case
+from tests.cases.helpers import act, case
+from tests.intake.factories import report
 
 
 async def replied_case_with_revisit_task(system) -> tuple[str, dict]:

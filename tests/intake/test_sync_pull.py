@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from factories import batch, report
 from sqlalchemy import text
 
 from services.intake.feed import repository as feed
 from shared.clock import clock
+from tests.intake.factories import batch, report
+from tests.support import undeliver_outbox
 
 
 async def push(system, items, user="w001", device="dev-w001"):
@@ -77,15 +78,8 @@ async def test_redelivered_events_make_no_second_case_and_no_second_change(syste
     await push(system, [item])
     # Deliver, then force the same outbox rows to be delivered again (as after a lost 2xx).
     await system.drain()
-    async with system.intake_app.state.db.unit_of_work() as s:
-        await s.execute(text("UPDATE intake.outbox SET delivered_at = NULL WHERE aggregate_id = :a"), {"a": item["id"]})
-    async with system.cases_app.state.db.unit_of_work() as s:
-        await s.execute(
-            text(
-                "UPDATE cases.outbox SET delivered_at = NULL WHERE type = 'report.status' AND payload->>'report_id' = :a"
-            ),
-            {"a": item["id"]},
-        )
+    await undeliver_outbox(system.intake_app.state.db, "intake", aggregate_id=item["id"])
+    await undeliver_outbox(system.cases_app.state.db, "cases", report_id=item["id"])
     await system.drain()
     async with system.cases_app.state.db.unit_of_work() as s:
         n = (

@@ -6,8 +6,9 @@ import asyncio
 import json
 import uuid
 
-from factories import GRID_W101, batch, report
 from sqlalchemy import text
+
+from tests.intake.factories import GRID_W101, batch, report
 
 
 async def push(system, items, user="w001", device="dev-w001", **headers):

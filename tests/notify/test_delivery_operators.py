@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from notify_fakes import admin, fetch, insert_delivery, notify_app, notify_context  # noqa: F401  (fixtures)
 from sqlalchemy import text
 
 from services.notify.delivery.jobs import prune_deliveries
 from shared.clock import clock
+from tests.notify.factories import insert_delivery
+from tests.notify.helpers import fetch, notify_context
 
 
 async def test_operators_page_through_dead_letters_and_filter_by_channel(system, notify_app, admin):
@@ -95,11 +96,7 @@ async def test_old_delivered_rows_are_pruned_and_dead_letters_kept(notify_app):
     db = notify_app.state.db
     code = f"T-{uuid.uuid4().hex[:10]}"
     old = clock.now() - timedelta(days=30)
-    delivered = await insert_delivery(db, target=code, state="delivered", created_at=old)
-    async with db.unit_of_work() as session:
-        await session.execute(
-            text("UPDATE notify.deliveries SET delivered_at = :at WHERE id = :id"), {"at": old, "id": delivered["id"]}
-        )
+    await insert_delivery(db, target=code, state="delivered", created_at=old, delivered_at=old)
     recent = await insert_delivery(db, target=code, state="delivered")
     dead = await insert_delivery(db, target=code, state="dead", created_at=old)
 

@@ -8,46 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
-from notify_fakes import (  # noqa: F401
-    Receiver,
-    add_department,
-    admin,
-    new_secret,
-    notify_app,
-    notify_context,
-    put_endpoint,
-    run_worker,
-)
 from sqlalchemy import text
 
 from services.notify.rule.engine import load_rules
 from shared.clock import clock
-
-PATH = ["620602", "620602107", "620602107201", "620602107201-01"]
-
-
-def case_event(type_: str, case_id: str, **fields: Any) -> dict[str, Any]:
-    payload = {
-        "case_id": case_id,
-        "case_number": f"DL-{case_id[:6]}",
-        "state": "in_progress",
-        "kind": "dispute",
-        "category": "neighbour",
-        "title": "邻里排水纠纷",
-        "area": PATH[-1],
-        "area_path": PATH,
-        "tier": "township",
-        "level": "general",
-        "responsible_unit": "620602107",
-        "reporter_id": None,
-    } | fields
-    return {
-        "id": str(uuid.uuid4()),
-        "type": type_,
-        "aggregate_id": case_id,
-        "occurred_at": clock.now().isoformat(),
-        "payload": payload,
-    }
+from tests.notify.factories import add_department, case_event, put_endpoint
+from tests.notify.fakes import Receiver, new_secret
+from tests.notify.helpers import messages, notify_context, run_worker, send
 
 
 def deadline_event(type_: str, case_id: str, kind: str, step: str, **fields: Any) -> dict[str, Any]:
@@ -61,29 +28,6 @@ def deadline_event(type_: str, case_id: str, kind: str, step: str, **fields: Any
         fired_at=clock.now().isoformat(),
         **fields,
     )
-
-
-async def send(system, *events: dict[str, Any]) -> None:
-    resp = await system.http.post(
-        f"{system.notify_url}/internal/v1/events",
-        json={"source": "cases", "events": list(events)},
-        headers={"Authorization": "Bearer test-service-token"},
-    )
-    assert resp.status_code == 200, resp.text
-
-
-async def messages(system, case_id: str) -> list[Any]:
-    async with system.services["notify"].app.state.db.unit_of_work() as s:
-        return list(
-            await s.execute(
-                text(
-                    """SELECT n.event_type, n.rule, d.channel, d.recipient, d.state, d.last_error, d.payload, n.title, n.body
-               FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
-               WHERE n.case_id = :c ORDER BY n.created_at, n.rule, d.recipient, d.channel"""
-                ),
-                {"c": case_id},
-            )
-        )
 
 
 def triples(rows: list[Any], event_type: str) -> list[tuple[str, str, str]]:
@@ -253,7 +197,7 @@ async def test_every_reporting_worker_hears_of_state_changes_and_removed_ones_do
     assert [r.recipient for r in await messages(system, older)] == [f"worker:{w001}"]
 
 
-async def test_a_department_without_an_endpoint_gets_a_skipped_webhook_visible_to_operators(system, notify_app, admin):  # noqa: F811
+async def test_a_department_without_an_endpoint_gets_a_skipped_webhook_visible_to_operators(system, notify_app, admin):
     code = await add_department(notify_app.state.db, f"T-{uuid.uuid4().hex[:10]}", name="测试局")
     case_id = str(uuid.uuid4())
     await send(system, case_event("whistle.created", case_id, department=code, role="lead", reason="需要协助"))
@@ -285,7 +229,7 @@ async def test_rules_naming_an_unknown_event_are_refused_at_load_naming_the_rule
         "rules:\n  - {id: typo_rule, events: [deadline.breach], to: [centre], channels: [inbox], title: t, text: x}\n",
         encoding="utf-8",
     )
-    with pytest.raises(ValueError, match="typo_rule.*deadline.breach"):
+    with pytest.raises(ValueError, match=r"typo_rule.*deadline\.breach"):
         load_rules(str(path))
     assert {r.id for r in load_rules()} >= {"weekly_update_due", "daily_digest", "deadline_remind_responsible"}
 
@@ -302,7 +246,8 @@ async def directory_snapshot(system, extra: list[dict[str, Any]]) -> dict[str, A
             dict(r._mapping) | {"areas": list(r.areas)}
             for r in await s.execute(
                 text(
-                    "SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users WHERE active AND username NOT LIKE 't-%'"
+                    "SELECT user_id, username, name, role, department_code, areas, phone_enc FROM notify.users"
+                    " WHERE active AND username NOT LIKE 't-%'"
                 )
             )
         ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from case_helpers import act, dept_token, make_case, manual_clock, run_sweep
 from sqlalchemy import text
 
 from services.notify.context import NotifyContext
@@ -15,6 +14,9 @@ from services.notify.rule.engine import load_rules
 from services.notify.rule.service import apply_rules
 from shared.clock import CHINA_TZ, clock
 from shared.context import context_of
+from tests.cases.factories import make_case
+from tests.cases.helpers import act, dept_token, manual_clock, run_sweep
+from tests.notify.factories import directory
 
 
 async def notify_db(system):
@@ -45,7 +47,8 @@ async def test_whistle_reaches_department_system_and_staff_once(system):
         rows = (
             await s.execute(
                 text(
-                    """SELECT d.channel, d.recipient, d.state, d.payload FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+                    """SELECT d.channel, d.recipient, d.state, d.payload
+               FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
                WHERE n.case_id = :c AND n.rule = 'whistle_created'"""
                 ),
                 {"c": case_id},
@@ -79,7 +82,8 @@ async def test_major_case_tells_the_county_leader_in_app_and_by_sms_at_once(syst
             r.title
             for r in await s.execute(
                 text(
-                    "SELECT title FROM notify.notifications WHERE case_id = :c AND recipient = 'user:l001' AND rule = 'major_case'"
+                    "SELECT title FROM notify.notifications"
+                    " WHERE case_id = :c AND recipient = 'user:l001' AND rule = 'major_case'"
                 ),
                 {"c": case_id},
             )
@@ -141,7 +145,8 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
         digests = (
             await s.execute(
                 text(
-                    "SELECT count(*) FROM notify.notifications WHERE recipient = 'user:d001' AND event_type = 'digest.daily'"
+                    "SELECT count(*) FROM notify.notifications"
+                    " WHERE recipient = 'user:d001' AND event_type = 'digest.daily'"
                 )
             )
         ).scalar()
@@ -160,7 +165,8 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
         mine = (
             await s.execute(
                 text(
-                    """SELECT n.rule, n.title, n.body, d.channel, d.state FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
+                    """SELECT n.rule, n.title, n.body, d.channel, d.state
+               FROM notify.notifications n JOIN notify.deliveries d ON d.notification_id = n.id
                WHERE n.recipient = 'user:d001' AND n.event_type = 'digest.daily'"""
                 )
             )
@@ -176,7 +182,7 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
     assert f"超期未办 {centre['overdue']} 项" in mine[0].body and f"今日到期 {centre['due_today']} 项" in mine[0].body
 
 
-async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(system, tmp_path):
+async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(db_session, tmp_path):
     path = tmp_path / "rules.yaml"
     path.write_text(
         "rules:\n  - {id: digest_to_leaders, events: [digest.daily], to: [centre, county_leader], channels: [inbox],"
@@ -192,19 +198,16 @@ async def test_the_digest_follows_the_rules_file_and_lists_overdue_case_numbers(
         "due_today": 0,
         "overdue_cases": [{"case_number": "DL-2099-001"}, "DL-2099-002"],
     }
-    app = system.services["notify"].app
-    async with app.state.db.unit_of_work() as s:
-        made = await apply_rules(s, rules, digest_event(period, centre, ["620602", "620602107"]))
-    async with app.state.db.unit_of_work() as s:
-        again = await apply_rules(
-            s, rules, digest_event(period, centre, ["620602", "620602107"])
-        )  # the same day and centre: nothing new
-        rows = (
-            await s.execute(
-                text("SELECT recipient, title, body FROM notify.notifications WHERE title = :t"),
-                {"t": f"晨报 {period}"},
-            )
-        ).all()
+    await directory(db_session)
+    made = await apply_rules(db_session, rules, digest_event(period, centre, ["620602", "620602107"]))
+    again = await apply_rules(
+        db_session, rules, digest_event(period, centre, ["620602", "620602107"])
+    )  # the same day and centre: nothing new
+    rows = (
+        await db_session.execute(
+            text("SELECT recipient, title, body FROM notify.notifications WHERE title = :t"), {"t": f"晨报 {period}"}
+        )
+    ).all()
     assert made == 2 and again == 0
     assert sorted(r.recipient for r in rows) == ["user:d001", "user:l001"]
     assert all(r.body == "大柳镇：超期案件：DL-2099-001、DL-2099-002。" for r in rows)
@@ -221,7 +224,8 @@ async def deliveries_of(system, case_id, rule):
         return (
             await s.execute(
                 text(
-                    """SELECT d.channel, d.recipient, d.payload, n.title, n.body FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
+                    """SELECT d.channel, d.recipient, d.payload, n.title, n.body
+               FROM notify.deliveries d JOIN notify.notifications n ON n.id = d.notification_id
                WHERE n.case_id = :c AND n.rule = :r ORDER BY d.channel, d.recipient"""
                 ),
                 {"c": case_id, "r": rule},

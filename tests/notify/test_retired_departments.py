@@ -7,21 +7,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from case_helpers import act, make_case
-from notify_fakes import Receiver, admin, department, new_secret, notify_app, run_worker  # noqa: F401
 from sqlalchemy import text
-from test_notify_ladder import case_event, messages, send
 
 from services.notify.directory import repository as directory
 from shared.clock import clock
+from tests.cases.factories import import_org, make_case
+from tests.cases.helpers import act
+from tests.notify.factories import case_event, department
+from tests.notify.fakes import Receiver, new_secret
+from tests.notify.helpers import messages, run_worker, send
 
 RETIRED = "部门已撤销"
-
-
-async def org_import(system: Any, doc: dict[str, Any]) -> None:
-    resp = await system.http.post(f"{system.cases_url}/v1/admin/org", json=doc, headers=await system.auth("admin"))
-    assert resp.status_code == 200, resp.text
-    await system.drain()
 
 
 async def department_active(system: Any, code: str) -> bool | None:
@@ -62,7 +58,7 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
             "areas": ["620602107"],
             "password": "demo-pass-1",
         }
-        await org_import(system, {"departments": [dept], "users": [user]})
+        await import_org(system, {"departments": [dept], "users": [user]})
         assert await department_active(system, code) is True
 
         # whistled while live: its system and its staff are told (the webhook is not sent yet)
@@ -86,7 +82,7 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
         assert ("whistle_created", "inbox", f"user:{staff}", "delivered") in before
 
         # retired: the snapshot leaves it out and notify's copy says so
-        await org_import(system, {"departments": [dept | {"active": False}]})
+        await import_org(system, {"departments": [dept | {"active": False}]})
         assert await department_active(system, code) is False
 
         # the webhook queued before is skipped with the reason, never attempted; so is the whistle's
@@ -138,7 +134,7 @@ async def test_a_retired_department_gets_no_webhook_and_its_staff_no_message_unt
         assert put.status_code == 404 and put.headers["content-type"].startswith("application/problem+json")
 
         # restored by the org document: its system hears of the next whistle again
-        await org_import(system, {"departments": [dept]})
+        await import_org(system, {"departments": [dept]})
         assert await department_active(system, code) is True
         again = str(uuid.uuid4())
         await send(system, whistle_event(again, code))
@@ -161,7 +157,7 @@ async def test_a_department_the_snapshot_marks_inactive_is_retired_and_one_it_la
         await directory.replace(s, {"departments": live + extra}, clock.now())
     async with db.unit_of_work() as s:
         others = [d for d in live if not d["code"].startswith("T-")]
-        await directory.replace(s, {"departments": others + [extra[0], extra[1] | {"active": False}]}, clock.now())
+        await directory.replace(s, {"departments": [*others, extra[0], extra[1] | {"active": False}]}, clock.now())
         state = dict(
             (
                 await s.execute(

@@ -7,10 +7,12 @@ import logging
 import random
 from datetime import datetime, timedelta
 
-from notify_fakes import Receiver, admin, fetch, insert_delivery, manual_clock, notify_app, notify_context, run_worker  # noqa: F401
 from sqlalchemy import text
 
 from shared.clock import CHINA_TZ, clock
+from tests.notify.factories import insert_delivery
+from tests.notify.fakes import Receiver
+from tests.notify.helpers import fetch, notify_context, run_worker
 
 AWAKE = {"sms_quiet_hours": ""}  # these tests must not depend on the hour they run at
 

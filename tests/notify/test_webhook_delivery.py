@@ -7,29 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from datetime import timedelta
-from pathlib import Path
 
-from notify_fakes import (  # noqa: F401  (fixtures)
-    Receiver,
-    Reply,
-    admin,
-    department,
-    fetch,
-    free_port,
-    insert_delivery,
-    manual_clock,
-    new_secret,
-    notify_app,
-    notify_context,
-    put_endpoint,
-    run_worker,
-    signed_by,
-    verify,
-)
 from sqlalchemy import text
 
 from services.notify.delivery import repository as repo
@@ -37,8 +18,10 @@ from services.notify.delivery.clients import DeliveryClients
 from services.notify.delivery.jobs import deliver_due, stop_delivering
 from services.notify.delivery.policy import parse_schedule
 from shared.clock import clock
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.notify.factories import department, insert_delivery, put_endpoint
+from tests.notify.fakes import Receiver, Reply, new_secret, signed_by, verify
+from tests.notify.helpers import fetch, notify_context, run_worker
+from tests.support import ROOT, free_port
 
 
 def past_wait(settings, attempt: int) -> float:
@@ -265,12 +248,12 @@ async def test_a_worker_killed_mid_request_is_taken_over_with_the_same_webhook_i
             "    await deliver_due(db, s, PiiCipher(s.pii_key, s.pii_hash_key), DeliveryClients(s))\n"
             "asyncio.run(main())\n"
         )
-        proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env)
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, cwd=ROOT, env=env)
         try:
             await receiver.wait_for(1, seconds=30)
         finally:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+            proc.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(proc.wait(), 10)
         answer_first.set()
 
         leased = await fetch(db, row["id"])

@@ -6,28 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from notify_fakes import (  # noqa: F401  (fixtures)
-    Receiver,
-    add_department,
-    admin,
-    department,
-    fetch,
-    insert_delivery,
-    manual_clock,
-    new_secret,
-    notify_app,
-    notify_context,
-    put_endpoint,
-    run_worker,
-    signed_by,
-    verify,
-)
 from sqlalchemy import text
 
 from services.notify.delivery.clients import DeliveryClients
 from services.notify.delivery.webhooks import UnsafeTarget
 from services.notify.endpoint import service as endpoints
 from shared.clock import clock
+from tests.notify.factories import add_department, department, insert_delivery, put_endpoint
+from tests.notify.fakes import Receiver, new_secret, signed_by, verify
+from tests.notify.helpers import fetch, notify_context, run_worker
 
 
 async def test_put_then_get_shows_the_endpoint_but_never_its_secret(system, notify_app, admin):
@@ -59,7 +46,7 @@ async def test_endpoints_are_for_admins_only_and_unknown_ones_are_404(system, no
 
 
 @pytest.mark.parametrize(
-    "body, field",
+    ("body", "field"),
     [
         ({"url": "http://127.0.0.1:9/hook"}, "secret"),  # a new endpoint needs a secret
         ({"url": "http://127.0.0.1:9/hook", "secret": "not-a-secret"}, "secret"),
@@ -111,11 +98,6 @@ async def test_private_targets_are_refused_at_send_time_too(notify_app):
         literal, named = department(), department()
         async with db.unit_of_work() as session:
             for code, url in ((literal, receiver.url()), (named, f"http://vm:{receiver.port}/hook")):
-                await session.execute(
-                    text("""INSERT INTO notify.endpoints (department_code, url, secrets, state, source, updated_at)
-                            VALUES (:c, :u, '[]'::jsonb, 'active', 'directory', now())"""),
-                    {"c": code, "u": url},
-                )
                 await endpoints.upsert_from_directory(
                     session, notify_context(notify_app).cipher, code, url, new_secret(), allow_private_targets=True
                 )

@@ -74,12 +74,12 @@ def test_the_schedule_reads_units_and_refuses_nonsense():
     assert parse_schedule(" 1s, 2 ,0.5m,1d ") == (1, 2, 30, 86400)
     assert parse_schedule("") == ()
     assert sum(parse_schedule("5s,5m,30m,2h,5h,10h,10h")) >= 24 * 3600  # API.md: at least 24 hours
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="retry schedule entry"):
         parse_schedule("5s,soon")
 
 
 @pytest.mark.parametrize(
-    "address, refused",
+    ("address", "refused"),
     [
         ("127.0.0.1", "loopback"),
         ("10.0.0.1", "private"),
@@ -105,7 +105,7 @@ def test_address_refusals(address, refused):
 
 
 @pytest.mark.parametrize(
-    "url, allow_private, refused",
+    ("url", "allow_private", "refused"),
     [
         ("ftp://example.org/x", True, "only http"),
         ("http:///x", True, "no host"),
@@ -124,7 +124,7 @@ def test_static_refusals(url, allow_private, refused):
 
 
 @pytest.mark.parametrize(
-    "local, spec, until",
+    ("local", "spec", "until"),
     [
         ((23, 30), "22:00-07:00", (1, 7, 0)),
         ((2, 0), "22:00-07:00", (0, 7, 0)),

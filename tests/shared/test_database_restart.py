@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import os
 import shutil
 import tempfile
@@ -20,8 +21,9 @@ from typing import Any
 import asyncpg
 import httpx
 from alembic import command
-from conftest import DEMO_PASSWORD, ROOT, Served, alembic_config, free_port
-from factories import report
+
+from tests.intake.factories import report
+from tests.support import DEMO_PASSWORD, ROOT, Served, alembic_config, free_port, relay_of
 
 DATABASE = "fengqiao_restart"
 PROBLEM = "application/problem+json"
@@ -143,7 +145,8 @@ def _settings(url: str, ports: dict[str, int], tmp: Path) -> dict[str, Any]:
 
 
 def _describe(resp: httpx.Response) -> str:
-    return f"{resp.request.method} {resp.request.url.path} → {resp.status_code} {resp.headers.get('content-type')} {resp.text[:300]}"
+    request = f"{resp.request.method} {resp.request.url.path}"
+    return f"{request} → {resp.status_code} {resp.headers.get('content-type')} {resp.text[:300]}"
 
 
 def _assert_unavailable(resp: httpx.Response) -> None:
@@ -179,10 +182,8 @@ async def test_service_answers_503_while_postgres_is_away_and_recovers_by_itself
 
 async def _stop_quietly(*services: Served) -> None:
     for svc in services:
-        try:
+        with contextlib.suppress(Exception):
             await asyncio.wait_for(svc.stop(), 30)
-        except Exception:
-            pass
 
 
 def _cases_context(app: Any) -> Any:
@@ -198,7 +199,7 @@ async def _exercise(pg: PrivatePostgres, cases: Served, cases_url: str, intake_u
     raw = (ROOT / "deploy" / "demo-org.yaml").read_bytes()
     async with cases.app.state.db.unit_of_work() as session:
         await org.import_org(session, org.parse_document(raw, "application/yaml"), _cases_context(cases.app).cipher)
-    await cases.app.state.relay.run_once()  # the directory reaches intake (grid binding needs it)
+    await relay_of(cases.app).run_once()  # the directory reaches intake (grid binding needs it)
 
     async with httpx.AsyncClient(timeout=20) as http:
 
@@ -288,21 +289,22 @@ async def _exercise(pg: PrivatePostgres, cases: Served, cases_url: str, intake_u
 async def test_cases_starts_with_postgres_down_answers_503_and_serves_once_it_is_there(tmp_path: Path) -> None:
     from datetime import date
 
+    from services.cases.calendar import repository as calendar_overrides
     from services.cases.main import create_app as cases_app
+    from shared.clock import clock
+    from shared.db import Database
 
     pg = PrivatePostgres()
     try:
         url = await pg.migrated(DATABASE)
         # a local day off that only the override table knows: proof that the calendar was read once the database came
         holiday = date(2026, 3, 4)  # an ordinary Wednesday
-        conn = await asyncpg.connect(user="postgres", database=DATABASE, timeout=10, **pg.server)
+        db = Database(url, pool_size=1)
         try:
-            await conn.execute(
-                "INSERT INTO cases.calendar_overrides (day, workday, note, updated_at) VALUES ($1, false, '本地放假', now())",
-                holiday,
-            )
+            async with db.unit_of_work() as session:
+                await calendar_overrides.set_override(session, holiday, False, "本地放假", clock.now())
         finally:
-            await conn.close()
+            await db.dispose()
         await asyncio.to_thread(pg.stop, "fast")
 
         ports = {"cases": free_port(), "intake": free_port()}

@@ -29,7 +29,8 @@ async def test_unknown_path_is_problem_json(system):
 
 
 async def test_a_body_that_is_not_utf8_is_422_naming_the_body_and_changes_nothing(system):
-    from case_helpers import case, make_case
+    from tests.cases.factories import make_case
+    from tests.cases.helpers import case
 
     case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
     before = await case(system, case_id)

@@ -7,8 +7,9 @@ import os
 
 import asyncpg
 from alembic import command
-from conftest import alembic_config
 from sqlalchemy.engine import make_url
+
+from tests.support import alembic_config
 
 
 async def _own_database_beside(env_url: str, name: str) -> str:

@@ -427,7 +427,7 @@ async def test_every_operation_answers_documented_problems_and_never_5xx(system:
 
     if driver.failures:
         pytest.fail(
-            f"{len(driver.failures)} conformance failure(s) in {service} ({driver.sent} requests, {len(ops)} operations):\n  "
-            + "\n  ".join(driver.failures),
+            f"{len(driver.failures)} conformance failure(s) in {service}"
+            f" ({driver.sent} requests, {len(ops)} operations):\n  " + "\n  ".join(driver.failures),
             pytrace=False,
         )

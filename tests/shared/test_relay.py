@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 
-from conftest import Served, free_port
-from factories import report
 from sqlalchemy import text
 
 from services.intake.context import IntakeContext
@@ -14,6 +12,8 @@ from services.intake.db import outbox as intake_outbox
 from shared.clock import ManualClock, clock
 from shared.context import context_of
 from shared.outbox import Event, Relay, publish
+from tests.intake.factories import report
+from tests.support import Served, free_port, hold_back_outbox_head, settle_outbox
 
 
 async def test_relay_survives_consumer_down_and_delivers_everything_when_back(system):
@@ -100,10 +100,7 @@ async def test_poison_event_is_parked_and_visible_and_does_not_block_others(syst
     )
     assert replay.status_code == 200 and replay.json()["parked_at"] is None
     # Put it back so other tests are not disturbed.
-    async with db.unit_of_work() as s:
-        await s.execute(
-            text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": poison_agg}
-        )
+    await settle_outbox(db, "intake", aggregate_id=poison_agg)
 
 
 async def test_internal_endpoints_need_the_service_credential(system):
@@ -137,13 +134,7 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
                 for i in range(relay.batch_size * 3)
             ],
         )
-        await s.execute(
-            text(
-                """UPDATE intake.outbox SET next_attempt_at = next_attempt_at + interval '1 day'
-                   WHERE id = (SELECT min(id) FROM intake.outbox WHERE aggregate_id = :a)"""
-            ),
-            {"a": blocked},
-        )
+    await hold_back_outbox_head(db, "intake", blocked)
     good = report()
     resp = await system.http.post(
         f"{system.intake_url}/v1/sync/push",
@@ -166,7 +157,7 @@ async def test_a_blocked_aggregate_with_many_events_does_not_starve_the_others(s
             )
         ).scalar()
         assert left == relay.batch_size * 3  # still in order behind their head, none skipped ahead
-        await s.execute(text("UPDATE intake.outbox SET delivered_at = now() WHERE aggregate_id = :a"), {"a": blocked})
+    await settle_outbox(db, "intake", aggregate_id=blocked)
 
 
 async def _read_body(receive) -> bytes:
@@ -282,9 +273,7 @@ async def test_a_single_event_the_consumer_finds_too_large_counts_as_its_failure
             )
         ).one()
         assert row.failures == 1 and "413" in row.last_error and row.delivered_at is None
-        await s.execute(
-            text("UPDATE intake.outbox SET delivered_at = now() WHERE event_id = :e"), {"e": uuid.UUID(event_id)}
-        )
+    await settle_outbox(system.intake_app.state.db, "intake", event_id=uuid.UUID(event_id))
 
 
 async def test_internal_events_endpoint_takes_batches_larger_than_the_public_body_limit(system):

@@ -1,6 +1,5 @@
 """Fakes at the network edge for notify's tests: a department system's webhook receiver (a real HTTP/1.1
-server on a free port, keep-alive, programmable answers) and helpers to insert delivery rows, set
-endpoints and run the worker."""
+server on a free port, keep-alive, programmable answers) and the reference signature checks."""
 
 from __future__ import annotations
 
@@ -9,26 +8,13 @@ import base64
 import inspect
 import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from standardwebhooks import Webhook
-
-from services.notify.context import NotifyContext
-from services.notify.delivery.clients import DeliveryClients
-from services.notify.delivery.jobs import deliver_due
-from shared.clock import clock
-from shared.context import context_of
-
-
-def notify_context(app: Any) -> NotifyContext:
-    """The notify app's context: its cipher, rules, settings and clients."""
-    return context_of(app, NotifyContext)
 
 
 @dataclass
@@ -181,149 +167,3 @@ def signed_by(secret: str, req: Received) -> bool:
     ts = datetime.fromtimestamp(int(req.headers["webhook-timestamp"]), tz=UTC)
     expected = Webhook(secret).sign(req.webhook_id, ts, req.body.decode())
     return expected in req.headers.get("webhook-signature", "").split(" ")
-
-
-# ---- rows and runs --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def department() -> str:
-    """A department code of its own for each test (rows of other tests are left alone)."""
-    return f"T-{uuid.uuid4().hex[:10]}"
-
-
-def webhook_payload(n: int = 0) -> dict[str, Any]:
-    return {
-        "type": "whistle.created",
-        "timestamp": clock.now().isoformat(),
-        "data": {"whistle_id": str(uuid.uuid4()), "seq": n, "title": "吹哨：邻里纠纷升级", "text": "请派员到场"},
-    }
-
-
-async def insert_delivery(
-    db: Any,
-    *,
-    target: str | None,
-    channel: str = "webhook",
-    payload: dict[str, Any] | None = None,
-    state: str = "pending",
-    attempts: int = 0,
-    next_attempt_at: datetime | None = None,
-    created_at: datetime | None = None,
-    recipient: str | None = None,
-    last_error: str | None = None,
-) -> dict[str, Any]:
-    now = clock.now()
-    row = {
-        "id": uuid.uuid4(),
-        "notification_id": uuid.uuid4(),
-        "channel": channel,
-        "recipient": recipient or (f"department:{target}" if channel == "webhook" else "test:sms"),
-        "target": target,
-        "message_id": f"msg_{uuid.uuid4().hex}",
-        "payload": orjson.dumps(payload if payload is not None else webhook_payload()).decode(),
-        "state": state,
-        "attempts": attempts,
-        "next_attempt_at": next_attempt_at
-        if next_attempt_at is not None
-        else (now if state in ("pending", "failed") else None),
-        "created_at": created_at or now,
-        "delivered_at": now if state == "delivered" else None,
-        "event_at": now,
-        "last_error": last_error,
-    }
-    async with db.unit_of_work() as session:
-        await session.execute(
-            text(
-                """INSERT INTO notify.deliveries (id, notification_id, channel, recipient, target, message_id, payload, state,
-                     attempts, next_attempt_at, created_at, delivered_at, event_at, last_error)
-                   VALUES (:id, :notification_id, :channel, :recipient, :target, :message_id, CAST(:payload AS jsonb), :state,
-                     :attempts, :next_attempt_at, :created_at, :delivered_at, :event_at, :last_error)"""
-            ),
-            row,
-        )
-    return row
-
-
-async def fetch(db: Any, delivery_id: uuid.UUID) -> Any:
-    async with db.unit_of_work() as session:
-        return (
-            await session.execute(text("SELECT * FROM notify.deliveries WHERE id = :id"), {"id": delivery_id})
-        ).one()
-
-
-async def run_worker(app: Any, settings: Any = None, **overrides: Any) -> int:
-    """One `deliver_due` as the service's tick would run it, with its own clients."""
-    settings = settings or app.state.settings
-    if overrides:
-        settings = settings.model_copy(update=overrides)
-    clients = DeliveryClients(settings)
-    try:
-        return await deliver_due(app.state.db, settings, notify_context(app).cipher, clients, max_seconds=20)
-    finally:
-        await clients.close()
-
-
-async def add_department(db: Any, code: str, name: str = "测试部门", head: str | None = None) -> str:
-    """Put a department into notify's directory copy (an endpoint can only be set for a known one)."""
-    async with db.unit_of_work() as session:
-        await session.execute(
-            text("""INSERT INTO notify.departments (code, name, area_code, head, updated_at) VALUES (:c, :n, '620602107', :h, now())
-                    ON CONFLICT (code) DO NOTHING"""),
-            {"c": code, "n": name, "h": head},
-        )
-    return code
-
-
-async def cleanup(db: Any) -> None:
-    async with db.unit_of_work() as session:
-        await session.execute(text("DELETE FROM notify.departments WHERE code LIKE 'T-%'"))
-        await session.execute(text("DELETE FROM notify.deliveries WHERE target LIKE 'T-%' OR recipient LIKE 'test:%'"))
-        await session.execute(text("DELETE FROM notify.endpoints WHERE department_code LIKE 'T-%'"))
-
-
-# ---- fixtures (imported by the test modules of this folder) ------------------------------------------
-
-import pytest  # noqa: E402
-import pytest_asyncio  # noqa: E402
-
-from shared.clock import ManualClock  # noqa: E402
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def notify_app(system: Any) -> Any:
-    app = system.services["notify"].app
-    await cleanup(app.state.db)
-    yield app
-    await cleanup(app.state.db)
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def admin(system: Any) -> dict[str, str]:
-    return await system.auth("admin")
-
-
-@pytest.fixture
-def manual_clock(admin: dict[str, str]) -> Any:
-    """The clock stands still from the real now and moves only when told (tokens are issued before)."""
-    c = ManualClock()
-    clock.use(c)
-    yield c
-    clock.reset()
-
-
-async def put_endpoint(system: Any, admin: dict[str, str], code: str, url: str, secret: str | None) -> Any:
-    """PUT /v1/endpoints/{code} for a test department (made known to notify's directory first)."""
-    if code.startswith("T-"):
-        await add_department(system.services["notify"].app.state.db, code)
-    body: dict[str, Any] = {"url": url}
-    if secret is not None:
-        body["secret"] = secret
-    return await system.http.put(f"{system.notify_url}/v1/endpoints/{code}", json=body, headers=admin)

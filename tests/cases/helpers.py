@@ -1,47 +1,30 @@
-"""Helpers for case tests: make a case from a phone report, act on it, move the clock and sweep."""
+"""Helpers for case tests: act on a case, read it, sign in as a department system, swap the deadline
+policy, run the deadline sweep. Cases themselves come from tests/cases/factories.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-
-from factories import GRID_W001, report
-from sqlalchemy import text
 
 from services.cases.context import CasesContext
 from services.cases.deadline.jobs import sweep
 from services.cases.deadline.policy import load_policy
-from shared.clock import ManualClock, clock
 from shared.context import context_of
+from tests.support import manual_clock
 
-WORKERS = {
-    "620602107201-01": ("w001", "dev-w001"),
-    "620602108201-01": ("w101", "dev-w101"),
-    "620602107202-01": ("w002", "dev-w002"),
-}
-
-
-async def make_case(system: Any, grid: str = GRID_W001, **over: Any) -> tuple[str, dict[str, Any]]:
-    user, device = WORKERS[grid]
-    item = report(grid=grid, **over)
-    resp = await system.http.post(
-        f"{system.intake_url}/v1/sync/push",
-        json={"device_id": device, "items": [item]},
-        headers=await system.auth(user, device),
-    )
-    assert resp.json()["results"][0]["status"] == "accepted", resp.text
-    await system.drain()
-    async with system.cases_app.state.db.unit_of_work() as s:
-        case_id = (
-            await s.execute(
-                text("SELECT CAST(case_id AS text) FROM cases.case_reports WHERE report_id = CAST(:r AS uuid)"),
-                {"r": item["id"]},
-            )
-        ).scalar()
-    assert case_id
-    return case_id, item
+__all__ = [
+    "act",
+    "case",
+    "cases_context",
+    "dept_token",
+    "hours",
+    "manual_clock",
+    "policy",
+    "run_sweep",
+    "timeline_actions",
+]
 
 
 async def act(
@@ -78,16 +61,6 @@ def cases_context(system: Any) -> CasesContext:
 async def run_sweep(system: Any) -> int:
     ctx = cases_context(system)
     return await sweep(ctx.db, ctx.domain.deadlines)
-
-
-@contextmanager
-def manual_clock(start: datetime | None = None) -> Iterator[ManualClock]:
-    m = ManualClock(start or datetime.now(UTC))
-    clock.use(m)
-    try:
-        yield m
-    finally:
-        clock.reset()
 
 
 @contextmanager

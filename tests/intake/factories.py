@@ -50,7 +50,7 @@ def id_number(seed: int | None = None) -> str:
         + f"{rnd.randint(0, 999):03d}"
     )
     weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
 
 
 def phone() -> str:
