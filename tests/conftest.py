@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,8 @@ from tests.support import (
     relay_of,
 )
 
+TOKEN_REUSE_SECONDS = 600
+
 
 @dataclass
 class System:
@@ -47,7 +50,7 @@ class System:
     services: dict[str, Served]
     http: httpx.AsyncClient
     settings: dict[str, Any]
-    _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    _tokens: dict[tuple[str, str | None], tuple[str, float]] = field(default_factory=dict)
 
     @property
     def intake_url(self) -> str:
@@ -85,14 +88,16 @@ class System:
 
     async def token(self, username: str, device_id: str | None = None, fresh: bool = False) -> str:
         key = (username, device_id)
-        if fresh or key not in self._tokens:
+        cached = self._tokens.get(key)
+        # access tokens live 15 minutes (wall clock, like the service's check): a slow run signs in again
+        if fresh or cached is None or time.monotonic() - cached[1] > TOKEN_REUSE_SECONDS:
             body = {"grant_type": "password", "username": username, "password": DEMO_PASSWORD}
             if device_id:
                 body["device_id"] = device_id
             resp = await self.http.post(f"{self.cases_url}/v1/auth/token", data=body)
             assert resp.status_code == 200, resp.text
-            self._tokens[key] = resp.json()["access_token"]
-        return self._tokens[key]
+            self._tokens[key] = (resp.json()["access_token"], time.monotonic())
+        return self._tokens[key][0]
 
     async def auth(self, username: str, device_id: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(username, device_id)}"}

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from services.cases.calendar import WorkCalendar
-from services.cases.calendar.repository import load_overrides
+from services.cases.calendar import service as calendar_service
 from services.cases.case.domain import CaseDomain
 from services.cases.context import WAITING_FOR_DATABASE, CasesContext
 from services.cases.deadline.policy import load_policy
@@ -28,8 +28,7 @@ log = logging.getLogger("cases.startup")
 
 async def load_calendar(db: Database) -> WorkCalendar:
     async with db.unit_of_work() as session:
-        overrides = await load_overrides(session)
-    calendar = WorkCalendar(overrides)
+        calendar = await calendar_service.load_calendar(session)
     calendar.warn_if_next_year_unknown(clock.now().astimezone(CHINA_TZ).date())
     return calendar
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cases.case.models import CaseRow
 from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import Grade, GradingFacts, RuleSet
-from services.cases.subject import repository as subjects
+from services.cases.subject import service as subjects
 
 TIER_UP = {"village": "township", "township": "county", "county": "county"}
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case.schemas import TimelineEntry
-from services.cases.deadline import repository as deadline_sql
+from services.cases.db import case_scope_params, case_scope_sql, overdue_sql
 
 _SUMMARY_COLS = "id, number, state, kind, category, title, area_code, tier, level, created_at, updated_at"
 
@@ -92,21 +92,6 @@ async def add_timeline_entries(session: AsyncSession, entries: Sequence[Timeline
     )
 
 
-def scope_sql(scope: dict[str, Any]) -> str:
-    """Centres and leaders: their area subtrees; departments: the cases whistled to them."""
-    if scope["all"]:
-        return "TRUE"
-    if scope.get("department"):
-        return "EXISTS (SELECT 1 FROM cases.whistles w WHERE w.case_id = c.id AND w.department_code = :scope_dept)"
-    if scope["areas"]:
-        return "c.area_path && CAST(:scope_areas AS text[])"
-    return "FALSE"
-
-
-def scope_params(scope: dict[str, Any]) -> dict[str, Any]:
-    return {"scope_areas": list(scope["areas"]), "scope_dept": scope.get("department")}
-
-
 async def list_cases(
     session: AsyncSession,
     scope: dict[str, Any],
@@ -114,8 +99,8 @@ async def list_cases(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[Any]:
-    where = [scope_sql(scope)]
-    params: dict[str, Any] = {**scope_params(scope), "n": limit}
+    where = [case_scope_sql(scope)]
+    params: dict[str, Any] = {**case_scope_params(scope), "n": limit}
     for col in ("state", "kind", "category", "level", "tier"):
         if filters.get(col):
             where.append(f"c.{col} = :{col}")
@@ -127,8 +112,7 @@ async def list_cases(
         params["department"] = filters["department"]
     if filters.get("overdue"):
         where.append(
-            "EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id"
-            f" AND {deadline_sql.overdue_sql('od', 'now_ts')})"
+            f"EXISTS (SELECT 1 FROM cases.deadlines od WHERE od.case_id = c.id AND {overdue_sql('od', 'now_ts')})"
         )
         params["now_ts"] = filters["now"]
     if filters.get("due_before"):
@@ -167,8 +151,8 @@ async def list_cases(
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, scope: dict[str, Any]) -> Any:
-    sql = f"SELECT c.* FROM cases.cases c WHERE c.id = :id AND {scope_sql(scope)}"
-    return (await session.execute(text(sql), {"id": case_id, **scope_params(scope)})).first()
+    sql = f"SELECT c.* FROM cases.cases c WHERE c.id = :id AND {case_scope_sql(scope)}"
+    return (await session.execute(text(sql), {"id": case_id, **case_scope_params(scope)})).first()
 
 
 async def reports_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
@@ -260,16 +244,6 @@ async def grades_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
     return list(result)
 
 
-async def area_name(session: AsyncSession, code: str) -> str | None:
-    return (await session.execute(text("SELECT name FROM cases.areas WHERE code = :c"), {"c": code})).scalar()
-
-
-async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
-    """level → code along a path (county, township, village, grid)."""
-    result = await session.execute(text("SELECT code, level FROM cases.areas WHERE code = ANY(:p)"), {"p": path})
-    return {r.level: r.code for r in result}
-
-
 async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, since: datetime) -> bool:
     """Has the ladder already raised (or reported) this case since `since` (a clock's breach)?"""
     row = (
@@ -287,8 +261,8 @@ async def escalated_by_clock_since(session: AsyncSession, case_id: uuid.UUID, si
 async def any_case_visible(session: AsyncSession, report_ids: list[uuid.UUID], scope: dict[str, Any]) -> bool:
     """Is any case made of these reports in the caller's scope? (the internal case-access question)"""
     sql = f"""SELECT EXISTS (SELECT 1 FROM cases.case_reports r JOIN cases.cases c ON c.id = r.case_id
-                             WHERE r.report_id = ANY(:ids) AND {scope_sql(scope)})"""
-    return bool((await session.execute(text(sql), {"ids": report_ids, **scope_params(scope)})).scalar())
+                             WHERE r.report_id = ANY(:ids) AND {case_scope_sql(scope)})"""
+    return bool((await session.execute(text(sql), {"ids": report_ids, **case_scope_params(scope)})).scalar())
 
 
 async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:

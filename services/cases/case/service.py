@@ -26,15 +26,14 @@ from services.cases.case.schemas import (
     TimelineEntry,
 )
 from services.cases.db import outbox
-from services.cases.deadline import repository as deadline_repo
 from services.cases.deadline import service as deadline_svc
-from services.cases.notice import repository as notice_repo
+from services.cases.notice import service as notice_service
 from services.cases.notice.service import notice_out
-from services.cases.org import repository as org_repo
+from services.cases.org import service as org_service
 from services.cases.principal import actor_name
-from services.cases.subject import repository as subjects
+from services.cases.subject import service as subjects
 from services.cases.subject.service import refresh_risk
-from services.cases.whistle import repository as whistle_repo
+from services.cases.whistle import service as whistle_service
 from services.cases.whistle.schemas import WhistleOut
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
@@ -139,7 +138,7 @@ async def create_from_report(
         return None
     now = clock.now()
     grid = report.grid or ""
-    path = (await org_repo.area_paths(session, [grid])).get(grid) or [grid]
+    path = (await org_service.area_paths(session, [grid])).get(grid) or [grid]
     case_id = uuid.uuid4()
     number = await repo.insert_case(
         session,
@@ -216,7 +215,7 @@ async def _receive(
     parties = [
         subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties
     ]
-    subject_ids = await subjects.upsert_parties(session, case_id, parties, report.grid, now)
+    subject_ids = await subjects.match_parties(session, case_id, parties, report.grid, now)
     case = await repo.lock_case(session, case_id)
     grade = grade_record(domain.rules.grade(await facts_for(session, case)))
     await repo.add_grade(session, case_id, now, grade, "system:rules", None)
@@ -307,9 +306,9 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
         raise CaseNotFound()
     reports = await repo.reports_of(session, case_id)
     timeline = await repo.timeline_of(session, case_id)
-    deadlines = await deadline_repo.of_case(session, case_id)
-    whistles = await whistle_repo.of_case(session, case_id)
-    notices = await notice_repo.of_case(session, case_id)
+    deadlines = await deadline_svc.deadlines_of_case(session, case_id)
+    whistles = await whistle_service.whistles_of_case(session, case_id)
+    notices = await notice_service.notices_of_case(session, case_id)
     grades = await repo.grades_of(session, case_id)
     return CaseOut(
         **_summary(row).model_dump(),

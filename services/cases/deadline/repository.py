@@ -11,22 +11,11 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case import repository as case_repo
+from services.cases.db import case_scope_params, case_scope_sql, overdue_sql, owed_sql
 
 COLS = """id, case_id, whistle_id, department_code, kind, state, calendar, limit_seconds, started_at, due_at,
           provisional, next_step, next_fire_at, paused_at, extended_at, extension, met_at, met_by, breached_at,
           cancelled_at, cancel_reason, repeat_of, created_at"""
-
-
-def owed_sql(alias: str) -> str:
-    """SQL of service.running(): the clock's work is still owed (pending, or breached and neither met nor
-    called off)."""
-    return f"({alias}.state IN ('pending', 'breached') AND {alias}.met_at IS NULL AND {alias}.cancel_reason IS NULL)"
-
-
-def overdue_sql(alias: str, now_param: str) -> str:
-    """Owed and past its due time (breached, or pending with the sweep not yet round)."""
-    return f"({owed_sql(alias)} AND ({alias}.state = 'breached' OR {alias}.due_at < :{now_param}))"
 
 
 async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -68,8 +57,8 @@ async def list_for(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> list[Any]:
     """The clocks of the cases `scope` sees (the case domain's scope), soonest due first."""
-    where = [case_repo.scope_sql(scope)]
-    params = case_repo.scope_params(scope)
+    where = [case_scope_sql(scope)]
+    params = case_scope_params(scope)
     for col in ("state", "kind", "department_code"):
         if filters.get(col):
             where.append(f"d.{col} = :{col}")

@@ -90,6 +90,11 @@ class DeadlineEngine:
         return all(str(getattr(case, field, None)) == str(value) for field, value in (kp.when or {}).items())
 
 
+async def deadlines_of_case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False) -> list[Any]:
+    """A case's clocks; `lock` row-locks them for a change (extend)."""
+    return await repo.of_case(session, case_id, lock=lock)
+
+
 def running(d: Any) -> bool:
     """Still owed: pending, or breached with its work still asked for — not met, not called off. The one
     definition every start, meet, pause, resume and cancel uses (SQL readers use repo.OWED_SQL)."""

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case import repository as case_repo
+from services.cases.db import case_scope_params
 
 COLS = (
     "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, "
@@ -67,7 +67,7 @@ async def answer(session: AsyncSession, notice_id: uuid.UUID, answer_text: str, 
 def _scope_filter(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """Which notices a case scope sees: a department those addressed to it; a centre those of the cases in
     its areas and those it issued."""
-    params = case_repo.scope_params(scope)
+    params = case_scope_params(scope)
     if scope.get("department"):
         return "n.unit = :scope_dept", params
     if scope["all"]:

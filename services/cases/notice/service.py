@@ -13,7 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
-from services.cases.case import repository as case_repo
+from services.cases.case import service as case_service
+from services.cases.case.exceptions import CaseNotFound
 from services.cases.idempotency.service import once
 from services.cases.notice import repository as repo
 from services.cases.notice.exceptions import (
@@ -25,6 +26,7 @@ from services.cases.notice.exceptions import (
     NotIssuingCentre,
 )
 from services.cases.notice.schemas import NoticeOut, NoticePage
+from services.cases.org import service as org_service
 from shared.auth import Principal
 from shared.clock import CHINA_TZ, clock
 from shared.paging import decode_cursor, encode_cursor
@@ -49,17 +51,17 @@ CENTRE_ROLES = ("dispatcher", "admin")
 
 async def tier_centre(session: AsyncSession, case: Any) -> str:
     """The centre that handles the case at its tier (村/镇/县综治中心), as an area code."""
-    levels = await case_repo.area_levels(session, list(case.area_path))
+    levels = await org_service.area_levels(session, list(case.area_path))
     tier = case.tier or "township"
     return levels.get(tier) or levels.get("township") or case.area_path[0]
 
 
 async def supervising_area(session: AsyncSession, case: Any) -> tuple[str, str]:
     """The centre that supervises: the township's (or the county's for county-tier cases)."""
-    levels = await case_repo.area_levels(session, list(case.area_path))
+    levels = await org_service.area_levels(session, list(case.area_path))
     want = _TIER_LEVEL.get(case.tier or "township", "township")
     code = levels.get(want) or levels.get("county") or case.area_path[0]
-    return code, (await case_repo.area_name(session, code)) or code
+    return code, (await org_service.area_name(session, code)) or code
 
 
 async def issue_supervision(session: AsyncSession, case: Any, deadline: Any, now: datetime) -> dict[str, Any]:
@@ -182,7 +184,9 @@ async def _record(
 ) -> None:
     """On the case's timeline, and to notify with the addressed unit (whom notify tells of the close)."""
     if notice.case_id:
-        case = await case_repo.lock_case(session, notice.case_id)
+        case = await case_service.lock_case(session, notice.case_id)
+        if case is None:  # a notice always belongs to a case (foreign key); kept for the type
+            raise CaseNotFound()
         about = {
             "notice_id": str(notice.id),
             "number": notice.number,
@@ -288,3 +292,8 @@ async def close_notice_once(
         return await close_notice(session, principal, scope, notice_id, note)
 
     return await once(session, actor(principal), key, {"notice": str(notice_id), "close": note}, run)
+
+
+async def notices_of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
+    """A case's notices (督办 and 风险预警), oldest first."""
+    return await repo.of_case(session, case_id)

@@ -193,3 +193,13 @@ async def all_users(session: AsyncSession) -> list[dict[str, Any]]:
         }
         for r in result
     ]
+
+
+async def area_name(session: AsyncSession, code: str) -> str | None:
+    return (await session.execute(text("SELECT name FROM cases.areas WHERE code = :c"), {"c": code})).scalar()
+
+
+async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
+    """level → code along a path (county, township, village, grid)."""
+    result = await session.execute(text("SELECT code, level FROM cases.areas WHERE code = ANY(:p)"), {"p": path})
+    return {r.level: r.code for r in result}

@@ -201,3 +201,17 @@ async def publish_directory(session: AsyncSession) -> None:
             Event(type=DIRECTORY_CHANGED, aggregate_id="directory", payload=full, destinations=("notify",)),
         ],
     )
+
+
+async def area_paths(session: AsyncSession, codes: list[str]) -> dict[str, list[str]]:
+    """Each area's path from the county down (code → [county, township, village, grid])."""
+    return await repo.area_paths(session, codes)
+
+
+async def area_name(session: AsyncSession, code: str) -> str | None:
+    return await repo.area_name(session, code)
+
+
+async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
+    """level → code along a path (county, township, village, grid)."""
+    return await repo.area_levels(session, path)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case import repository as case_repo
+from services.cases.db import case_scope_params, case_scope_sql
 
 OPEN_STATES = "('received','graded','assigned','in_progress','suspended','returned','resolved','replied','revisited')"
 
@@ -222,8 +222,8 @@ async def list_subjects(
 ) -> list[Any]:
     """The subjects with a case `scope` (the case domain's scope) sees, last updated first; each with the
     numbers of those of its cases the scope sees."""
-    scope_sql = case_repo.scope_sql(scope)
-    params = case_repo.scope_params(scope)
+    scope_sql = case_scope_sql(scope)
+    params = case_scope_params(scope)
     where = [
         "EXISTS (SELECT 1 FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id"
         f" WHERE sc.subject_id = s.id AND {scope_sql})"

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
-from services.cases.notice.service import issue_risk_warning
+from services.cases.notice import service as notices
 from services.cases.subject import repository as repo
 from services.cases.subject.repository import Party
 from services.cases.subject.schemas import SubjectItem, SubjectPage
@@ -21,7 +21,7 @@ async def refresh_risk(session: AsyncSession, case: Any, subject_ids: list[uuid.
     """Recompute the risk of a case's subjects; each one newly high gets a risk warning notice, recorded
     on the case's timeline and sent to notify (notice.issued). The caller holds the case's row lock."""
     for subject in await repo.recompute_risk(session, subject_ids, now):
-        notice = await issue_risk_warning(session, case, subject, now)
+        notice = await notices.issue_risk_warning(session, case, subject, now)
         await effects.record(
             session,
             case,

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
 from services.cases.case import service as cases
-from services.cases.case.domain import CaseDomain
 from services.cases.deadline import service as deadline_svc
 from services.cases.idempotency.service import once
 from services.cases.principal import actor_name
@@ -27,6 +26,9 @@ from services.cases.whistle.schemas import DeadlineBrief, WhistleItem, WhistleOu
 from shared.auth import Principal
 from shared.clock import clock
 from shared.paging import decode_cursor, encode_cursor
+
+if TYPE_CHECKING:  # the case domain imports this module's callers; typing only
+    from services.cases.case.domain import CaseDomain
 
 # whistle action → (states it is allowed from, state it leads to)
 MOVES = {
@@ -208,3 +210,25 @@ async def cancel_for_retired(session: AsyncSession, codes: list[str], now: datet
         )
         n += len(stopped)
     return n
+
+
+async def whistles_of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
+    """A case's whistles (吹哨), oldest first."""
+    return await repo.of_case(session, case_id)
+
+
+async def whistleable_departments(session: AsyncSession, codes: list[str]) -> dict[str, Any]:
+    """Those of `codes` that may be whistled (a retired department is not among them), by code."""
+    return await repo.departments(session, codes)
+
+
+async def add_whistles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Record new whistles of a case (the `whistle` action)."""
+    await repo.insert(session, rows)
+
+
+async def cancel_open_whistles(
+    session: AsyncSession, case_id: uuid.UUID, reason: str, now: datetime, department: str | None = None
+) -> list[Any]:
+    """End a case's whistles still at work (reject, close, merge …); returns the ended ones."""
+    return await repo.cancel_open(session, case_id, reason, now, department)

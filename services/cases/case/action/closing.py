@@ -18,10 +18,10 @@ from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
 from services.cases.principal import actor_name
-from services.cases.subject import repository as subjects
+from services.cases.subject import service as subjects
 from services.cases.subject.service import refresh_risk
 from services.cases.task import service as tasks
-from services.cases.whistle import repository as whistle_repo
+from services.cases.whistle import service as whistle_service
 from shared.auth import Principal
 
 CLOSING_KINDS = ("contact", "major_report", "acknowledge", "resolve", "first_response", "update")
@@ -30,7 +30,7 @@ CLOSING_KINDS = ("contact", "major_report", "acknowledge", "resolve", "first_res
 async def do_resolve(
     session: AsyncSession, domain: CaseDomain, p: Principal, case: CaseRow, body: bodies.ResolveBody, now: datetime
 ) -> None:
-    whistles = await whistle_repo.of_case(session, case.id)
+    whistles = await whistle_service.whistles_of_case(session, case.id)
     lead = next((w for w in reversed(whistles) if w.role == "lead" and w.state not in ("returned", "cancelled")), None)
     if lead is not None and lead.state != "done":
         raise LeadNotDone(allowed_actions=[a for a in allowed_actions(case.state) if a != "resolve"])
@@ -122,7 +122,7 @@ async def cancel_whistles(
 ) -> tuple[list[Any], list[tuple[str, dict[str, Any]]]]:
     """A case ending (merged, rejected, closed) ends its whistles still at work — assist ones too — with the
     reason, so no department is left with an item every move on which is refused; each is told."""
-    stopped = await whistle_repo.cancel_open(session, case.id, reason, now)
+    stopped = await whistle_service.cancel_open_whistles(session, case.id, reason, now)
     events = [
         (
             "whistle.cancelled",
@@ -173,8 +173,7 @@ async def do_merge(
     moved = await repo.move_reports(session, case.id, target.id)
     await deadline_svc.cancel(session, case.id, reason, now)
     stopped, events = await cancel_whistles(session, case, reason, now)
-    for sid in await subjects.of_case(session, case.id):
-        await subjects.link(session, sid, target.id, None)
+    await subjects.link(session, await subjects.of_case(session, case.id), target.id)
     await transition(
         session,
         case,

@@ -19,9 +19,9 @@ from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
 from services.cases.grading.engine import TIER_OF_LEVEL
 from services.cases.principal import actor_name
-from services.cases.subject import repository as subjects
+from services.cases.subject import service as subjects
 from services.cases.subject.service import refresh_risk
-from services.cases.whistle import repository as whistle_repo
+from services.cases.whistle import service as whistle_service
 from shared.auth import Principal
 
 
@@ -64,7 +64,7 @@ async def apply_grade(
 async def do_grade(
     session: AsyncSession, domain: CaseDomain, p: Principal, case: CaseRow, body: bodies.GradeBody, now: datetime
 ) -> None:
-    whistles = await whistle_repo.of_case(session, case.id)
+    whistles = await whistle_service.whistles_of_case(session, case.id)
     if body.level or body.tier:
         base = domain.rules.grade(await facts_for(session, case, len(whistles)))
         level = body.level or case.level or base.level

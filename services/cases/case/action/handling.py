@@ -26,11 +26,10 @@ from services.cases.case.action.transition import transition
 from services.cases.case.domain import CaseDomain, facts_for, grade_record
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
-from services.cases.deadline import repository as deadline_repo
 from services.cases.deadline import service as deadline_svc
 from services.cases.deadline.policy import parse_duration
 from services.cases.principal import actor_name
-from services.cases.whistle import repository as whistle_repo
+from services.cases.whistle import service as whistle_service
 from shared.auth import Principal
 
 # a whistle no longer working on the case: a department may be whistled again, a new lead named
@@ -72,11 +71,11 @@ async def do_whistle(
     session: AsyncSession, domain: CaseDomain, p: Principal, case: CaseRow, body: bodies.WhistleBody, now: datetime
 ) -> None:
     codes = [d.code for d in body.departments]
-    known = await whistle_repo.departments(session, codes)
+    known = await whistle_service.whistleable_departments(session, codes)
     missing = [i for i, c in enumerate(codes) if c not in known or not reaches(p, case, known[c])]
     if missing:
         raise UnknownDepartments(missing)
-    current = await whistle_repo.of_case(session, case.id)
+    current = await whistle_service.whistles_of_case(session, case.id)
     active = {w.department_code for w in current if w.state not in FINISHED_WHISTLE}
     if any(c in active for c in codes):
         raise DepartmentAlreadyWorking(allowed_actions=allowed_actions(case.state))
@@ -95,7 +94,7 @@ async def do_whistle(
         }
         for d in body.departments
     ]
-    await whistle_repo.insert(session, rows)
+    await whistle_service.add_whistles(session, rows)
     first = case.state in ("graded", "returned")
     lead = next((d.code for d in body.departments if d.role == "lead"), case.responsible_unit)
     ack_due: dict[uuid.UUID, str | None] = {}
@@ -156,7 +155,7 @@ async def do_extend(
     session: AsyncSession, domain: CaseDomain, p: Principal, case: CaseRow, body: bodies.ExtendBody, now: datetime
 ) -> None:
     deadline = next(
-        (d for d in await deadline_repo.of_case(session, case.id, lock=True) if d.id == body.deadline_id), None
+        (d for d in await deadline_svc.deadlines_of_case(session, case.id, lock=True) if d.id == body.deadline_id), None
     )
     if deadline is None:
         raise DeadlineNotFound()
