@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,8 @@ from tests.support import (
     free_port,
 )
 
+TOKEN_REUSE_SECONDS = 600  # access tokens live 900 s (CasesSettings.access_token_ttl_seconds)
+
 
 @dataclass
 class System:
@@ -46,7 +49,7 @@ class System:
     services: dict[str, Served]
     http: httpx.AsyncClient
     settings: dict[str, Any]
-    _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict)
+    _tokens: dict[tuple[str, str | None], tuple[str, float]] = field(default_factory=dict)
 
     @property
     def intake_url(self) -> str:
@@ -84,14 +87,16 @@ class System:
 
     async def token(self, username: str, device_id: str | None = None, fresh: bool = False) -> str:
         key = (username, device_id)
-        if fresh or key not in self._tokens:
+        cached = self._tokens.get(key)
+        # a cached token is re-issued well before its 15 minutes are up (a slow run outlives it)
+        if fresh or cached is None or time.monotonic() - cached[1] > TOKEN_REUSE_SECONDS:
             body = {"grant_type": "password", "username": username, "password": DEMO_PASSWORD}
             if device_id:
                 body["device_id"] = device_id
             resp = await self.http.post(f"{self.cases_url}/v1/auth/token", data=body)
             assert resp.status_code == 200, resp.text
-            self._tokens[key] = resp.json()["access_token"]
-        return self._tokens[key]
+            cached = self._tokens[key] = (resp.json()["access_token"], time.monotonic())
+        return cached[0]
 
     async def auth(self, username: str, device_id: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(username, device_id)}"}
