@@ -41,7 +41,7 @@ from tests.support import (
     relay_of,
 )
 
-TOKEN_REUSE_SECONDS = 600
+TOKEN_REUSE_SECONDS = 600  # access tokens live 900 s (CasesSettings.access_token_ttl_seconds)
 
 
 @dataclass
@@ -89,15 +89,15 @@ class System:
     async def token(self, username: str, device_id: str | None = None, fresh: bool = False) -> str:
         key = (username, device_id)
         cached = self._tokens.get(key)
-        # access tokens live 15 minutes (wall clock, like the service's check): a slow run signs in again
+        # a cached token is re-issued well before its 15 minutes are up (a slow run outlives it)
         if fresh or cached is None or time.monotonic() - cached[1] > TOKEN_REUSE_SECONDS:
             body = {"grant_type": "password", "username": username, "password": DEMO_PASSWORD}
             if device_id:
                 body["device_id"] = device_id
             resp = await self.http.post(f"{self.cases_url}/v1/auth/token", data=body)
             assert resp.status_code == 200, resp.text
-            self._tokens[key] = (resp.json()["access_token"], time.monotonic())
-        return self._tokens[key][0]
+            cached = self._tokens[key] = (resp.json()["access_token"], time.monotonic())
+        return cached[0]
 
     async def auth(self, username: str, device_id: str | None = None) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(username, device_id)}"}
