@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
 from services.cases.case import repository as repo
-from services.cases.case.domain import CaseDomain, facts_for, grade_record
+from services.cases.case.domain import CaseDomain, grade_record
 from services.cases.case.exceptions import CaseNotFound, LeaderReadOnly, NoCaseScope
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
@@ -28,11 +28,9 @@ from services.cases.case.schemas import (
 from services.cases.db import outbox
 from services.cases.deadline import service as deadline_svc
 from services.cases.notice import service as notice_service
-from services.cases.notice.service import notice_out
 from services.cases.org import service as org_service
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
-from services.cases.subject.service import refresh_risk
 from services.cases.whistle import service as whistle_service
 from services.cases.whistle.schemas import WhistleOut
 from shared.auth import Principal
@@ -217,7 +215,7 @@ async def _receive(
     ]
     subject_ids = await subjects.match_parties(session, case_id, parties, report.grid, now)
     case = await repo.lock_case(session, case_id)
-    grade = grade_record(domain.rules.grade(await facts_for(session, case)))
+    grade = grade_record(domain.rules.grade(await subjects.grading_facts(session, case)))
     await repo.add_grade(session, case_id, now, grade, "system:rules", None)
     case = await repo.update_case(
         session,
@@ -230,7 +228,7 @@ async def _receive(
         inform_county=bool(grade["inform_county"]),
     )
     await deadline_svc.start(session, domain.deadlines, case, "received", now)
-    await refresh_risk(session, case, subject_ids, now)
+    await subjects.refresh_risk(session, case, subject_ids, now)
     linked = await subjects.linked_cases(session, subject_ids, case_id)
     if linked:
         await repo.add_timeline_entries(
@@ -336,7 +334,7 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
         allowed_actions=allowed_actions(row.state),
         deadlines=[deadline_out(d) for d in deadlines],
         whistles=[WhistleOut.of(w).model_dump() for w in whistles],
-        notices=[notice_out(n) for n in notices],
+        notices=[notice_service.notice_out(n) for n in notices],
         location=row.location,
         occurred_at=row.occurred_at,
         people_involved=row.people_involved,

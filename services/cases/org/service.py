@@ -16,7 +16,7 @@ from services.cases.identity.service import hash_secret, verify_secret
 from services.cases.org import repository as repo
 from services.cases.org.exceptions import OrgDocumentMalformed, OrgDocumentRejected, OrgDocumentUnreadable
 from services.cases.org.schemas import _LEVEL_ORDER, AreaNode, Counts, ImportResult, OrgDocument
-from services.cases.whistle.service import cancel_for_retired
+from services.cases.whistle import service as whistle_service
 from shared.clock import clock
 from shared.contracts.events import DIRECTORY_CHANGED
 from shared.outbox import Event, publish
@@ -142,7 +142,7 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
     ]
     result.departments = _counts(await repo.upsert_departments(session, dept_rows))
     # a retired department's open whistles end now, or their cases would wait on it for ever
-    await cancel_for_retired(session, [d.code for d in doc.departments if not d.active], now)
+    await whistle_service.cancel_for_retired(session, [d.code for d in doc.departments if not d.active], now)
 
     existing = await repo.password_hashes(session, [u.username for u in doc.users])
     user_rows = []

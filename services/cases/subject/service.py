@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
+from services.cases.case.models import CaseRow
+from services.cases.grading import GradingFacts
 from services.cases.notice import service as notices
 from services.cases.subject import repository as repo
 from services.cases.subject.repository import Party
@@ -105,4 +107,22 @@ async def list_subjects(
             for r in rows
         ],
         next_cursor=encode_cursor(rows[-1].updated_at, rows[-1].id) if more and rows else None,
+    )
+
+
+async def grading_facts(session: AsyncSession, case: CaseRow, departments_needed: int = 0) -> GradingFacts:
+    """What the grading rules weigh for a case: its own fields and its parties' history (earlier and open
+    cases, villages)."""
+    subject_ids = await of_case(session, case.id)
+    prior, open_ = await history(session, subject_ids, case.id)
+    return GradingFacts(
+        kind=case.kind,
+        category=case.category,
+        flags=list(case.flags or []),
+        people_involved=case.people_involved,
+        amount_cny=case.amount_cny,
+        party_prior_cases=prior,
+        party_open_cases=open_,
+        party_villages=await party_villages(session, case.id),
+        departments_needed=departments_needed,
     )

@@ -19,7 +19,6 @@ from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
-from services.cases.subject.service import refresh_risk
 from services.cases.task import service as tasks
 from services.cases.whistle import service as whistle_service
 from shared.auth import Principal
@@ -156,7 +155,7 @@ async def do_close(
         events=events,
         data={"whistles_cancelled": [str(w.id) for w in stopped]} if stopped else None,
     )
-    await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 
 async def do_merge(
@@ -198,7 +197,7 @@ async def do_merge(
     )
     # the moved reports' phones learn the surviving case, in order behind what they heard of the merged one
     await effects.tell_phones(session, target, moved, target.state, aggregate=str(case.id))
-    await refresh_risk(session, target, await subjects.of_case(session, target.id), now)
+    await subjects.refresh_risk(session, target, await subjects.of_case(session, target.id), now)
 
 
 async def do_reject(
@@ -217,7 +216,7 @@ async def do_reject(
         events=events,
         data={"whistles_cancelled": [str(w.id) for w in stopped]} if stopped else None,
     )
-    await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now)
 
 
 async def do_reopen(
@@ -232,4 +231,4 @@ async def do_reopen(
         )
     else:
         await deadline_svc.start(session, domain.deadlines, updated, "received", now)
-    await refresh_risk(session, case, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now)

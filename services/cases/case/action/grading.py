@@ -13,14 +13,13 @@ from services.cases.case import repository as repo
 from services.cases.case.action import schemas as bodies
 from services.cases.case.action.exceptions import AlreadyAtCounty
 from services.cases.case.action.transition import transition
-from services.cases.case.domain import TIER_UP, CaseDomain, facts_for, grade_record
+from services.cases.case.domain import TIER_UP, CaseDomain, grade_record
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
 from services.cases.grading.engine import TIER_OF_LEVEL
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
-from services.cases.subject.service import refresh_risk
 from services.cases.whistle import service as whistle_service
 from shared.auth import Principal
 
@@ -57,7 +56,7 @@ async def apply_grade(
             now,
             kinds=("major_report",),
         )
-    await refresh_risk(session, updated, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, updated, await subjects.of_case(session, case.id), now)
     return updated
 
 
@@ -66,7 +65,7 @@ async def do_grade(
 ) -> None:
     whistles = await whistle_service.whistles_of_case(session, case.id)
     if body.level or body.tier:
-        base = domain.rules.grade(await facts_for(session, case, len(whistles)))
+        base = domain.rules.grade(await subjects.grading_facts(session, case, len(whistles)))
         level = body.level or case.level or base.level
         tier = body.tier or TIER_OF_LEVEL[level][0]
         grade = {
@@ -78,7 +77,7 @@ async def do_grade(
             "inform_county": level == "major",
         }
     else:
-        grade = grade_record(domain.rules.grade(await facts_for(session, case, len(whistles))))
+        grade = grade_record(domain.rules.grade(await subjects.grading_facts(session, case, len(whistles))))
     updated = await apply_grade(session, domain, case, grade, actor_name(p), body.reason or body.note, now)
     events = (
         [("case.major", effects.case_payload(updated))] if grade["level"] == "major" and case.level != "major" else []

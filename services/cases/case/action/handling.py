@@ -23,12 +23,13 @@ from services.cases.case.action.exceptions import (
 )
 from services.cases.case.action.grading import apply_grade
 from services.cases.case.action.transition import transition
-from services.cases.case.domain import CaseDomain, facts_for, grade_record
+from services.cases.case.domain import CaseDomain, grade_record
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
 from services.cases.deadline.policy import parse_duration
 from services.cases.principal import actor_name
+from services.cases.subject import service as subjects
 from services.cases.whistle import service as whistle_service
 from shared.auth import Principal
 
@@ -132,7 +133,9 @@ async def do_whistle(
     if first:
         await deadline_svc.start(session, domain.deadlines, updated, "assigned", now)
     if len(current) + len(rows) >= 2 and (case.grade or {}).get("by") == "rules":
-        grade = grade_record(domain.rules.grade(await facts_for(session, updated, len(current) + len(rows))))
+        grade = grade_record(
+            domain.rules.grade(await subjects.grading_facts(session, updated, len(current) + len(rows)))
+        )
         if grade["level"] != case.level:
             await apply_grade(session, domain, updated, grade, "system:rules", "吹哨涉及多个部门，重新研判", now)
 
