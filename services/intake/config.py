@@ -11,11 +11,17 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     attachments_dir: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
-    attachment_types: str = "image/jpeg,image/png,image/webp,image/heic,image/heif,audio/mpeg,audio/mp4,audio/aac,audio/amr,audio/wav,audio/ogg,audio/webm"
+    attachment_types: str = (
+        "image/jpeg,image/png,image/webp,image/heic,image/heif,"
+        "audio/mpeg,audio/mp4,audio/aac,audio/amr,audio/wav,audio/ogg,audio/webm"
+    )
     push_max_items: int = 500
     snapshot_days: int = 90
     feed_retention_days: int = 60
     case_access_timeout_seconds: float = 2.0  # asking cases whether a department may see a case's photos
+    # LISTEN for feed growth (wakes long polls) needs a session of its own: behind PgBouncer in transaction
+    # mode point this straight at PostgreSQL; unset: DATABASE_URL
+    listen_database_url: str | None = None
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)

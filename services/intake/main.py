@@ -24,7 +24,7 @@ async def _startup(app: FastAPI) -> None:
     settings: IntakeSettings = app.state.settings
     app.state.cipher = PiiCipher(settings.pii_key, settings.pii_hash_key)
     app.state.relay = Relay(app.state.db, SCHEMA, "intake", {"cases": settings.cases_url}, settings.service_token)
-    app.state.notifier = FeedNotifier(app.state.db.url)
+    app.state.notifier = FeedNotifier(settings.listen_database_url or app.state.db.url)
     app.state.notifier.start()
     app.state.case_access = CaseAccess(settings.cases_url, settings.service_token, settings.case_access_timeout_seconds)
 

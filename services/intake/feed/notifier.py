@@ -4,8 +4,10 @@ a waiting pull also re-reads on a short interval."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -13,10 +15,22 @@ from services.intake.feed.repository import FEED_CHANNEL
 
 log = logging.getLogger("intake.feed")
 
+LISTENER_NAME = "fengqiao-intake-feed"  # application_name of the LISTEN session (pg_stat_activity)
+
+# query parameters of SQLAlchemy's asyncpg dialect; asyncpg itself would send them as server settings
+_DIALECT_PARAMS = frozenset({"prepared_statement_cache_size", "prepared_statement_name_func"})
+
+
+def listen_dsn(url: str) -> str:
+    """The asyncpg DSN of a `postgresql+asyncpg://` URL (the dialect's own parameters dropped)."""
+    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _DIALECT_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
 
 class FeedNotifier:
     def __init__(self, dsn: str) -> None:
-        self.dsn = dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self.dsn = listen_dsn(dsn)
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -27,35 +41,36 @@ class FeedNotifier:
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
         if self._conn is not None and not self._conn.is_closed():
             await self._conn.close()
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
-        for event in self._waiters.get(payload, ()):
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
+        for event in self._waiters.get(str(payload), ()):
             event.set()
 
     async def _listen_forever(self) -> None:
         while True:
             try:
-                self._conn = await asyncpg.connect(self.dsn, timeout=5)
+                lost = asyncio.Event()
+                self._conn = await asyncpg.connect(
+                    self.dsn, timeout=5, server_settings={"application_name": LISTENER_NAME}
+                )
+                self._conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await self._conn.add_listener(FEED_CHANNEL, self._on_notify)
-                while not self._conn.is_closed():
-                    await asyncio.sleep(5)
+                await lost.wait()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # reconnect after a database restart
                 log.warning("feed listener lost its connection: %s", type(exc).__name__)
             await asyncio.sleep(1)
 
-    async def wait(self, worker_id: str, timeout: float) -> None:
+    async def wait(self, worker_id: str, max_wait: float) -> None:
         event = asyncio.Event()
         self._waiters[worker_id].add(event)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), max_wait)
         except TimeoutError:
             pass
         finally:
