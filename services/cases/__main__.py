@@ -1,4 +1,5 @@
-"""`python -m services.cases` runs the service; `python -m services.cases import-org FILE` loads an org document."""
+"""`python -m services.cases` runs the service; `python -m services.cases worker` runs its periodic jobs alone
+(for web replicas with RUN_JOBS=false); `python -m services.cases import-org FILE` loads an org document."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ async def _import_org(path: str) -> None:
     settings = get_settings()
     db = Database(settings.resolved_database_url(), 2, "fengqiao-cases-cli")
     try:
-        raw = Path(path).read_bytes()
+        raw = await asyncio.to_thread(Path(path).read_bytes)
         ctype = "application/json" if path.endswith(".json") else "application/yaml"
         doc = service.parse_document(raw, ctype)
         async with db.unit_of_work() as session:
             result = await service.import_org(session, doc, PiiCipher(settings.pii_key, settings.pii_hash_key))
-        print(result.model_dump_json(indent=2))
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     finally:
         await db.dispose()
 
@@ -30,22 +31,21 @@ async def _import_org(path: str) -> None:
 def main(argv: list[str]) -> int:
     if len(argv) >= 1 and argv[0] == "import-org":
         if len(argv) != 2:
-            print("usage: python -m services.cases import-org FILE", file=sys.stderr)
+            sys.stderr.write("usage: python -m services.cases import-org FILE\n")
             return 2
         from shared.errors import Problem
 
         try:
             asyncio.run(_import_org(argv[1]))
         except Problem as exc:
-            print(f"{exc.detail}", file=sys.stderr)
+            sys.stderr.write(f"{exc.detail}\n")
             for err in exc.errors or []:
-                print(f"  {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+                sys.stderr.write(f"  {'.'.join(map(str, err['loc']))}: {err['msg']}\n")
             return 1
         return 0
-    from shared.serve import serve
+    from shared.serve import main as serve_main
 
-    serve("cases", get_settings())
-    return 0
+    return serve_main("cases", get_settings(), argv)
 
 
 if __name__ == "__main__":
