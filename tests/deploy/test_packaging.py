@@ -27,6 +27,7 @@ DATA_FILES = [
     "services/cases/deadline/policy.yaml",
     "services/notify/rule/rules.yaml",
     "migrations/env.py",
+    "migrations/__main__.py",
     "migrations/script.py.mako",
     "shared/static/docs/swagger-ui-bundle.js",
     "shared/static/docs/swagger-ui.css",
@@ -144,3 +145,8 @@ def test_installed_wheel_runs_without_the_source_tree(wheel: Path, tmp_path: Pat
     from shared.app import alembic_head
 
     assert done.stdout.split() == ["head", str(alembic_head())]
+    # the image migrates with `python -m migrations upgrade head`: the installed tree, no alembic.ini
+    heads = subprocess.run(
+        [sys.executable, "-m", "migrations", "heads"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert heads.returncode == 0 and heads.stdout.split() == [str(alembic_head()), "(head)"], heads.stderr[-2000:]
