@@ -4,13 +4,15 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench migrate clean
+.PHONY: install run test lint format bench migrate clean lock system-packages
 
-$(STAMP): pyproject.toml
+# Exactly the versions in requirements.lock (`make lock` regenerates it), then the project itself.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -18,8 +20,26 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) deploy/run.py
 
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m pytest
+
+# Debian's pgbouncer for tests/deploy/test_pgbouncer.py. Installed when running as root with apt-get (CI);
+# elsewhere the test is skipped with this message (and fails instead when CI is set).
+system-packages:
+	@if command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer; \
+	else echo "pgbouncer is not installed and cannot be installed here (needs root and apt-get):" \
+		"tests/deploy/test_pgbouncer.py will be skipped"; fi
+
+# Regenerate requirements.lock from pyproject.toml (newest versions that satisfy it) in a throwaway venv.
+lock:
+	rm -rf var/lock-venv
+	$(PYTHON) -m venv var/lock-venv
+	var/lock-venv/bin/pip install -q pip-tools
+	var/lock-venv/bin/pip-compile --quiet --upgrade --strip-extras --extra test --no-emit-index-url \
+		--no-emit-find-links --output-file requirements.lock pyproject.toml
+	rm -rf var/lock-venv
 
 # The toolchain guards the code (pyproject.toml configures it): formatting, lint rules, types.
 lint: $(STAMP)

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import KeySet
 from shared.db import Database
+from shared.docs import ASSETS_PATH, install_docs
 from shared.errors import (
     PROBLEM_MEDIA_TYPE,
     UNSTORABLE_TEXT_ERRORS,
@@ -30,18 +31,14 @@ from shared.errors import (
 )
 from shared.logging import configure_logging, request_id_var
 from shared.scheduling import Tick, Ticker
+from shared.schema_version import MigrationTree, SchemaState
 from shared.settings import PROJECT_ROOT, ServiceSettings
 
 log = logging.getLogger("shared.app")
 
 
 def alembic_head() -> str | None:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
-    return ScriptDirectory.from_config(cfg).get_current_head()
+    return MigrationTree.load(PROJECT_ROOT / "migrations").head
 
 
 @dataclass
@@ -152,7 +149,7 @@ class RequestFrame:
                     extra_body={"errors": [{"loc": ["query"], "msg": detail, "type": "string_unstorable"}]},
                 )
                 return
-            if starting and path not in ALWAYS_OPEN:
+            if starting and path not in ALWAYS_OPEN and not path.startswith(ASSETS_PATH + "/"):
                 # still starting (e.g. the database was away at boot): nothing may run half set up
                 await _send_problem(
                     send_wrapper, 503, "starting", "服务正在启动，请稍后重试", str(starting), {"retry-after": "2"}
@@ -332,6 +329,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from vendored assets, not from a CDN
+        redoc_url=None,
         responses={
             401: {
                 "description": "未认证",
@@ -347,7 +346,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     app.state.service_name = spec.name
     metrics = _Metrics()
     app.state.metrics = metrics
-    app.state.head = alembic_head()
+    app.state.migrations = MigrationTree.load(PROJECT_ROOT / "migrations")
+    app.state.head = app.state.migrations.head
     install_problem_handlers(app)
     app.add_middleware(ETagMiddleware)
     app.add_middleware(
@@ -364,7 +364,9 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         return {"status": "ok", "service": spec.name}
 
     @health.get(
-        "/readyz", summary="Database reachable and schema at head", responses={503: {"description": "not ready"}}
+        "/readyz",
+        summary="Database reachable and schema at (or, mid-rollout, ahead of) this code's head",
+        responses={503: {"description": "not ready"}},
     )
     async def readyz(request: Request) -> JSONResponse:
         try:
@@ -376,7 +378,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
                 media_type=PROBLEM_MEDIA_TYPE,
                 headers={"Retry-After": "2"},
             )
-        if version != request.app.state.head:
+        if request.app.state.migrations.state_of(version) is SchemaState.BEHIND:
             return JSONResponse(
                 problem_body(
                     503, "not_ready", "服务未就绪", f"数据库结构版本 {version}，应为 {request.app.state.head}"
@@ -400,6 +402,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(health)
+    install_docs(app)
     for router in spec.routers:
         app.include_router(router)
     _add_problem_schema(app, spec.extra_schemas)

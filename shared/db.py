@@ -7,9 +7,11 @@ inbox.py): outside them, repositories, models and migrations, nothing imports SQ
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
@@ -29,18 +31,35 @@ def service_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
+def behind_transaction_pooler(url: str) -> bool:
+    """`?prepared_statement_cache_size=0` in DATABASE_URL says: PgBouncer in transaction mode (deploy/README.md)."""
+    return parse_qs(urlsplit(url).query).get("prepared_statement_cache_size") == ["0"]
+
+
+# Behind a transaction pooler consecutive transactions of one client run on different server sessions, and
+# one server session serves many clients: statements are prepared afresh each time (no cache) under names
+# unique across clients (asyncpg would number them __asyncpg_stmt_1__… per client, and they would collide).
+POOLER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: f"__asyncpg_{uuid.uuid4().hex}__",
+}
+
+
 class Database:
     """One engine and session factory per service process (built in the app lifespan, never at import)."""
 
     def __init__(self, url: str, pool_size: int = 10, application_name: str = "fengqiao") -> None:
         self.url = url
+        connect_args: dict[str, Any] = {"server_settings": {"application_name": application_name}, "timeout": 5}
+        if behind_transaction_pooler(url):
+            connect_args |= POOLER_CONNECT_ARGS
         self.engine: AsyncEngine = create_async_engine(
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_pre_ping=True,
             pool_recycle=1800,
-            connect_args={"server_settings": {"application_name": application_name}, "timeout": 5},
+            connect_args=connect_args,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
 

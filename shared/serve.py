@@ -1,4 +1,5 @@
-"""Run one service under uvicorn: `python -m services.<name>`.
+"""Run one service under uvicorn: `python -m services.<name>`; `python -m services.<name> worker` runs its job
+worker (the same app with RUN_JOBS on, one process), for deployments whose web replicas set RUN_JOBS=false.
 
 `WORKERS` (default 1) starts that many processes on one port (uvicorn's supervisor). Every process
 serves requests and may run the periodic jobs: each job claims its rows with `FOR UPDATE SKIP
@@ -10,6 +11,7 @@ environment, as are the generated dev secrets.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import uvicorn
@@ -29,3 +31,17 @@ def serve(service: str, settings: Any) -> None:
     os.environ.setdefault("PII_KEY", settings.pii_key)
     os.environ.setdefault("PII_HASH_KEY", settings.pii_hash_key)
     uvicorn.run(f"services.{service}.main:create_app", factory=True, workers=workers, **common)
+
+
+def main(service: str, settings: Any, argv: list[str]) -> int:
+    """The command line of `python -m services.<name> [worker]`."""
+    if argv == ["worker"]:
+        # The ticks (relay, sweeps, deliveries, digests) in one process. It answers /healthz, /readyz and
+        # /metrics on PORT like a web replica, but no load balancer sends it traffic.
+        settings.run_jobs = True
+        settings.workers = 1
+    elif argv:
+        sys.stderr.write(f"usage: python -m services.{service} [worker]\n")
+        return 2
+    serve(service, settings)
+    return 0

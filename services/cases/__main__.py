@@ -1,4 +1,5 @@
-"""`python -m services.cases` runs the service; `python -m services.cases import-org FILE` loads an org document."""
+"""`python -m services.cases` runs the service; `python -m services.cases worker` runs its periodic jobs alone
+(for web replicas with RUN_JOBS=false); `python -m services.cases import-org FILE` loads an org document."""
 
 from __future__ import annotations
 
@@ -42,10 +43,9 @@ def main(argv: list[str]) -> int:
                 sys.stderr.write(f"  {'.'.join(map(str, err['loc']))}: {err['msg']}\n")
             return 1
         return 0
-    from shared.serve import serve
+    from shared.serve import main as serve_main
 
-    serve("cases", get_settings())
-    return 0
+    return serve_main("cases", get_settings(), argv)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,9 @@ class IntakeSettings(ServiceSettings):
     snapshot_days: int = 90
     feed_retention_days: int = 60
     case_access_timeout_seconds: float = 2.0  # asking cases whether a department may see a case's photos
+    # LISTEN for feed growth (wakes long polls) needs a session of its own: behind PgBouncer in transaction
+    # mode point this straight at PostgreSQL; unset: DATABASE_URL
+    listen_database_url: str | None = None
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)

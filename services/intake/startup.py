@@ -29,7 +29,7 @@ def build_context(db: Database, settings: IntakeSettings) -> IntakeContext:
         settings=settings,
         cipher=PiiCipher(settings.pii_key, settings.pii_hash_key),
         relay=Relay(db, SCHEMA, "intake", {"cases": settings.cases_url}, settings.service_token),
-        notifier=FeedNotifier(db.url),
+        notifier=FeedNotifier(settings.listen_database_url or db.url),
         store=attachment_store(settings),
         upload_policy=UploadPolicy.from_settings(settings),
         case_access=CaseAccessClient(settings.cases_url, settings.service_token, settings.case_access_timeout_seconds),

@@ -8,12 +8,25 @@ import contextlib
 import functools
 import logging
 from collections import defaultdict
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 from services.intake.feed.repository import FEED_CHANNEL
 
 log = logging.getLogger("intake.feed")
+
+LISTENER_NAME = "fengqiao-intake-feed"  # application_name of the LISTEN session (pg_stat_activity)
+
+# query parameters of SQLAlchemy's asyncpg dialect; asyncpg itself would send them as server settings
+_DIALECT_PARAMS = frozenset({"prepared_statement_cache_size", "prepared_statement_name_func"})
+
+
+def listen_dsn(url: str) -> str:
+    """The asyncpg DSN of a `postgresql+asyncpg://` URL (the dialect's own parameters dropped)."""
+    parts = urlsplit(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in _DIALECT_PARAMS]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def _set_when_closed(event: asyncio.Event, _conn: object) -> None:
@@ -22,7 +35,7 @@ def _set_when_closed(event: asyncio.Event, _conn: object) -> None:
 
 class FeedNotifier:
     def __init__(self, dsn: str) -> None:
-        self.dsn = dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self.dsn = listen_dsn(dsn)
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -45,7 +58,9 @@ class FeedNotifier:
     async def _listen_forever(self) -> None:
         while True:
             try:
-                self._conn = await asyncpg.connect(self.dsn, timeout=5)
+                self._conn = await asyncpg.connect(
+                    self.dsn, timeout=5, server_settings={"application_name": LISTENER_NAME}
+                )
                 lost = asyncio.Event()
                 self._conn.add_termination_listener(functools.partial(_set_when_closed, lost))
                 await self._conn.add_listener(FEED_CHANNEL, self._on_notify)
