@@ -17,7 +17,6 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -35,20 +34,15 @@ import pytest_asyncio
 from aiohttp import web
 from alembic import command
 from alembic.config import Config
-from factories import report
 from sqlalchemy.engine import make_url
 from standardwebhooks import Webhook
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-PASSWORD = "demo-pass-1"
+from tests.intake.factories import report
+from tests.support import DEMO_PASSWORD as PASSWORD
+from tests.support import ROOT, free_port
+
 SERVICES = ("cases", "intake", "notify")
 WEB_REPLICAS = 2
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def pgbouncer_binary() -> str:
