@@ -12,6 +12,8 @@ from services.cases.deadline.router import router as deadline_router
 from services.cases.events import HANDLERS
 from services.cases.identity.router import router as identity_router
 from services.cases.org.router import router as org_router
+from services.cases.stats.router import page_router as dashboard_router
+from services.cases.stats.router import router as stats_router
 from services.cases.whistle.router import router as whistle_router
 from shared.inbox import events_router, outbox_admin_router
 
@@ -27,6 +29,8 @@ def routers() -> list[APIRouter]:
         calendar_router,
         digest_router,
         access_router,
+        stats_router,
+        dashboard_router,
         events_router(inbox, HANDLERS),
         outbox_admin_router(SCHEMA),
     ]

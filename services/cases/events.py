@@ -10,8 +10,9 @@ from services.cases.case import repository as case_repo
 from services.cases.case import task_repository as task_repo
 from services.cases.case.actions import complete_revisit
 from services.cases.case.service import create_from_report
+from services.cases.stats import service as stats
 from shared.clock import clock
-from shared.contracts.events import FOLLOWUP_SUBMITTED, REPORT_SUBMITTED, ReportSubmitted
+from shared.contracts.events import FOLLOWUP_SUBMITTED, PATROLS_COUNTED, REPORT_SUBMITTED, ReportSubmitted
 from shared.inbox import EventIn
 
 log = logging.getLogger("cases.events")
@@ -78,4 +79,13 @@ async def on_followup_submitted(session: Any, event: EventIn, ctx: Any) -> None:
         )
 
 
-HANDLERS = {REPORT_SUBMITTED: on_report_submitted, FOLLOWUP_SUBMITTED: on_followup_submitted}
+async def on_patrols_counted(session: Any, event: EventIn, ctx: Any) -> None:
+    """Patrol reports (巡查日志) are counted, not made into cases: one batch per push."""
+    await stats.count_patrols(session, event.payload)
+
+
+HANDLERS = {
+    REPORT_SUBMITTED: on_report_submitted,
+    FOLLOWUP_SUBMITTED: on_followup_submitted,
+    PATROLS_COUNTED: on_patrols_counted,
+}

@@ -18,6 +18,7 @@ from services.cases.deadline import repository as deadline_repo
 from services.cases.deadline import service as clocks_svc
 from services.cases.deadline.policy import parse_duration
 from services.cases.grading.engine import TIER_OF_LEVEL
+from services.cases.mediator import service as mediator_register
 from services.cases.subject import repository as subjects
 from services.cases.subject.service import refresh_risk
 from services.cases.whistle import repository as whistle_repo
@@ -395,12 +396,14 @@ async def do_resolve(
             "牵头部门尚未报告办结，不能办结案件",
             allowed_actions=[a for a in allowed_actions(case.state) if a != "resolve"],
         )
+    await mediator_register.check_codes(session, body.mediators, ("body", "mediators"))
     await clocks_svc.meet(session, domain.clocks, case.id, ("resolve",), actor_name(p), now)
     await clocks_svc.cancel(session, case.id, "案件已办结", now, kinds=CLOSING_KINDS)
     resolution = {
         "outcome": body.outcome,
         "note": body.note,
         "mediator": body.mediator,
+        "mediators": body.mediators,
         "at": now.isoformat(),
         "by": actor_name(p),
     }

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from services.cases.db import outbox
 from services.cases.identity.service import hash_secret, verify_secret
+from services.cases.mediator import service as mediators
 from services.cases.org import repository as repo
 from services.cases.org.schemas import _LEVEL_ORDER, AreaNode, Counts, ImportResult, OrgDocument
 from services.cases.whistle.retire import cancel_for_retired
@@ -83,7 +84,9 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
     codes = [a["code"] for a in areas]
     if len(set(codes)) != len(codes):
         errors.append({"loc": ["body", "areas"], "msg": "区域编码重复", "type": "duplicate"})
-    referenced = {d.area for d in doc.departments} | {c for u in doc.users for c in u.areas}
+    referenced = (
+        {d.area for d in doc.departments} | {c for u in doc.users for c in u.areas} | {m.area for m in doc.mediators}
+    )
     known = set(codes) | await repo.known_codes(session, "areas", sorted(referenced - set(codes)))
     dept_codes = {d.code for d in doc.departments}
     dept_refs = {u.department for u in doc.users if u.department} | {c.department for c in doc.clients}
@@ -118,6 +121,7 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
                     "type": "unknown_department",
                 }
             )
+    errors += mediators.area_errors(doc.mediators, known)
     if errors:
         raise Unprocessable("机构文件存在错误，未导入任何内容", errors=errors)
 
@@ -179,6 +183,8 @@ async def import_org(session: Any, doc: OrgDocument, cipher: PiiCipher) -> Impor
         )
     result.clients = Counts(**dict(zip(("created", "updated"), await repo.upsert_clients(session, client_rows))))
 
+    created, updated = await mediators.import_register(session, doc.mediators, now)
+    result.mediators = Counts(created=created, updated=updated)
     await publish_directory(session)
     return result
 
