@@ -53,10 +53,8 @@ RETURNS TABLE(gtype text, gcode text, day date, metric text) LANGUAGE sql IMMUTA
     UNION ALL SELECT received_day, 'res_den' FROM concluded WHERE yes
     UNION ALL SELECT received_day, 'res_num' FROM concluded
       WHERE yes AND outcome IN ('mediated', 'judicial_confirmation', 'administrative', 'withdrawn')
-    UNION ALL SELECT received_day, 'med_den' FROM concluded
-      WHERE yes AND outcome IN ('mediated', 'judicial_confirmation', 'mediation_failed')
-    UNION ALL SELECT received_day, 'med_num' FROM concluded
-      WHERE yes AND outcome IN ('mediated', 'judicial_confirmation')
+    UNION ALL SELECT received_day, 'med_den' WHERE outcome IN ('mediated', 'judicial_confirmation', 'mediation_failed')
+    UNION ALL SELECT received_day, 'med_num' WHERE outcome IN ('mediated', 'judicial_confirmation')
     UNION ALL SELECT closed_day, 'closed' WHERE state = 'closed' AND closed_day IS NOT NULL
     UNION ALL SELECT closed_day, 'kept' WHERE state = 'closed' AND closed_day IS NOT NULL
       AND cases.stats_tier_rank(tier) <= cases.stats_tier_rank(COALESCE(initial_tier, tier))
