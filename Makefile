@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format bench migrate clean
+.PHONY: install run test lint format bench migrate clean browser-deps
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is required")'
@@ -18,8 +18,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(PY) deploy/run.py
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(PY) -m pytest
+
+# The dashboard's browser test drives Debian's headless Chromium through chromium-driver (selenium is in the
+# test extras). Installed here when missing and we may (root, or passwordless sudo); CI runs as root.
+browser-deps:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium chromium-driver fonts-wqy-microhei; \
+	  elif sudo -n true 2>/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q chromium chromium-driver fonts-wqy-microhei; \
+	  else echo "browser-deps: install chromium and chromium-driver (apt-get install chromium chromium-driver)" >&2; fi; }
 
 # The toolchain guards the code (pyproject.toml configures it): formatting, lint rules, types.
 lint: $(STAMP)

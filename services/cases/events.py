@@ -10,7 +10,7 @@ from services.cases.case import repository as case_repo
 from services.cases.case import task_repository as task_repo
 from services.cases.case.actions import complete_revisit
 from services.cases.case.service import create_from_report
-from services.cases.stats import service as stats
+from services.cases.stats import recording as stats
 from shared.clock import clock
 from shared.contracts.events import FOLLOWUP_SUBMITTED, PATROLS_COUNTED, REPORT_SUBMITTED, ReportSubmitted
 from shared.inbox import EventIn

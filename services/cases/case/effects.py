@@ -8,7 +8,7 @@ from typing import Any
 
 from services.cases.case import repository as repo
 from services.cases.db import outbox
-from services.cases.stats import service as stats
+from services.cases.stats import recording as stats
 from shared.contracts.events import REPORT_STATUS
 from shared.outbox import Event, publish
 

@@ -71,7 +71,11 @@ def scope_of(principal: Principal) -> dict[str, Any]:
 
 
 async def create_from_report(
-    session: Any, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None
+    session: Any,
+    report: ReportSubmitted,
+    domain: CaseDomain | None = None,
+    cipher: PiiCipher | None = None,
+    channel: str = "grid",
 ) -> uuid.UUID | None:
     """One case per case-making report; a redelivered report makes nothing new."""
     report_id = uuid.UUID(report.report_id)
@@ -100,6 +104,7 @@ async def create_from_report(
             "location": report.location,
             "attachments": report.attachments,
             "occurred_at": datetime.fromisoformat(report.occurred_at) if report.occurred_at else None,
+            "channel": channel,
             "now": now,
         },
         china_date_str(now),

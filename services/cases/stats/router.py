@@ -20,7 +20,7 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"])
 page_router = APIRouter(tags=["dashboard"])
 
 STATIC = Path(__file__).with_name("static")
-ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css", "echarts.min.js": "text/javascript"}
+ASSETS = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
 AreaParam = Annotated[str | None, Query(max_length=40, description="an area code (default: the caller's areas)")]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 POLLED: dict[int | str, dict[str, Any]] = {304: {"description": "not modified since the ETag sent in If-None-Match"}}

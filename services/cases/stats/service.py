@@ -335,27 +335,3 @@ def subsidies_csv(out: SubsidiesOut) -> str:
     writer.writerow([])
     writer.writerow(["补贴标准（元/件）", *(f"{LEVEL_ZH[lv]} {out.policy[lv]}" for lv in LEVELS)])
     return "\ufeff" + buf.getvalue()
-
-
-# --- recording as things happen --------------------------------------------------------------------------
-
-
-async def on_case_recorded(session: AsyncSession, case: Any, action: str, actor: str, now: datetime) -> None:
-    """Called for every case change's timeline entry: a revisit is kept as its own record (the rest of the
-    figures follow the case and clock rows through their triggers)."""
-    if action == "revisit" and getattr(case, "satisfaction", None):
-        await repo.add_revisit(session, case.id, now, case.satisfaction, actor)
-
-
-async def count_patrols(session: AsyncSession, payload: dict[str, Any]) -> None:
-    """A batch of patrol counts from intake (巡查日志: worker, grid, day, n)."""
-    rows = [
-        {"worker_id": str(c["worker_id"]), "grid": str(c["grid"]), "day": str(c["day"]), "n": int(c["n"])}
-        for c in payload.get("counts") or []
-        if c.get("worker_id") and c.get("grid") and c.get("day") and int(c.get("n") or 0) > 0
-    ]
-    await repo.add_patrols(session, rows)
-
-
-async def rebuild(session: AsyncSession) -> None:
-    await repo.rebuild(session)
