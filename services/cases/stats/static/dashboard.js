@@ -167,7 +167,7 @@ function bars(el, counts, names) {
 
 function drawTrend(days) {
   const W = 640, H = 220, L = 34, R = 40, T = 14, B = 26;
-  const max = Math.max(1, ...days.map((d) => Math.max(d.received, d.closed)));
+  const max = Math.max(4, Math.ceil(Math.max(...days.map((d) => Math.max(d.received, d.closed))) / 4) * 4);
   const x = (i) => L + (i * (W - L - R)) / Math.max(1, days.length - 1);
   const y = (v) => T + (H - T - B) * (1 - v / max);
   const yr = (r) => T + (H - T - B) * (1 - r);
