@@ -19,6 +19,14 @@ S = "cases"
 
 # --- the keys a row contributes to (scalar arguments, so triggers and the rebuild share them) ---------
 FUNCTIONS = r"""
+CREATE FUNCTION cases.stats_tx() RETURNS bigint LANGUAGE sql VOLATILE AS
+$$ SELECT pg_current_xact_id()::text::bigint $$;
+
+-- once per transaction: a marker row whose deferred trigger moves the staged deltas into the rollups at commit
+CREATE FUNCTION cases.stats_mark() RETURNS void LANGUAGE sql AS $$
+  INSERT INTO cases.stats_staged_marks (txid) VALUES (cases.stats_tx()) ON CONFLICT DO NOTHING
+$$;
+
 CREATE FUNCTION cases.stats_day(ts timestamptz) RETURNS date LANGUAGE sql STABLE AS
 $$ SELECT (ts AT TIME ZONE 'Asia/Shanghai')::date $$;
 
@@ -99,15 +107,16 @@ LANGUAGE sql STABLE AS $$
   SELECT 'overdue', 'a', a, NULL::date, NULL::timestamptz, NULL, NULL FROM unnest(path) AS a WHERE owed_breached
 $$;
 
--- apply the signed keys of a clock (old row -1, new row +1, in one statement; nothing when they cancel)
+-- stage the signed keys of a clock (old row -1, new row +1; nothing when they cancel); the rollups take them
+-- at commit (stats_flush), so a transaction locks rollup rows only then, once, in key order
 CREATE FUNCTION cases.stats_apply_deadline(keys jsonb, s smallint) RETURNS void LANGUAGE sql AS $$
   WITH k AS (
     SELECT x.sign, d.* FROM jsonb_to_recordset(keys) AS x(sign int, path text[], department text, kind text,
              outcome text, due_minute timestamptz, owed_breached boolean),
          LATERAL cases.stats_deadline_keys(x.path, x.department, x.kind, x.outcome, x.due_minute, x.owed_breached) d
   ), sla AS (
-    INSERT INTO cases.stats_sla AS t (gtype, gcode, day, kind, slot, on_time, late, breached, pending)
-    SELECT gtype, gcode, day, kind, s,
+    INSERT INTO cases.stats_staged_sla (txid, gtype, gcode, day, kind, slot, on_time, late, breached, pending)
+    SELECT cases.stats_tx(), gtype, gcode, day, kind, s,
            COALESCE(sum(sign) FILTER (WHERE outcome = 'on_time'), 0),
            COALESCE(sum(sign) FILTER (WHERE outcome = 'late'), 0),
            COALESCE(sum(sign) FILTER (WHERE outcome = 'breached'), 0),
@@ -117,34 +126,22 @@ CREATE FUNCTION cases.stats_apply_deadline(keys jsonb, s smallint) RETURNS void 
         OR COALESCE(sum(sign) FILTER (WHERE outcome = 'late'), 0) <> 0
         OR COALESCE(sum(sign) FILTER (WHERE outcome = 'breached'), 0) <> 0
         OR COALESCE(sum(sign) FILTER (WHERE outcome = 'pending'), 0) <> 0)
-    ON CONFLICT (gtype, gcode, day, kind, slot) DO UPDATE SET on_time = t.on_time + excluded.on_time,
-      late = t.late + excluded.late, breached = t.breached + excluded.breached, pending = t.pending + excluded.pending
-    RETURNING t.gtype, t.gcode
+    RETURNING gtype, gcode
   ), pend AS (
-    INSERT INTO cases.stats_pending AS t (gtype, gcode, due_minute, kind, n)
-    SELECT gtype, gcode, due_minute, kind, sum(sign) FROM k WHERE tbl = 'pending'
+    INSERT INTO cases.stats_staged_pending (txid, gtype, gcode, due_minute, kind, n)
+    SELECT cases.stats_tx(), gtype, gcode, due_minute, kind, sum(sign) FROM k WHERE tbl = 'pending'
     GROUP BY gtype, gcode, due_minute, kind HAVING sum(sign) <> 0
-    ON CONFLICT (gtype, gcode, due_minute, kind) DO UPDATE SET n = t.n + excluded.n
-    RETURNING t.gtype, t.gcode, t.due_minute, t.kind, t.n
+    RETURNING gtype, gcode
   ), od AS (
-    INSERT INTO cases.stats_counts AS t (area_code, dim, value, slot, n)
-    SELECT gcode, 'overdue', '', s, sum(sign) FROM k WHERE tbl = 'overdue' GROUP BY gcode HAVING sum(sign) <> 0
-    ON CONFLICT (area_code, dim, value, slot) DO UPDATE SET n = t.n + excluded.n
-    RETURNING 'a'::text AS gtype, t.area_code AS gcode
+    INSERT INTO cases.stats_staged_counts (txid, area_code, dim, value, slot, n)
+    SELECT cases.stats_tx(), gcode, 'overdue', '', s, sum(sign) FROM k WHERE tbl = 'overdue'
+    GROUP BY gcode HAVING sum(sign) <> 0
+    RETURNING 'a'::text AS gtype, area_code AS gcode
   )
-  INSERT INTO cases.stats_versions AS v (key, slot, version)
-  SELECT key, s, nextval('cases.stats_version_seq')
-  FROM (SELECT DISTINCT gtype || ':' || gcode AS key FROM (
-          SELECT * FROM sla UNION ALL SELECT gtype, gcode FROM pend UNION ALL SELECT * FROM od) ch) x
-  ON CONFLICT (key, slot) DO UPDATE SET version = excluded.version;
-  -- a minute no clock is pending in any more leaves no row behind (overdue reads scan the past minutes)
-  DELETE FROM cases.stats_pending t
-  USING jsonb_to_recordset(keys) AS x(sign int, path text[], department text, kind text, outcome text,
-          due_minute timestamptz),
-        LATERAL (SELECT 'a'::text AS gtype, unnest(x.path) AS gcode
-                 UNION ALL SELECT 'd', x.department WHERE x.department IS NOT NULL) g
-  WHERE x.sign = -1 AND x.outcome = 'pending' AND t.gtype = g.gtype AND t.gcode = g.gcode
-    AND t.due_minute = x.due_minute AND t.kind = x.kind AND t.n = 0;
+  INSERT INTO cases.stats_staged_versions (txid, key, slot)
+  SELECT DISTINCT cases.stats_tx(), gtype || ':' || gcode, s FROM (
+    SELECT * FROM sla UNION ALL SELECT * FROM pend UNION ALL SELECT * FROM od) ch;
+  SELECT cases.stats_mark();
 $$;
 
 CREATE FUNCTION cases.stats_deadline_json(d cases.deadlines, path text[], sign int) RETURNS jsonb
@@ -203,44 +200,37 @@ CREATE FUNCTION cases.stats_apply_case(keys jsonb, s smallint) RETURNS void LANG
       initial_tier text, kind text, category text, channel text, outcome text, received_day date, closed_day date,
       resolution jsonb)
   ), cnt AS (
-    INSERT INTO cases.stats_counts AS t (area_code, dim, value, slot, n)
-    SELECT k.area_code, k.dim, k.value, s, sum(x.sign)
+    INSERT INTO cases.stats_staged_counts (txid, area_code, dim, value, slot, n)
+    SELECT cases.stats_tx(), k.area_code, k.dim, k.value, s, sum(x.sign)
     FROM x, LATERAL cases.stats_case_count_keys(x.path, x.state, x.level, x.tier, x.kind, x.category, x.channel) k
     GROUP BY k.area_code, k.dim, k.value HAVING sum(x.sign) <> 0
-    ON CONFLICT (area_code, dim, value, slot) DO UPDATE SET n = t.n + excluded.n
-    RETURNING 'a'::text AS gtype, t.area_code AS gcode
+    RETURNING 'a'::text AS gtype, area_code AS gcode
   ), dk AS (
     SELECT k.gtype, k.gcode, k.day, k.metric, sum(x.sign) AS n
     FROM x, LATERAL cases.stats_case_day_keys(x.path, x.unit, x.state, x.outcome, x.received_day, x.closed_day,
                                               x.tier, x.initial_tier) k
     GROUP BY 1, 2, 3, 4 HAVING sum(x.sign) <> 0
   ), days AS (
-    INSERT INTO cases.stats_case_days AS t (gtype, gcode, day, slot, received, res_den, res_num, med_den, med_num,
-                                            closed, kept)
-    SELECT gtype, gcode, day, s,
+    INSERT INTO cases.stats_staged_case_days (txid, gtype, gcode, day, slot, received, res_den, res_num, med_den,
+                                              med_num, closed, kept)
+    SELECT cases.stats_tx(), gtype, gcode, day, s,
       COALESCE(sum(n) FILTER (WHERE metric = 'received'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'res_den'), 0),
       COALESCE(sum(n) FILTER (WHERE metric = 'res_num'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'med_den'), 0),
       COALESCE(sum(n) FILTER (WHERE metric = 'med_num'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'closed'), 0),
       COALESCE(sum(n) FILTER (WHERE metric = 'kept'), 0)
     FROM dk GROUP BY gtype, gcode, day
-    ON CONFLICT (gtype, gcode, day, slot) DO UPDATE SET received = t.received + excluded.received,
-      res_den = t.res_den + excluded.res_den, res_num = t.res_num + excluded.res_num,
-      med_den = t.med_den + excluded.med_den, med_num = t.med_num + excluded.med_num,
-      closed = t.closed + excluded.closed, kept = t.kept + excluded.kept
-    RETURNING t.gtype, t.gcode
+    RETURNING gtype, gcode
   ), med AS (
-    INSERT INTO cases.stats_mediator_months AS t (month, mediator_code, level, shared_by, n)
-    SELECT k.month, k.mediator_code, k.level, k.shared_by, sum(x.sign)
+    INSERT INTO cases.stats_staged_mediator_months (txid, month, mediator_code, level, shared_by, n)
+    SELECT cases.stats_tx(), k.month, k.mediator_code, k.level, k.shared_by, sum(x.sign)
     FROM x, LATERAL cases.stats_case_mediator_keys(x.state, x.level, x.resolution) k
-    GROUP BY 1, 2, 3, 4 HAVING sum(x.sign) <> 0
-    ON CONFLICT (month, mediator_code, level, shared_by) DO UPDATE SET n = t.n + excluded.n
-    RETURNING 'm'::text AS gtype, t.month AS gcode
+    GROUP BY k.month, k.mediator_code, k.level, k.shared_by HAVING sum(x.sign) <> 0
+    RETURNING 'm'::text AS gtype, month AS gcode
   )
-  INSERT INTO cases.stats_versions AS v (key, slot, version)
-  SELECT key, s, nextval('cases.stats_version_seq')
-  FROM (SELECT DISTINCT gtype || ':' || gcode AS key FROM (
-          SELECT * FROM cnt UNION ALL SELECT * FROM days UNION ALL SELECT * FROM med) ch) y
-  ON CONFLICT (key, slot) DO UPDATE SET version = excluded.version
+  INSERT INTO cases.stats_staged_versions (txid, key, slot)
+  SELECT DISTINCT cases.stats_tx(), gtype || ':' || gcode, s FROM (
+    SELECT * FROM cnt UNION ALL SELECT * FROM days UNION ALL SELECT * FROM med) ch;
+  SELECT cases.stats_mark();
 $$;
 
 CREATE FUNCTION cases.stats_case_json(c cases.cases, sign int) RETURNS jsonb LANGUAGE sql STABLE AS $$
@@ -272,16 +262,76 @@ BEGIN
     UNION ALL SELECT 'd', c.responsible_unit FROM cases.cases c
       WHERE c.id = NEW.case_id AND c.responsible_unit IS NOT NULL
   ), up AS (
-    INSERT INTO cases.stats_case_days AS t (gtype, gcode, day, slot, rev_den, rev_num)
-    SELECT gtype, gcode, cases.stats_day(NEW.at), s, 1,
+    INSERT INTO cases.stats_staged_case_days (txid, gtype, gcode, day, slot, rev_den, rev_num)
+    SELECT cases.stats_tx(), gtype, gcode, cases.stats_day(NEW.at), s, 1,
            CASE WHEN NEW.satisfaction IN ('satisfied', 'basically_satisfied') THEN 1 ELSE 0 END FROM g
-    ON CONFLICT (gtype, gcode, day, slot) DO UPDATE SET rev_den = t.rev_den + excluded.rev_den,
-      rev_num = t.rev_num + excluded.rev_num
-    RETURNING t.gtype, t.gcode
+    RETURNING gtype, gcode
   )
+  INSERT INTO cases.stats_staged_versions (txid, key, slot)
+  SELECT DISTINCT cases.stats_tx(), gtype || ':' || gcode, s FROM up;
+  PERFORM cases.stats_mark();
+  RETURN NULL;
+END $$;
+
+-- At commit, the transaction's staged deltas go into the rollups: one statement per rollup, in a fixed table
+-- order and in key order, so two transactions never wait on each other's rollup rows in a cycle (no deadlock),
+-- and rollup rows stay locked only for the commit itself.
+CREATE FUNCTION cases.stats_flush() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  tx bigint := cases.stats_tx();
+  zeros jsonb;
+BEGIN
+  WITH d AS (DELETE FROM cases.stats_staged_counts WHERE txid = tx RETURNING *)
+  INSERT INTO cases.stats_counts AS t (area_code, dim, value, slot, n)
+  SELECT area_code, dim, value, slot, sum(n) FROM d GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (area_code, dim, value, slot) DO UPDATE SET n = t.n + excluded.n;
+
+  WITH d AS (DELETE FROM cases.stats_staged_pending WHERE txid = tx RETURNING *),
+  up AS (
+    INSERT INTO cases.stats_pending AS t (gtype, gcode, due_minute, kind, n)
+    SELECT gtype, gcode, due_minute, kind, sum(n) FROM d GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4
+    ON CONFLICT (gtype, gcode, due_minute, kind) DO UPDATE SET n = t.n + excluded.n
+    RETURNING t.gtype, t.gcode, t.due_minute, t.kind, t.n
+  )
+  SELECT jsonb_agg(jsonb_build_object('gtype', gtype, 'gcode', gcode, 'due_minute', due_minute, 'kind', kind))
+  INTO zeros FROM up WHERE n = 0;
+  IF zeros IS NOT NULL THEN  -- a minute no clock is pending in any more leaves no row (overdue reads scan the past)
+    DELETE FROM cases.stats_pending t
+    USING jsonb_to_recordset(zeros) AS z(gtype text, gcode text, due_minute timestamptz, kind text)
+    WHERE t.gtype = z.gtype AND t.gcode = z.gcode AND t.due_minute = z.due_minute AND t.kind = z.kind AND t.n = 0;
+  END IF;
+
+  WITH d AS (DELETE FROM cases.stats_staged_sla WHERE txid = tx RETURNING *)
+  INSERT INTO cases.stats_sla AS t (gtype, gcode, day, kind, slot, on_time, late, breached, pending)
+  SELECT gtype, gcode, day, kind, slot, sum(on_time), sum(late), sum(breached), sum(pending)
+  FROM d GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT (gtype, gcode, day, kind, slot) DO UPDATE SET on_time = t.on_time + excluded.on_time,
+    late = t.late + excluded.late, breached = t.breached + excluded.breached, pending = t.pending + excluded.pending;
+
+  WITH d AS (DELETE FROM cases.stats_staged_case_days WHERE txid = tx RETURNING *)
+  INSERT INTO cases.stats_case_days AS t (gtype, gcode, day, slot, received, res_den, res_num, med_den, med_num,
+                                          closed, kept, rev_den, rev_num)
+  SELECT gtype, gcode, day, slot, sum(received), sum(res_den), sum(res_num), sum(med_den), sum(med_num), sum(closed),
+         sum(kept), sum(rev_den), sum(rev_num)
+  FROM d GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+  ON CONFLICT (gtype, gcode, day, slot) DO UPDATE SET received = t.received + excluded.received,
+    res_den = t.res_den + excluded.res_den, res_num = t.res_num + excluded.res_num,
+    med_den = t.med_den + excluded.med_den, med_num = t.med_num + excluded.med_num,
+    closed = t.closed + excluded.closed, kept = t.kept + excluded.kept,
+    rev_den = t.rev_den + excluded.rev_den, rev_num = t.rev_num + excluded.rev_num;
+
+  WITH d AS (DELETE FROM cases.stats_staged_mediator_months WHERE txid = tx RETURNING *)
+  INSERT INTO cases.stats_mediator_months AS t (month, mediator_code, level, shared_by, n)
+  SELECT month, mediator_code, level, shared_by, sum(n) FROM d GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
+  ORDER BY 1, 2, 3, 4
+  ON CONFLICT (month, mediator_code, level, shared_by) DO UPDATE SET n = t.n + excluded.n;
+
+  WITH d AS (DELETE FROM cases.stats_staged_versions WHERE txid = tx RETURNING *)
   INSERT INTO cases.stats_versions AS v (key, slot, version)
-  SELECT DISTINCT gtype || ':' || gcode, s, nextval('cases.stats_version_seq') FROM up
+  SELECT key, slot, nextval('cases.stats_version_seq') FROM (SELECT DISTINCT key, slot FROM d ORDER BY 1, 2) k
   ON CONFLICT (key, slot) DO UPDATE SET version = excluded.version;
+
+  DELETE FROM cases.stats_staged_marks WHERE txid = tx;
   RETURN NULL;
 END $$;
 
@@ -382,9 +432,12 @@ CREATE TRIGGER stats_lead_clock BEFORE INSERT ON cases.deadlines FOR EACH ROW
 CREATE TRIGGER stats_lead_whistle AFTER INSERT OR UPDATE OF state ON cases.whistles FOR EACH ROW
   WHEN (NEW.role = 'lead') EXECUTE FUNCTION cases.stats_on_lead_whistle();
 CREATE TRIGGER stats_revisit AFTER INSERT ON cases.revisits FOR EACH ROW EXECUTE FUNCTION cases.stats_on_revisit();
+CREATE CONSTRAINT TRIGGER stats_flush AFTER INSERT ON cases.stats_staged_marks DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION cases.stats_flush();
 """
 
 DROP = r"""
+DROP TRIGGER IF EXISTS stats_flush ON cases.stats_staged_marks;
 DROP TRIGGER IF EXISTS stats_revisit ON cases.revisits;
 DROP TRIGGER IF EXISTS stats_lead_whistle ON cases.whistles;
 DROP TRIGGER IF EXISTS stats_lead_clock ON cases.deadlines;
@@ -392,7 +445,8 @@ DROP TRIGGER IF EXISTS stats_deadline_change ON cases.deadlines;
 DROP TRIGGER IF EXISTS stats_deadline ON cases.deadlines;
 DROP TRIGGER IF EXISTS stats_case_change ON cases.cases;
 DROP TRIGGER IF EXISTS stats_case ON cases.cases;
-DROP FUNCTION IF EXISTS cases.stats_rebuild(), cases.stats_on_revisit(), cases.stats_on_case(),
+DROP FUNCTION IF EXISTS cases.stats_rebuild(), cases.stats_flush(), cases.stats_mark(), cases.stats_on_revisit(),
+  cases.stats_on_case(),
   cases.stats_case_json(cases.cases, int), cases.stats_apply_case(jsonb, smallint), cases.stats_on_lead_whistle(),
   cases.stats_lead_clock(), cases.stats_lead_of(uuid), cases.stats_on_deadline(),
   cases.stats_deadline_json(cases.deadlines, text[], int), cases.stats_apply_deadline(jsonb, smallint),
@@ -400,7 +454,7 @@ DROP FUNCTION IF EXISTS cases.stats_rebuild(), cases.stats_on_revisit(), cases.s
   cases.stats_deadline_outcome(text, timestamptz, timestamptz), cases.stats_case_mediator_keys(text, text, jsonb),
   cases.stats_case_day_keys(text[], text, text, text, date, date, text, text),
   cases.stats_case_count_keys(text[], text, text, text, text, text, text), cases.stats_slot(uuid),
-  cases.stats_tier_rank(text), cases.stats_day(timestamptz);
+  cases.stats_tier_rank(text), cases.stats_day(timestamptz), cases.stats_tx();
 """
 
 
@@ -421,6 +475,64 @@ def _statements(sql: str) -> list[str]:
 
 def _counter(name: str) -> sa.Column:
     return sa.Column(name, sa.BigInteger(), nullable=False, server_default="0")
+
+
+# What a transaction's triggers stage, moved into the rollups at its commit (stats_flush), keyed by transaction.
+STAGED = {
+    "stats_staged_counts": [("area_code", sa.Text), ("dim", sa.Text), ("value", sa.Text), ("slot", sa.SmallInteger)],
+    "stats_staged_pending": [
+        ("gtype", sa.Text),
+        ("gcode", sa.Text),
+        ("due_minute", lambda: sa.DateTime(timezone=True)),
+        ("kind", sa.Text),
+    ],
+    "stats_staged_sla": [
+        ("gtype", sa.Text),
+        ("gcode", sa.Text),
+        ("day", sa.Date),
+        ("kind", sa.Text),
+        ("slot", sa.SmallInteger),
+    ],
+    "stats_staged_case_days": [("gtype", sa.Text), ("gcode", sa.Text), ("day", sa.Date), ("slot", sa.SmallInteger)],
+    "stats_staged_mediator_months": [
+        ("month", sa.Text),
+        ("mediator_code", sa.Text),
+        ("level", sa.Text),
+        ("shared_by", sa.Integer),
+    ],
+    "stats_staged_versions": [("key", sa.Text), ("slot", sa.SmallInteger)],
+}
+STAGED_COUNTERS = {
+    "stats_staged_counts": ("n",),
+    "stats_staged_pending": ("n",),
+    "stats_staged_sla": ("on_time", "late", "breached", "pending"),
+    "stats_staged_case_days": (
+        "received",
+        "res_den",
+        "res_num",
+        "med_den",
+        "med_num",
+        "closed",
+        "kept",
+        "rev_den",
+        "rev_num",
+    ),
+    "stats_staged_mediator_months": ("n",),
+    "stats_staged_versions": (),
+}
+
+
+def _staged_tables() -> None:
+    for name, keys in STAGED.items():
+        op.create_table(
+            name,
+            sa.Column("txid", sa.BigInteger(), nullable=False),
+            *[sa.Column(k, t(), nullable=False) for k, t in keys],
+            *[_counter(c) for c in STAGED_COUNTERS[name]],
+            schema=S,
+        )
+        op.create_index(f"ix_{name}_txid", name, ["txid"], schema=S)
+    op.create_table("stats_staged_marks", sa.Column("txid", sa.BigInteger(), primary_key=True), schema=S)
 
 
 def upgrade() -> None:
@@ -511,6 +623,7 @@ def upgrade() -> None:
         sa.Column("n", sa.BigInteger(), nullable=False),
         schema=S,
     )
+    _staged_tables()
     for statement in _statements(FUNCTIONS):
         op.execute(statement)
     # clocks already running get the department leading their whistle now, then every rollup is counted
@@ -526,6 +639,8 @@ def downgrade() -> None:
     for statement in _statements(DROP):
         op.execute(statement)
     for table in (
+        *STAGED,
+        "stats_staged_marks",
         "stats_patrols",
         "stats_mediator_months",
         "stats_case_days",

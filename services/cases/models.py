@@ -17,6 +17,13 @@ from services.cases.stats.models import (  # noqa: F401
     stats_patrols,
     stats_pending,
     stats_sla,
+    stats_staged_case_days,
+    stats_staged_counts,
+    stats_staged_marks,
+    stats_staged_mediator_months,
+    stats_staged_pending,
+    stats_staged_sla,
+    stats_staged_versions,
     stats_versions,
 )
 from services.cases.subject.models import subject_cases, subjects  # noqa: F401

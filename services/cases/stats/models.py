@@ -114,3 +114,73 @@ revisits = Table(
     Column("actor", Text, nullable=False),
     Index("ix_revisits_case", "case_id"),
 )
+
+
+def _staged(name: str, keys: list[Column], counters: tuple[str, ...]) -> Table:
+    """What one transaction's triggers stage for a rollup; its commit moves them in (stats_flush), in key order,
+    so concurrent transactions never deadlock on rollup rows and hold them only while committing."""
+    return Table(
+        name,
+        metadata,
+        Column("txid", BigInteger, nullable=False),
+        *keys,
+        *[Column(c, BigInteger, nullable=False, server_default="0") for c in counters],
+        Index(f"ix_{name}_txid", "txid"),
+    )
+
+
+stats_staged_counts = _staged(
+    "stats_staged_counts",
+    [
+        Column("area_code", Text, nullable=False),
+        Column("dim", Text, nullable=False),
+        Column("value", Text, nullable=False),
+        Column("slot", SmallInteger, nullable=False),
+    ],
+    ("n",),
+)
+stats_staged_pending = _staged(
+    "stats_staged_pending",
+    [
+        Column("gtype", Text, nullable=False),
+        Column("gcode", Text, nullable=False),
+        Column("due_minute", DateTime(timezone=True), nullable=False),
+        Column("kind", Text, nullable=False),
+    ],
+    ("n",),
+)
+stats_staged_sla = _staged(
+    "stats_staged_sla",
+    [
+        Column("gtype", Text, nullable=False),
+        Column("gcode", Text, nullable=False),
+        Column("day", Date, nullable=False),
+        Column("kind", Text, nullable=False),
+        Column("slot", SmallInteger, nullable=False),
+    ],
+    ("on_time", "late", "breached", "pending"),
+)
+stats_staged_case_days = _staged(
+    "stats_staged_case_days",
+    [
+        Column("gtype", Text, nullable=False),
+        Column("gcode", Text, nullable=False),
+        Column("day", Date, nullable=False),
+        Column("slot", SmallInteger, nullable=False),
+    ],
+    ("received", "res_den", "res_num", "med_den", "med_num", "closed", "kept", "rev_den", "rev_num"),
+)
+stats_staged_mediator_months = _staged(
+    "stats_staged_mediator_months",
+    [
+        Column("month", Text, nullable=False),
+        Column("mediator_code", Text, nullable=False),
+        Column("level", Text, nullable=False),
+        Column("shared_by", Integer, nullable=False),
+    ],
+    ("n",),
+)
+stats_staged_versions = _staged(
+    "stats_staged_versions", [Column("key", Text, nullable=False), Column("slot", SmallInteger, nullable=False)], ()
+)
+stats_staged_marks = Table("stats_staged_marks", metadata, Column("txid", BigInteger, primary_key=True))
