@@ -129,14 +129,14 @@ CROSS JOIN LATERAL (SELECT CASE WHEN i % 10 < 8 THEN 'met' ELSE 'breached' END A
 LIVE_SQL = """
 INSERT INTO cases.deadlines (id, case_id, department_code, kind, state, calendar, limit_seconds, started_at, due_at,
   next_step, next_fire_at, created_at)
-SELECT gen_random_uuid(), md5('bench-stats-' || (1 + (j * 7919) % $4::int))::uuid,
+SELECT gen_random_uuid(), md5('bench-stats-' || (1 + (j::bigint * 7919) % $4::int))::uuid,
        'D' || lpad((1 + j % $5::int)::text, 2, '0') || (1 + j % 5),
        k.kind, 'pending', 'natural', k.lim, d.due - make_interval(secs => k.lim), d.due, 0,
        d.due - make_interval(secs => k.lim / 2), d.due - make_interval(secs => k.lim)
 FROM generate_series($1::int, $2::int) j
 CROSS JOIN LATERAL (SELECT (ARRAY['first_response', 'update', 'resolve'])[1 + j % 3] AS kind,
                            (ARRAY[259200, 604800, 259200])[1 + j % 3]::float8 AS lim) k
-CROSS JOIN LATERAL (SELECT $3::timestamptz - interval '1 hour' + make_interval(secs => (j * 613) % 608400) AS due) d
+CROSS JOIN LATERAL (SELECT $3::timestamptz - interval '1 hour' + make_interval(secs => (j::bigint * 613) % 608400) AS due) d
 """
 
 
