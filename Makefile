@@ -23,14 +23,21 @@ run: $(STAMP)
 test: $(STAMP) system-packages
 	$(PY) -m pytest
 
-# Debian's pgbouncer for tests/deploy/test_pgbouncer.py. Installed when running as root with apt-get (CI);
-# elsewhere the test is skipped with this message (and fails instead when CI is set).
+# Debian packages the tests drive: pgbouncer (tests/deploy/test_pgbouncer.py) and headless Chromium with
+# chromium-driver and a CJK font (the dashboard's browser test, tests/stats/test_dashboard_browser.py;
+# selenium is in the test extras). Installed when missing and running as root with apt-get (CI), with one
+# apt-get update; elsewhere those tests are skipped with this message (and fail instead when CI is set).
 system-packages:
-	@if command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer; then :; \
+	@missing=""; \
+	command -v pgbouncer >/dev/null 2>&1 || test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null 2>&1 || missing="$$missing chromium-driver"; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-wqy-microhei"; \
+	if [ -z "$$missing" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends pgbouncer; \
-	else echo "pgbouncer is not installed and cannot be installed here (needs root and apt-get):" \
-		"tests/deploy/test_pgbouncer.py will be skipped"; fi
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	else echo "not installed and cannot be installed here (needs root and apt-get):$$missing;" \
+		"tests/deploy/test_pgbouncer.py and tests/stats/test_dashboard_browser.py may be skipped"; fi
 
 # Regenerate requirements.lock from pyproject.toml (newest versions that satisfy it) in a throwaway venv.
 lock:

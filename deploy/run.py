@@ -44,6 +44,8 @@ def main() -> int:
         check=True,
         stdout=subprocess.DEVNULL,
     )
+    # a few weeks of demo cases, so the first dashboard (http://127.0.0.1:8002/dashboard) shows something
+    subprocess.run([py, "-m", "services.cases", "seed-demo"], cwd=ROOT, env=env, check=True)
     logs = ROOT / "var" / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     procs: list[subprocess.Popen[bytes]] = []

@@ -234,7 +234,8 @@ class ETagMiddleware:
                 return
             if message["type"] == "http.response.start":
                 ctype = next((v for k, v in message.get("headers", []) if k == b"content-type"), b"")
-                if message["status"] != 200 or not ctype.startswith(b"application/json"):
+                tagged = any(k == b"etag" for k, _ in message.get("headers", []))  # the route's own (stats)
+                if message["status"] != 200 or not ctype.startswith(b"application/json") or tagged:
                     passthrough = True
                     await send(message)
                     return

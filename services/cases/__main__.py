@@ -28,7 +28,31 @@ async def _import_org(path: str) -> None:
         await db.dispose()
 
 
+async def _seed_demo() -> None:
+    from services.cases.case.domain import CaseDomain
+    from services.cases.deadline.policy import load_policy
+    from services.cases.deadline.service import DeadlineEngine
+    from services.cases.grading import load_rules
+    from services.cases.startup import load_calendar
+    from services.cases.stats.demo import seed
+    from shared.db import Database
+
+    settings = get_settings()
+    db = Database(settings.resolved_database_url(), 2, "fengqiao-cases-seed")
+    try:
+        rules = load_rules(settings.grading_rules_file or None)
+        policy = load_policy(settings.deadline_policy_file or None)
+        domain = CaseDomain(rules=rules, deadlines=DeadlineEngine(policy, await load_calendar(db)))
+        made = await seed(db, domain)
+        sys.stderr.write(f"seed-demo: done, {made} new demo cases\n")
+    finally:
+        await db.dispose()
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["seed-demo"]:
+        asyncio.run(_seed_demo())
+        return 0
     if len(argv) >= 1 and argv[0] == "import-org":
         if len(argv) != 2:
             sys.stderr.write("usage: python -m services.cases import-org FILE\n")

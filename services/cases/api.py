@@ -19,15 +19,19 @@ from services.cases.deadline.router import router as deadline_router
 from services.cases.identity.router import router as identity_router
 from services.cases.notice.router import router as notice_router
 from services.cases.org.router import router as org_router
+from services.cases.stats.events import on_patrols_counted
+from services.cases.stats.router import page_router as dashboard_router
+from services.cases.stats.router import router as stats_router
 from services.cases.subject.router import router as subject_router
 from services.cases.whistle.router import router as whistle_router
 from shared.context import context_of
-from shared.contracts.events import FOLLOWUP_SUBMITTED, REPORT_SUBMITTED
+from shared.contracts.events import FOLLOWUP_SUBMITTED, PATROLS_COUNTED, REPORT_SUBMITTED
 from shared.inbox import Handler, events_router, outbox_admin_router
 
 HANDLERS: dict[str, Handler] = {
     REPORT_SUBMITTED: on_report_submitted,
     FOLLOWUP_SUBMITTED: on_followup_submitted,
+    PATROLS_COUNTED: on_patrols_counted,
 }
 
 
@@ -48,6 +52,8 @@ def routers() -> list[APIRouter]:
         calendar_router,
         digest_router,
         access_router,
+        stats_router,
+        dashboard_router,
         events_router(inbox, HANDLERS, _context),
         outbox_admin_router(SCHEMA),
     ]

@@ -17,6 +17,7 @@ class CasesSettings(ServiceSettings):
     refresh_reuse_grace_seconds: int = 60
     grading_rules_file: str = ""
     deadline_policy_file: str = ""
+    subsidy_policy_file: str = ""  # mediator subsidies per grade; empty: services/cases/stats/subsidy_policy.yaml
     sweep_interval_seconds: float = 0.2  # lateness includes up to one tick; an idle claim costs ~1 ms
     sweep_batch: int = 500
     startup_retry_seconds: float = 2.0  # database away at start: how often to try loading the calendar again

@@ -6,8 +6,26 @@ from services.cases.db import inbox, metadata, outbox  # noqa: F401
 from services.cases.deadline.models import deadlines  # noqa: F401
 from services.cases.idempotency.models import idempotency_keys  # noqa: F401
 from services.cases.identity.models import devices, login_failures, refresh_tokens  # noqa: F401
+from services.cases.mediator.models import mediators  # noqa: F401
 from services.cases.notice.models import notice_counters, notices  # noqa: F401
 from services.cases.org.models import areas, clients, departments, users  # noqa: F401
+from services.cases.stats.models import (  # noqa: F401
+    revisits,
+    stats_case_days,
+    stats_counts,
+    stats_mediator_months,
+    stats_patrols,
+    stats_pending,
+    stats_sla,
+    stats_staged_case_days,
+    stats_staged_counts,
+    stats_staged_marks,
+    stats_staged_mediator_months,
+    stats_staged_pending,
+    stats_staged_sla,
+    stats_staged_versions,
+    stats_versions,
+)
 from services.cases.subject.models import subject_cases, subjects  # noqa: F401
 from services.cases.task.models import tasks  # noqa: F401
 from services.cases.whistle.models import whistles  # noqa: F401

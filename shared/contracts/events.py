@@ -14,6 +14,7 @@ DIRECTORY_CHANGED = "directory.changed"
 DEVICE_MESSAGE = "device.message"
 TASK_ASSIGNED = "task.assigned"
 TASK_CANCELLED = "task.cancelled"  # cases withdrew a worker's task: the phone drops it
+PATROLS_COUNTED = "patrols.counted"  # intake → cases: patrol reports of one push, per worker, grid and day
 
 # What cases tells notify (rules there decide who hears of it, through which channel).
 NOTIFY_EVENT_TYPES = (

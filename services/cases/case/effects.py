@@ -13,6 +13,7 @@ from services.cases.case import repository as repo
 from services.cases.case.models import CaseRow
 from services.cases.case.schemas import TimelineEntry
 from services.cases.db import outbox
+from services.cases.stats import recording as stats
 from shared.contracts.events import REPORT_STATUS
 from shared.outbox import Event, publish
 
@@ -58,6 +59,7 @@ async def record(
 ) -> None:
     """Timeline entry + events. The caller holds the case row lock, so events of one case commit in order."""
     await repo.add_timeline_entries(session, [TimelineEntry(case.id, now, actor, action, before, after, note, data)])
+    await stats.on_case_recorded(session, case, action, actor, now)
     who = await people(session, case) if events else {}
     out = [Event(type=t, aggregate_id=str(case.id), payload=p | who, destinations=NOTIFY) for t, p in events]
     if before != after or reply is not None or action == "grade":

@@ -45,6 +45,9 @@ cases = Table(
     Column("reply_text", Text),
     Column("satisfaction", Text),
     Column("merged_into", UUID(as_uuid=True)),
+    Column(
+        "channel", Text, nullable=False, server_default="grid"
+    ),  # grid | visit | phone | letter | hotline_12345 | online
     Column("suspended_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),

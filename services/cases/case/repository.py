@@ -30,15 +30,16 @@ async def insert_case(session: AsyncSession, row: dict[str, Any], day: str) -> s
             text(
                 """INSERT INTO cases.cases (id, number, state, kind, category, title, description, area_code, area_path,
                      reporter_id, parties, people_involved, amount_cny, flags, location, attachments, occurred_at,
-                     created_at, updated_at)
+                     channel, created_at, updated_at)
                    VALUES (:id, 'C' || :day || '-' || lpad(nextval('cases.case_number_seq')::text, 6, '0'),
                      :state, :kind, :category, :title, :description, :area_code, :area_path, :reporter_id,
                      CAST(:parties AS jsonb),
                      :people_involved, CAST(:amount_cny AS numeric), CAST(:flags AS jsonb), CAST(:location AS jsonb),
-                     CAST(:attachments AS jsonb), :occurred_at, :now, :now)
+                     CAST(:attachments AS jsonb), :occurred_at, :channel, :now, :now)
                    RETURNING number"""
             ),
             {
+                "channel": "grid",
                 **row,
                 "day": day,
                 "parties": orjson.dumps(row["parties"]).decode(),

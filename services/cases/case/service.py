@@ -128,7 +128,11 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
 
 
 async def create_from_report(
-    session: AsyncSession, report: ReportSubmitted, domain: CaseDomain | None = None, cipher: PiiCipher | None = None
+    session: AsyncSession,
+    report: ReportSubmitted,
+    domain: CaseDomain | None = None,
+    cipher: PiiCipher | None = None,
+    channel: str = "grid",
 ) -> uuid.UUID | None:
     """One case per case-making report; a redelivered report makes nothing new."""
     report_id = uuid.UUID(report.report_id)
@@ -157,6 +161,7 @@ async def create_from_report(
             "location": report.location,
             "attachments": report.attachments,
             "occurred_at": datetime.fromisoformat(report.occurred_at) if report.occurred_at else None,
+            "channel": channel,
             "now": now,
         },
         china_date_str(now),

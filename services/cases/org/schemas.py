@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.cases.mediator.schemas import MediatorDoc
+
 AreaLevel = Literal["county", "township", "village", "grid", "microgrid"]
 Role = Literal["grid_worker", "dispatcher", "department_staff", "leader", "admin"]
 _LEVEL_ORDER = {"county": 0, "township": 1, "village": 2, "grid": 3, "microgrid": 4}
@@ -69,6 +71,7 @@ class OrgDocument(BaseModel):
     departments: list[DepartmentDoc] = Field(default_factory=list)
     users: list[UserDoc] = Field(default_factory=list)
     clients: list[ClientDoc] = Field(default_factory=list)
+    mediators: list[MediatorDoc] = Field(default_factory=list, description="the mediator register (以案计补)")
 
 
 class Counts(BaseModel):
@@ -81,3 +84,4 @@ class ImportResult(BaseModel):
     departments: Counts
     users: Counts
     clients: Counts
+    mediators: Counts = Field(default_factory=Counts)

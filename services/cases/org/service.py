@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.db import outbox
 from services.cases.identity.service import hash_secret, verify_secret
+from services.cases.mediator import service as mediators
 from services.cases.org import repository as repo
 from services.cases.org.exceptions import OrgDocumentMalformed, OrgDocumentRejected, OrgDocumentUnreadable
 from services.cases.org.schemas import _LEVEL_ORDER, AreaNode, Counts, ImportResult, OrgDocument
@@ -82,7 +83,9 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
     codes = [a["code"] for a in areas]
     if len(set(codes)) != len(codes):
         errors.append({"loc": ["body", "areas"], "msg": "区域编码重复", "type": "duplicate"})
-    referenced = {d.area for d in doc.departments} | {c for u in doc.users for c in u.areas}
+    referenced = (
+        {d.area for d in doc.departments} | {c for u in doc.users for c in u.areas} | {m.area for m in doc.mediators}
+    )
     known = set(codes) | await repo.known_codes(session, "areas", sorted(referenced - set(codes)))
     dept_codes = {d.code for d in doc.departments}
     dept_refs = {u.department for u in doc.users if u.department} | {c.department for c in doc.clients}
@@ -119,6 +122,7 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
                     "type": "unknown_department",
                 }
             )
+    errors += mediators.area_errors(doc.mediators, known)
     if errors:
         raise OrgDocumentRejected(errors)
 
@@ -178,6 +182,8 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
         )
     result.clients = _counts(await repo.upsert_clients(session, client_rows))
 
+    created, updated = await mediators.import_register(session, doc.mediators, now)
+    result.mediators = Counts(created=created, updated=updated)
     await publish_directory(session)
     return result
 

@@ -21,6 +21,7 @@ from services.intake.device.exceptions import DeviceMismatch, RevokedDevice
 from services.intake.directory import service as directory
 from services.intake.feed import service as feed
 from services.intake.feed.notifier import FeedNotifier
+from services.intake.patrol import service as patrols
 from services.intake.report import service as reports
 from services.intake.report.schemas import Party, ReportItem, field_errors, printable_id
 from services.intake.sync.exceptions import (
@@ -212,6 +213,8 @@ async def push(
         pending.append((i, item, digest))
 
     inserted = await reports.insert_batch(session, rows, china_date_str(now), now, offset_ms)
+    new_patrols = {it.id: it for _, it, _ in pending if it.kind == "patrol" and it.id in inserted}
+    await patrols.tell_cases(session, list(new_patrols.values()), principal.subject, now)
     done_tasks = [it.task_id for i, it, _ in pending if it.kind == "followup" and it.id in inserted and it.task_id]
     await tasks.finish(session, done_tasks, principal.subject, now)
     others = [it.id for _, it, _ in pending if it.id not in inserted]

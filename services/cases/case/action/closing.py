@@ -17,6 +17,7 @@ from services.cases.case.domain import CaseDomain
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
+from services.cases.mediator import service as mediator_register
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
 from services.cases.task import service as tasks
@@ -33,12 +34,14 @@ async def do_resolve(
     lead = next((w for w in reversed(whistles) if w.role == "lead" and w.state not in ("returned", "cancelled")), None)
     if lead is not None and lead.state != "done":
         raise LeadNotDone(allowed_actions=[a for a in allowed_actions(case.state) if a != "resolve"])
+    await mediator_register.check_codes(session, body.mediators, ("body", "mediators"))
     await deadline_svc.meet(session, domain.deadlines, case.id, ("resolve",), actor_name(p), now)
     await deadline_svc.cancel(session, case.id, "案件已办结", now, kinds=CLOSING_KINDS)
     resolution = {
         "outcome": body.outcome,
         "note": body.note,
         "mediator": body.mediator,
+        "mediators": body.mediators,
         "at": now.isoformat(),
         "by": actor_name(p),
     }

@@ -109,6 +109,18 @@ class ResolveBody(_Body):
         "mediated", "mediation_failed", "judicial_confirmation", "litigation", "administrative", "withdrawn", "referred"
     ]
     mediator: str | None = Field(default=None, max_length=60)
+    mediators: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="codes of the settling mediators in the register (以案计补: a shared case is split evenly)",
+    )
+
+    @field_validator("mediators")
+    @classmethod
+    def _distinct(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError("同一调解员不能重复")
+        return v
 
 
 class ReplyBody(_Body):

@@ -1,0 +1,288 @@
+"""SQL of the rollups: reads of a handful of rows per poll, the patrol counts, the revisit record, and
+the plain GROUP BY over the case tables that the rollups must agree with (tests and the bench)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def max_version(session: AsyncSession, keys: list[str]) -> int:
+    """The newest version of any rollup row of these keys (and of the last rebuild)."""
+    result = await session.execute(
+        text("SELECT COALESCE(max(version), 0) FROM cases.stats_versions WHERE key = ANY(:k)"),
+        {"k": [*keys, "rebuild"]},
+    )
+    return int(result.scalar_one())
+
+
+async def area_rows(session: AsyncSession, codes: list[str]) -> list[Any]:
+    result = await session.execute(
+        text("SELECT code, name, level, parent_code, path FROM cases.areas WHERE code = ANY(:c)"), {"c": codes}
+    )
+    return list(result)
+
+
+async def root_areas(session: AsyncSession) -> list[str]:
+    result = await session.execute(text("SELECT code FROM cases.areas WHERE parent_code IS NULL ORDER BY code"))
+    return [r.code for r in result]
+
+
+async def child_areas(session: AsyncSession, parents: list[str]) -> list[Any]:
+    result = await session.execute(
+        text("SELECT code, name FROM cases.areas WHERE parent_code = ANY(:p) ORDER BY code"), {"p": parents}
+    )
+    return list(result)
+
+
+async def departments_in(session: AsyncSession, areas: list[str] | None, code: str | None = None) -> list[Any]:
+    """Departments whose own area lies in one of `areas` (None: all), or the one `code`."""
+    params: dict[str, Any]
+    if code is not None:
+        sql, params = "d.code = :code", {"code": code}
+    elif areas is None:
+        sql, params = "TRUE", {}
+    else:
+        sql, params = "a.path && CAST(:areas AS text[])", {"areas": areas}
+    result = await session.execute(
+        text(
+            f"""SELECT d.code, d.name FROM cases.departments d JOIN cases.areas a ON a.code = d.area_code
+                WHERE {sql} ORDER BY d.code"""
+        ),
+        params,
+    )
+    return list(result)
+
+
+async def counts(session: AsyncSession, areas: list[str]) -> list[Any]:
+    result = await session.execute(
+        text(
+            """SELECT dim, value, sum(n) AS n FROM cases.stats_counts WHERE area_code = ANY(:a)
+               GROUP BY dim, value HAVING sum(n) <> 0"""
+        ),
+        {"a": areas},
+    )
+    return list(result)
+
+
+async def pending_around(session: AsyncSession, areas: list[str], now_minute: datetime) -> tuple[int, int]:
+    """(pending clocks already past due, pending clocks due within 24 hours), to the minute."""
+    row = (
+        await session.execute(
+            text(
+                """SELECT COALESCE(sum(n) FILTER (WHERE due_minute < :m), 0) AS overdue,
+                          COALESCE(sum(n) FILTER (WHERE due_minute >= :m), 0) AS soon
+                   FROM cases.stats_pending
+                   WHERE gtype = 'a' AND gcode = ANY(:a) AND due_minute < :until"""
+            ),
+            {"a": areas, "m": now_minute, "until": now_minute + timedelta(hours=24)},
+        )
+    ).one()
+    return int(row.overdue), int(row.soon)
+
+
+async def patrols_on(session: AsyncSession, areas: list[str], day: date) -> tuple[int, int]:
+    """(patrol reports on `day`, workers with two or more that day) in the areas."""
+    row = (
+        await session.execute(
+            text(
+                """SELECT COALESCE(sum(n), 0) AS total, count(*) FILTER (WHERE n >= 2) AS two
+                   FROM (SELECT worker_id, sum(n) AS n FROM cases.stats_patrols
+                         WHERE area_code = ANY(:a) AND day = :d GROUP BY worker_id) w"""
+            ),
+            {"a": areas, "d": day},
+        )
+    ).one()
+    return int(row.total), int(row.two)
+
+
+async def grid_workers(session: AsyncSession, areas: list[str]) -> int:
+    """Active grid workers bound to an area in the subtrees (the directory is small beside the cases)."""
+    result = await session.execute(
+        text(
+            """SELECT count(*) FROM cases.users u
+               WHERE u.role = 'grid_worker' AND u.active AND EXISTS (
+                 SELECT 1 FROM cases.areas a WHERE a.code = ANY(u.areas) AND a.path && CAST(:a AS text[]))"""
+        ),
+        {"a": areas},
+    )
+    return int(result.scalar_one())
+
+
+async def sla_rows(
+    session: AsyncSession, gtype: str, codes: list[str], start: date, end: date, today: date
+) -> list[Any]:
+    """Clock outcomes per group and kind over the due days; pending ones of past days are past due."""
+    result = await session.execute(
+        text(
+            """SELECT gcode, kind, sum(on_time) AS on_time, sum(late) AS late, sum(breached) AS breached,
+                      COALESCE(sum(pending) FILTER (WHERE day < :today), 0) AS past_pending
+               FROM cases.stats_sla
+               WHERE gtype = :g AND gcode = ANY(:c) AND day BETWEEN :s AND :e
+               GROUP BY gcode, kind"""
+        ),
+        {"g": gtype, "c": codes, "s": start, "e": end, "today": today},
+    )
+    return list(result)
+
+
+async def pending_between(
+    session: AsyncSession, gtype: str, codes: list[str], start: datetime, end: datetime
+) -> list[Any]:
+    """Pending clocks per group and kind due in [start, end) (today's past-due ones), to the minute."""
+    result = await session.execute(
+        text(
+            """SELECT gcode, kind, sum(n) AS n FROM cases.stats_pending
+               WHERE gtype = :g AND gcode = ANY(:c) AND due_minute >= :s AND due_minute < :e
+               GROUP BY gcode, kind"""
+        ),
+        {"g": gtype, "c": codes, "s": start, "e": end},
+    )
+    return list(result)
+
+
+async def case_day_rows(session: AsyncSession, gtype: str, codes: list[str], start: date, end: date) -> list[Any]:
+    result = await session.execute(
+        text(
+            """SELECT gcode, sum(received) AS received, sum(res_den) AS res_den, sum(res_num) AS res_num,
+                      sum(med_den) AS med_den, sum(med_num) AS med_num, sum(closed) AS closed, sum(kept) AS kept,
+                      sum(rev_den) AS rev_den, sum(rev_num) AS rev_num
+               FROM cases.stats_case_days
+               WHERE gtype = :g AND gcode = ANY(:c) AND day BETWEEN :s AND :e
+               GROUP BY gcode"""
+        ),
+        {"g": gtype, "c": codes, "s": start, "e": end},
+    )
+    return list(result)
+
+
+async def trend_rows(session: AsyncSession, areas: list[str], start: date, end: date, today: date) -> list[Any]:
+    """Per day: cases received and closed, clocks due met on time / decided (pending of past days breached)."""
+    result = await session.execute(
+        text(
+            """WITH c AS (SELECT day, sum(received) AS received, sum(closed) AS closed FROM cases.stats_case_days
+                          WHERE gtype = 'a' AND gcode = ANY(:a) AND day BETWEEN :s AND :e GROUP BY day),
+                    d AS (SELECT day, sum(on_time) AS on_time,
+                                 sum(on_time + late + breached)
+                                   + COALESCE(sum(pending) FILTER (WHERE day < :t), 0) AS den
+                          FROM cases.stats_sla
+                          WHERE gtype = 'a' AND gcode = ANY(:a) AND day BETWEEN :s AND :e GROUP BY day)
+               SELECT COALESCE(c.day, d.day) AS day, COALESCE(c.received, 0) AS received,
+                      COALESCE(c.closed, 0) AS closed, COALESCE(d.on_time, 0) AS on_time, COALESCE(d.den, 0) AS den
+               FROM c FULL JOIN d ON d.day = c.day"""
+        ),
+        {"a": areas, "s": start, "e": end, "t": today},
+    )
+    return list(result)
+
+
+async def mediator_months(session: AsyncSession, month: str, codes: list[str]) -> list[Any]:
+    result = await session.execute(
+        text(
+            """SELECT mediator_code, level, shared_by, sum(n) AS n FROM cases.stats_mediator_months
+               WHERE month = :m AND mediator_code = ANY(:c) GROUP BY mediator_code, level, shared_by
+               HAVING sum(n) <> 0"""
+        ),
+        {"m": month, "c": codes},
+    )
+    return list(result)
+
+
+async def add_revisit(session: AsyncSession, case_id: uuid.UUID, at: datetime, satisfaction: str, actor: str) -> None:
+    """Every revisit is kept (满意率 counts each one, also a second after a dissatisfied reopen); the
+    revisit trigger counts it in the same transaction."""
+    await session.execute(
+        text(
+            """INSERT INTO cases.revisits (case_id, at, satisfaction, actor)
+               VALUES (:c, :at, :s, :a)"""
+        ),
+        {"c": case_id, "at": at, "s": satisfaction, "a": actor},
+    )
+
+
+async def add_patrols(session: AsyncSession, counts: list[dict[str, Any]]) -> None:
+    """Patrol counts (worker, grid, day, n) added to the grid and every area above it, one statement."""
+    if not counts:
+        return
+    await session.execute(
+        text(
+            """WITH x AS (
+                 SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(worker_id text, grid text, day date, n int)
+               ), up AS (
+                 INSERT INTO cases.stats_patrols AS t (area_code, day, worker_id, n)
+                 SELECT a, x.day, x.worker_id, sum(x.n)
+                 FROM x LEFT JOIN cases.areas ar ON ar.code = x.grid,
+                      LATERAL unnest(COALESCE(ar.path, ARRAY[x.grid])) AS a
+                 GROUP BY 1, 2, 3
+                 ON CONFLICT (area_code, day, worker_id) DO UPDATE SET n = t.n + excluded.n
+                 RETURNING t.area_code
+               )
+               INSERT INTO cases.stats_versions AS v (key, slot, version)
+               SELECT DISTINCT 'a:' || area_code, 0, nextval('cases.stats_version_seq') FROM up
+               ON CONFLICT (key, slot) DO UPDATE SET version = excluded.version"""
+        ),
+        {"rows": _json(counts)},
+    )
+
+
+def _json(value: Any) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+async def rebuild(session: AsyncSession) -> None:
+    """Recount every rollup from the case tables (after a bulk load)."""
+    await session.execute(text("SELECT cases.stats_rebuild()"))
+
+
+# --- the same figures by a plain GROUP BY over the case tables (what the rollups spare each poll) ----
+
+
+async def scan_overview(session: AsyncSession, areas: list[str], now: datetime) -> dict[str, Any]:
+    by = {}
+    for dim in ("state", "level", "tier", "kind", "category", "channel"):
+        result = await session.execute(
+            text(
+                f"""SELECT {dim} AS v, count(*) AS n FROM cases.cases
+                    WHERE area_path && CAST(:a AS text[]) AND {dim} IS NOT NULL GROUP BY 1"""
+            ),
+            {"a": areas},
+        )
+        by[dim] = {r.v: int(r.n) for r in result}
+    row = (
+        await session.execute(
+            text(
+                """SELECT count(*) FILTER (WHERE d.due_at < :now OR d.state = 'breached') AS overdue,
+                          count(*) FILTER (WHERE d.state = 'pending' AND d.due_at >= :now
+                                             AND d.due_at < :now + interval '24 hours') AS soon
+                   FROM cases.deadlines d JOIN cases.cases c ON c.id = d.case_id
+                   WHERE c.area_path && CAST(:a AS text[]) AND d.state IN ('pending', 'breached')
+                     AND d.met_at IS NULL AND d.cancel_reason IS NULL"""
+            ),
+            {"a": areas, "now": now},
+        )
+    ).one()
+    return {"by": by, "overdue": int(row.overdue), "due_24h": int(row.soon)}
+
+
+async def scan_sla_by_area(session: AsyncSession, parent: str, start: date, end: date, now: datetime) -> list[Any]:
+    """On-time counts per child area and kind straight from the deadlines and cases."""
+    result = await session.execute(
+        text(
+            """SELECT c.area_path[array_position(c.area_path, :p) + 1] AS child, d.kind,
+                      count(*) FILTER (WHERE d.state = 'met' AND d.met_at <= d.due_at) AS on_time,
+                      count(*) AS den
+               FROM cases.deadlines d JOIN cases.cases c ON c.id = d.case_id
+               WHERE c.area_path @> ARRAY[CAST(:p AS text)] AND d.state <> 'cancelled'
+                 AND (d.state <> 'pending' OR d.due_at < :now)
+                 AND (d.due_at AT TIME ZONE 'Asia/Shanghai')::date BETWEEN :s AND :e
+               GROUP BY 1, 2"""
+        ),
+        {"p": parent, "s": start, "e": end, "now": now},
+    )
+    return list(result)
