@@ -14,11 +14,15 @@ inbox = inbox_table(metadata)
 def case_scope_sql(scope: dict[str, Any]) -> str:
     """Which cases (a row of cases.cases aliased `c`) a caller's scope holds — the one predicate every
     scoped read of the schema shares. Centres and leaders: their area subtrees; departments: the cases
-    whistled to them."""
+    whistled to them while a whistle of theirs is in play — one returned (退回) or cancelled leaves the
+    department its whistle item (GET /v1/whistles) but not the case's later changes."""
     if scope["all"]:
         return "TRUE"
     if scope.get("department"):
-        return "EXISTS (SELECT 1 FROM cases.whistles w WHERE w.case_id = c.id AND w.department_code = :scope_dept)"
+        return (
+            "EXISTS (SELECT 1 FROM cases.whistles w WHERE w.case_id = c.id AND w.department_code = :scope_dept"
+            " AND w.state NOT IN ('returned', 'cancelled'))"
+        )
     if scope["areas"]:
         return "c.area_path && CAST(:scope_areas AS text[])"
     return "FALSE"

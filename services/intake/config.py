@@ -15,6 +15,8 @@ class IntakeSettings(ServiceSettings):
         "image/jpeg,image/png,image/webp,image/heic,image/heif,"
         "audio/mpeg,audio/mp4,audio/aac,audio/amr,audio/wav,audio/ogg,audio/webm"
     )
+    attachment_daily_count: int = 1000  # uploads a grid worker may begin a China-time day (0: no limit)
+    attachment_daily_bytes: int = 2 * 1024 * 1024 * 1024  # their declared bytes a day (0: no limit)
     push_max_items: int = 500
     snapshot_days: int = 90
     feed_retention_days: int = 60

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.intake import startup
 from services.intake.api import routers
+from services.intake.attachment.method_override import TusMethodOverride
 from services.intake.config import IntakeSettings, get_settings
 from services.intake.report.schemas import ReportItem
 from services.intake.sync.schemas import PushRequest
@@ -14,7 +15,7 @@ from shared.app import ServiceSpec, create_service_app
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    return create_service_app(
+    app = create_service_app(
         ServiceSpec(
             name="intake",
             settings=settings,
@@ -27,3 +28,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             description="Push reports made offline, pull what became of them, upload photos (tus 1.0.0).",
         )
     )
+    app.add_middleware(TusMethodOverride)  # outermost: everything inside sees the overridden method
+    return app

@@ -406,8 +406,8 @@ async def test_expired_upload_is_gone_and_purged(system):
         url = upload_url(system, await create(system, data))
         assert (await patch(system, url, 0, data[:5000])).status_code == 204
         manual.advance(hours=25)
-        assert (await head(system, url)).status_code == 410
-        assert (await patch(system, url, 5000, data[5000:])).status_code == 410
+        assert (await head(system, url)).status_code == 404
+        assert (await patch(system, url, 5000, data[5000:])).status_code == 404
         store = AttachmentStore(attachments_dir(system))
         assert await purge_expired_uploads(system.intake_app.state.db, store) >= 1
         assert (await head(system, url)).status_code == 404
@@ -463,9 +463,9 @@ async def test_openapi_lists_the_statuses_the_tus_routes_send(system):
     doc = (await system.http.get(f"{system.intake_url}/openapi.json")).json()
     upload = doc["paths"]["/v1/attachments/uploads/{upload_id}"]
     assert {"204", "409", "413", "415", "460", "422", "404"} <= set(upload["patch"]["responses"])
-    assert {"200", "404", "410"} <= set(upload["head"]["responses"])
+    assert {"200", "404"} <= set(upload["head"]["responses"])
     assert {"204", "404", "409"} <= set(upload["delete"]["responses"])
-    assert {"201", "413", "415", "422", "412"} <= set(doc["paths"]["/v1/attachments"]["post"]["responses"])
+    assert {"201", "413", "415", "422", "412", "429"} <= set(doc["paths"]["/v1/attachments"]["post"]["responses"])
     assert {"200", "404"} <= set(doc["paths"]["/v1/attachments/{sha256}"]["get"]["responses"])
 
 

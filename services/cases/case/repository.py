@@ -15,7 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cases.case.schemas import TimelineEntry
 from services.cases.db import case_scope_params, case_scope_sql, overdue_sql
 
-_SUMMARY_COLS = "id, number, state, kind, category, title, area_code, tier, level, created_at, updated_at"
+_SUMMARY_COLS = (
+    "id, number, state, kind, category, title, area_code, tier, level, people_involved, amount_cny, created_at,"
+    " updated_at"
+)
 
 
 async def case_for_report(session: AsyncSession, report_id: uuid.UUID) -> uuid.UUID | None:

@@ -12,14 +12,15 @@ from fastapi.responses import StreamingResponse
 from services.cases.case import service
 from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed
 from services.cases.context import CasesCtx
+from services.cases.identity.dependencies import ActiveClient
 from services.cases.ledger import service as ledger
+from services.cases.ledger.service import XLSX_MEDIA_TYPE as XLSX
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.clock import clock
 from shared.db import DbSession
 from shared.openapi import problem_responses
-from shared.xlsx import MEDIA_TYPE as XLSX
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], dependencies=[ActiveClient])
 
 
 @router.get(

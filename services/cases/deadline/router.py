@@ -11,11 +11,12 @@ from fastapi import APIRouter, Query
 from services.cases.case.service import scope_of
 from services.cases.deadline import service
 from services.cases.deadline.schemas import DeadlinePage, Digest
+from services.cases.identity.dependencies import ActiveClient
 from shared.auth import CurrentPrincipal, ServiceCaller
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
-router = APIRouter(prefix="/v1", tags=["deadlines"])
+router = APIRouter(prefix="/v1", tags=["deadlines"], dependencies=[ActiveClient])
 internal_router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
 
 

@@ -94,3 +94,12 @@ class CredentialsGivenTwice(Unauthorized):
 
     def __init__(self) -> None:
         super().__init__(error="invalid_request")
+
+
+class ClientDisabled(Unauthorized):
+    """An access token of a department system's client that the org document has since disabled."""
+
+    default_detail = "客户端已停用"
+
+    def __init__(self) -> None:
+        super().__init__(error="invalid_token")

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cases.db import outbox
 from services.cases.identity import repository as repo
 from services.cases.identity.exceptions import (
+    ClientDisabled,
     DeviceNotFound,
     DeviceRevoked,
     InvalidClient,
@@ -32,7 +33,7 @@ from services.cases.identity.exceptions import (
 )
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
-from shared.auth import ISSUER
+from shared.auth import ISSUER, Principal
 from shared.clock import clock
 from shared.contracts.events import DEVICE_REVOKED
 from shared.db import Database
@@ -272,3 +273,14 @@ async def revoke_device(session: AsyncSession, device_id: str, actor: str) -> Re
         ],
     )
     return RevokeResponse(device_id=device_id, revoked_at=row.revoked_at.isoformat(), refresh_tokens_revoked=n)
+
+
+async def ensure_client_active(session: AsyncSession, principal: Principal) -> None:
+    """A department system's token works only while its client is active (org document `active: false`
+    disables it at once, not when the token expires); people's tokens are not looked up."""
+    if principal.role != "department_system":
+        return
+    client_id = principal.claims.get("client_id") or principal.subject.removeprefix("client:")
+    client = await repo.client_by_id(session, str(client_id))
+    if client is None or not client.active:
+        raise ClientDisabled()

@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query
 
 from services.cases.case.service import scope_of
+from services.cases.identity.dependencies import ActiveClient
 from services.cases.notice import service
 from services.cases.notice.schemas import NoticeAnswer, NoticeClose, NoticePage
 from shared.auth import CurrentPrincipal
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
-router = APIRouter(prefix="/v1/notices", tags=["notices"])
+router = APIRouter(prefix="/v1/notices", tags=["notices"], dependencies=[ActiveClient])
 
 
 @router.get(

@@ -103,10 +103,11 @@ async def upsert_clients(session: AsyncSession, rows: list[dict[str, Any]]) -> t
             (
                 await session.execute(
                     text(
-                        """INSERT INTO cases.clients (client_id, secret_hash, department_code, updated_at)
-                           VALUES (:client_id, :secret_hash, :department_code, :now)
+                        """INSERT INTO cases.clients (client_id, secret_hash, department_code, active, updated_at)
+                           VALUES (:client_id, :secret_hash, :department_code, :active, :now)
                            ON CONFLICT (client_id) DO UPDATE SET secret_hash = EXCLUDED.secret_hash,
-                             department_code = EXCLUDED.department_code, updated_at = EXCLUDED.updated_at
+                             department_code = EXCLUDED.department_code, active = EXCLUDED.active,
+                             updated_at = EXCLUDED.updated_at
                            RETURNING (xmax = 0) AS inserted"""
                     ),
                     row,

@@ -63,6 +63,9 @@ class ClientDoc(BaseModel):
     client_id: str = Field(min_length=1, max_length=100)
     client_secret: str = Field(min_length=8, max_length=200)
     department: str = Field(min_length=1, max_length=40)
+    active: bool = Field(
+        default=True, description="false disables the client: no token is granted and the tokens it holds stop working"
+    )
 
 
 class OrgDocument(BaseModel):

@@ -178,7 +178,13 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
         old = old_clients.get(c.client_id)
         secret_hash = old if old and await verify_secret(old, c.client_secret) else await hash_secret(c.client_secret)
         client_rows.append(
-            {"client_id": c.client_id, "secret_hash": secret_hash, "department_code": c.department, "now": now}
+            {
+                "client_id": c.client_id,
+                "secret_hash": secret_hash,
+                "department_code": c.department,
+                "active": c.active,
+                "now": now,
+            }
         )
     result.clients = _counts(await repo.upsert_clients(session, client_rows))
 

@@ -7,13 +7,14 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from services.cases.case.service import scope_of
+from services.cases.identity.dependencies import ActiveClient
 from services.cases.subject import service
 from services.cases.subject.schemas import SubjectPage
 from shared.auth import CurrentPrincipal
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
-router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
+router = APIRouter(prefix="/v1/subjects", tags=["subjects"], dependencies=[ActiveClient])
 
 
 @router.get(

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Header, Query
 from pydantic import BaseModel
 
 from services.cases.context import CasesCtx
+from services.cases.identity.dependencies import ActiveClient
 from services.cases.whistle import service
 from services.cases.whistle.schemas import WhistleNote, WhistlePage, WhistleReturn
 from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
-router = APIRouter(prefix="/v1/whistles", tags=["whistles"])
+router = APIRouter(prefix="/v1/whistles", tags=["whistles"], dependencies=[ActiveClient])
 Department = Annotated[Principal, require_roles("department_staff", "department_system")]
 
 

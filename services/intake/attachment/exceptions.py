@@ -18,8 +18,9 @@ class UploadDataLost(NotFound):
     default_detail = "上传数据已丢失，请重新上传"
 
 
-class UploadExpired(Problem):
-    status = 410
+class UploadExpired(NotFound):
+    """Past its expiry: 404 (tus allows 404 or 410), which every tus client takes as "create it anew"."""
+
     code = "upload_expired"
     title = "上传已过期"
     default_detail = "上传已过期，请重新上传"
@@ -154,3 +155,31 @@ class UploadFinished(Conflict):
 
     def __init__(self, upload_offset: int) -> None:
         super().__init__(upload_offset=upload_offset)
+
+
+class FileContentMismatch(FieldError):
+    """The finished file's own bytes (its magic number) are not the type its Upload-Metadata declares."""
+
+    error_type = "file_content_mismatch"
+
+    def __init__(self, filetype: str) -> None:
+        super().__init__(
+            ["Upload-Metadata", "filetype"],
+            f"文件内容与声明的类型 {filetype} 不符，已丢弃，请重新上传",
+            msg=f"the file's bytes are not {filetype}",
+        )
+
+
+class DailyUploadQuotaExceeded(Problem):
+    """A worker's uploads of one China-time day past the daily count or bytes (ATTACHMENT_DAILY_*)."""
+
+    status = 429
+    code = "upload_quota_exceeded"
+    title = "今日上传已达上限"
+
+    def __init__(self, limit: str, retry_after: int) -> None:
+        super().__init__(
+            f"今日上传已达上限：{limit}，请明天再传",
+            headers={"Retry-After": str(retry_after)},
+            errors=[field_error(["Upload-Length"], f"daily upload quota reached: {limit}", "quota_exceeded")],
+        )

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, DateTime, Table, Text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
 from services.intake.db import metadata
@@ -29,4 +29,5 @@ uploads = Table(
     Column("completed_at", DateTime(timezone=True)),
     Column("patch_lease", UUID(as_uuid=True)),  # the PATCH streaming into this upload right now
     Column("patching_until", DateTime(timezone=True)),
+    Index("ix_uploads_worker_created", "worker_id", "created_at"),  # a worker's uploads of the day (quota)
 )

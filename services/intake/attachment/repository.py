@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, delete, exists, insert, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, Text, delete, exists, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
@@ -22,6 +22,25 @@ from services.intake.report.models import reports
 
 async def insert_upload(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(uploads).values(**values))
+
+
+async def lock_worker_uploads(session: AsyncSession, worker_id: str) -> None:
+    """Serialise one worker's upload creations until the transaction ends (the daily quota's count)."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"intake.uploads:{worker_id}"}
+    )
+
+
+async def uploads_since(session: AsyncSession, worker_id: str, since: datetime) -> tuple[int, int]:
+    """How many uploads a worker began since `since`, and their declared bytes."""
+    row = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(uploads.c.length), 0)).where(
+                uploads.c.worker_id == worker_id, uploads.c.created_at >= since
+            )
+        )
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 async def get_upload(session: AsyncSession, upload_id: uuid.UUID, worker_id: str) -> RowMapping | None:

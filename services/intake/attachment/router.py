@@ -3,10 +3,13 @@ read the protocol headers and call the service.
 
     OPTIONS /v1/attachments                 what this server speaks (no token needed)
     POST    /v1/attachments                 create an upload → Location /v1/attachments/uploads/<id>
-    HEAD    /v1/attachments/uploads/<id>    its offset
+    HEAD    /v1/attachments/uploads/<id>    its offset (an expired upload: 404, so a client creates it anew)
     PATCH   /v1/attachments/uploads/<id>    append a chunk at Upload-Offset
     DELETE  /v1/attachments/uploads/<id>    drop an unfinished upload (a finished one: 409, kept)
     GET     /v1/attachments/<sha256>        the stored file: attachment/download/router.py
+
+A POST to an upload with `X-HTTP-Method-Override: PATCH|DELETE|HEAD` is that method
+(attachment/method_override.py).
 """
 
 from __future__ import annotations
@@ -113,7 +116,7 @@ async def upload_capabilities(upload_id: str, policy: Policy) -> Response:
             "description": "Created: Location of the upload, Upload-Offset (0, or the length if the file is already"
             " stored), Upload-Expires"
         },
-        **problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 503),
+        **problem_responses(400, 401, 403, 404, 412, 413, 415, 422, 429, 503),
     },
 )
 async def create_upload(
@@ -149,7 +152,7 @@ async def create_upload(
             "description": "Upload-Offset, Upload-Length, Upload-Metadata, Upload-Expires (unfinished),"
             " Cache-Control: no-store"
         },
-        **problem_responses(401, 403, 404, 410, 412, 503),
+        **problem_responses(401, 403, 404, 412, 503),
     },
 )
 async def upload_offset(upload_id: str, session: DbSession, principal: GridWorker) -> Response:
@@ -176,7 +179,7 @@ async def upload_offset(upload_id: str, session: DbSession, principal: GridWorke
     },
     responses={
         204: {"description": "Appended: the new Upload-Offset; at the length the file is verified and stored"},
-        **problem_responses(400, 401, 403, 404, 409, 410, 412, 413, 415, 422, 460, 503),
+        **problem_responses(400, 401, 403, 404, 409, 412, 413, 415, 422, 460, 503),
     },
 )
 async def append_chunk(

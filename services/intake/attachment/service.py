@@ -18,6 +18,7 @@ the photo, and a finished upload is what lets a grid worker fetch a file.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.attachment import repository
+from services.intake.attachment import repository, signatures
 from services.intake.attachment.exceptions import (
     ChecksumMismatch,
     ChunkExceedsUpload,
+    DailyUploadQuotaExceeded,
     EmptyUpload,
+    FileContentMismatch,
     FileTypeUnsupported,
     LeaseLost,
     OffsetMismatch,
@@ -53,7 +56,7 @@ from services.intake.attachment.storage import (
 )
 from services.intake.config import IntakeSettings
 from shared.auth import Principal
-from shared.clock import clock
+from shared.clock import CHINA_TZ, clock
 from shared.db import Database
 from shared.errors import Problem
 
@@ -75,15 +78,22 @@ class Refused:
 
 @dataclass(frozen=True)
 class UploadPolicy:
-    """Limits of an upload, from the service's settings."""
+    """Limits of an upload, from the service's settings; a daily limit of 0 is no limit."""
 
     max_bytes: int
     types: frozenset[str]
+    daily_count: int = 0  # uploads a worker may begin in one China-time day
+    daily_bytes: int = 0  # and their declared bytes
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> UploadPolicy:
         types = frozenset(t.strip().lower() for t in settings.attachment_types.split(",") if t.strip())
-        return cls(max_bytes=settings.attachment_max_bytes, types=types)
+        return cls(
+            max_bytes=settings.attachment_max_bytes,
+            types=types,
+            daily_count=settings.attachment_daily_count,
+            daily_bytes=settings.attachment_daily_bytes,
+        )
 
 
 def _state(row: Mapping[str, Any]) -> UploadState:
@@ -124,6 +134,7 @@ async def create_upload(
         raise FileTypeUnsupported(metadata.filetype, policy.types)
 
     now = clock.now()
+    await _within_daily_quota(session, policy, principal, length, now)
     stored = await repository.get_attachment(session, metadata.sha256)
     # Knowing a file's hash and size proves nothing: only a worker who has sent these bytes before
     # skips sending them; anyone else sends the file, which is verified and then stored once.
@@ -156,6 +167,28 @@ async def create_upload(
         expires_at=None if already_stored else now + UPLOAD_TTL,
         metadata=metadata,
     )
+
+
+async def _within_daily_quota(
+    session: AsyncSession, policy: UploadPolicy, principal: Principal, length: int, now: datetime
+) -> None:
+    """A worker begins at most `daily_count` uploads of at most `daily_bytes` declared bytes a China-time
+    day (a phone in a loop, or a stolen token, cannot fill the disk). Creations of one worker take a
+    lock in turn, so two at once cannot both slip under the limit."""
+    if not policy.daily_count and not policy.daily_bytes:
+        return
+    local = now.astimezone(CHINA_TZ)
+    day_start = datetime(local.year, local.month, local.day, tzinfo=CHINA_TZ)
+    await repository.lock_worker_uploads(session, principal.subject)
+    count, size = await repository.uploads_since(session, principal.subject, day_start)
+    over = []
+    if policy.daily_count and count + 1 > policy.daily_count:
+        over.append(f"每天最多上传 {policy.daily_count} 个文件（今日已 {count} 个）")
+    if policy.daily_bytes and size + length > policy.daily_bytes:
+        over.append(f"每天最多上传 {policy.daily_bytes} 字节（今日已 {size} 字节，本文件 {length} 字节）")
+    if over:
+        retry_after = math.ceil(((day_start + timedelta(days=1)) - now).total_seconds())
+        raise DailyUploadQuotaExceeded("；".join(over), max(retry_after, 1))
 
 
 # offset ---------------------------------------------------------------------------------------
@@ -278,6 +311,10 @@ async def _finish(
         await store.discard(upload_id)
         await repository.delete_upload(session, upload_id)
         return Refused(Sha256Mismatch(digest))
+    if not signatures.matches(row["filetype"], await store.partial_head(upload_id, signatures.HEAD_BYTES)):
+        await store.discard(upload_id)
+        await repository.delete_upload(session, upload_id)
+        return Refused(FileContentMismatch(row["filetype"]))
     await store.promote(upload_id, digest)
     await repository.insert_attachment(
         session,

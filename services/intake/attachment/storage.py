@@ -136,6 +136,10 @@ class AttachmentStore:
     async def partial_sha256(self, upload_id: uuid.UUID) -> str:
         return await asyncio.to_thread(_sha256_of, self.partial_path(upload_id))
 
+    async def partial_head(self, upload_id: uuid.UUID, size: int) -> bytes:
+        """The first `size` bytes of the partial file (what its type's magic number is read from)."""
+        return await asyncio.to_thread(_head_of, self.partial_path(upload_id), size)
+
     async def promote(self, upload_id: uuid.UUID, sha256: str) -> None:
         """Move a verified partial file to its content address, atomically (rename on one
         filesystem). If the content is already there, the identical partial is just dropped."""
@@ -243,6 +247,11 @@ def _sha256_of(path: Path) -> str:
         while block := fh.read(HASH_BLOCK):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _head_of(path: Path, size: int) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(size)
 
 
 def attachment_store(settings: IntakeSettings | None = None) -> AttachmentStore:

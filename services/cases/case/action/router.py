@@ -13,12 +13,13 @@ from services.cases.case.action import service
 from services.cases.case.action.schemas import BODIES
 from services.cases.case.schemas import CaseOut
 from services.cases.context import CasesCtx
+from services.cases.identity.dependencies import ActiveClient
 from services.cases.vocabulary import ACTION_ZH
 from shared.auth import Principal, require_roles
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
-router = APIRouter(prefix="/v1/cases", tags=["case actions"])
+router = APIRouter(prefix="/v1/cases", tags=["case actions"], dependencies=[ActiveClient])
 
 
 def _route(action: str, body_model: type[BaseModel]) -> None:

@@ -1,0 +1,20 @@
+"""intake: an index of a worker's uploads by creation time, which the daily upload quota counts
+
+Revision ID: 0050
+Revises: 0016
+"""
+
+from alembic import op
+
+revision = "0050"
+down_revision = "0016"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_uploads_worker_created", "uploads", ["worker_id", "created_at"], schema="intake")
+
+
+def downgrade() -> None:
+    op.drop_index("ix_uploads_worker_created", table_name="uploads", schema="intake")
