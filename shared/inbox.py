@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import ServiceCaller
 from shared.clock import clock
-from shared.db import Database, is_database_unavailable
+from shared.db import Database, error_summary, is_database_unavailable
 
 log = logging.getLogger("shared.inbox")
 
@@ -85,12 +85,20 @@ async def consume(
                 results.append(EventResult(id=ev.id, status="processed"))
             except Exception as exc:  # one poison event must not sink the batch
                 if is_database_unavailable(exc):
-                    raise
-                log.exception(
-                    "event %s (%s) failed", ev.id, ev.type, extra={"event_id": str(ev.id), "event_type": ev.type}
+                    raise  # an outage: the whole batch comes again later
+                # the event's own fault (a data error, a constraint, a bug): it fails alone, the producer
+                # parks it after its retries; the message carries no SQL parameter (error_summary)
+                error = error_summary(exc)
+                log.error(
+                    "event %s (%s) failed: %s",
+                    ev.id,
+                    ev.type,
+                    error,
+                    exc_info=exc,
+                    extra={"event_id": str(ev.id), "event_type": ev.type},
                 )
                 blocked.add(ev.aggregate_id)
-                results.append(EventResult(id=ev.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]))
+                results.append(EventResult(id=ev.id, status="failed", error=error))
     return results
 
 

@@ -43,7 +43,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import clock
-from shared.db import Database
+from shared.db import Database, error_summary
+from shared.logging import scrub
 
 log = logging.getLogger("shared.outbox")
 
@@ -333,7 +334,7 @@ class Relay:
                 headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
-            await self._back_off(rows, f"transport: {type(exc).__name__}: {exc}"[:500])
+            await self._back_off(rows, "transport: " + error_summary(exc, 480))
             return 0
         if resp.status_code == 413:
             if len(part) > 1:
@@ -342,7 +343,7 @@ class Relay:
             error = f"http 413: the consumer refuses this event as too large ({len(body)} bytes)"
             return await self._settle(rows, {str(rows[0].event_id): {"status": "failed", "error": error}})
         if resp.status_code >= 300:
-            await self._back_off(rows, f"http {resp.status_code}: {resp.text[:300]}")
+            await self._back_off(rows, scrub(f"http {resp.status_code}: {resp.text[:300]}"))
             return 0
         results = {r.get("id"): r for r in resp.json().get("results", [])}
         return await self._settle(rows, results)
@@ -377,7 +378,8 @@ class Relay:
                 retry_now.append(r.id)
             else:
                 park = r.failures + 1 >= self.max_failures
-                failed.append((r.id, str(res.get("error", "failed"))[:500], park))
+                # what the consumer says is stored scrubbed: no SQL parameter, ID number or phone in last_error
+                failed.append((r.id, scrub(str(res.get("error", "failed")))[:500], park))
         async with self.db.unit_of_work() as session:
             s = self.schema
             if done:
