@@ -10,9 +10,13 @@ environment, as are the generated dev secrets.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
+
+from shared.settings import MissingProductionSettings
 
 
 def serve(service: str, settings: Any) -> None:
@@ -29,3 +33,15 @@ def serve(service: str, settings: Any) -> None:
     os.environ.setdefault("PII_KEY", settings.pii_key)
     os.environ.setdefault("PII_HASH_KEY", settings.pii_hash_key)
     uvicorn.run(f"services.{service}.main:create_app", factory=True, workers=workers, **common)
+
+
+def main(service: str, load_settings: Callable[[], Any]) -> int:
+    """`python -m services.<name>`: read the settings (a production start without a required one ends
+    here with the list of what is missing, no traceback) and serve."""
+    try:
+        settings = load_settings()
+    except MissingProductionSettings as exc:
+        sys.stderr.write(f"{service}: {exc}\n")
+        return 2
+    serve(service, settings)
+    return 0

@@ -42,10 +42,9 @@ def main(argv: list[str]) -> int:
                 sys.stderr.write(f"  {'.'.join(map(str, err['loc']))}: {err['msg']}\n")
             return 1
         return 0
-    from shared.serve import serve
+    from shared.serve import main as serve_main
 
-    serve("cases", get_settings())
-    return 0
+    return serve_main("cases", get_settings)
 
 
 if __name__ == "__main__":

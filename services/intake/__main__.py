@@ -1,7 +1,9 @@
 """`python -m services.intake` runs the intake service (`WORKERS=N` for N processes on one port)."""
 
+import sys
+
 from services.intake.config import get_settings
-from shared.serve import serve
+from shared.serve import main
 
 if __name__ == "__main__":
-    serve("intake", get_settings())
+    sys.exit(main("intake", get_settings))
