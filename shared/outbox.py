@@ -410,16 +410,31 @@ class Relay:
         return len(done)
 
     async def backlog(self) -> list[Any]:
-        """(destination, pending, parked) for the metrics endpoint."""
+        """(destination, pending, parked, age in seconds of the oldest pending event) for /metrics; one
+        pass over the undelivered rows (the pending index)."""
         async with self.db.unit_of_work() as session:
             result = await session.execute(
                 text(
                     f"""SELECT destination, count(*) FILTER (WHERE parked_at IS NULL) AS pending,
-                               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
+                               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+                               min(occurred_at) FILTER (WHERE parked_at IS NULL) AS oldest
                         FROM {self.schema}.outbox WHERE delivered_at IS NULL GROUP BY destination"""
                 )
             )
-            return [(r.destination, r.pending, r.parked) for r in result]
+            now = clock.now()
+            found = {
+                r.destination: (
+                    r.destination,
+                    r.pending,
+                    r.parked,
+                    max(0.0, (now - r.oldest).total_seconds()) if r.oldest is not None else 0.0,
+                )
+                for r in result
+            }
+        # every destination the relay knows, also when nothing waits for it
+        return [found.get(name, (name, 0, 0, 0.0)) for name in self.destinations] + [
+            row for name, row in found.items() if name not in self.destinations
+        ]
 
     async def prune(self, keep: timedelta = timedelta(days=3)) -> int:
         """Delivered rows are history; keep a few days for operators, then delete."""

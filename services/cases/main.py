@@ -8,6 +8,7 @@ from services.cases.api import routers
 from services.cases.config import CasesSettings, get_settings
 from services.cases.context import CasesContext
 from services.cases.db import SCHEMA
+from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
@@ -17,6 +18,7 @@ from services.cases.startup import load_calendar, start_domain, stop_domain
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.context import context_of, install_context
+from shared.metrics import Reading
 from shared.outbox import Relay
 from shared.pii import PiiCipher
 from shared.scheduling import Tick
@@ -85,6 +87,12 @@ def _ticks(app: FastAPI) -> list[Tick]:
     ]
 
 
+async def _readings(app: FastAPI) -> list[Reading]:
+    ctx = context_of(app, CasesContext)
+    async with ctx.db.unit_of_work() as session:
+        return await deadline_service.operator_readings(session)
+
+
 def create_app(settings: CasesSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     return create_service_app(
@@ -97,6 +105,7 @@ def create_app(settings: CasesSettings | None = None) -> FastAPI:
             on_shutdown=[_shutdown],
             extra_schemas=[TokenRequest, OrgDocument],
             keys=_keys,
+            readings=_readings,
             title="Cases — 综治中心案件、身份与组织",
             description="Identity and tokens, the org directory, cases made from grid workers' reports.",
         )

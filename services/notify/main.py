@@ -11,12 +11,14 @@ from services.notify.api import routers
 from services.notify.config import NotifySettings, get_settings
 from services.notify.context import NotifyContext
 from services.notify.db import SCHEMA
+from services.notify.delivery import service as delivery_service
 from services.notify.delivery.clients import DeliveryClients
 from services.notify.delivery.jobs import deliver_due, prune_deliveries, stop_delivering
 from services.notify.digest.jobs import send_daily_digest
 from services.notify.rule.engine import load_rules
 from shared.app import ServiceSpec, create_service_app
 from shared.context import context_of, install_context
+from shared.metrics import Reading
 from shared.outbox import Relay
 from shared.pii import PiiCipher
 from shared.scheduling import Tick
@@ -70,6 +72,13 @@ def _ticks(app: FastAPI) -> list[Tick]:
     ]
 
 
+async def _readings(app: FastAPI) -> list[Reading]:
+    ctx = context_of(app, NotifyContext)
+    parked = sum(parked for _, _, parked, _ in await ctx.relay.backlog())
+    async with ctx.db.unit_of_work() as session:
+        return await delivery_service.operator_readings(session, parked)
+
+
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     return create_service_app(
@@ -80,6 +89,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             ticks=_ticks,
             on_startup=[_startup],
             on_shutdown=[_shutdown],
+            readings=_readings,
             title="Notify — 提醒与消息投递",
             description="Reminders, webhooks to department systems, SMS, phone messages.",
         )
