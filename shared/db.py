@@ -8,7 +8,7 @@ inbox.py): outside them, repositories, models and migrations, nothing imports SQ
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
@@ -124,3 +124,18 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit happens before the response is sent, so a client never sees
 # success for a transaction that then fails to commit.
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def prune_in_batches(
+    db: Database, delete: Callable[[AsyncSession, int], Awaitable[int]], batch: int, max_batches: int = 1000
+) -> int:
+    """A retention tick: `delete(session, batch)` in short transactions (a long one stalls the SKIP
+    LOCKED queues and bloats the table) until a batch comes back short. Returns rows deleted."""
+    deleted = 0
+    for _ in range(max_batches):
+        async with db.unit_of_work() as session:
+            n = await delete(session, batch)
+        deleted += n
+        if n < batch:
+            break
+    return deleted

@@ -92,6 +92,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("type", Text, nullable=False),
         Column("source", Text, nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False),
+        Index("ix_inbox_processed_at", "processed_at"),  # the retention tick (shared/inbox.py prune_inbox)
     )
 
 

@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -26,6 +27,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The Cybersecurity Law (网络安全法 art. 21): network logs are kept at least six months.
 AUDIT_MIN_RETENTION_DAYS = 183
+
+
+def audit_cut(now: datetime, retention_days: float) -> datetime:
+    """The oldest moment the audit log keeps: never less than six months back, whatever is configured."""
+    return now - timedelta(days=max(retention_days, AUDIT_MIN_RETENTION_DAYS))
 
 
 class MissingProductionSettings(RuntimeError):

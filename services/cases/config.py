@@ -22,6 +22,8 @@ class CasesSettings(ServiceSettings):
     login_free_failures: int = 5
     # a rotated refresh token presented again this soon by the same device is a lost response, not theft
     refresh_reuse_grace_seconds: int = 60
+    refresh_token_retention_days: float = 7  # expired refresh tokens are deleted this long after expiry
+    idempotency_retention_days: float = 7  # Idempotency-Key answers kept this long
     grading_rules_file: str = ""
     deadline_policy_file: str = ""
     sweep_interval_seconds: float = 0.2  # lateness includes up to one tick; an idle claim costs ~1 ms

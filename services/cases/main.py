@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.cases.api import routers
+from services.cases.audit.jobs import prune_audit
 from services.cases.config import CasesSettings, get_settings
 from services.cases.context import CasesContext
-from services.cases.db import SCHEMA
+from services.cases.db import SCHEMA, inbox
 from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
+from services.cases.idempotency.jobs import prune_idempotency_keys
+from services.cases.identity.jobs import prune_refresh_tokens
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
@@ -18,6 +23,7 @@ from services.cases.startup import load_calendar, start_domain, stop_domain
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.context import context_of, install_context
+from shared.inbox import prune_inbox
 from shared.metrics import Reading
 from shared.outbox import Relay
 from shared.pii import PiiCipher
@@ -75,6 +81,13 @@ def _ticks(app: FastAPI) -> list[Tick]:
         if ctx.ready:  # not while waiting for the database at start
             await sweep(ctx.db, ctx.domain.deadlines, ctx.settings.sweep_batch)
 
+    async def prune_by_retention() -> None:
+        s = ctx.settings
+        await prune_inbox(ctx.db, inbox, timedelta(days=s.inbox_retention_days), s.retention_batch)
+        await prune_idempotency_keys(ctx.db, timedelta(days=s.idempotency_retention_days), s.retention_batch)
+        await prune_refresh_tokens(ctx.db, timedelta(days=s.refresh_token_retention_days), s.retention_batch)
+        await prune_audit(ctx.db, s.audit_retention_days, s.retention_batch)
+
     async def refresh_calendar() -> None:
         if ctx.ready:
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
@@ -84,6 +97,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
+        Tick("retention", prune_by_retention, 3600),
     ]
 
 

@@ -121,3 +121,9 @@ async def operator_readings(session: AsyncSession, parked_events: int) -> list[R
         Reading("notify_dead_letters", "Dead letters awaiting an operator", parked_events, {"kind": "event"})
     )
     return readings
+
+
+async def prune_settled_before(session: AsyncSession, before: datetime, limit: int) -> int:
+    """For the notification retention: delivered rows made before `before` go (dead, failed and pending
+    ones stay, and keep their notification)."""
+    return await repo.prune_settled_before(session, before, limit)
