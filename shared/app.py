@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +30,7 @@ from shared.errors import (
     problem_body,
 )
 from shared.logging import configure_logging, request_id_var
+from shared.metrics import Reading, RequestMetrics, mark_process_dead
 from shared.scheduling import Tick, Ticker
 from shared.schema_version import MigrationTree, SchemaState
 from shared.settings import PROJECT_ROOT, ServiceSettings
@@ -50,34 +51,12 @@ class ServiceSpec:
     on_startup: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     on_shutdown: list[Callable[[FastAPI], Awaitable[None]]] = field(default_factory=list)
     keys: Callable[[FastAPI], KeySet] | None = None
+    # the service's database figures for /metrics, read at scrape time (shared/metrics.py)
+    readings: Callable[[FastAPI], Awaitable[list[Reading]]] | None = None
     extra_schemas: list[type[BaseModel]] = field(default_factory=list)  # bodies documented via openapi_extra
     title: str = ""
     description: str = ""
     version: str = "0.1.0"
-
-
-class _Metrics:
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "http_requests_total", "HTTP requests", ["method", "route", "status"], registry=self.registry
-        )
-        self.latency = Histogram(
-            "http_request_duration_seconds",
-            "HTTP request latency",
-            ["method", "route"],
-            registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
-        self.outbox_pending = Gauge(
-            "outbox_pending_events", "Undelivered outbox events", ["destination"], registry=self.registry
-        )
-        self.outbox_parked = Gauge(
-            "outbox_parked_events",
-            "Parked (poison) outbox events awaiting an operator",
-            ["destination"],
-            registry=self.registry,
-        )
 
 
 # Paths that answer while a service is still starting (`app.state.starting` holds why); the others,
@@ -87,11 +66,16 @@ ALWAYS_OPEN = frozenset(
 )
 
 
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class RequestFrame:
     """Pure ASGI middleware: request id, access log, metrics, a body size limit, and the last line of
     defence that turns an unexpected exception into problem+json (503 when the database is away)."""
 
-    def __init__(self, app: ASGIApp, metrics: _Metrics, max_body: int, internal_max_body: int | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, metrics: RequestMetrics, max_body: int, internal_max_body: int | None = None
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
@@ -190,11 +174,15 @@ class RequestFrame:
                 log.exception("unhandled error on %s %s", scope.get("method"), path)
                 await _send_problem(send_wrapper, 500, "internal_error", "服务器内部错误", "服务器内部错误，已记录")
         finally:
-            route = scope.get("route")
-            route_path = getattr(route, "path", None) or ("unmatched" if status_holder["status"] == 404 else path)
             duration = time.perf_counter() - started
-            self.metrics.requests.labels(scope.get("method", ""), route_path, str(status_holder["status"])).inc()
-            self.metrics.latency.labels(scope.get("method", ""), route_path).observe(duration)
+            # the route template, or `unmatched` for what was answered before routing (never the raw path)
+            method = scope.get("method", "")
+            self.metrics.observe(
+                method if method in KNOWN_METHODS else "other",
+                getattr(scope.get("route"), "path", None),
+                status_holder["status"],
+                duration,
+            )
             log.info(
                 "%s %s %s",
                 scope.get("method"),
@@ -324,6 +312,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
             for hook in spec.on_shutdown:
                 await hook(app)
             await app.state.db.dispose()
+            mark_process_dead()
 
     app = FastAPI(
         title=spec.title or spec.name,
@@ -345,7 +334,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     app.state.settings = settings
     app.state.service_name = spec.name
-    metrics = _Metrics()
+    metrics = RequestMetrics()
     app.state.metrics = metrics
     app.state.migrations = MigrationTree.load(PROJECT_ROOT / "migrations")
     app.state.head = app.state.migrations.head
@@ -392,15 +381,19 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
 
     @health.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prom(request: Request) -> PlainTextResponse:
+        readings: list[Reading] = []
         relay = _relay_of(request.app)
         if relay is not None:
             try:
-                for dest, pending, parked in await relay.backlog():
-                    metrics.outbox_pending.labels(dest).set(pending)
-                    metrics.outbox_parked.labels(dest).set(parked)
+                readings += outbox_readings(await relay.backlog())
             except Exception as exc:  # metrics stay available while the database is away
                 log.warning("outbox backlog unavailable: %s", type(exc).__name__)
-        return PlainTextResponse(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        if spec.readings is not None and not getattr(request.app.state, "starting", None):
+            try:
+                readings += await spec.readings(request.app)
+            except Exception as exc:
+                log.warning("database figures unavailable: %s", type(exc).__name__)
+        return PlainTextResponse(metrics.exposition(readings), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(health)
     install_docs(app)
@@ -408,6 +401,27 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         app.include_router(router)
     _add_problem_schema(app, spec.extra_schemas)
     return app
+
+
+def outbox_readings(backlog: list[Any]) -> list[Reading]:
+    """The outbox figures of every service, per destination: pending, parked, and the age of the
+    oldest pending event (how far behind the relay is)."""
+    readings: list[Reading] = []
+    for dest, pending, parked, oldest_age in backlog:
+        labels = {"destination": dest}
+        readings.append(Reading("outbox_pending_events", "Undelivered outbox events", pending, labels))
+        readings.append(
+            Reading("outbox_parked_events", "Parked (poison) outbox events awaiting an operator", parked, labels)
+        )
+        readings.append(
+            Reading(
+                "outbox_oldest_pending_age_seconds",
+                "Age of the oldest undelivered, unparked outbox event (0 when none)",
+                oldest_age,
+                labels,
+            )
+        )
+    return readings
 
 
 def _relay_of(app: FastAPI) -> Any:

@@ -7,8 +7,9 @@ inbox.py): outside them, repositories, models and migrations, nothing imports SQ
 
 from __future__ import annotations
 
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
@@ -59,6 +60,7 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=True,
             pool_recycle=1800,
+            hide_parameters=True,  # SQL parameters (ID numbers, phones) never reach an error message or a log
             connect_args=connect_args,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
@@ -79,35 +81,53 @@ class Database:
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
-    """Connection-level failures of PostgreSQL (restart, failover, network) → 503, not 500."""
+    """Connection-level failures of PostgreSQL (restart, failover, network, pool exhausted) → 503, not 500.
+
+    Only those: a client-side data error (asyncpg's DataError, an InterfaceError subclass raised while
+    encoding one bad argument), an integrity or syntax error is the request's or the event's own fault —
+    retrying it never helps, so it must not pass for an outage."""
     import asyncpg
 
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(
-            cur,
-            (
-                ConnectionError,
-                TimeoutError,
-                OSError,
-                asyncpg.exceptions.CannotConnectNowError,
-                asyncpg.exceptions.ConnectionDoesNotExistError,
-                asyncpg.exceptions.ConnectionFailureError,
-                asyncpg.exceptions.AdminShutdownError,
-                asyncpg.exceptions.CrashShutdownError,
-                asyncpg.exceptions.TooManyConnectionsError,
-                asyncpg.exceptions.InterfaceError,
-            ),
-        ):
+        if isinstance(cur, _CONNECTION_ERRORS):  # OSError covers ConnectionError and TimeoutError
             return True
+        if type(cur) is asyncpg.exceptions.InterfaceError and _CLOSED.search(str(cur)):
+            return True  # "connection is closed", "pool is closing": not its subclasses (DataError …)
         if isinstance(cur, sa_exc.DBAPIError) and cur.connection_invalidated:
             return True
         if isinstance(cur, sa_exc.TimeoutError):  # pool exhausted
             return True
         cur = cur.__cause__ or cur.__context__
     return False
+
+
+def _connection_errors() -> tuple[type[BaseException], ...]:
+    import asyncpg
+
+    return (
+        OSError,
+        asyncpg.exceptions.PostgresConnectionError,  # SQLSTATE class 08
+        asyncpg.exceptions.CannotConnectNowError,
+        asyncpg.exceptions.AdminShutdownError,
+        asyncpg.exceptions.CrashShutdownError,
+        asyncpg.exceptions.TooManyConnectionsError,
+    )
+
+
+_CONNECTION_ERRORS = _connection_errors()
+_CLOSED = re.compile(r"\bclos(?:ed|ing)\b")
+
+
+def error_summary(exc: BaseException, limit: int = 500) -> str:
+    """An exception as one line for `last_error` or an event's result: its type and message without
+    SQLAlchemy's `[SQL: …]`/`[parameters: …]` parts or a bad argument's value, ID numbers and phones
+    masked (shared/logging.py scrub)."""
+    from shared.logging import scrub
+
+    return scrub(f"{type(exc).__name__}: {exc}")[:limit]
 
 
 def get_database(request: Request) -> Database:
@@ -123,3 +143,18 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
 # scope="function": the commit happens before the response is sent, so a client never sees
 # success for a transaction that then fails to commit.
 DbSession = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+
+async def prune_in_batches(
+    db: Database, delete: Callable[[AsyncSession, int], Awaitable[int]], batch: int, max_batches: int = 1000
+) -> int:
+    """A retention tick: `delete(session, batch)` in short transactions (a long one stalls the SKIP
+    LOCKED queues and bloats the table) until a batch comes back short. Returns rows deleted."""
+    deleted = 0
+    for _ in range(max_batches):
+        async with db.unit_of_work() as session:
+            n = await delete(session, batch)
+        deleted += n
+        if n < batch:
+            break
+    return deleted

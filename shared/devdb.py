@@ -10,6 +10,7 @@ Order of preference:
   (``$TEST_DATABASE_NAME``, default ``fengqiao_test``) is dropped and recreated empty.
 
 ``DEVDB_FORCE_EMBEDDED=1`` skips the environment URLs and the local server.
+With ``APP_ENV=production`` ``run`` never starts an embedded server: ``$DATABASE_URL`` or an error.
 
 The embedded server comes from the ``pgserver`` wheel (PostgreSQL binaries, imported
 lazily). It listens only on a unix socket inside its data directory; the socket
@@ -199,6 +200,10 @@ def resolve_database_url(purpose: str) -> str:
         raise ValueError(f"purpose must be 'run' or 'test', not {purpose!r}")
     forced = os.environ.get("DEVDB_FORCE_EMBEDDED", "").lower() in {"1", "true", "yes", "on"}
     env_url = os.environ.get("DATABASE_URL" if purpose == "run" else "TEST_DATABASE_URL")
+    if purpose == "run" and os.environ.get("APP_ENV", "").lower() == "production":
+        if env_url:
+            return env_url
+        raise RuntimeError("生产模式（APP_ENV=production）缺少必需的配置：DATABASE_URL；生产模式不会启动内置数据库")
     if env_url and not forced:
         log.info("using URL from the environment")
         return env_url

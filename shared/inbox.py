@@ -7,18 +7,19 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
-from typing import Any, Literal, TypeVar
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar, cast
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import Table
+from sqlalchemy import CursorResult, Table, select
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import ServiceCaller
 from shared.clock import clock
-from shared.db import Database, is_database_unavailable
+from shared.db import Database, error_summary, is_database_unavailable, prune_in_batches
 
 log = logging.getLogger("shared.inbox")
 
@@ -85,13 +86,34 @@ async def consume(
                 results.append(EventResult(id=ev.id, status="processed"))
             except Exception as exc:  # one poison event must not sink the batch
                 if is_database_unavailable(exc):
-                    raise
-                log.exception(
-                    "event %s (%s) failed", ev.id, ev.type, extra={"event_id": str(ev.id), "event_type": ev.type}
+                    raise  # an outage: the whole batch comes again later
+                # the event's own fault (a data error, a constraint, a bug): it fails alone, the producer
+                # parks it after its retries; the message carries no SQL parameter (error_summary)
+                error = error_summary(exc)
+                log.error(
+                    "event %s (%s) failed: %s",
+                    ev.id,
+                    ev.type,
+                    error,
+                    exc_info=exc,
+                    extra={"event_id": str(ev.id), "event_type": ev.type},
                 )
                 blocked.add(ev.aggregate_id)
-                results.append(EventResult(id=ev.id, status="failed", error=f"{type(exc).__name__}: {exc}"[:500]))
+                results.append(EventResult(id=ev.id, status="failed", error=error))
     return results
+
+
+async def prune_inbox(db: Database, inbox: Table, keep: timedelta, batch: int) -> int:
+    """The inbox's retention tick: event ids processed longer ago than `keep` (INBOX_RETENTION_DAYS, far
+    beyond any redelivery: a relay retries within minutes) go, in short batches."""
+    cut = clock.now() - keep
+
+    async def delete(session: AsyncSession, n: int) -> int:
+        old = select(inbox.c.event_id).where(inbox.c.processed_at < cut).limit(n).scalar_subquery()
+        result = await session.execute(sa_delete(inbox).where(inbox.c.event_id.in_(old)))
+        return cast("CursorResult[Any]", result).rowcount or 0
+
+    return await prune_in_batches(db, delete, batch)
 
 
 def events_router(

@@ -43,7 +43,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.clock import clock
-from shared.db import Database
+from shared.db import Database, error_summary
+from shared.logging import scrub
 
 log = logging.getLogger("shared.outbox")
 
@@ -91,6 +92,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("type", Text, nullable=False),
         Column("source", Text, nullable=False),
         Column("processed_at", DateTime(timezone=True), nullable=False),
+        Index("ix_inbox_processed_at", "processed_at"),  # the retention tick (shared/inbox.py prune_inbox)
     )
 
 
@@ -333,7 +335,7 @@ class Relay:
                 headers={"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"},
             )
         except httpx.HTTPError as exc:
-            await self._back_off(rows, f"transport: {type(exc).__name__}: {exc}"[:500])
+            await self._back_off(rows, "transport: " + error_summary(exc, 480))
             return 0
         if resp.status_code == 413:
             if len(part) > 1:
@@ -342,7 +344,7 @@ class Relay:
             error = f"http 413: the consumer refuses this event as too large ({len(body)} bytes)"
             return await self._settle(rows, {str(rows[0].event_id): {"status": "failed", "error": error}})
         if resp.status_code >= 300:
-            await self._back_off(rows, f"http {resp.status_code}: {resp.text[:300]}")
+            await self._back_off(rows, scrub(f"http {resp.status_code}: {resp.text[:300]}"))
             return 0
         results = {r.get("id"): r for r in resp.json().get("results", [])}
         return await self._settle(rows, results)
@@ -377,7 +379,8 @@ class Relay:
                 retry_now.append(r.id)
             else:
                 park = r.failures + 1 >= self.max_failures
-                failed.append((r.id, str(res.get("error", "failed"))[:500], park))
+                # what the consumer says is stored scrubbed: no SQL parameter, ID number or phone in last_error
+                failed.append((r.id, scrub(str(res.get("error", "failed")))[:500], park))
         async with self.db.unit_of_work() as session:
             s = self.schema
             if done:
@@ -408,16 +411,31 @@ class Relay:
         return len(done)
 
     async def backlog(self) -> list[Any]:
-        """(destination, pending, parked) for the metrics endpoint."""
+        """(destination, pending, parked, age in seconds of the oldest pending event) for /metrics; one
+        pass over the undelivered rows (the pending index)."""
         async with self.db.unit_of_work() as session:
             result = await session.execute(
                 text(
                     f"""SELECT destination, count(*) FILTER (WHERE parked_at IS NULL) AS pending,
-                               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked
+                               count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked,
+                               min(occurred_at) FILTER (WHERE parked_at IS NULL) AS oldest
                         FROM {self.schema}.outbox WHERE delivered_at IS NULL GROUP BY destination"""
                 )
             )
-            return [(r.destination, r.pending, r.parked) for r in result]
+            now = clock.now()
+            found = {
+                r.destination: (
+                    r.destination,
+                    r.pending,
+                    r.parked,
+                    max(0.0, (now - r.oldest).total_seconds()) if r.oldest is not None else 0.0,
+                )
+                for r in result
+            }
+        # every destination the relay knows, also when nothing waits for it
+        return [found.get(name, (name, 0, 0, 0.0)) for name in self.destinations] + [
+            row for name, row in found.items() if name not in self.destinations
+        ]
 
     async def prune(self, keep: timedelta = timedelta(days=3)) -> int:
         """Delivered rows are history; keep a few days for operators, then delete."""

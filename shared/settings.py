@@ -1,20 +1,48 @@
 """Settings base shared by the services (pydantic-settings, environment variables).
 
-Secrets that a developer should not have to invent (service token, PII keys, the JWT signing key)
-are generated once under `./var/` when unset, so `make run` works on a fresh clone.
+Development (`APP_ENV=development`, the default): secrets a developer should not have to invent (service
+token, PII keys, the JWT signing key) are generated once under `./var/` when unset, so `make run` works
+on a fresh clone; each is created atomically (written to a temporary file, then hard-linked into place,
+which fails if another process got there first), so concurrent first starts all end with the same key.
+
+Production (`APP_ENV=production`): nothing is generated and no embedded database is started; a service
+refuses to start unless every required setting is given, and names all that are missing at once.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import secrets
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ClassVar, Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# The Cybersecurity Law (网络安全法 art. 21): network logs are kept at least six months.
+AUDIT_MIN_RETENTION_DAYS = 183
+
+
+def audit_cut(now: datetime, retention_days: float) -> datetime:
+    """The oldest moment the audit log keeps: never less than six months back, whatever is configured."""
+    return now - timedelta(days=max(retention_days, AUDIT_MIN_RETENTION_DAYS))
+
+
+class MissingProductionSettings(RuntimeError):
+    """APP_ENV=production without a setting it requires (the message names every one missing)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+        super().__init__(
+            "生产模式（APP_ENV=production）缺少必需的配置：" + "、".join(missing) + "。"
+            "生产模式不会生成密钥，也不会启动内置数据库；请通过环境变量提供以上配置后再启动。"
+        )
 
 
 def var_dir() -> Path:
@@ -23,20 +51,40 @@ def var_dir() -> Path:
     return path
 
 
+def _new_secret(name: str) -> str:
+    if name == "pii_key":
+        return "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_urlsafe(32)
+
+
 def dev_secret(name: str) -> str:
-    """A secret kept in ./var/dev-secrets.json, created on first use (development only)."""
-    path = var_dir() / "dev-secrets.json"
-    data: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    if name not in data:
-        if name == "pii_key":
-            data[name] = "k1:" + base64.b64encode(secrets.token_bytes(32)).decode()
-        else:
-            data[name] = secrets.token_urlsafe(32)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        os.chmod(tmp, 0o600)
-        tmp.replace(path)
-    return data[name]
+    """A secret kept in ./var/dev-secrets/<name>, created on first use (development only).
+
+    Created atomically: each process writes its candidate to a temporary file of its own and hard-links
+    it to the final name; `os.link` fails when the name exists, so exactly one candidate wins and every
+    process reads the winner. (A secret an older checkout kept in ./var/dev-secrets.json is used as is.)"""
+    legacy = var_dir() / "dev-secrets.json"
+    if legacy.exists():
+        with contextlib.suppress(ValueError, OSError):
+            kept = json.loads(legacy.read_text()).get(name)
+            if isinstance(kept, str) and kept:
+                return kept
+    folder = var_dir() / "dev-secrets"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = folder / name
+    if not path.exists():
+        tmp = folder / f".{name}.{os.getpid()}.{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(_new_secret(name))
+                f.flush()
+                os.fsync(f.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)  # another process may have created it meanwhile: theirs wins
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 class ServiceSettings(BaseSettings):
@@ -44,6 +92,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
+    # the settings production requires (field names; the variable is the name in capitals)
+    required_in_production: ClassVar[tuple[str, ...]] = ("database_url", "service_token", "pii_key", "pii_hash_key")
+
+    app_env: Literal["development", "production"] = "development"
     database_url: str | None = None
     intake_url: str = "http://127.0.0.1:8001"
     cases_url: str = "http://127.0.0.1:8002"
@@ -62,8 +114,34 @@ class ServiceSettings(BaseSettings):
     max_body_bytes: int = 5 * 1024 * 1024
     # /internal/v1/*: the service token's callers; the relay keeps its POSTs at 1 MiB and halves on 413
     internal_max_body_bytes: int = 32 * 1024 * 1024
+    # retention (hourly ticks, deleted in batches of retention_batch rows)
+    inbox_retention_days: float = 30  # event ids kept to recognise a redelivered event
+    audit_retention_days: float = 365  # the audit log; never less than 183 days (Cybersecurity Law)
+    retention_batch: int = 5000
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _audit_kept_six_months(cls, value: float) -> float:
+        if value < AUDIT_MIN_RETENTION_DAYS:
+            raise ValueError(
+                f"AUDIT_RETENTION_DAYS 不得少于 {AUDIT_MIN_RETENTION_DAYS} 天（网络安全法：网络日志留存不少于六个月）"
+            )
+        return value
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"
+
+    def missing_in_production(self) -> list[str]:
+        """The variables production requires that are not given (a subclass may add its own checks)."""
+        return [name.upper() for name in self.required_in_production if not getattr(self, name)]
 
     def model_post_init(self, __context: object) -> None:
+        if self.production:
+            missing = self.missing_in_production()
+            if missing:
+                raise MissingProductionSettings(missing)
+            return  # production generates nothing
         if not self.service_token:
             self.service_token = dev_secret("service_token")
         if not self.pii_key:
@@ -74,6 +152,8 @@ class ServiceSettings(BaseSettings):
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
+        if self.production:  # never an embedded database in production
+            raise MissingProductionSettings(["DATABASE_URL"])
         from shared.devdb import resolve_database_url
 
         url = resolve_database_url("run")

@@ -69,7 +69,7 @@ def main(argv: list[str]) -> int:
         return 0
     from shared.serve import main as serve_main
 
-    return serve_main("cases", get_settings(), argv)
+    return serve_main("cases", get_settings, argv)
 
 
 if __name__ == "__main__":

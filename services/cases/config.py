@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
+from typing import ClassVar
 
 from shared.settings import ServiceSettings, var_dir
 
 
 class CasesSettings(ServiceSettings):
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        *ServiceSettings.required_in_production,
+        "jwt_private_key_file",
+    )
+
     port: int = 8002
     jwt_private_key_file: str = ""
     access_token_ttl_seconds: int = 900
@@ -15,6 +22,8 @@ class CasesSettings(ServiceSettings):
     login_free_failures: int = 5
     # a rotated refresh token presented again this soon by the same device is a lost response, not theft
     refresh_reuse_grace_seconds: int = 60
+    refresh_token_retention_days: float = 7  # expired refresh tokens are deleted this long after expiry
+    idempotency_retention_days: float = 7  # Idempotency-Key answers kept this long
     grading_rules_file: str = ""
     deadline_policy_file: str = ""
     subsidy_policy_file: str = ""  # mediator subsidies per grade; empty: services/cases/stats/subsidy_policy.yaml
@@ -22,9 +31,16 @@ class CasesSettings(ServiceSettings):
     sweep_batch: int = 500
     startup_retry_seconds: float = 2.0  # database away at start: how often to try loading the calendar again
 
+    def missing_in_production(self) -> list[str]:
+        missing = super().missing_in_production()
+        if self.jwt_private_key_file and not Path(self.jwt_private_key_file).is_file():
+            # production never generates the signing key: the file must be there
+            missing.append(f"JWT_PRIVATE_KEY_FILE（文件不存在：{self.jwt_private_key_file}）")
+        return missing
+
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)
-        if not self.jwt_private_key_file:
+        if not self.jwt_private_key_file and not self.production:
             self.jwt_private_key_file = str(var_dir() / "jwt-ed25519.pem")
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi import FastAPI
 
 from services.cases.api import routers
+from services.cases.audit.jobs import prune_audit
 from services.cases.config import CasesSettings, get_settings
 from services.cases.context import CasesContext
-from services.cases.db import SCHEMA
+from services.cases.db import SCHEMA, inbox
+from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
+from services.cases.idempotency.jobs import prune_idempotency_keys
+from services.cases.identity.jobs import prune_refresh_tokens
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
@@ -17,6 +23,8 @@ from services.cases.startup import load_calendar, start_domain, stop_domain
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.context import context_of, install_context
+from shared.inbox import prune_inbox
+from shared.metrics import Reading
 from shared.outbox import Relay
 from shared.pii import PiiCipher
 from shared.scheduling import Tick
@@ -73,6 +81,13 @@ def _ticks(app: FastAPI) -> list[Tick]:
         if ctx.ready:  # not while waiting for the database at start
             await sweep(ctx.db, ctx.domain.deadlines, ctx.settings.sweep_batch)
 
+    async def prune_by_retention() -> None:
+        s = ctx.settings
+        await prune_inbox(ctx.db, inbox, timedelta(days=s.inbox_retention_days), s.retention_batch)
+        await prune_idempotency_keys(ctx.db, timedelta(days=s.idempotency_retention_days), s.retention_batch)
+        await prune_refresh_tokens(ctx.db, timedelta(days=s.refresh_token_retention_days), s.retention_batch)
+        await prune_audit(ctx.db, s.audit_retention_days, s.retention_batch)
+
     async def refresh_calendar() -> None:
         if ctx.ready:
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
@@ -82,7 +97,14 @@ def _ticks(app: FastAPI) -> list[Tick]:
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
+        Tick("retention", prune_by_retention, 3600),
     ]
+
+
+async def _readings(app: FastAPI) -> list[Reading]:
+    ctx = context_of(app, CasesContext)
+    async with ctx.db.unit_of_work() as session:
+        return await deadline_service.operator_readings(session)
 
 
 def create_app(settings: CasesSettings | None = None) -> FastAPI:
@@ -97,6 +119,7 @@ def create_app(settings: CasesSettings | None = None) -> FastAPI:
             on_shutdown=[_shutdown],
             extra_schemas=[TokenRequest, OrgDocument],
             keys=_keys,
+            readings=_readings,
             title="Cases — 综治中心案件、身份与组织",
             description="Identity and tokens, the org directory, cases made from grid workers' reports.",
         )

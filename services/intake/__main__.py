@@ -7,4 +7,4 @@ from services.intake.config import get_settings
 from shared.serve import main
 
 if __name__ == "__main__":
-    sys.exit(main("intake", get_settings(), sys.argv[1:]))
+    sys.exit(main("intake", get_settings, sys.argv[1:]))

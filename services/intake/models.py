@@ -1,6 +1,7 @@
 """All intake tables, imported by alembic and by repositories."""
 
 from services.intake.attachment.models import attachments, uploads
+from services.intake.audit.models import audit_log
 from services.intake.db import inbox, metadata, outbox
 from services.intake.device.models import devices
 from services.intake.directory.models import areas, departments, workers
@@ -11,6 +12,7 @@ from services.intake.task.models import tasks
 __all__ = [
     "areas",
     "attachments",
+    "audit_log",
     "departments",
     "devices",
     "feed",

@@ -11,13 +11,15 @@ from services.intake.attachment.download.clients import CaseAccessClient
 from services.intake.attachment.jobs import purge_expired_uploads
 from services.intake.attachment.service import UploadPolicy
 from services.intake.attachment.storage import attachment_store
+from services.intake.audit.jobs import prune_audit
 from services.intake.config import IntakeSettings
 from services.intake.context import IntakeContext
-from services.intake.db import SCHEMA
+from services.intake.db import SCHEMA, inbox
 from services.intake.feed.jobs import prune_feed
 from services.intake.feed.notifier import FeedNotifier
 from shared.context import context_of, install_context
 from shared.db import Database
+from shared.inbox import prune_inbox
 from shared.outbox import Relay
 from shared.pii import PiiCipher
 from shared.scheduling import Tick
@@ -62,9 +64,15 @@ def ticks(app: FastAPI) -> list[Tick]:
     async def purge_uploads() -> None:
         await purge_expired_uploads(ctx.db, ctx.store)
 
+    async def prune_by_retention() -> None:
+        s = ctx.settings
+        await prune_inbox(ctx.db, inbox, timedelta(days=s.inbox_retention_days), s.retention_batch)
+        await prune_audit(ctx.db, s.audit_retention_days, s.retention_batch)
+
     return [
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
         Tick("purge_uploads", purge_uploads, 3600),
         Tick("prune_feed", prune_old_changes, 3600),
         Tick("prune_outbox", prune_outbox, 3600),
+        Tick("retention", prune_by_retention, 3600),
     ]

@@ -7,4 +7,4 @@ from services.notify.config import get_settings
 from shared.serve import main
 
 if __name__ == "__main__":
-    sys.exit(main("notify", get_settings(), sys.argv[1:]))
+    sys.exit(main("notify", get_settings, sys.argv[1:]))

@@ -26,6 +26,8 @@ class NotifySettings(ServiceSettings):
     sms_daily_cap: int = 10  # per recipient per day
     sms_quiet_hours: str = "22:00-07:00"  # China time; major cases are sent at once
     digest_hour: int = 8  # China time, the daily digest per centre
+    # notifications (and their delivered rows) older than this go; one with a dead letter stays
+    notification_retention_days: float = 180
 
 
 @lru_cache

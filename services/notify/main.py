@@ -4,19 +4,24 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from fastapi import FastAPI
 
 from services.notify.api import routers
 from services.notify.config import NotifySettings, get_settings
 from services.notify.context import NotifyContext
-from services.notify.db import SCHEMA
+from services.notify.db import SCHEMA, inbox
+from services.notify.delivery import service as delivery_service
 from services.notify.delivery.clients import DeliveryClients
 from services.notify.delivery.jobs import deliver_due, prune_deliveries, stop_delivering
 from services.notify.digest.jobs import send_daily_digest
+from services.notify.notification.jobs import prune_notifications
 from services.notify.rule.engine import load_rules
 from shared.app import ServiceSpec, create_service_app
 from shared.context import context_of, install_context
+from shared.inbox import prune_inbox
+from shared.metrics import Reading
 from shared.outbox import Relay
 from shared.pii import PiiCipher
 from shared.scheduling import Tick
@@ -62,12 +67,26 @@ def _ticks(app: FastAPI) -> list[Tick]:
         await ctx.relay.prune()
         await prune_deliveries(ctx.db)
 
+    async def prune_by_retention() -> None:
+        await prune_inbox(ctx.db, inbox, timedelta(days=settings.inbox_retention_days), settings.retention_batch)
+        await prune_notifications(
+            ctx.db, timedelta(days=settings.notification_retention_days), settings.retention_batch
+        )
+
     return [
         Tick("deliveries", deliver, settings.delivery_interval_seconds),
         Tick("outbox_relay", ctx.relay.run_once, settings.relay_interval_seconds),
         Tick("daily_digest", digest, 60),
         Tick("prune_outbox", prune_outbox, 3600),
+        Tick("retention", prune_by_retention, 3600),
     ]
+
+
+async def _readings(app: FastAPI) -> list[Reading]:
+    ctx = context_of(app, NotifyContext)
+    parked = sum(parked for _, _, parked, _ in await ctx.relay.backlog())
+    async with ctx.db.unit_of_work() as session:
+        return await delivery_service.operator_readings(session, parked)
 
 
 def create_app(settings: NotifySettings | None = None) -> FastAPI:
@@ -80,6 +99,7 @@ def create_app(settings: NotifySettings | None = None) -> FastAPI:
             ticks=_ticks,
             on_startup=[_startup],
             on_shutdown=[_shutdown],
+            readings=_readings,
             title="Notify — 提醒与消息投递",
             description="Reminders, webhooks to department systems, SMS, phone messages.",
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Forbidden, NotFound
+from shared.errors import FieldError, Forbidden, NotFound
 
 
 class CaseNotFound(NotFound):
@@ -17,3 +17,13 @@ class NoCaseScope(NotFound):
 
 class LeaderReadOnly(Forbidden):
     default_detail = "领导账号只读，不能办理案件"
+
+
+class RevealReasonRequired(FieldError):
+    """Revealing a case's parties needs a reason (it goes into the audit log)."""
+
+    default_detail = "查看当事人完整信息须填写事由（reason）"
+    error_type = "missing"
+
+
+REVEAL_REASON_LOC = ("body", "reason")

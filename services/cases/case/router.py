@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
+from services.cases.audit import service as audit
 from services.cases.case import service
-from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed
+from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed, RevealRequest
 from services.cases.context import CasesCtx
 from services.cases.identity.dependencies import ActiveClient
 from services.cases.ledger import service as ledger
@@ -73,12 +74,14 @@ async def list_cases(
         "now": clock.now(),
     }
     if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):
+        await audit.record_export(session, principal, "xlsx", filters)
         return StreamingResponse(
             ledger.ledger_xlsx(ctx.db, principal, filters),
             media_type=XLSX,
             headers={"Content-Disposition": 'attachment; filename="ledger.xlsx"'},
         )
     if format == "csv" or (format == "json" and "text/csv" in request.headers.get("accept", "")):
+        await audit.record_export(session, principal, "csv", filters)
         return StreamingResponse(
             ledger.ledger_csv(ctx.db, principal, filters),
             media_type="text/csv; charset=utf-8",
@@ -100,13 +103,17 @@ async def get_case(case_id: uuid.UUID, session: DbSession, ctx: CasesCtx, princi
 @router.post(
     "/{case_id}/parties/reveal",
     response_model=PartiesRevealed,
-    summary="当事人完整信息（联系当事人用）：dispatcher/admin in scope; each look is a timeline entry (reveal_parties)",
+    summary="当事人完整信息（联系当事人用）：dispatcher/admin in scope, with a reason; each look is a timeline entry "
+    "(reveal_parties) and an audit log entry; Cache-Control: no-store",
     responses=problem_responses(401, 403, 404, 422),
 )
 async def reveal_parties(
     case_id: uuid.UUID,
+    response: Response,
     session: DbSession,
     ctx: CasesCtx,
     principal: Annotated[Principal, require_roles("dispatcher", "admin", "leader")],
+    body: Annotated[RevealRequest | None, Body()] = None,
 ) -> PartiesRevealed:
-    return await service.reveal_parties(session, principal, case_id, ctx.cipher)
+    response.headers["Cache-Control"] = "no-store"  # the unmasked parties stay in no cache
+    return await service.reveal_parties(session, principal, case_id, ctx.cipher, body.reason if body else None)

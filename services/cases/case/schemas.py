@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class PartyOut(BaseModel):
@@ -18,8 +18,17 @@ class PartyOut(BaseModel):
     relation: str | None = None
 
 
+class RevealRequest(BaseModel):
+    """Why the parties are looked at (POST /v1/cases/{id}/parties/reveal): kept in the audit log."""
+
+    reason: str | None = Field(
+        default=None, max_length=500, description="事由，如：电话联系当事人核实情况（必填，记入审计日志）"
+    )
+
+
 class PartiesRevealed(BaseModel):
-    """The parties unmasked (POST /v1/cases/{id}/parties/reveal); the look is on the timeline."""
+    """The parties unmasked (POST /v1/cases/{id}/parties/reveal); the look is on the timeline and in
+    the audit log."""
 
     case_id: str
     case_number: str

@@ -10,10 +10,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases.audit import service as audit
 from services.cases.case import effects
 from services.cases.case import repository as repo
 from services.cases.case.domain import CaseDomain, grade_record
-from services.cases.case.exceptions import CaseNotFound, LeaderReadOnly, NoCaseScope
+from services.cases.case.exceptions import (
+    REVEAL_REASON_LOC,
+    CaseNotFound,
+    LeaderReadOnly,
+    NoCaseScope,
+    RevealReasonRequired,
+)
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.case.schemas import (
@@ -366,11 +373,15 @@ def plain_party(cipher: PiiCipher, p: dict[str, Any]) -> PartyOut:
 
 
 async def reveal_parties(
-    session: AsyncSession, principal: Principal, case_id: uuid.UUID, cipher: PiiCipher
+    session: AsyncSession, principal: Principal, case_id: uuid.UUID, cipher: PiiCipher, reason: str | None
 ) -> PartiesRevealed:
     """A case's parties unmasked (to phone them within the hour): only a centre's dispatcher (or an admin)
-    in scope may, and every look is a timeline entry (an audit trail). Nothing here is logged."""
+    in scope may, with a reason; every look is a timeline entry and an audit log entry (kept at least six
+    months). Nothing here is logged."""
+    reason = (reason or "").strip()
     case = await load_for_action(session, principal, case_id)  # 404 out of scope, 403 for a leader
+    if not reason:
+        raise RevealReasonRequired(REVEAL_REASON_LOC)
     parties = list(case.parties or [])
     await repo.add_timeline_entries(
         session,
@@ -386,6 +397,7 @@ async def reveal_parties(
             )
         ],
     )
+    await audit.record(session, principal, "reveal_parties", "case", str(case.id), reason, {"case_number": case.number})
     return PartiesRevealed(
         case_id=str(case.id), case_number=case.number, parties=[plain_party(cipher, p) for p in parties]
     )

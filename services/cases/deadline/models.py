@@ -33,4 +33,10 @@ deadlines = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_deadlines_due_work", "next_fire_at", postgresql_where=text("next_fire_at IS NOT NULL")),
     Index("ix_deadlines_pending_due", "due_at", postgresql_where=text("state = 'pending'")),
+    # the operators' figure of breached clocks still owed (/metrics)
+    Index(
+        "ix_deadlines_breached_owed",
+        "due_at",
+        postgresql_where=text("state = 'breached' AND met_at IS NULL AND cancel_reason IS NULL"),
+    ),
 )

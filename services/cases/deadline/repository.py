@@ -138,3 +138,19 @@ async def digest_by_centre(session: AsyncSession, now: datetime, end_of_day: dat
     """Per township and county centre: its overdue clocks, the open cases they belong to (at most `cap`
     numbers named), and its clocks due between `now` and `end_of_day`."""
     return list(await session.execute(_DIGEST, {"now": now, "eod": end_of_day, "cap": cap}))
+
+
+async def operator_figures(session: AsyncSession, now: datetime) -> Any:
+    """For /metrics, two index-bounded reads: clocks breached and still owed (their partial index), and
+    the oldest step due and not yet fired (the sweep's own index, its first entry)."""
+    return (
+        await session.execute(
+            text(
+                """SELECT (SELECT count(*) FROM cases.deadlines
+                           WHERE state = 'breached' AND met_at IS NULL AND cancel_reason IS NULL) AS breached,
+                          (SELECT min(next_fire_at) FROM cases.deadlines
+                           WHERE next_fire_at IS NOT NULL AND next_fire_at <= :now) AS oldest_due"""
+            ),
+            {"now": now},
+        )
+    ).one()

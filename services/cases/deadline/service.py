@@ -16,6 +16,7 @@ from services.cases.deadline import repository as repo
 from services.cases.deadline.policy import Policy, Step
 from services.cases.deadline.schemas import DeadlineItem, DeadlinePage, Digest, DigestCentre
 from shared.clock import CHINA_TZ, clock
+from shared.metrics import Reading
 from shared.paging import decode_cursor, encode_cursor
 
 log = logging.getLogger("cases.deadline")
@@ -295,3 +296,15 @@ async def digest(session: AsyncSession, cases_per_centre: int) -> Digest:
             for r in rows
         ],
     )
+
+
+async def operator_readings(session: AsyncSession) -> list[Reading]:
+    """What operators page on (/metrics): clocks breached and still owed, and how far the sweep is behind
+    (now − the oldest step due and not yet fired; 0 when it is keeping up)."""
+    now = clock.now()
+    row = await repo.operator_figures(session, now)
+    lag = max(0.0, (now - row.oldest_due).total_seconds()) if row.oldest_due is not None else 0.0
+    return [
+        Reading("deadlines_breached", "Deadlines breached and still owed (neither met nor called off)", row.breached),
+        Reading("deadline_sweep_lag_seconds", "now − the oldest deadline step due and not yet fired", lag),
+    ]

@@ -1,6 +1,6 @@
 """Idempotency keys of retried writes: the same key and body get the first answer again."""
 
-from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, PrimaryKeyConstraint, Table, Text
 from sqlalchemy.dialects.postgresql import JSONB
 
 from services.cases.db import metadata
@@ -15,4 +15,5 @@ idempotency_keys = Table(
     Column("response", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("actor", "key"),
+    Index("ix_idempotency_keys_created_at", "created_at"),  # the retention tick (jobs.py)
 )

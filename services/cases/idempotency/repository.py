@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -40,3 +40,15 @@ async def finish(session: AsyncSession, actor: str, key: str, status: int, respo
         ),
         {"a": actor, "k": key, "s": status, "r": orjson.dumps(response).decode()},
     )
+
+
+async def prune(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` keys first used before `before` (a repeat after that runs anew)."""
+    result = await session.execute(
+        text(
+            """DELETE FROM cases.idempotency_keys WHERE (actor, key) IN (
+                 SELECT actor, key FROM cases.idempotency_keys WHERE created_at < :before LIMIT :n)"""
+        ),
+        {"before": before, "n": limit},
+    )
+    return cast("CursorResult[Any]", result).rowcount or 0

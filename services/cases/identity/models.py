@@ -1,6 +1,6 @@
 """Devices, refresh tokens and the sign-in throttle."""
 
-from sqlalchemy import Column, DateTime, Integer, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
 from services.cases.db import metadata
@@ -31,6 +31,7 @@ refresh_tokens = Table(
     Column(
         "replaced_by", UUID(as_uuid=True)
     ),  # the token this one was rotated into (reuse of a used one: its successor is revoked too)
+    Index("ix_refresh_tokens_expires_at", "expires_at"),  # the retention tick (jobs.py)
 )
 
 login_failures = Table(

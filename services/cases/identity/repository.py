@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -168,3 +168,16 @@ async def revoke_family(session: AsyncSession, family: uuid.UUID, now: datetime)
         text("UPDATE cases.refresh_tokens SET revoked_at = COALESCE(revoked_at, :now) WHERE family = :f"),
         {"f": family, "now": now},
     )
+
+
+async def prune_refresh_tokens(session: AsyncSession, expired_before: datetime, limit: int) -> int:
+    """Delete up to `limit` refresh tokens that expired before `expired_before` (a replay of one is
+    refused as unknown, as it was refused as expired)."""
+    result = await session.execute(
+        text(
+            """DELETE FROM cases.refresh_tokens WHERE id IN (
+                 SELECT id FROM cases.refresh_tokens WHERE expires_at < :before LIMIT :n)"""
+        ),
+        {"before": expired_before, "n": limit},
+    )
+    return cast("CursorResult[Any]", result).rowcount or 0

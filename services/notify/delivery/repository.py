@@ -344,3 +344,22 @@ async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None
         ),
         rows,
     )
+
+
+async def count_by_state(session: AsyncSession) -> dict[str, int]:
+    """Deliveries per state, for /metrics (an index-only pass over ix_deliveries_state)."""
+    rows = await session.execute(text("SELECT state, count(*) AS n FROM notify.deliveries GROUP BY state"))
+    return {r.state: r.n for r in rows}
+
+
+async def prune_settled_before(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` delivered rows of any channel made before `before` (the notification
+    retention; in-app and phone messages go with their notification, dead letters stay)."""
+    result = await session.execute(
+        text(
+            """DELETE FROM notify.deliveries WHERE id IN (
+                 SELECT id FROM notify.deliveries WHERE state = 'delivered' AND created_at < :before LIMIT :n)"""
+        ),
+        {"before": before, "n": limit},
+    )
+    return _count(result)

@@ -19,6 +19,7 @@ from services.notify.delivery.exceptions import (
 )
 from services.notify.delivery.schemas import DeliveryOut, DeliveryPage, RetryResult
 from shared.clock import clock
+from shared.metrics import Reading
 from shared.paging import decode_cursor, encode_cursor
 from shared.pii import PiiCipher, mask_phone
 
@@ -100,3 +101,29 @@ async def record(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
 async def bring_forward_failed(session: AsyncSession, department_code: str, now: datetime) -> int:
     """The department's endpoint was set again: its failed webhook deliveries are due now."""
     return await repo.bring_forward_failed(session, department_code, now)
+
+
+DELIVERY_STATES = ("pending", "delivered", "failed", "dead")
+
+
+async def operator_readings(session: AsyncSession, parked_events: int) -> list[Reading]:
+    """What operators page on (/metrics): deliveries by state, and the dead letters — dead deliveries
+    and parked (poison) events of notify's outbox."""
+    counts = await repo.count_by_state(session)
+    readings = [
+        Reading("notify_deliveries", "Deliveries by state", counts.get(state, 0), {"state": state})
+        for state in sorted({*DELIVERY_STATES, *counts})
+    ]
+    readings.append(
+        Reading("notify_dead_letters", "Dead letters awaiting an operator", counts.get("dead", 0), {"kind": "delivery"})
+    )
+    readings.append(
+        Reading("notify_dead_letters", "Dead letters awaiting an operator", parked_events, {"kind": "event"})
+    )
+    return readings
+
+
+async def prune_settled_before(session: AsyncSession, before: datetime, limit: int) -> int:
+    """For the notification retention: delivered rows made before `before` go (dead, failed and pending
+    ones stay, and keep their notification)."""
+    return await repo.prune_settled_before(session, before, limit)

@@ -22,4 +22,5 @@ notifications = Table(
     Column("read_at", DateTime(timezone=True)),
     UniqueConstraint("event_id", "rule", "recipient", name="uq_notifications_event_rule_recipient"),
     Index("ix_notifications_recipient_created", "recipient", "created_at"),
+    Index("ix_notifications_created_at", "created_at"),  # the retention tick (jobs.py)
 )

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 _COLUMNS = ("id", "event_id", "event_type", "rule", "recipient", "title", "body", "case_id", "major", "now")
@@ -77,3 +77,18 @@ async def mark_read(session: AsyncSession, notification_id: uuid.UUID, recipient
         {"i": notification_id, "who": recipient, "now": now},
     )
     return result.first()
+
+
+async def prune(session: AsyncSession, before: datetime, limit: int) -> int:
+    """Delete up to `limit` notifications made before `before` that no delivery refers to any more."""
+    result = await session.execute(
+        text(
+            """DELETE FROM notify.notifications WHERE id IN (
+                 SELECT n.id FROM notify.notifications n
+                 WHERE n.created_at < :before
+                   AND NOT EXISTS (SELECT 1 FROM notify.deliveries d WHERE d.notification_id = n.id)
+                 LIMIT :n)"""
+        ),
+        {"before": before, "n": limit},
+    )
+    return cast("CursorResult[Any]", result).rowcount or 0

@@ -16,6 +16,7 @@ from services.intake.attachment.download.clients import CaseAccessClient
 from services.intake.attachment.download.exceptions import AttachmentNotFound
 from services.intake.attachment.schemas import parse_sha256
 from services.intake.attachment.storage import AttachmentStore
+from services.intake.audit import service as audit
 from shared.auth import Principal
 from shared.db import Database
 
@@ -62,6 +63,8 @@ async def stored_file(
     if not path.is_file():
         log.error("attachment %s is recorded but its file is missing", digest)
         raise AttachmentNotFound()
+    async with db.unit_of_work() as session:  # who took the file out: the audit log (six months at least)
+        await audit.record(session, principal, "download_attachment", "attachment", digest)
     return StoredFile(path=path, sha256=digest, filetype=row["filetype"], filename=row["filename"], size=row["size"])
 
 

@@ -1,13 +1,13 @@
 """intake: an index of a worker's uploads by creation time, which the daily upload quota counts
 
-Revision ID: 0050
-Revises: 0016
+Revision ID: 0021
+Revises: 0020
 """
 
 from alembic import op
 
-revision = "0050"
-down_revision = "0016"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
