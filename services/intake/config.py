@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import ClassVar
 
-from shared.settings import ServiceSettings, var_dir
+from shared.settings import ServiceSettings, dev_secret, var_dir
 
 
 class IntakeSettings(ServiceSettings):
+    service_name: ClassVar[str] = "intake"
     port: int = 8001
     attachments_dir: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -19,9 +21,12 @@ class IntakeSettings(ServiceSettings):
     snapshot_days: int = 90
     feed_retention_days: int = 60
     case_access_timeout_seconds: float = 2.0  # asking cases whether a department may see a case's photos
+    pull_cursor_key: str = ""  # signs the pull cursors handed to phones; generated in dev
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)
+        if not self.pull_cursor_key:
+            self.pull_cursor_key = dev_secret("pull_cursor_key")
         if not self.attachments_dir:
             self.attachments_dir = str(var_dir() / "attachments")
 
