@@ -9,6 +9,7 @@ from services.cases.config import CasesSettings, get_settings
 from services.cases.context import CasesContext
 from services.cases.db import SCHEMA
 from services.cases.deadline.jobs import sweep
+from services.cases.identity.jobs import prune_login_failures
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
@@ -24,8 +25,12 @@ from shared.scheduling import Tick
 
 def _keys(app: FastAPI) -> KeySet:
     settings: CasesSettings = app.state.settings
-    app.state.signing_key = SigningKey.load_or_create(settings.jwt_private_key_file)
-    return app.state.signing_key.keyset()
+    app.state.signing_key = SigningKey.load_or_create(
+        settings.jwt_private_key_file, settings.jwt_algorithm, settings.jwt_previous_key_files
+    )
+    return app.state.signing_key.keyset(
+        issuer=settings.jwt_issuer, audience=settings.jwt_audience, leeway=settings.jwt_leeway_seconds
+    )
 
 
 async def _startup(app: FastAPI) -> None:
@@ -51,6 +56,9 @@ async def _startup(app: FastAPI) -> None:
             settings.refresh_token_ttl_days,
             settings.login_free_failures,
             settings.refresh_reuse_grace_seconds,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            address_free_failures=settings.login_address_free_failures,
         ),
         relay=relay,
     )
@@ -73,6 +81,9 @@ def _ticks(app: FastAPI) -> list[Tick]:
         if ctx.ready:  # not while waiting for the database at start
             await sweep(ctx.db, ctx.domain.deadlines, ctx.settings.sweep_batch)
 
+    async def prune_throttle() -> None:
+        await prune_login_failures(ctx.db, ctx.settings.login_failure_retention_hours)
+
     async def refresh_calendar() -> None:
         if ctx.ready:
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
@@ -82,6 +93,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
+        Tick("prune_login_failures", prune_throttle, 3600),
     ]
 
 
