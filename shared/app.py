@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import KeySet
+from shared.auth import KeySet, service_caller_of
 from shared.db import Database
 from shared.docs import ASSETS_PATH, install_docs
 from shared.errors import (
@@ -62,7 +62,16 @@ class ServiceSpec:
 # Paths that answer while a service is still starting (`app.state.starting` holds why); the others,
 # /readyz included, answer 503 with Retry-After until it is done.
 ALWAYS_OPEN = frozenset(
-    {"/healthz", "/metrics", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/.well-known/jwks.json"}
+    {
+        "/healthz",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    }
 )
 
 
@@ -70,16 +79,23 @@ KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPT
 
 
 class RequestFrame:
-    """Pure ASGI middleware: request id, access log, metrics, a body size limit, and the last line of
+    """Pure ASGI middleware: request id, access log, metrics, a body size limit, the service credential
+    of /internal calls (checked before a byte of their up to 32 MiB bodies is read), and the last line of
     defence that turns an unexpected exception into problem+json (503 when the database is away)."""
 
     def __init__(
-        self, app: ASGIApp, metrics: RequestMetrics, max_body: int, internal_max_body: int | None = None
+        self,
+        app: ASGIApp,
+        metrics: RequestMetrics,
+        max_body: int,
+        internal_max_body: int | None = None,
+        service_tokens: dict[str, str] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body = max_body
         self.internal_max_body = internal_max_body or max_body
+        self.service_tokens = service_tokens or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,6 +155,19 @@ class RequestFrame:
                     send_wrapper, 503, "starting", "服务正在启动，请稍后重试", str(starting), {"retry-after": "2"}
                 )
                 return
+            if path.startswith("/internal/"):
+                caller = service_caller_of(headers.get("authorization", ""), self.service_tokens)
+                if caller is None:
+                    await _send_problem(
+                        send_wrapper,
+                        401,
+                        "unauthorized",
+                        "未认证或认证已失效",
+                        "服务凭据无效",
+                        {"www-authenticate": 'Bearer realm="fengqiao-internal"'},
+                    )
+                    return
+                scope.setdefault("state", {})["service_caller"] = caller  # request.state.service_caller
             if limit is not None and declared and declared.isdigit() and int(declared) > limit:
                 raise _TooLarge()
             await self.app(scope, receive_wrapper, send_wrapper)
@@ -289,13 +318,19 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
         app.state.db = Database(settings.resolved_database_url(), settings.db_pool_size, f"fengqiao-{spec.name}")
+        verifier: dict[str, Any] = {
+            "issuer": settings.jwt_issuer,
+            "audience": settings.jwt_audience,
+            "leeway": settings.jwt_leeway_seconds,
+            "max_age": settings.jwks_max_age_seconds,
+        }
         app.state.keys = (
             spec.keys(app)
             if spec.keys
             else (
-                KeySet.from_file(settings.jwt_public_keys_file)
+                KeySet.from_file(settings.jwt_public_keys_file, **verifier)
                 if settings.jwt_public_keys_file
-                else KeySet(url=settings.cases_url.rstrip("/") + "/.well-known/jwks.json")
+                else KeySet(url=settings.cases_url.rstrip("/") + "/.well-known/jwks.json", **verifier)
             )
         )
         for hook in spec.on_startup:
@@ -345,6 +380,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         metrics=metrics,
         max_body=settings.max_body_bytes,
         internal_max_body=settings.internal_max_body_bytes,
+        service_tokens=settings.service_tokens,
     )
 
     health = APIRouter(tags=["health"])

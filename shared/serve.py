@@ -39,6 +39,7 @@ def serve(service: str, settings: Any) -> None:
         return
     os.environ["DATABASE_URL"] = settings.resolved_database_url()
     os.environ.setdefault("SERVICE_TOKEN", settings.service_token)
+    os.environ.setdefault("SERVICE_TOKENS", ",".join(f"{k}:{v}" for k, v in settings.service_tokens.items()))
     os.environ.setdefault("PII_KEY", settings.pii_key)
     os.environ.setdefault("PII_HASH_KEY", settings.pii_hash_key)
     base = os.environ.get(MULTIPROCESS_ENV) or None

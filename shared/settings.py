@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import ipaddress
 import json
 import os
 import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -87,23 +88,54 @@ def dev_secret(name: str) -> str:
     return path.read_text().strip()
 
 
+SERVICES = ("intake", "cases", "notify")
+
+
+def comma_list(value: Any) -> Any:
+    """`a,b,c` (or a JSON list) from the environment; lists pass as they are."""
+    if isinstance(value, str):
+        value = value.strip()
+        if value.startswith("["):
+            return json.loads(value)
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
 class ServiceSettings(BaseSettings):
     """What every service reads. Each service subclasses it with its own port and extras."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     # the settings production requires (field names; the variable is the name in capitals)
-    required_in_production: ClassVar[tuple[str, ...]] = ("database_url", "service_token", "pii_key", "pii_hash_key")
+    required_in_production: ClassVar[tuple[str, ...]] = (
+        "database_url",
+        "service_tokens",  # each service's own credential (SERVICE_TOKEN is this service's entry of it)
+        "pii_key",
+        "pii_hash_key",
+    )
 
     app_env: Literal["development", "production"] = "development"
+
+    service_name: ClassVar[str] = ""  # intake | cases | notify: whose SERVICE_TOKEN this is
+
     database_url: str | None = None
     intake_url: str = "http://127.0.0.1:8001"
     cases_url: str = "http://127.0.0.1:8002"
     notify_url: str = "http://127.0.0.1:8003"
+    # This service's own credential on the /internal calls it makes (its relay, its clients) ...
     service_token: str = ""
+    # ... and the credentials of the callers it accepts on its own /internal endpoints, by caller:
+    # `intake:…,cases:…,notify:…` (or a JSON object). Unset in development: each service's generated token.
+    service_tokens: Annotated[dict[str, str], NoDecode] = {}
     pii_key: str = ""
     pii_hash_key: str = ""
     jwt_public_keys_file: str | None = None
+    jwt_issuer: str = ""  # the `iss` of access tokens and the discovery document's issuer; unset: CASES_URL
+    jwt_audience: str = "fengqiao"  # the `aud` every access token carries and every verifier requires
+    jwt_leeway_seconds: int = 30  # clock skew tolerated on exp/nbf/iat
+    jwks_max_age_seconds: int = 300  # a verifier refetches the JWKS this often (a removed key stops working)
+    # Proxies whose X-Forwarded-For is believed (CIDRs or addresses, comma-separated); others' is ignored
+    trusted_proxies: Annotated[list[str], NoDecode] = []
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1  # processes behind one port (WORKERS); see shared/serve.py
@@ -136,18 +168,60 @@ class ServiceSettings(BaseSettings):
         """The variables production requires that are not given (a subclass may add its own checks)."""
         return [name.upper() for name in self.required_in_production if not getattr(self, name)]
 
+    @field_validator("service_tokens", mode="before")
+    @classmethod
+    def _parse_service_tokens(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("{"):
+                return json.loads(value)
+            pairs = [part.strip().partition(":") for part in value.split(",") if part.strip()]
+            if any(not name or not token for name, _, token in pairs):
+                raise ValueError("SERVICE_TOKENS: expected caller:token[,caller:token…]")
+            return {name.strip(): token.strip() for name, _, token in pairs}
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_trusted_proxies(cls, value: Any) -> Any:
+        value = comma_list(value)
+        for entry in value or []:
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return value
+
     def model_post_init(self, __context: object) -> None:
         if self.production:
             missing = self.missing_in_production()
             if missing:
                 raise MissingProductionSettings(missing)
+        if self.service_token and not self.service_tokens:
+            raise ValueError(
+                "SERVICE_TOKEN is set but SERVICE_TOKENS is not: give every caller's credential "
+                "(intake:…,cases:…,notify:…), or neither (development generates both)"
+            )
+        if not self.service_tokens:  # development: one generated credential per service, shared under ./var/
+            self.service_tokens = {name: dev_secret(self.dev_token_name(name)) for name in SERVICES}
+        if not self.service_token:  # this service's entry of SERVICE_TOKENS
+            own = self.service_tokens.get(self.service_name)
+            if own is None and self.service_name:
+                raise ValueError(f"SERVICE_TOKENS has no credential for {self.service_name}")
+            self.service_token = own or dev_secret(self.dev_token_name(""))
+        elif self.service_name and self.service_name not in self.service_tokens:
+            self.service_tokens = {**self.service_tokens, self.service_name: self.service_token}
+        if len(set(self.service_tokens.values())) < len(self.service_tokens):
+            raise ValueError("SERVICE_TOKENS: every caller needs a credential of its own")
+        if not self.jwt_issuer:
+            self.jwt_issuer = self.cases_url.rstrip("/")
+        if self.production:
             return  # production generates nothing
-        if not self.service_token:
-            self.service_token = dev_secret("service_token")
         if not self.pii_key:
             self.pii_key = dev_secret("pii_key")
         if not self.pii_hash_key:
             self.pii_hash_key = dev_secret("pii_hash_key")
+
+    @staticmethod
+    def dev_token_name(service: str) -> str:
+        return f"service_token_{service}" if service else "service_token"
 
     def resolved_database_url(self) -> str:
         if self.database_url:

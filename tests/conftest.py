@@ -34,7 +34,7 @@ from tests.support import (
     DEMO_PASSWORD,
     PII_HASH_KEY,
     PII_KEY,
-    SERVICE_TOKEN,
+    SERVICE_TOKENS,
     Served,
     alembic_config,
     free_port,
@@ -155,7 +155,7 @@ async def system(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         "intake_url": f"http://127.0.0.1:{ports['intake']}",
         "cases_url": f"http://127.0.0.1:{ports['cases']}",
         "notify_url": f"http://127.0.0.1:{ports['notify']}",
-        "service_token": SERVICE_TOKEN,
+        "service_tokens": SERVICE_TOKENS,
         "pii_key": PII_KEY,
         "pii_hash_key": PII_HASH_KEY,
         "run_jobs": False,
@@ -171,10 +171,23 @@ async def system(database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
     from services.notify.main import create_app as notify_app
 
     settings = {
-        "cases": CasesSettings(**common, port=ports["cases"], jwt_private_key_file=str(tmp / "jwt.pem")),
-        "intake": IntakeSettings(**common, port=ports["intake"], attachments_dir=str(tmp / "attachments")),
+        "cases": CasesSettings(
+            **common,
+            service_token=SERVICE_TOKENS["cases"],
+            port=ports["cases"],
+            jwt_private_key_file=str(tmp / "jwt.pem"),
+            # every test signs in from 127.0.0.1: the spraying limit is tested on its own (test_sign_in_throttle)
+            login_address_free_failures=10_000,
+        ),
+        "intake": IntakeSettings(
+            **common,
+            service_token=SERVICE_TOKENS["intake"],
+            port=ports["intake"],
+            attachments_dir=str(tmp / "attachments"),
+        ),
         "notify": NotifySettings(
             **common,
+            service_token=SERVICE_TOKENS["notify"],
             port=ports["notify"],
             webhook_allow_private_targets=True,
             webhook_retry_schedule="1s,2s,4s",

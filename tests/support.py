@@ -23,7 +23,8 @@ from shared.pii import PiiCipher
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_ORG = ROOT / "deploy" / "demo-org.yaml"
 DEMO_PASSWORD = "demo-pass-1"  # of every user of the demo org
-SERVICE_TOKEN = "test-service-token"
+# each service's own credential on /internal calls (SERVICE_TOKEN of that service; SERVICE_TOKENS of all)
+SERVICE_TOKENS = {"intake": "test-intake-token", "cases": "test-cases-token", "notify": "test-notify-token"}
 PII_KEY = "k1:" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 PII_HASH_KEY = "test-hash-key"
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
-from shared.settings import ServiceSettings, var_dir
+from pydantic import Field, field_validator
+from pydantic_settings import NoDecode
+
+from shared.settings import ServiceSettings, comma_list, var_dir
 
 
 class CasesSettings(ServiceSettings):
@@ -15,11 +18,18 @@ class CasesSettings(ServiceSettings):
         "jwt_private_key_file",
     )
 
+    service_name: ClassVar[str] = "cases"
     port: int = 8002
-    jwt_private_key_file: str = ""
+    jwt_private_key_file: str = ""  # signs; unset in development: generated under ./var/
+    jwt_algorithm: Literal["ES256", "EdDSA"] = "ES256"  # of a generated key (a given key file says its own)
+    # keys of a rotation still listed in the JWKS (PEM, private or public; comma-separated) until tokens
+    # signed with them have expired everywhere
+    jwt_previous_key_files: Annotated[list[str], NoDecode] = Field(default_factory=list)
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_days: int = 30
-    login_free_failures: int = 5
+    login_free_failures: int = 5  # per account and client address, before each attempt waits
+    login_address_free_failures: int = 30  # failed sign-ins from one address across all accounts (spraying)
+    login_failure_retention_hours: int = 48  # sign-in throttle rows idle this long are deleted
     # a rotated refresh token presented again this soon by the same device is a lost response, not theft
     refresh_reuse_grace_seconds: int = 60
     refresh_token_retention_days: float = 7  # expired refresh tokens are deleted this long after expiry
@@ -41,7 +51,13 @@ class CasesSettings(ServiceSettings):
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)
         if not self.jwt_private_key_file and not self.production:
-            self.jwt_private_key_file = str(var_dir() / "jwt-ed25519.pem")
+            suffix = "es256" if self.jwt_algorithm == "ES256" else "ed25519"
+            self.jwt_private_key_file = str(var_dir() / f"jwt-{suffix}.pem")
+
+    @field_validator("jwt_previous_key_files", mode="before")
+    @classmethod
+    def _parse_previous_keys(cls, value: Any) -> Any:
+        return comma_list(value)
 
 
 @lru_cache

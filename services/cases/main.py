@@ -14,7 +14,7 @@ from services.cases.db import SCHEMA, inbox
 from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
 from services.cases.idempotency.jobs import prune_idempotency_keys
-from services.cases.identity.jobs import prune_refresh_tokens
+from services.cases.identity.jobs import prune_login_failures, prune_refresh_tokens
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
@@ -32,8 +32,12 @@ from shared.scheduling import Tick
 
 def _keys(app: FastAPI) -> KeySet:
     settings: CasesSettings = app.state.settings
-    app.state.signing_key = SigningKey.load_or_create(settings.jwt_private_key_file)
-    return app.state.signing_key.keyset()
+    app.state.signing_key = SigningKey.load_or_create(
+        settings.jwt_private_key_file, settings.jwt_algorithm, settings.jwt_previous_key_files
+    )
+    return app.state.signing_key.keyset(
+        issuer=settings.jwt_issuer, audience=settings.jwt_audience, leeway=settings.jwt_leeway_seconds
+    )
 
 
 async def _startup(app: FastAPI) -> None:
@@ -59,6 +63,9 @@ async def _startup(app: FastAPI) -> None:
             settings.refresh_token_ttl_days,
             settings.login_free_failures,
             settings.refresh_reuse_grace_seconds,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            address_free_failures=settings.login_address_free_failures,
         ),
         relay=relay,
     )
@@ -88,6 +95,9 @@ def _ticks(app: FastAPI) -> list[Tick]:
         await prune_refresh_tokens(ctx.db, timedelta(days=s.refresh_token_retention_days), s.retention_batch)
         await prune_audit(ctx.db, s.audit_retention_days, s.retention_batch)
 
+    async def prune_throttle() -> None:
+        await prune_login_failures(ctx.db, ctx.settings.login_failure_retention_hours)
+
     async def refresh_calendar() -> None:
         if ctx.ready:
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
@@ -98,6 +108,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
         Tick("retention", prune_by_retention, 3600),
+        Tick("prune_login_failures", prune_throttle, 3600),
     ]
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import ClassVar
 
-from shared.settings import ServiceSettings, var_dir
+from shared.settings import ServiceSettings, dev_secret, var_dir
 
 
 class IntakeSettings(ServiceSettings):
+    service_name: ClassVar[str] = "intake"
     port: int = 8001
     attachments_dir: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -24,9 +26,12 @@ class IntakeSettings(ServiceSettings):
     # LISTEN for feed growth (wakes long polls) needs a session of its own: behind PgBouncer in transaction
     # mode point this straight at PostgreSQL; unset: DATABASE_URL
     listen_database_url: str | None = None
+    pull_cursor_key: str = ""  # signs the pull cursors handed to phones; generated in dev
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)
+        if not self.pull_cursor_key:
+            self.pull_cursor_key = dev_secret("pull_cursor_key")
         if not self.attachments_dir:
             self.attachments_dir = str(var_dir() / "attachments")
 

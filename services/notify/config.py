@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import ClassVar
 
 from shared.settings import ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
+    service_name: ClassVar[str] = "notify"
     port: int = 8003
     notify_rules_file: str = ""
     # Standard Webhooks delivery

@@ -395,7 +395,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     dbname = args.deliveries_database
     url = await prepare_database(dbname)
     count = args.deliveries_count
-    defaults = NotifySettings(database_url=url, pii_key=PII_KEY, pii_hash_key="bench", service_token="bench")
+    defaults = NotifySettings(
+        database_url=url, pii_key=PII_KEY, pii_hash_key="bench", service_tokens={"notify": "bench"}
+    )
     settings = defaults.model_copy(
         update={
             "webhook_retry_schedule": args.deliveries_schedule,

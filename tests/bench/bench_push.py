@@ -896,7 +896,7 @@ def service_env(url: str, tmp: Path, run_jobs: bool, args: argparse.Namespace, p
         INTAKE_URL=f"http://127.0.0.1:{ports['intake']}",
         CASES_URL=f"http://127.0.0.1:{ports['cases']}",
         NOTIFY_URL=f"http://127.0.0.1:{ports['notify']}",  # nothing listens: notify is not part of this benchmark
-        SERVICE_TOKEN="bench-service-token",
+        SERVICE_TOKENS="intake:bench-intake-token,cases:bench-cases-token,notify:bench-notify-token",
         PII_KEY="k1:" + base64.b64encode(bytes(range(32))).decode(),
         PII_HASH_KEY="bench-hash-key",
         VAR_DIR=str(tmp),

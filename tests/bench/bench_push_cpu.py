@@ -71,7 +71,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     from services.intake.report.schemas import Party, ReportItem, id_number_valid
     from services.intake.sync import service
     from services.intake.sync.schemas import PushRequest, PushResponse, PushResult
-    from shared.auth import ISSUER, Principal, verify_token
+    from shared.auth import DEFAULT_AUDIENCE, Principal, verify_token
     from shared.pii import PiiCipher
 
     batch = getattr(args, "push_batch", 50)
@@ -135,7 +135,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         {
             "sub": principal.subject,
             "role": "grid_worker",
-            "iss": ISSUER,
+            "iss": "bench-issuer",
+            "aud": DEFAULT_AUDIENCE,
             "iat": ts,
             "nbf": ts - 5,
             "exp": ts + 900,
@@ -147,7 +148,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "name": "压测网格员00",
         }
     )
-    keys = key.keyset()
+    keys = key.keyset(issuer="bench-issuer")
     loop = asyncio.get_running_loop()
 
     def jwt_once() -> None:

@@ -148,6 +148,26 @@ async def force_case_state(system: Any, case_id: str, state: str) -> None:
         )
 
 
+async def forget_address_failures(system: Any, address: str) -> None:
+    """Forget the failed sign-ins counted against one client address (across accounts)."""
+    async with system.cases_app.state.db.unit_of_work() as session:
+        await session.execute(
+            text("DELETE FROM cases.login_failures WHERE principal = :p"), {"p": f"address:{address}"}
+        )
+
+
+async def sign_in_failure_at(system: Any, principal: str, at: Any) -> None:
+    """A throttle row whose last failure was at `at` (an old streak the pruning should forget)."""
+    async with system.cases_app.state.db.unit_of_work() as session:
+        await session.execute(
+            text(
+                """INSERT INTO cases.login_failures (principal, failures, last_failure_at) VALUES (:p, 3, :at)
+                   ON CONFLICT (principal) DO UPDATE SET last_failure_at = EXCLUDED.last_failure_at"""
+            ),
+            {"p": principal, "at": at},
+        )
+
+
 async def forget_sign_in_failures(system: Any, username: str) -> None:
     """Forget the failed sign-ins of `username` from every address (as a day without failures would)."""
     async with system.cases_app.state.db.unit_of_work() as session:

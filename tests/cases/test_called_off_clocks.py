@@ -21,7 +21,7 @@ escalation:
 """
 WEEKLY_UPDATE = "calendar: natural\ndeadlines:\n  update: {limit: 7d, start: assigned, repeat: true}\n" + LADDER
 THREE_DAYS = "calendar: natural\ndeadlines:\n  resolve: {limit: 3d, start: whistled}\n" + LADDER
-SERVICE = {"Authorization": "Bearer test-service-token"}
+SERVICE = {"Authorization": "Bearer test-notify-token"}
 
 
 async def clocks_of(system, case_id, kind):

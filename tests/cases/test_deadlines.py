@@ -298,7 +298,7 @@ async def test_morning_digest_lists_an_overdue_case_under_its_township_and_count
     with manual_clock() as clk:
         case_id, _ = await make_case(system, flags=[], category="neighbour", people_involved=2)
         number = (await case(system, case_id))["number"]
-        token = {"Authorization": "Bearer test-service-token"}
+        token = {"Authorization": "Bearer test-notify-token"}
         before = (await system.http.get(f"{system.cases_url}/internal/v1/digest", headers=token)).json()
         centre = next((c for c in before["centres"] if c["area"] == "620602107"), {"overdue_cases": []})
         assert number not in centre["overdue_cases"]

@@ -27,8 +27,11 @@ async def test_grid_worker_signs_in_with_device_and_token_verifies_with_jwks(sys
     body = resp.json()
     assert body["token_type"] == "bearer" and body["expires_in"] <= 900 and body["refresh_token"]
     jwks = (await system.http.get(f"{system.cases_url}/.well-known/jwks.json")).json()
+    assert jwt.get_unverified_header(body["access_token"])["alg"] == "ES256"  # ES256 by default
     key = jwt.PyJWK(jwks["keys"][0]).key
-    claims = jwt.decode(body["access_token"], key=key, algorithms=["EdDSA"], issuer="fengqiao-cases")
+    claims = jwt.decode(
+        body["access_token"], key=key, algorithms=["ES256"], issuer=system.cases_url, audience="fengqiao"
+    )
     assert claims["role"] == "grid_worker" and claims["device_id"] == "phone-a"
     assert claims["areas"] == ["620602107201-01"]
 
@@ -42,15 +45,15 @@ async def test_json_body_is_accepted_too(system):
 
 async def test_grid_worker_without_device_is_refused(system):
     resp = await token(system, grant_type="password", username="w001", password="demo-pass-1")
-    assert resp.status_code == 422
+    assert resp.status_code == 400 and resp.json()["error"] == "invalid_request"
     assert resp.json()["errors"][0]["loc"] == ["body", "device_id"]
 
 
-async def test_wrong_password_is_401_with_www_authenticate_and_repeats_slow_down(system):
+async def test_wrong_password_is_400_invalid_grant_and_repeats_slow_down(system):
     for _ in range(5):
         resp = await token(system, grant_type="password", username="l001", password="wrong-password")
-        assert resp.status_code == 401
-        assert resp.headers["www-authenticate"].startswith("Bearer")
+        assert resp.status_code == 400
+        assert resp.json()["error"] == "invalid_grant" and resp.json()["error_description"].isascii()
         assert resp.headers["content-type"].startswith("application/problem+json")
     throttled = await token(system, grant_type="password", username="l001", password="demo-pass-1")
     assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
@@ -58,16 +61,17 @@ async def test_wrong_password_is_401_with_www_authenticate_and_repeats_slow_down
     assert (await token(system, grant_type="password", username="l001", password="demo-pass-1")).status_code == 200
 
 
-async def test_unknown_user_gets_the_same_401(system):
+async def test_unknown_user_gets_the_same_400(system):
     resp = await token(system, grant_type="password", username="nobody", password="whatever-1")
-    assert resp.status_code == 401
+    assert resp.status_code == 400
 
 
 async def test_client_credentials_for_department_system(system):
     resp = await token(system, grant_type="client_credentials", client_id="ps-dl", client_secret="ps-dl-secret")
     assert resp.status_code == 200 and "refresh_token" not in {k for k, v in resp.json().items() if v}
     bad = await token(system, grant_type="client_credentials", client_id="ps-dl", client_secret="nope-nope")
-    assert bad.status_code == 401
+    assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
+    assert bad.headers["www-authenticate"].startswith("Basic")
 
 
 async def test_refresh_tokens_rotate_and_reuse_ends_the_family(system):
@@ -81,10 +85,10 @@ async def test_refresh_tokens_rotate_and_reuse_ends_the_family(system):
     third = await token(system, grant_type="refresh_token", refresh_token=rotated)  # the phone moved on
     assert third.status_code == 200
     # The old one comes back (stolen?): refused, and the whole family dies.
-    assert (await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])).status_code == 401
+    assert (await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])).status_code == 400
     assert (
         await token(system, grant_type="refresh_token", refresh_token=third.json()["refresh_token"])
-    ).status_code == 401
+    ).status_code == 400
 
 
 async def test_revoked_device_loses_refresh_and_intake_refuses_its_pushes(system):
@@ -105,9 +109,9 @@ async def test_revoked_device_loses_refresh_and_intake_refuses_its_pushes(system
         assert (
             await s.execute(text("SELECT count(*) FROM intake.reports WHERE id = :i"), {"i": uuid.UUID(item["id"])})
         ).scalar() == 0
-    assert (await token(system, grant_type="refresh_token", refresh_token=tok["refresh_token"])).status_code == 401
+    assert (await token(system, grant_type="refresh_token", refresh_token=tok["refresh_token"])).status_code == 400
     again = await token(system, grant_type="password", username="w001", password="demo-pass-1", device_id=device)
-    assert again.status_code == 401
+    assert again.status_code == 400
 
 
 async def test_only_admin_revokes_devices_and_unknown_device_is_404(system):
@@ -139,7 +143,7 @@ async def test_guesses_from_another_address_never_lock_the_real_user_out(system)
                 f"{system.cases_url}{TOKEN}",
                 data={"grant_type": "password", "username": "d101", "password": "guess-123"},
             )
-            assert resp.status_code in (401, 429)
+            assert resp.status_code in (400, 429)
         assert resp.status_code == 429
     real = await token(system, grant_type="password", username="d101", password="demo-pass-1")  # from 127.0.0.1
     assert real.status_code == 200
@@ -152,7 +156,7 @@ async def test_a_burst_of_parallel_guesses_is_counted_one_by_one(system):
         *[token(system, grant_type="password", username="l001", password=f"guess-{i}") for i in range(free + 6)]
     )
     codes = sorted(a.status_code for a in answers)
-    assert codes == [401] * free + [429] * 6
+    assert codes == [400] * free + [429] * 6
     await forget_sign_in_failures(system, "l001")
 
 
@@ -162,20 +166,20 @@ async def test_the_wait_after_repeated_failures_grows_and_then_lets_the_user_in(
     clock.use(manual)
     try:
         for _ in range(free):
-            assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 401
+            assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 400
         waits = []
         for _ in range(3):
             refused = await token(system, grant_type="password", username="s001", password="demo-pass-1")
             assert refused.status_code == 429
             waits.append(int(refused.headers["retry-after"]))
             manual.advance(seconds=waits[-1])
-            assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 401
+            assert (await token(system, grant_type="password", username="s001", password="wrong-1")).status_code == 400
         assert waits == [1, 2, 4]
         manual.advance(seconds=8)
         assert (await token(system, grant_type="password", username="s001", password="demo-pass-1")).status_code == 200
         assert (
             await token(system, grant_type="password", username="s001", password="wrong-1")
-        ).status_code == 401  # streak ended
+        ).status_code == 400  # streak ended
     finally:
         clock.reset()
         await forget_sign_in_failures(system, "s001")
@@ -196,7 +200,7 @@ async def test_a_lost_refresh_response_retried_by_the_same_device_keeps_the_work
     # the successor the phone never saw is void
     assert (
         await token(system, grant_type="refresh_token", refresh_token=lost.json()["refresh_token"])
-    ).status_code == 401
+    ).status_code == 400
 
 
 async def test_a_rotated_refresh_token_back_after_the_grace_window_ends_the_family(system):
@@ -211,10 +215,10 @@ async def test_a_rotated_refresh_token_back_after_the_grace_window_ends_the_fami
         manual.advance(seconds=system.settings["cases"].refresh_reuse_grace_seconds + 1)
         assert (
             await token(system, grant_type="refresh_token", refresh_token=first["refresh_token"])
-        ).status_code == 401
+        ).status_code == 400
         assert (
             await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])
-        ).status_code == 401
+        ).status_code == 400
     finally:
         clock.reset()
 
@@ -227,10 +231,10 @@ async def test_another_device_presenting_a_rotated_token_within_the_window_ends_
     stolen = await token(
         system, grant_type="refresh_token", refresh_token=first["refresh_token"], device_id="thief-phone"
     )
-    assert stolen.status_code == 401
+    assert stolen.status_code == 400
     assert (
         await token(system, grant_type="refresh_token", refresh_token=second.json()["refresh_token"])
-    ).status_code == 401
+    ).status_code == 400
 
 
 async def test_client_credentials_over_http_basic_and_token_answers_are_never_cached(system):

@@ -77,7 +77,6 @@ def test_cli_import_is_idempotent(system, tmp_path):
         "DATABASE_URL": system.db_url,
         "PII_KEY": system.settings["cases"].pii_key,
         "PII_HASH_KEY": system.settings["cases"].pii_hash_key,
-        "SERVICE_TOKEN": "x",
         "VAR_DIR": str(tmp_path),
     }
     out = subprocess.run(

@@ -164,7 +164,7 @@ async def test_department_downloads_waiting_on_a_slow_cases_hold_no_database_con
     slow = SlowCases(expected=burst)
     ctx = context_of(app, IntakeContext)
     real = ctx.case_access
-    ctx.case_access = CaseAccessClient(await slow.start(), "test-service-token", timeout_seconds=30)
+    ctx.case_access = CaseAccessClient(await slow.start(), "test-intake-token", timeout_seconds=30)
     hdrs = await system.auth("s001")
     downloads = [
         asyncio.create_task(system.http.get(f"{system.intake_url}/v1/attachments/{sha(data)}", headers=hdrs))

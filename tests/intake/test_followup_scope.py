@@ -118,7 +118,7 @@ async def _deliver_followup(system, worker_id: str, task_id: str, case_id: str) 
     resp = await system.http.post(
         f"{system.cases_url}/internal/v1/events",
         json={"source": "intake", "events": [event]},
-        headers={"Authorization": f"Bearer {system.settings['cases'].service_token}"},
+        headers={"Authorization": f"Bearer {system.settings['intake'].service_token}"},
     )
     assert resp.status_code == 200, resp.text
     return resp.json()["results"][0]

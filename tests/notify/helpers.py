@@ -12,7 +12,7 @@ from services.notify.context import NotifyContext
 from services.notify.delivery.clients import DeliveryClients
 from services.notify.delivery.jobs import deliver_due
 from shared.context import context_of
-from tests.support import SERVICE_TOKEN
+from tests.support import SERVICE_TOKENS
 
 
 def notify_context(app: Any) -> NotifyContext:
@@ -44,7 +44,7 @@ async def send(system: Any, *events: dict[str, Any]) -> None:
     resp = await system.http.post(
         f"{system.notify_url}/internal/v1/events",
         json={"source": "cases", "events": list(events)},
-        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+        headers={"Authorization": f"Bearer {SERVICE_TOKENS['cases']}"},
     )
     assert resp.status_code == 200, resp.text
 

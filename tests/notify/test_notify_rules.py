@@ -134,7 +134,7 @@ async def test_daily_digest_once_per_day_to_the_centre(system):
     app = system.services["notify"].app
     digest = (
         await system.http.get(
-            f"{system.cases_url}/internal/v1/digest", headers={"Authorization": "Bearer test-service-token"}
+            f"{system.cases_url}/internal/v1/digest", headers={"Authorization": "Bearer test-notify-token"}
         )
     ).json()
     assert any(c["area"] == "620602107" and (c["overdue"] or c["due_today"]) for c in digest["centres"]), digest

@@ -232,6 +232,7 @@ async def test_a_worker_killed_mid_request_is_taken_over_with_the_same_webhook_i
             "PII_KEY": settings.pii_key,
             "PII_HASH_KEY": settings.pii_hash_key,
             "SERVICE_TOKEN": settings.service_token,
+            "SERVICE_TOKENS": ",".join(f"{k}:{v}" for k, v in settings.service_tokens.items()),
             "WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",
             "WEBHOOK_TIMEOUT_SECONDS": "10",
         }

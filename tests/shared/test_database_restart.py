@@ -122,6 +122,9 @@ class PrivatePostgres:
             await conn.close()
 
 
+RESTART_TOKENS = {"intake": "restart-intake-token", "cases": "restart-cases-token", "notify": "restart-notify-token"}
+
+
 def _settings(url: str, ports: dict[str, int], tmp: Path) -> dict[str, Any]:
     from services.cases.config import CasesSettings
     from services.intake.config import IntakeSettings
@@ -131,7 +134,7 @@ def _settings(url: str, ports: dict[str, int], tmp: Path) -> dict[str, Any]:
         "intake_url": f"http://127.0.0.1:{ports['intake']}",
         "cases_url": f"http://127.0.0.1:{ports['cases']}",
         "notify_url": f"http://127.0.0.1:{free_port()}",
-        "service_token": "restart-service-token",
+        "service_tokens": RESTART_TOKENS,
         "pii_key": "k1:" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
         "pii_hash_key": "restart-hash-key",
         "run_jobs": False,
@@ -139,8 +142,18 @@ def _settings(url: str, ports: dict[str, int], tmp: Path) -> dict[str, Any]:
         "db_pool_size": 3,
     }
     return {
-        "cases": CasesSettings(**common, port=ports["cases"], jwt_private_key_file=str(tmp / "jwt.pem")),
-        "intake": IntakeSettings(**common, port=ports["intake"], attachments_dir=str(tmp / "attachments")),
+        "cases": CasesSettings(
+            **common,
+            service_token=RESTART_TOKENS["cases"],
+            port=ports["cases"],
+            jwt_private_key_file=str(tmp / "jwt.pem"),
+        ),
+        "intake": IntakeSettings(
+            **common,
+            service_token=RESTART_TOKENS["intake"],
+            port=ports["intake"],
+            attachments_dir=str(tmp / "attachments"),
+        ),
     }
 
 

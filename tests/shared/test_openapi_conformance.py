@@ -32,7 +32,16 @@ LONG = 4096  # longer than any documented maxLength of a parameter; keeps the re
 LONG_BODY = 20_000
 WRONG = "not-a-valid-value"
 
-PUBLIC_PATHS = {"/healthz", "/readyz", "/metrics", "/.well-known/jwks.json", "/v1/auth/token"}
+PUBLIC_PATHS = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/.well-known/jwks.json",
+    "/.well-known/openid-configuration",
+    "/v1/auth/token",
+}
+# /internal paths only one service may call (the others: any service; the probes use the service's own token)
+INTERNAL_CALLERS = {"/internal/v1/case-access": "intake", "/internal/v1/digest": "notify"}
 # Who may use a path (by prefix), and one person who may not (API.md: they get 404, not 403).
 ALLOWED = {"/v1/sync": "w001", "/v1/attachments": "w001", "/v1/admin": "admin", "/v1/cases": "d001"}
 DENIED = {"/v1/sync": "d001", "/v1/attachments": "d001", "/v1/admin": "d001", "/v1/cases": "w001"}
@@ -332,7 +341,8 @@ class Driver:
             path = path.replace("{" + name + "}", quote(value, safe=""))
         headers = dict(probe.headers)
         if probe.caller == "service":
-            headers["Authorization"] = f"Bearer {self.system.settings[self.service].service_token}"
+            caller = _prefix_lookup(INTERNAL_CALLERS, op.path) or self.service
+            headers["Authorization"] = f"Bearer {self.system.settings[caller].service_token}"
         elif probe.caller not in (None, "anonymous"):
             headers["Authorization"] = f"Bearer {self.tokens[probe.caller]}"
         if probe.content_type is not None:

@@ -83,7 +83,7 @@ async def test_poison_event_is_parked_and_visible_and_does_not_block_others(syst
     listing = await system.http.get(
         f"{system.intake_url}/internal/v1/outbox",
         params={"status": "parked"},
-        headers={"Authorization": "Bearer test-service-token"},
+        headers={"Authorization": "Bearer test-intake-token"},
     )
     assert listing.status_code == 200
     parked = [r for r in listing.json()["items"] if r["aggregate_id"] == poison_agg]
@@ -96,7 +96,7 @@ async def test_poison_event_is_parked_and_visible_and_does_not_block_others(syst
         ).scalar() == 1
     replay = await system.http.post(
         f"{system.intake_url}/internal/v1/outbox/{parked[0]['id']}/replay",
-        headers={"Authorization": "Bearer test-service-token"},
+        headers={"Authorization": "Bearer test-intake-token"},
     )
     assert replay.status_code == 200 and replay.json()["parked_at"] is None
     # Put it back so other tests are not disturbed.
@@ -291,7 +291,7 @@ async def test_internal_events_endpoint_takes_batches_larger_than_the_public_bod
         ],
     }
     resp = await system.http.post(
-        f"{system.cases_url}/internal/v1/events", json=body, headers={"Authorization": "Bearer test-service-token"}
+        f"{system.cases_url}/internal/v1/events", json=body, headers={"Authorization": "Bearer test-intake-token"}
     )
     assert resp.status_code == 200, resp.text[:300]
     assert resp.json()["results"][0]["status"] == "failed"

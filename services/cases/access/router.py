@@ -1,16 +1,16 @@
-"""Internal: may this caller see the case of these reports? (intake's photo downloads; service token)"""
+"""Internal: may this caller see the case of these reports? (intake's photo downloads; intake's token only)"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from services.cases.access import service
-from shared.auth import ServiceCaller
+from shared.auth import service_caller
 from shared.contracts.access import CASE_ACCESS_PATH, CaseAccessAnswer, CaseAccessQuery
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
-router = APIRouter(tags=["internal"], dependencies=[ServiceCaller])
+router = APIRouter(tags=["internal"], dependencies=[service_caller("intake")])
 
 
 @router.post(

@@ -12,12 +12,12 @@ from services.cases.case.service import scope_of
 from services.cases.deadline import service
 from services.cases.deadline.schemas import DeadlinePage, Digest
 from services.cases.identity.dependencies import ActiveClient
-from shared.auth import CurrentPrincipal, ServiceCaller
+from shared.auth import CurrentPrincipal, service_caller
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["deadlines"], dependencies=[ActiveClient])
-internal_router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
+internal_router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[service_caller("notify")])
 
 
 @router.get(

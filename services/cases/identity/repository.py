@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, text
@@ -43,23 +43,26 @@ async def client_by_id(session: AsyncSession, client_id: str) -> Any:
     ).first()
 
 
-async def count_attempt(session: AsyncSession, principal: str, now: datetime, free: int, max_wait: int) -> float | None:
+async def count_attempt(
+    session: AsyncSession, principal: str, now: datetime, free: int, max_wait: int, reset_after: timedelta
+) -> float | None:
     """Count a sign-in attempt in one statement (parallel attempts queue on the row). None when it may
     go ahead; else the seconds left until the next attempt is allowed (nothing is counted then).
-    A streak idle for a day starts again."""
+    A streak idle for `reset_after` starts again."""
     allowed = (
         await session.execute(
             text(
                 """INSERT INTO cases.login_failures AS f (principal, failures, last_failure_at) VALUES (:p, 1, :now)
                    ON CONFLICT (principal) DO UPDATE SET
-                     failures = CASE WHEN f.last_failure_at < CAST(:now AS timestamptz) - interval '1 day' THEN 1
+                     failures = CASE
+                       WHEN f.last_failure_at < CAST(:now AS timestamptz) - CAST(:reset AS interval) THEN 1
                        ELSE f.failures + 1 END,
                      last_failure_at = :now
                    WHERE f.failures < :free
                       OR f.last_failure_at + make_interval(secs => LEAST(power(2, f.failures - :free), :cap)) <= :now
                    RETURNING failures"""
             ),
-            {"p": principal, "now": now, "free": free, "cap": max_wait},
+            {"p": principal, "now": now, "free": free, "cap": max_wait, "reset": reset_after},
         )
     ).first()
     if allowed is not None:
@@ -80,6 +83,21 @@ async def count_attempt(session: AsyncSession, principal: str, now: datetime, fr
 
 async def clear_failures(session: AsyncSession, principal: str) -> None:
     await session.execute(text("DELETE FROM cases.login_failures WHERE principal = :p"), {"p": principal})
+
+
+async def forgive_attempt(session: AsyncSession, principal: str) -> None:
+    """Take one counted attempt back (it succeeded)."""
+    await session.execute(
+        text("UPDATE cases.login_failures SET failures = GREATEST(failures - 1, 0) WHERE principal = :p"),
+        {"p": principal},
+    )
+
+
+async def prune_failures(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(
+        text("DELETE FROM cases.login_failures WHERE last_failure_at < :before RETURNING 1"), {"before": before}
+    )
+    return len(result.all())
 
 
 async def device(session: AsyncSession, device_id: str) -> Any:

@@ -1,4 +1,4 @@
-"""Token endpoint, JWKS, device revocation."""
+"""Token endpoint, JWKS, the OpenID/OAuth discovery document, device revocation."""
 
 from __future__ import annotations
 
@@ -16,9 +16,17 @@ from services.cases.identity.exceptions import (
     InvalidClient,
     InvalidTokenRequest,
     MalformedTokenRequest,
+    MissingFields,
+    UnsupportedGrantType,
 )
-from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
-from shared.auth import Principal, require_roles
+from services.cases.identity.schemas import (
+    GRANT_TYPES,
+    OpenIdConfiguration,
+    RevokeResponse,
+    TokenRequest,
+    TokenResponse,
+)
+from shared.auth import Principal, request_client_address, require_roles
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
@@ -60,8 +68,15 @@ async def _token_request(request: Request) -> TokenRequest:
             data = {k: v for k, v in form.items() if isinstance(v, str)}
     except ValueError:
         raise MalformedTokenRequest() from None
+    if not isinstance(data, dict):
+        raise MalformedTokenRequest()
+    grant = data.get("grant_type")
+    if not grant:
+        raise MissingFields("grant_type")
+    if grant not in GRANT_TYPES:
+        raise UnsupportedGrantType()
     basic = _basic_client(request)
-    if basic and isinstance(data, dict):
+    if basic:
         if data.get("client_id") not in (None, basic["client_id"]) or data.get("client_secret"):
             raise CredentialsGivenTwice()
         data = {**data, **basic}
@@ -78,19 +93,28 @@ async def _token_request(request: Request) -> TokenRequest:
         "OAuth2 token endpoint (password + device_id, client_credentials with the body or HTTP Basic, refresh_token)"
     ),
     openapi_extra=_TOKEN_BODY,
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(400, 401, 429),
 )
 async def token(request: Request, response: Response, session: DbSession, ctx: CasesCtx) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"  # RFC 6749 §5.1: tokens are never cached
     response.headers["Pragma"] = "no-cache"
     req = await _token_request(request)
-    address = request.client.host if request.client else None
-    return await ctx.issuer.issue(session, req, address)
+    return await ctx.issuer.issue(session, req, request_client_address(request))
 
 
-@router.get("/.well-known/jwks.json", summary="Public keys for verifying access tokens")
+@router.get("/.well-known/jwks.json", summary="Public keys for verifying access tokens (old and new in a rotation)")
 async def jwks(ctx: CasesCtx) -> dict[str, Any]:
     return ctx.signing_key.jwks()
+
+
+@router.get(
+    "/.well-known/openid-configuration",
+    response_model=OpenIdConfiguration,
+    response_model_exclude_none=True,
+    summary="Discovery document: issuer, token endpoint, JWKS URI, grants, signing algorithms",
+)
+async def openid_configuration(ctx: CasesCtx) -> OpenIdConfiguration:
+    return service.discovery(ctx.settings.jwt_issuer, ctx.signing_key.algorithm)
 
 
 @router.post(

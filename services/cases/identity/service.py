@@ -23,17 +23,23 @@ from services.cases.identity.exceptions import (
     DeviceNotFound,
     DeviceRevoked,
     InvalidClient,
-    InvalidGrant,
     InvalidRefreshToken,
     MissingFields,
     RefreshTokenExpired,
     RefreshTokenReused,
     TooManyAttempts,
     UserDisabled,
+    WrongPassword,
 )
 from services.cases.identity.keys import SigningKey
-from services.cases.identity.schemas import RevokeResponse, TokenRequest, TokenResponse
-from shared.auth import ISSUER, Principal
+from services.cases.identity.schemas import (
+    GRANT_TYPES,
+    OpenIdConfiguration,
+    RevokeResponse,
+    TokenRequest,
+    TokenResponse,
+)
+from shared.auth import Principal
 from shared.clock import clock
 from shared.contracts.events import DEVICE_REVOKED
 from shared.db import Database
@@ -58,6 +64,26 @@ async def hash_secret(secret: str) -> str:
 
 
 MAX_WAIT_SECONDS = 300
+ACCOUNT_STREAK_RESET = timedelta(days=1)  # an account's streak idle this long starts again
+ADDRESS_STREAK_RESET = timedelta(hours=1)  # an address's failures idle this long start again
+
+
+def discovery(issuer: str, algorithm: str) -> OpenIdConfiguration:
+    """What a stock OAuth2/OIDC client needs to configure itself (the issuer is the tokens' `iss`)."""
+    return OpenIdConfiguration(
+        issuer=issuer,
+        token_endpoint=f"{issuer}/v1/auth/token",
+        jwks_uri=f"{issuer}/.well-known/jwks.json",
+        grant_types_supported=list(GRANT_TYPES),
+        token_endpoint_auth_methods_supported=["client_secret_basic", "client_secret_post"],
+        response_types_supported=["token"],
+        subject_types_supported=["public"],
+        id_token_signing_alg_values_supported=[algorithm],
+        claims_supported=[
+            *("iss", "sub", "aud", "exp", "iat", "nbf", "jti", "role", "preferred_username", "name"),
+            *("dept", "areas", "device_id", "client_id"),
+        ],
+    )
 
 
 class TokenIssuer:
@@ -69,32 +95,54 @@ class TokenIssuer:
         refresh_ttl_days: int,
         free_failures: int,
         refresh_reuse_grace_seconds: int = 60,
+        *,
+        issuer: str,
+        audience: str,
+        address_free_failures: int = 30,
     ) -> None:
         self.db = db
         self.key = key
         self.access_ttl = access_ttl
         self.refresh_ttl = timedelta(days=refresh_ttl_days)
         self.free_failures = free_failures
+        self.address_free_failures = address_free_failures
         self.reuse_grace = timedelta(seconds=refresh_reuse_grace_seconds)
+        self.issuer = issuer
+        self.audience = audience
 
-    # --- throttle: sign-in attempts slow down per account *and client address* ---
-    async def _attempt(self, who: str, now: datetime) -> None:
+    # --- throttle: per account and client address, and per address across accounts ---
+    async def _attempt(self, who: str, address: str, now: datetime) -> None:
         """Count this attempt before the secret is checked, atomically and committed at once (a burst
-        of parallel guesses is counted one by one). After `free_failures` attempts without success,
-        each further one waits 1, 2, 4 … s (at most 300 s) after the previous: 429 with Retry-After.
-        Keyed by account and client address, so guesses from elsewhere never lock the real user out."""
+        of parallel guesses is counted one by one), twice:
+        - per account and client address (`who`): after `free_failures` attempts without success each
+          further one waits 1, 2, 4 … s (at most 300 s) after the previous, 429 with Retry-After;
+          guesses from elsewhere never lock the real user out;
+        - per client address across all accounts (password spraying: a few guesses at many accounts):
+          after `address_free_failures` failures the same waits apply to every sign-in from there. A
+          success takes its own attempt back (`_succeeded`), so a busy office behind one address
+          only ever counts its mistakes."""
         async with self.db.unit_of_work() as s:
-            wait = await repo.count_attempt(s, who, now, self.free_failures, MAX_WAIT_SECONDS)
+            wait = await repo.count_attempt(s, who, now, self.free_failures, MAX_WAIT_SECONDS, ACCOUNT_STREAK_RESET)
+            if wait is None:
+                wait = await repo.count_attempt(
+                    s, _address_key(address), now, self.address_free_failures, MAX_WAIT_SECONDS, ADDRESS_STREAK_RESET
+                )
         if wait is not None:
             seconds = max(1, math.ceil(wait))
             raise TooManyAttempts(seconds)
+
+    @staticmethod
+    async def _succeeded(session: AsyncSession, who: str, address: str) -> None:
+        await repo.clear_failures(session, who)
+        await repo.forgive_attempt(session, _address_key(address))
 
     def _access(self, claims: dict[str, Any], now: datetime) -> str:
         # Every verifier (ours and the departments') checks iat/exp against its wall clock, so the token's
         # times come from the wall clock too, not from the injectable domain clock.
         wall = int(time.time())
         body = {
-            "iss": ISSUER,
+            "iss": self.issuer,
+            "aud": self.audience,
             "iat": wall,
             "nbf": wall - 5,
             "exp": wall + self.access_ttl,
@@ -153,11 +201,11 @@ class TokenIssuer:
             raise MissingFields(*missing)
         assert req.username and req.password
         who = f"user:{req.username}@{address}"
-        await self._attempt(who, now)
+        await self._attempt(who, address, now)
         user = await repo.user_by_username(session, req.username)
         ok = await verify_secret(user.password_hash if user else None, req.password)
         if not ok or user is None or not user.active:
-            raise InvalidGrant("用户名或密码错误")
+            raise WrongPassword()
         if user.role == "grid_worker" and not req.device_id:
             raise MissingFields("device_id")
         if req.device_id:
@@ -165,7 +213,7 @@ class TokenIssuer:
             if dev is not None and dev.revoked_at is not None:
                 raise DeviceRevoked("该设备已停用，请更换设备后登录")
             await repo.touch_device(session, req.device_id, user.id, now)
-        await repo.clear_failures(session, who)
+        await self._succeeded(session, who, address)
         return TokenResponse(
             access_token=self._access(self.user_claims(user, req.device_id), now),
             expires_in=self.access_ttl,
@@ -178,12 +226,12 @@ class TokenIssuer:
             raise MissingFields(*missing)
         assert req.client_id and req.client_secret
         who = f"client:{req.client_id}@{address}"
-        await self._attempt(who, now)
+        await self._attempt(who, address, now)
         client = await repo.client_by_id(session, req.client_id)
         ok = await verify_secret(client.secret_hash if client else None, req.client_secret)
         if not ok or client is None or not client.active:
             raise InvalidClient("客户端凭据错误")
-        await repo.clear_failures(session, who)
+        await self._succeeded(session, who, address)
         claims = {
             "sub": f"client:{req.client_id}",
             "role": "department_system",
@@ -237,16 +285,26 @@ class TokenIssuer:
         )
 
     async def _within_grace(self, session: AsyncSession, row: Any, req: TokenRequest, now: datetime) -> bool:
-        """A rotated token presented again shortly after its rotation by the same device (a lost
-        response, not a thief) whose successor has not been used yet."""
+        """A rotated token presented again shortly after its rotation by the same device, which says so
+        with its `device_id` (a lost response, not a thief), whose successor has not been used yet. A
+        replay that names no device, or a token bound to none, gets no grace."""
         if row.used_at is None or now - row.used_at > self.reuse_grace:
             return False
-        if req.device_id is not None and req.device_id != row.device_id:
+        if row.device_id is None or req.device_id != row.device_id:
             return False
         if row.replaced_by is None:
             return False
         successor = await repo.refresh_for_update(session, row.replaced_by, lock=False)
         return successor is not None and successor.used_at is None and successor.revoked_at is None
+
+
+def _address_key(address: str) -> str:
+    return f"address:{address}"
+
+
+async def prune_login_failures(session: AsyncSession, retention: timedelta) -> int:
+    """Forget throttle rows idle longer than `retention` (their streaks have long started again)."""
+    return await repo.prune_failures(session, clock.now() - retention)
 
 
 async def revoke_device(session: AsyncSession, device_id: str, actor: str) -> RevokeResponse:

@@ -60,7 +60,7 @@ async def pull(
         ctx.db,
         ctx.notifier,
         principal,
-        ctx.settings.service_token,
+        ctx.settings.pull_cursor_key,
         cursor,
         limit,
         wait,

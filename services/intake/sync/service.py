@@ -277,24 +277,25 @@ async def _followup_errors(
 # --- pull -------------------------------------------------------------------------------------
 
 
-def _cursor_key(secret: str) -> bytes:
+def _hmac_key(secret: str) -> bytes:
+    """The HMAC key of pull cursors, from PULL_CURSOR_KEY (a secret of its own, not the service token)."""
     return hashlib.sha256(b"intake-feed-cursor:" + secret.encode()).digest()
 
 
-def encode_cursor(secret: str, worker_id: str, seq: int) -> str:
-    sig = hmac.new(_cursor_key(secret), f"{worker_id}:{seq}".encode(), hashlib.sha256).digest()[:12]
+def encode_cursor(cursor_key: str, worker_id: str, seq: int) -> str:
+    sig = hmac.new(_hmac_key(cursor_key), f"{worker_id}:{seq}".encode(), hashlib.sha256).digest()[:12]
     return f"{seq}.{base64.urlsafe_b64encode(sig).decode().rstrip('=')}"
 
 
-def decode_cursor(secret: str, worker_id: str, cursor: str) -> int | None:
+def decode_cursor(cursor_key: str, worker_id: str, cursor: str) -> int | None:
     seq_s, _, _sig = cursor.partition(".")
     if not seq_s.isdigit() or len(seq_s) > 18:
         return None
     seq = int(seq_s)
-    return seq if hmac.compare_digest(encode_cursor(secret, worker_id, seq), cursor) else None
+    return seq if hmac.compare_digest(encode_cursor(cursor_key, worker_id, seq), cursor) else None
 
 
-async def snapshot(db: Database, principal: Principal, secret: str, days: int) -> PullResponse:
+async def snapshot(db: Database, principal: Principal, cursor_key: str, days: int) -> PullResponse:
     """Everything the phone needs to start over: its recent reports, reference data, and a cursor."""
     now = clock.now()
     async with db.sessions() as session, session.begin():
@@ -325,7 +326,7 @@ async def snapshot(db: Database, principal: Principal, secret: str, days: int) -
         )
     return PullResponse(
         changes=changes,
-        cursor=encode_cursor(secret, principal.subject, head),
+        cursor=encode_cursor(cursor_key, principal.subject, head),
         has_more=False,
         server_time=now,
         snapshot=True,
@@ -336,7 +337,7 @@ async def pull(
     db: Database,
     notifier: FeedNotifier | None,
     principal: Principal,
-    secret: str,
+    cursor_key: str,
     cursor: str | None,
     limit: int,
     wait: float,
@@ -346,8 +347,8 @@ async def pull(
         async with db.unit_of_work() as session:
             await devices.refuse_if_revoked(session, principal.device_id)
     if cursor is None:
-        return await snapshot(db, principal, secret, snapshot_days)
-    after = decode_cursor(secret, principal.subject, cursor)
+        return await snapshot(db, principal, cursor_key, snapshot_days)
+    after = decode_cursor(cursor_key, principal.subject, cursor)
     if after is None:
         raise CursorUnreadable()
     deadline = asyncio.get_running_loop().time() + wait
@@ -369,7 +370,7 @@ async def pull(
     last = rows[-1].seq if rows else after
     return PullResponse(
         changes=[Change(seq=r.seq, type=r.type, data=r.data) for r in rows],
-        cursor=encode_cursor(secret, principal.subject, last),
+        cursor=encode_cursor(cursor_key, principal.subject, last),
         has_more=has_more,
         server_time=clock.now(),
     )

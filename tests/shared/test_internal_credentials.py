@@ -1,0 +1,79 @@
+"""The /internal calls: each service presents its own credential, the credential is checked before a
+large body is read, an endpoint meant for one caller refuses the others, and the pull-cursor key is a
+secret of its own."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+
+from services.intake.context import IntakeContext
+from shared.context import context_of
+from tests.support import SERVICE_TOKENS
+
+CHUNK = 1024 * 1024
+
+
+async def test_a_wrong_service_token_is_refused_before_a_large_body_is_read(system):
+    read = 0
+
+    async def body() -> AsyncIterator[bytes]:
+        nonlocal read
+        for _ in range(30):  # 30 MiB: under the internal limit, so only the credential can stop it
+            read += CHUNK
+            yield b"x" * CHUNK
+
+    transport = httpx.ASGITransport(app=system.cases_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://cases") as client:
+        started = time.monotonic()
+        resp = await client.post(
+            "/internal/v1/events",
+            content=body(),
+            headers={"Authorization": "Bearer not-a-service-token", "Content-Type": "application/json"},
+        )
+    assert resp.status_code == 401, resp.text
+    assert resp.headers["www-authenticate"].startswith("Bearer")
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    assert read <= CHUNK, f"{read} bytes were read before the credential was refused"
+    assert time.monotonic() - started < 5
+
+
+async def test_each_service_has_its_own_credential_and_one_callers_endpoint_refuses_the_others(system):
+    digest = f"{system.cases_url}/internal/v1/digest"
+    access = f"{system.cases_url}/internal/v1/case-access"
+    query = {"report_ids": [str(uuid.uuid4())], "role": "dispatcher", "areas": ["620602107"]}
+
+    def bearer(service: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {SERVICE_TOKENS[service]}"}
+
+    assert len(set(SERVICE_TOKENS.values())) == 3
+    assert {name: s.service_token for name, s in system.settings.items()} == SERVICE_TOKENS
+    assert (await system.http.get(digest, headers=bearer("notify"))).status_code == 200
+    refused = await system.http.get(digest, headers=bearer("intake"))
+    assert refused.status_code == 401 and refused.headers["www-authenticate"]
+    assert (await system.http.post(access, json=query, headers=bearer("notify"))).status_code == 401
+    allowed = await system.http.post(access, json=query, headers=bearer("intake"))
+    assert allowed.status_code in (200, 422), allowed.text  # past the credential: the query's own checks
+    # the old single shared token is nobody's
+    assert (await system.http.get(digest, headers={"Authorization": "Bearer test-service-token"})).status_code == 401
+
+
+async def test_the_pull_cursor_key_is_a_secret_of_its_own(system):
+    hdrs = await system.auth("w001", "dev-cursor-key")
+    pull = f"{system.intake_url}/v1/sync/pull"
+    snapshot = await system.http.get(pull, headers=hdrs)
+    assert snapshot.status_code == 200, snapshot.text
+    cursor = snapshot.json()["cursor"]
+    settings = context_of(system.intake_app, IntakeContext).settings
+    token, key = settings.service_token, settings.pull_cursor_key
+    assert key and key != token
+    try:
+        settings.service_token = "a-rotated-service-token"  # rotating the service credential ...
+        assert (await system.http.get(pull, params={"cursor": cursor}, headers=hdrs)).status_code == 200
+        settings.pull_cursor_key = "a-rotated-cursor-key"  # ... leaves the phones' cursors alone; this does not
+        assert (await system.http.get(pull, params={"cursor": cursor}, headers=hdrs)).status_code == 410
+    finally:
+        settings.service_token, settings.pull_cursor_key = token, key
