@@ -10,6 +10,7 @@ from shared.settings import ServiceSettings, dev_secret, var_dir
 
 class IntakeSettings(ServiceSettings):
     service_name: ClassVar[str] = "intake"
+    required_in_production: ClassVar[tuple[str, ...]] = (*ServiceSettings.required_in_production, "pull_cursor_key")
     port: int = 8001
     attachments_dir: str = ""
     attachment_max_bytes: int = 20 * 1024 * 1024
@@ -30,7 +31,7 @@ class IntakeSettings(ServiceSettings):
 
     def model_post_init(self, __context: object) -> None:
         super().model_post_init(__context)
-        if not self.pull_cursor_key:
+        if not self.pull_cursor_key and not self.production:
             self.pull_cursor_key = dev_secret("pull_cursor_key")
         if not self.attachments_dir:
             self.attachments_dir = str(var_dir() / "attachments")

@@ -19,13 +19,14 @@ from services.notify.config import NotifySettings
 from shared.settings import MissingProductionSettings, dev_secret
 from tests.support import PII_HASH_KEY, PII_KEY, ROOT
 
-SECRETS = ("DATABASE_URL", "SERVICE_TOKEN", "PII_KEY", "PII_HASH_KEY", "JWT_PRIVATE_KEY_FILE")
+SECRETS = ("DATABASE_URL", "SERVICE_TOKENS", "PII_KEY", "PII_HASH_KEY", "JWT_PRIVATE_KEY_FILE")
+OTHER_SECRETS = ("SERVICE_TOKEN", "PULL_CURSOR_KEY")
 
 
 @pytest.fixture
 def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No secret in the environment; VAR_DIR an empty directory not yet made."""
-    for name in (*SECRETS, "APP_ENV"):
+    for name in (*SECRETS, *OTHER_SECRETS, "APP_ENV"):
         monkeypatch.delenv(name, raising=False)
     var = tmp_path / "var"
     monkeypatch.setenv("VAR_DIR", str(var))
@@ -39,10 +40,11 @@ def test_production_without_secrets_names_every_missing_one_and_generates_nothin
     assert caught.value.missing == list(SECRETS)
     message = str(caught.value)
     assert "生产模式" in message and all(name in message for name in SECRETS)
-    for settings in (IntakeSettings, NotifySettings):
+    common = ["DATABASE_URL", "SERVICE_TOKENS", "PII_KEY", "PII_HASH_KEY"]
+    for settings, missing in ((IntakeSettings, [*common, "PULL_CURSOR_KEY"]), (NotifySettings, common)):
         with pytest.raises(MissingProductionSettings) as caught:
             settings()
-        assert caught.value.missing == ["DATABASE_URL", "SERVICE_TOKEN", "PII_KEY", "PII_HASH_KEY"]
+        assert caught.value.missing == missing
     assert not bare_env.exists()  # no secret, key or embedded database was made
 
 
@@ -53,7 +55,7 @@ def test_production_names_only_what_is_missing_and_wants_the_key_file_to_exist(b
     monkeypatch.setenv("JWT_PRIVATE_KEY_FILE", str(tmp_path / "absent.pem"))
     with pytest.raises(MissingProductionSettings) as caught:
         CasesSettings()
-    assert caught.value.missing[:2] == ["SERVICE_TOKEN", "PII_HASH_KEY"]
+    assert caught.value.missing[:2] == ["SERVICE_TOKENS", "PII_HASH_KEY"]
     assert caught.value.missing[2].startswith("JWT_PRIVATE_KEY_FILE") and "absent.pem" in caught.value.missing[2]
     assert not (tmp_path / "absent.pem").exists()
     assert not bare_env.exists()
@@ -65,7 +67,7 @@ def test_production_with_everything_given_starts_and_uses_no_embedded_database(b
     for name, value in {
         "APP_ENV": "production",
         "DATABASE_URL": "postgresql+asyncpg://app@db/fengqiao",
-        "SERVICE_TOKEN": "token",
+        "SERVICE_TOKENS": "intake:token-i,cases:token-c,notify:token-n",
         "PII_KEY": PII_KEY,
         "PII_HASH_KEY": PII_HASH_KEY,
         "JWT_PRIVATE_KEY_FILE": str(key),
@@ -92,13 +94,13 @@ def test_production_never_starts_the_embedded_database(bare_env, monkeypatch):
 
 
 def test_a_production_start_without_secrets_exits_with_the_list(bare_env):
-    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    env = {k: v for k, v in os.environ.items() if k not in (*SECRETS, *OTHER_SECRETS)}
     env["APP_ENV"] = "production"
     done = subprocess.run(
         [sys.executable, "-m", "services.notify"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 2
-    assert "DATABASE_URL、SERVICE_TOKEN、PII_KEY、PII_HASH_KEY" in done.stderr
+    assert "DATABASE_URL、SERVICE_TOKENS、PII_KEY、PII_HASH_KEY" in done.stderr
     assert "Traceback" not in done.stderr
     assert not bare_env.exists()
 
