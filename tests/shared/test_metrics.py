@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import PII_HASH_KEY, PII_KEY, ROOT, SERVICE_TOKEN, free_port
+from tests.support import PII_HASH_KEY, PII_KEY, ROOT, SERVICE_TOKENS, free_port
 
 
 def samples(body: str, name: str) -> list[tuple[dict[str, str], float]]:
@@ -114,7 +114,7 @@ async def test_with_two_workers_a_scrape_sums_both_processes(database_url, tmp_p
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
-        "SERVICE_TOKEN": SERVICE_TOKEN,
+        "SERVICE_TOKENS": ",".join(f"{name}:{token}" for name, token in SERVICE_TOKENS.items()),
         "PII_KEY": PII_KEY,
         "PII_HASH_KEY": PII_HASH_KEY,
         "PORT": str(port),
