@@ -247,7 +247,7 @@ async def cluster(system: Any) -> AsyncIterator[Cluster]:
     base.update(
         DATABASE_URL=pooled,
         LISTEN_DATABASE_URL=direct,
-        SERVICE_TOKEN="pgbouncer-service-token",
+        SERVICE_TOKENS="intake:pgb-intake-token,cases:pgb-cases-token,notify:pgb-notify-token",
         PII_KEY="k1:" + base64.b64encode(bytes(range(32))).decode(),
         PII_HASH_KEY="pgbouncer-hash-key",
         VAR_DIR=str(tmp / "var"),
