@@ -3,28 +3,12 @@ transaction of the act itself; entries are kept at least six months (shared/audi
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from services.intake.audit.models import audit_log
 from shared.audit import AuditLog
-from shared.auth import Principal
 from shared.db import Database
 
 log = AuditLog(audit_log)
-
-
-async def record(
-    session: AsyncSession,
-    principal: Principal,
-    action: str,
-    object_type: str,
-    object_id: str | None,
-    reason: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    await log.record(session, principal, action, object_type, object_id, reason, detail)
+record = log.record  # (session, principal, action, object_type, object_id, reason=None, detail=None)
 
 
 async def prune_audit(db: Database, retention_days: float, batch: int) -> int:
