@@ -36,6 +36,7 @@ class CasesSettings(ServiceSettings):
     idempotency_retention_days: float = 7  # Idempotency-Key answers kept this long
     grading_rules_file: str = ""
     deadline_policy_file: str = ""
+    risk_policy_file: str = ""  # persons' and households' risk rule; empty: services/cases/subject/risk_policy.yaml
     subsidy_policy_file: str = ""  # mediator subsidies per grade; empty: services/cases/stats/subsidy_policy.yaml
     sweep_interval_seconds: float = 0.2  # lateness includes up to one tick; an idle claim costs ~1 ms
     sweep_batch: int = 500

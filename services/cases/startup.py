@@ -19,6 +19,7 @@ from services.cases.context import WAITING_FOR_DATABASE, CasesContext
 from services.cases.deadline.policy import load_policy
 from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import load_rules
+from services.cases.subject.policy import load_risk_policy
 from shared.clock import CHINA_TZ, clock
 from shared.db import Database
 from shared.errors import is_database_unavailable
@@ -34,13 +35,14 @@ async def load_calendar(db: Database) -> WorkCalendar:
 
 
 async def start_domain(app: FastAPI, ctx: CasesContext) -> None:
-    """Build the case domain (grading rules, deadline policy, calendar). Files are read now and must be
+    """Build the case domain (grading rules, deadline policy, risk policy, calendar). Files are read now and must be
     right; the calendar waits for the database if it is away."""
     rules = load_rules(ctx.settings.grading_rules_file or None)
     policy = load_policy(ctx.settings.deadline_policy_file or None)
+    risk = load_risk_policy(ctx.settings.risk_policy_file or None)
 
     def build(calendar: WorkCalendar) -> None:
-        ctx.loaded_domain = CaseDomain(rules=rules, deadlines=DeadlineEngine(policy, calendar))
+        ctx.loaded_domain = CaseDomain(rules=rules, deadlines=DeadlineEngine(policy, calendar), risk=risk)
 
     ctx.loaded_domain = None
     try:

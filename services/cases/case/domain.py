@@ -1,14 +1,15 @@
-"""The policy a cases process runs with: grading rules and the deadline engine (deadline policy +
-workday calendar); and how a grade is recorded. The facts a case is graded on come from its subjects
-(`subject.service.grading_facts`)."""
+"""The policy a cases process runs with: grading rules, the deadline engine (deadline policy +
+workday calendar) and the risk policy of persons and households; and how a grade is recorded. The facts
+a case is graded on come from its subjects (`subject.service.grading_facts`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import Grade, RuleSet
+from services.cases.subject.policy import RiskPolicy, load_risk_policy
 
 TIER_UP = {"village": "township", "township": "county", "county": "county"}
 
@@ -17,6 +18,7 @@ TIER_UP = {"village": "township", "township": "county", "county": "county"}
 class CaseDomain:
     rules: RuleSet
     deadlines: DeadlineEngine
+    risk: RiskPolicy = field(default_factory=load_risk_policy)  # persons' and households' risk (RISK_POLICY_FILE)
 
 
 def grade_record(grade: Grade) -> dict[str, Any]:

@@ -240,7 +240,7 @@ async def _receive(
         inform_county=bool(grade["inform_county"]),
     )
     await deadline_svc.start(session, domain.deadlines, case, "received", now)
-    await subjects.refresh_risk(session, case, subject_ids, now)
+    await subjects.refresh_risk(session, case, subject_ids, now, policy=domain.risk)
     linked = await subjects.linked_cases(session, subject_ids, case_id)
     if linked:
         await repo.add_timeline_entries(

@@ -185,32 +185,50 @@ async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:
     ]
 
 
-async def recompute_risk(session: AsyncSession, subject_ids: list[uuid.UUID], now: datetime) -> list[Any]:
-    """Risk from the cases: high — an open major/backlog case or ≥3 cases; medium — an open complex case
-    or 2 cases; low — one open case; safe — nothing open. Returns the subjects that just became high."""
+async def case_counts(session: AsyncSession, subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The subjects locked (FOR UPDATE, in id order), each with its risk before and its cases (merged and
+    rejected left out) per grade: {subject: (row, [(level, total, open), …])}."""
     if not subject_ids:
-        return []
+        return {}
+    locked = await session.execute(
+        text("""SELECT id, name, area_code, risk FROM cases.subjects WHERE id = ANY(:s) ORDER BY id FOR UPDATE"""),
+        {"s": subject_ids},
+    )
+    out: dict[uuid.UUID, Any] = {r.id: (r, []) for r in locked}
     result = await session.execute(
         text(
-            f"""WITH before AS (SELECT id, risk FROM cases.subjects WHERE id = ANY(:s) FOR UPDATE),
-                stats AS (
-                  SELECT sc.subject_id, count(*) AS total,
-                         count(*) FILTER (WHERE c.state IN {OPEN_STATES}) AS open,
-                         count(*) FILTER (WHERE c.state IN {OPEN_STATES}
-                                            AND c.level IN ('major','petition_backlog')) AS open_major,
-                         count(*) FILTER (WHERE c.state IN {OPEN_STATES} AND c.level = 'complex') AS open_complex
-                  FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
-                  WHERE sc.subject_id = ANY(:s) AND c.state NOT IN ('merged','rejected') GROUP BY sc.subject_id)
-                UPDATE cases.subjects s SET case_count = stats.total, open_cases = stats.open, updated_at = :now,
-                  risk = CASE WHEN stats.open_major > 0 OR stats.total >= 3 THEN 'high'
-                              WHEN stats.open_complex > 0 OR stats.total = 2 THEN 'medium'
-                              WHEN stats.open > 0 THEN 'low' ELSE 'safe' END
-                FROM stats, before WHERE s.id = stats.subject_id AND before.id = s.id
-                RETURNING s.id, s.name, s.area_code, s.case_count, before.risk AS was, s.risk"""
+            f"""SELECT sc.subject_id, c.level, count(*) AS total,
+                       count(*) FILTER (WHERE c.state IN {OPEN_STATES}) AS open
+                FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
+                WHERE sc.subject_id = ANY(:s) AND c.state NOT IN ('merged','rejected')
+                GROUP BY sc.subject_id, c.level"""
         ),
-        {"s": subject_ids, "now": now},
+        {"s": list(out)},
     )
-    return [r for r in result if r.risk == "high" and r.was != "high"]
+    for r in result:
+        out[r.subject_id][1].append((r.level, int(r.total), int(r.open)))
+    return out
+
+
+async def set_risk(session: AsyncSession, updates: list[dict[str, Any]], now: datetime) -> None:
+    """Each subject's risk and case counts, one statement for all."""
+    if not updates:
+        return
+    await session.execute(
+        text(
+            """UPDATE cases.subjects s SET risk = u.risk, case_count = u.total, open_cases = u.open, updated_at = :now
+               FROM unnest(CAST(:id AS uuid[]), CAST(:risk AS text[]), CAST(:total AS int[]), CAST(:open AS int[]))
+                 AS u(id, risk, total, open)
+               WHERE s.id = u.id"""
+        ),
+        {
+            "id": [u["id"] for u in updates],
+            "risk": [u["risk"] for u in updates],
+            "total": [u["total"] for u in updates],
+            "open": [u["open"] for u in updates],
+            "now": now,
+        },
+    )
 
 
 async def list_subjects(

@@ -4,6 +4,7 @@ the 风险预警通知书 when someone becomes high-risk; the list of them for t
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,15 +15,64 @@ from services.cases.case.models import CaseRow
 from services.cases.grading import GradingFacts
 from services.cases.notice import service as notices
 from services.cases.subject import repository as repo
+from services.cases.subject.policy import CaseCounts, RiskPolicy
 from services.cases.subject.repository import Party
 from services.cases.subject.schemas import SubjectItem, SubjectPage
 from shared.paging import decode_cursor, encode_cursor
 
 
-async def refresh_risk(session: AsyncSession, case: Any, subject_ids: list[uuid.UUID], now: datetime) -> None:
-    """Recompute the risk of a case's subjects; each one newly high gets a risk warning notice, recorded
-    on the case's timeline and sent to notify (notice.issued). The caller holds the case's row lock."""
-    for subject in await repo.recompute_risk(session, subject_ids, now):
+@dataclass(frozen=True)
+class RiskChange:
+    """A subject whose risk was recomputed: before and after, and its case count now."""
+
+    id: uuid.UUID
+    name: str | None
+    area_code: str | None
+    case_count: int
+    was: str
+    risk: str
+
+
+async def recompute_risk(
+    session: AsyncSession, subject_ids: list[uuid.UUID], now: datetime, policy: RiskPolicy
+) -> list[RiskChange]:
+    """The subjects' risk from their cases by the risk policy (RISK_POLICY_FILE), written set-wise; the
+    subjects stay locked until the caller's transaction ends."""
+    found = await repo.case_counts(session, subject_ids)
+    changes: list[RiskChange] = []
+    for row, by_level in found.values():
+        counts = CaseCounts(
+            total={level: total for level, total, _ in by_level}, open={level: open_ for level, _, open_ in by_level}
+        )
+        changes.append(
+            RiskChange(
+                row.id,
+                row.name,
+                row.area_code,
+                sum(counts.total.values()),
+                row.risk,
+                policy.risk_of(counts),
+            )
+        )
+    await repo.set_risk(
+        session,
+        [
+            {"id": c.id, "risk": c.risk, "total": c.case_count, "open": sum(v for _, _, v in found[c.id][1])}
+            for c in changes
+        ],
+        now,
+    )
+    return changes
+
+
+async def refresh_risk(
+    session: AsyncSession, case: Any, subject_ids: list[uuid.UUID], now: datetime, *, policy: RiskPolicy
+) -> None:
+    """Recompute the risk of a case's subjects by the risk policy; each one newly high gets a risk warning
+    notice, recorded on the case's timeline and sent to notify (notice.issued). The caller holds the case's
+    row lock."""
+    changes = await recompute_risk(session, subject_ids, now, policy)
+    for subject in (c for c in changes if c.risk == "high" and c.was != "high"):
         notice = await notices.issue_risk_warning(session, case, subject, now)
         await effects.record(
             session,

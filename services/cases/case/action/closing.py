@@ -158,7 +158,7 @@ async def do_close(
         events=events,
         data={"whistles_cancelled": [str(w.id) for w in stopped]} if stopped else None,
     )
-    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now, policy=domain.risk)
 
 
 async def do_merge(
@@ -200,7 +200,7 @@ async def do_merge(
     )
     # the moved reports' phones learn the surviving case, in order behind what they heard of the merged one
     await effects.tell_phones(session, target, moved, target.state, aggregate=str(case.id))
-    await subjects.refresh_risk(session, target, await subjects.of_case(session, target.id), now)
+    await subjects.refresh_risk(session, target, await subjects.of_case(session, target.id), now, policy=domain.risk)
 
 
 async def do_reject(
@@ -219,7 +219,7 @@ async def do_reject(
         events=events,
         data={"whistles_cancelled": [str(w.id) for w in stopped]} if stopped else None,
     )
-    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now, policy=domain.risk)
 
 
 async def do_reopen(
@@ -234,4 +234,4 @@ async def do_reopen(
         )
     else:
         await deadline_svc.start(session, domain.deadlines, updated, "received", now)
-    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, case, await subjects.of_case(session, case.id), now, policy=domain.risk)

@@ -56,7 +56,7 @@ async def apply_grade(
             now,
             kinds=("major_report",),
         )
-    await subjects.refresh_risk(session, updated, await subjects.of_case(session, case.id), now)
+    await subjects.refresh_risk(session, updated, await subjects.of_case(session, case.id), now, policy=domain.risk)
     return updated
 
 
