@@ -19,7 +19,7 @@ from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
 from services.cases.org.schemas import OrgDocument
-from services.cases.startup import load_calendar, start_domain, stop_domain
+from services.cases.startup import load_calendar, retime_estimated, start_domain, stop_domain
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.context import context_of, install_context
@@ -101,6 +101,8 @@ def _ticks(app: FastAPI) -> list[Tick]:
     async def refresh_calendar() -> None:
         if ctx.ready:
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
+            # another replica's import, a case an action held during one, a newer chinese-calendar
+            await retime_estimated(ctx)
 
     return [
         Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),

@@ -1,7 +1,7 @@
 """All cases tables, imported by alembic and by repositories."""
 
 from services.cases.audit.models import audit_log  # noqa: F401
-from services.cases.calendar.models import calendar_overrides  # noqa: F401
+from services.cases.calendar.models import calendar_overrides, calendar_years  # noqa: F401
 from services.cases.case.models import case_reports, cases, grades, timeline  # noqa: F401
 from services.cases.db import inbox, metadata, outbox  # noqa: F401
 from services.cases.deadline.models import deadlines  # noqa: F401

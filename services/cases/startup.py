@@ -16,6 +16,7 @@ from services.cases.calendar import WorkCalendar
 from services.cases.calendar import service as calendar_service
 from services.cases.case.domain import CaseDomain
 from services.cases.context import WAITING_FOR_DATABASE, CasesContext
+from services.cases.deadline.jobs import retime
 from services.cases.deadline.policy import load_policy
 from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import load_rules
@@ -53,6 +54,19 @@ async def start_domain(app: FastAPI, ctx: CasesContext) -> None:
         log.warning("database unavailable at start (%s): answering 503 until it is there", type(exc).__name__)
         app.state.starting = WAITING_FOR_DATABASE
         app.state.domain_loader = asyncio.create_task(_keep_trying(app, ctx, build))
+        return
+    await retime_estimated(ctx)
+
+
+async def retime_estimated(ctx: CasesContext) -> None:
+    """Clocks timed on an estimated calendar year that the calendar now knows (a newer chinese-calendar,
+    an imported year) are re-timed; a failure here is logged and left to the calendar refresh tick."""
+    if ctx.loaded_domain is None:
+        return
+    try:
+        await retime(ctx.db, ctx.loaded_domain.deadlines)
+    except Exception:
+        log.exception("re-timing clocks timed on an estimated calendar failed; the calendar tick tries again")
 
 
 async def _keep_trying(app: FastAPI, ctx: CasesContext, build: Callable[[WorkCalendar], None]) -> None:
@@ -69,6 +83,7 @@ async def _keep_trying(app: FastAPI, ctx: CasesContext, build: Callable[[WorkCal
         build(calendar)
         app.state.starting = None
         log.warning("database reached: workday calendar loaded, serving")
+        await retime_estimated(ctx)
         return
 
 

@@ -174,3 +174,12 @@ async def forget_sign_in_failures(system: Any, username: str) -> None:
         await session.execute(
             text("DELETE FROM cases.login_failures WHERE principal LIKE :p"), {"p": f"user:{username}@%"}
         )
+
+
+async def forget_calendar_year(system: Any, year: int) -> None:
+    """Undo a test's calendar import: the year's overrides and its imported mark go (the estimate is back)."""
+    async with system.cases_app.state.db.unit_of_work() as session:
+        await session.execute(text("DELETE FROM cases.calendar_years WHERE year = :y"), {"y": year})
+        await session.execute(
+            text("DELETE FROM cases.calendar_overrides WHERE extract(year FROM day) = :y"), {"y": year}
+        )

@@ -5,9 +5,11 @@ Where a day's status comes from, first match wins:
 1. the local override table (`cases.calendar_overrides`): True = working day, False = day off;
 2. `chinese_calendar.is_workday`: public holidays and the make-up working days (调休) for the years
    the State Council has published;
-3. an estimate for later (or much earlier) years: weekends plus the `holidays` package's China
+3. a year imported by an operator (`cases.calendar_years`, PUT /v1/admin/calendar/years/{year}): its
+   holidays and make-up days are overrides, every other day follows the weekday rule — official;
+4. an estimate for later (or much earlier) years: weekends plus the `holidays` package's China
    public holidays. Such a day is *provisional*, and so is every deadline whose result depended on it
-   (recompute those once the official calendar or an override covers the year).
+   (deadline.service.retime_provisional recomputes those once the year becomes known).
 
 Working time runs on China time (Asia/Shanghai), midnight to midnight: a working day contributes
 24 hours, a day off none. A `workday` limit is that much working time, so `3d` started on a Friday at
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -68,6 +70,13 @@ def _official_year(year: int) -> tuple[bytes, bool]:
     return bytes(d.weekday() < 5 and d not in estimated for d in days), True
 
 
+@cache
+def _weekdays(year: int) -> bytes:
+    """Monday to Friday working, by day of the year: an imported year before its overrides."""
+    first = date(year, 1, 1)
+    return bytes((first + timedelta(days=i)).weekday() < 5 for i in range((date(year + 1, 1, 1) - first).days))
+
+
 @dataclass(frozen=True)
 class _Year:
     first: date
@@ -93,12 +102,28 @@ class WorkCalendar:
     so `add` jumps over whole days and years with prefix sums instead of walking the clock.
     """
 
-    def __init__(self, overrides: Mapping[date, bool] | None = None, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Mapping[date, bool] | None = None,
+        logger: logging.Logger | None = None,
+        published_years: Iterable[int] = (),
+    ) -> None:
         self._log = logger or logging.getLogger("cases.calendar")
         self._overrides: dict[int, dict[date, bool]] = {}
         for day, working in (overrides or {}).items():
             self._overrides.setdefault(day.year, {})[day] = bool(working)
+        self._published = frozenset(published_years)
         self._years: dict[int, _Year] = {}
+
+    @property
+    def signature(self) -> tuple[frozenset[tuple[date, bool]], frozenset[int]]:
+        """What this calendar knows beyond the package: two calendars with equal signatures time alike."""
+        days = frozenset((d, w) for year in self._overrides.values() for d, w in year.items())
+        return days, self._published
+
+    def published(self, year: int) -> bool:
+        """Whether the year's official calendar is known (the package's, or imported)."""
+        return year in self._published or _official_known(year)
 
     # -- days ---------------------------------------------------------------------------------
 
@@ -106,6 +131,8 @@ class WorkCalendar:
         table = self._years.get(year)
         if table is None:
             official, provisional = _official_year(year)
+            if provisional and year in self._published:
+                official, provisional = _weekdays(year), False
             first = date(year, 1, 1)
             work = bytearray(official)
             estimated = bytearray([provisional]) * len(work)
@@ -219,9 +246,9 @@ class WorkCalendar:
     def warn_if_next_year_unknown(self, today: date) -> bool:
         """Log a loud WARNING and return True when today is in the fourth quarter and next year's
         official holidays are not known yet (or when even this year's are not). Call it daily."""
-        if not _official_known(today.year):
+        if not self.published(today.year):
             missing = today.year
-        elif today.month >= 10 and not _official_known(today.year + 1):
+        elif today.month >= 10 and not self.published(today.year + 1):
             missing = today.year + 1
         else:
             return False

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.calendar.models import calendar_overrides as t
+from services.cases.calendar.models import calendar_years as y
 
 
 async def load_overrides(session: AsyncSession) -> dict[date, bool]:
@@ -31,3 +32,38 @@ async def delete_override(session: AsyncSession, day: date) -> bool:
     """Drop the override of `day` (the official calendar applies again). True if there was one."""
     result = await session.execute(delete(t).where(t.c.day == day).returning(t.c.day))
     return result.first() is not None
+
+
+async def published_years(session: AsyncSession) -> set[int]:
+    """The years whose official calendar an operator imported."""
+    return set((await session.execute(select(y.c.year))).scalars())
+
+
+async def import_year(
+    session: AsyncSession, year: int, days: dict[date, tuple[bool, str | None]], note: str | None, now: datetime
+) -> None:
+    """The year's official schedule: its overrides become exactly `days` (holidays and make-up working
+    days), and the year is recorded as published. Safe to repeat."""
+    await session.execute(
+        delete(t).where(t.c.day >= date(year, 1, 1), t.c.day < date(year + 1, 1, 1), t.c.day.not_in(list(days)))
+    )
+    if days:
+        rows = insert(t).values(
+            [{"day": d, "workday": w, "note": n, "updated_at": now} for d, (w, n) in sorted(days.items())]
+        )
+        await session.execute(
+            rows.on_conflict_do_update(
+                index_elements=[t.c.day],
+                set_={
+                    "workday": rows.excluded.workday,
+                    "note": rows.excluded.note,
+                    "updated_at": rows.excluded.updated_at,
+                },
+            )
+        )
+    marked = insert(y).values(year=year, note=note, imported_at=now)
+    await session.execute(
+        marked.on_conflict_do_update(
+            index_elements=[y.c.year], set_={"note": marked.excluded.note, "imported_at": marked.excluded.imported_at}
+        )
+    )

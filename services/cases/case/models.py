@@ -43,6 +43,7 @@ cases = Table(
     Column("responsible_person", Text),
     Column("resolution", JSONB),  # outcome, note, at
     Column("reply_text", Text),
+    Column("deferral", JSONB),  # 短期内难以解决: reason, expected_by, at, by (the reply clock started then)
     Column("satisfaction", Text),
     Column("merged_into", UUID(as_uuid=True)),
     Column(
@@ -125,6 +126,7 @@ class CaseRow(Protocol):
     responsible_person: str | None
     resolution: dict[str, Any] | None
     reply_text: str | None
+    deferral: dict[str, Any] | None
     satisfaction: str | None
     merged_into: uuid.UUID | None
     suspended_at: datetime | None

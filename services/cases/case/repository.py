@@ -185,7 +185,7 @@ async def update_case(session: AsyncSession, case_id: uuid.UUID, now: datetime, 
     params: dict[str, Any] = {"id": case_id, "now": now}
     sets = ["updated_at = :now"]
     for k, v in fields.items():
-        if k in ("grade", "resolution"):
+        if k in ("grade", "resolution", "deferral"):
             sets.append(f"{k} = CAST(:{k} AS jsonb)")
             params[k] = orjson.dumps(v).decode() if v is not None else None
         else:

@@ -5,7 +5,9 @@ number of replicas can sweep and a killed sweep redoes nothing twice. Time comes
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +19,7 @@ from services.cases.case.action.grading import escalate_case
 from services.cases.case.schemas import TimelineEntry
 from services.cases.db import outbox
 from services.cases.deadline import repository as repo
-from services.cases.deadline.service import DeadlineEngine, DeadlineRow
+from services.cases.deadline.service import DeadlineEngine, DeadlineRow, RetimeRound, retimed_row
 from services.cases.notice import service as notices
 from services.cases.notice.service import KIND_ZH
 from shared.clock import CHINA_TZ, clock
@@ -250,3 +252,115 @@ async def sweep(db: Database, engine: DeadlineEngine, batch: int = 500, max_roun
         if n == 0:
             break
     return total
+
+
+async def retime_round(
+    session: AsyncSession,
+    engine: DeadlineEngine,
+    now: datetime,
+    after: uuid.UUID | None,
+    batch: int,
+    only: uuid.UUID | None = None,
+) -> RetimeRound:
+    """Re-time the clocks of up to `batch` cases whose pending clocks were timed on an estimated calendar
+    day (a year whose official calendar was not known): cases are claimed skipping any an action holds,
+    their clocks locked, each one whose timing changes updated set-wise with an entry on its case's
+    timeline. Any number of replicas may run this at once: a case is re-timed by whoever holds it, and a
+    clock already re-timed on the same calendar does not change again."""
+    candidates = [only] if only is not None else await repo.provisional_cases(session, after, batch)
+    if not candidates:
+        return RetimeRound(0, [], None)
+    locked = await case_service.lock_unheld_cases(session, candidates)
+    skipped = [c for c in candidates if c not in locked]
+    if not locked:
+        return RetimeRound(0, skipped, candidates[-1])
+    cases = await case_service.cases_by_ids(session, list(locked))
+    updates, entries = [], []
+    for d in await repo.provisional_of(session, sorted(locked)):
+        change = retimed_row(engine, d, now)
+        if change is None:
+            continue
+        updates.append(change)
+        kind = KIND_ZH.get(d.kind, d.kind)
+        old = d.due_at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日%H:%M")
+        new = change["due_at"].astimezone(CHINA_TZ).strftime("%Y年%m月%d日%H:%M")
+        if change["due_at"] != d.due_at:
+            note = f"工作日历已按正式安排更新：{kind}时限到期时间由{old}调整为{new}"
+        else:
+            note = f"工作日历已按正式安排更新：{kind}时限到期时间{new}不变"
+        if change["provisional"]:
+            note += "（仍有日期为估算）"
+        state = cases[d.case_id].state
+        entries.append(
+            TimelineEntry(
+                d.case_id,
+                now,
+                "system:calendar",
+                "deadline_retimed",
+                state,
+                state,
+                note,
+                {
+                    "deadline_id": str(d.id),
+                    "kind": d.kind,
+                    "from": d.due_at.isoformat(),
+                    "to": change["due_at"].isoformat(),
+                    "provisional": change["provisional"],
+                },
+            )
+        )
+    await repo.set_timing(session, updates)
+    if entries:
+        await case_service.add_timeline_entries(session, entries)
+    return RetimeRound(len(updates), skipped, candidates[-1])
+
+
+async def retime(db: Database, engine: DeadlineEngine, batch: int = 200, retries: int = 3) -> int:
+    """Re-time every pending clock timed on an estimated calendar day (at startup, after a calendar import
+    and on the calendar refresh tick), one short transaction per claim; cases an action held are tried
+    again a few times. Returns the clocks re-timed."""
+    total: int = 0
+    after: uuid.UUID | None = None
+    held: list[uuid.UUID] = []
+    while True:
+        async with db.unit_of_work() as session:
+            done = await retime_round(session, engine, clock.now(), after, batch)
+        total += done.retimed
+        held += done.skipped
+        if done.last is None:
+            break
+        after = done.last
+    for _ in range(retries):
+        if not held:
+            break
+        await asyncio.sleep(0.05)
+        again: list[uuid.UUID] = []
+        for case_id in held:
+            async with db.unit_of_work() as session:
+                # just this case: the claim starts right before it
+                done = await retime_one(session, engine, case_id)
+            total += done.retimed
+            again += done.skipped
+        held = again
+    if total:
+        log.info("re-timed %d clocks on the workday calendar as it now is", total)
+    return total
+
+
+async def retime_one(session: AsyncSession, engine: DeadlineEngine, case_id: uuid.UUID) -> RetimeRound:
+    """Re-time one case's estimated clocks (skipped again if an action still holds it)."""
+    return await retime_round(session, engine, clock.now(), None, 1, only=case_id)
+
+
+async def retime_in(session: AsyncSession, engine: DeadlineEngine, now: datetime, batch: int = 200) -> int:
+    """Re-time every estimated clock inside the caller's transaction (a calendar import: the new calendar
+    and the clocks re-timed on it commit together). Cases an action holds right now are left to the
+    calendar refresh tick."""
+    total: int = 0
+    after: uuid.UUID | None = None
+    while True:
+        done = await retime_round(session, engine, now, after, batch)
+        total += done.retimed
+        if done.last is None:
+            return total
+        after = done.last

@@ -154,3 +154,43 @@ async def operator_figures(session: AsyncSession, now: datetime) -> Any:
             {"now": now},
         )
     ).one()
+
+
+async def provisional_cases(session: AsyncSession, after: uuid.UUID | None, n: int) -> list[uuid.UUID]:
+    """Up to `n` cases (in id order, after `after`) with a pending clock timed on an estimated calendar day
+    (the partial index ix_deadlines_provisional_pending)."""
+    result = await session.execute(
+        text(
+            """SELECT DISTINCT case_id FROM cases.deadlines
+               WHERE state = 'pending' AND provisional AND (CAST(:after AS uuid) IS NULL OR case_id > :after)
+               ORDER BY case_id LIMIT :n"""
+        ),
+        {"after": after, "n": n},
+    )
+    return [r.case_id for r in result]
+
+
+async def provisional_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> list[Any]:
+    """The pending clocks of these (locked) cases timed on an estimate, row-locked."""
+    return list(
+        await session.execute(
+            text(
+                f"""SELECT {COLS} FROM cases.deadlines
+                    WHERE case_id = ANY(:c) AND state = 'pending' AND provisional
+                    ORDER BY case_id, created_at, kind FOR UPDATE"""
+            ),
+            {"c": case_ids},
+        )
+    )
+
+
+async def set_timing(session: AsyncSession, updates: list[dict[str, Any]]) -> None:
+    """Each re-timed clock's due time, provisional flag, next step and its time (one executemany)."""
+    if updates:
+        await session.execute(
+            text(
+                """UPDATE cases.deadlines SET due_at = :due_at, provisional = :provisional, next_step = :next_step,
+                   next_fire_at = :next_fire_at WHERE id = :id AND state = 'pending'"""
+            ),
+            updates,
+        )

@@ -246,6 +246,35 @@ async def extend(
     )
 
 
+@dataclass
+class RetimeRound:
+    """One claim of the re-timing: clocks re-timed, cases skipped (an action held them), where it stopped."""
+
+    retimed: int
+    skipped: list[uuid.UUID]
+    last: uuid.UUID | None
+
+
+def retimed_row(engine: DeadlineEngine, d: Any, now: datetime) -> dict[str, Any] | None:
+    """A pending clock timed on an estimate, timed again on the calendar as it now is: its new due time
+    (an extended one keeps the approved instant), provisional flag and next step; None when nothing moves.
+    Warnings that fall behind `now` on the new timeline are not fired late."""
+    limit = timedelta(seconds=d.limit_seconds)
+    due = engine.calendar.add(d.started_at, limit, d.calendar)
+    due_at = d.due_at if d.extended_at is not None else due.at
+    data = dict(d._mapping) | {"due_at": due_at, "provisional": due.provisional}
+    step = d.next_step
+    nxt = engine.fire_time(DeadlineRow(data), step)
+    while nxt is not None and nxt <= now and engine.steps[step].action == "warning":
+        step += 1
+        nxt = engine.fire_time(DeadlineRow(data), step)
+    if d.paused_at is not None:
+        nxt = None
+    if due_at == d.due_at and due.provisional == d.provisional and nxt == d.next_fire_at and step == d.next_step:
+        return None
+    return {"id": d.id, "due_at": due_at, "provisional": due.provisional, "next_step": step, "next_fire_at": nxt}
+
+
 async def list_deadlines(
     session: AsyncSession, scope: dict[str, Any], filters: dict[str, Any], cursor: str | None, limit: int
 ) -> DeadlinePage:
