@@ -30,6 +30,7 @@ ACTION_ZH = {
     "update": "进展更新",
     "resolve": "办结",
     "reply": "答复",
+    "defer": "说明短期内难以解决",
     "revisit": "回访",
     "close": "销号",
     "merge": "并案",

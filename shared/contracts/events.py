@@ -31,6 +31,7 @@ NOTIFY_EVENT_TYPES = (
     "case.update",
     "case.resolve",
     "case.reply",
+    "case.defer",
     "case.revisit",
     "case.close",
     "case.merge",

@@ -27,6 +27,7 @@ BODIES = {
     "update": {"note": "进展"},
     "resolve": {"outcome": "mediated"},
     "reply": {"text": "答复"},
+    "defer": {"reason": "需等待法院判决", "expected_by": "2099-12-31"},
     "revisit": {"satisfaction": "satisfied"},
     "close": {},
     "merge": {"into": str(uuid.uuid4()), "reason": "重复"},

@@ -28,7 +28,9 @@ TRANSITIONS: dict[str, dict[str, str | None]] = {
         "suspended": None,
     },
     "resolve": {"assigned": "resolved", "in_progress": "resolved"},
-    "reply": {"resolved": "replied"},
+    # from assigned/in_progress: an interim reply (阶段性答复), e.g. after a deferral; the state stays
+    "reply": {"resolved": "replied", "assigned": None, "in_progress": None},
+    "defer": {"assigned": None, "in_progress": None},  # 短期内难以解决: the reply clock starts
     "revisit": {"replied": "revisited"},  # dissatisfied: back to in_progress (see actions)
     "close": {"revisited": "closed"},
     "merge": {"received": "merged", "graded": "merged", "assigned": "merged", "returned": "merged"},

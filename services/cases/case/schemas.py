@@ -72,6 +72,7 @@ class CaseOut(CaseSummary):
     responsible: dict[str, Any] | None = None
     resolution: dict[str, Any] | None = None
     reply: str | None = None
+    deferral: dict[str, Any] | None = None  # 短期内难以解决: reason, expected_by, at, by
     satisfaction: str | None = None
     merged_into: str | None = None
     allowed_actions: list[str] = []

@@ -341,6 +341,7 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
         responsible={"unit": row.responsible_unit, "person": row.responsible_person},
         resolution=row.resolution,
         reply=row.reply_text,
+        deferral=row.deferral,
         satisfaction=row.satisfaction,
         merged_into=str(row.merged_into) if row.merged_into else None,
         allowed_actions=allowed_actions(row.state),

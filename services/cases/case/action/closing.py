@@ -56,6 +56,8 @@ async def do_reply(
 ) -> None:
     await deadline_svc.meet(session, domain.deadlines, case.id, ("reply",), actor_name(p), now)
     updated = await transition(session, case, p, "reply", now, body.text, reply=body.text, reply_text=body.text)
+    if updated.state != "replied":
+        return  # an interim reply while the work goes on (e.g. after a deferral): no revisit yet
     await deadline_svc.start(session, domain.deadlines, updated, "replied", now)
     reporters = {r.worker_id for r in await repo.reports_with_workers(session, case.id)}
     await tasks.issue_revisits(session, case, sorted(reporters), body.text, now)

@@ -76,6 +76,13 @@ class LeadNotDone(Conflict):
     default_detail = "牵头部门尚未报告办结，不能办结案件"
 
 
+class ExpectedDateInPast(FieldError):
+    default_detail = "预计解决日期不能早于今天"
+
+    def __init__(self) -> None:
+        super().__init__(["body", "expected_by"], msg="expected_by is before today")
+
+
 class MergeIntoItself(FieldError):
     default_detail = "不能并入本案"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -123,6 +123,14 @@ class ResolveBody(_Body):
         return v
 
 
+class DeferBody(_Body):
+    """短期内难以解决: why the matter cannot be solved soon and by when it is expected to be; the reply clock
+    starts now (DOMAIN.md: reply within 1 day of it becoming clear)."""
+
+    reason: str = Field(min_length=1, max_length=1000)
+    expected_by: date = Field(description="the day by which the matter is expected to be solved (China time)")
+
+
 class ReplyBody(_Body):
     text: str = Field(min_length=1, max_length=2000)
 
@@ -152,6 +160,7 @@ BODIES: dict[str, type[BaseModel]] = {
     "update": UpdateBody,
     "resolve": ResolveBody,
     "reply": ReplyBody,
+    "defer": DeferBody,
     "revisit": RevisitBody,
     "close": EmptyBody,
     "merge": MergeBody,

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case.action import closing, grading, handling
+from services.cases.case.action import closing, deferral, grading, handling
 from services.cases.case.action.exceptions import ActionNotAllowed
 from services.cases.case.domain import CaseDomain
 from services.cases.case.machine import allowed_actions
@@ -40,6 +40,7 @@ HANDLERS: dict[str, ActionHandler] = {
     "update": handling.do_update,
     "resolve": closing.do_resolve,
     "reply": closing.do_reply,
+    "defer": deferral.do_defer,
     "revisit": closing.do_revisit,
     "close": closing.do_close,
     "merge": closing.do_merge,
