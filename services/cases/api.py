@@ -12,6 +12,7 @@ from services.cases.calendar.router import router as calendar_router
 from services.cases.case.action.router import router as action_router
 from services.cases.case.events import on_followup_submitted, on_report_submitted
 from services.cases.case.router import router as case_router
+from services.cases.category.router import router as category_router
 from services.cases.context import CasesContext
 from services.cases.db import SCHEMA, inbox
 from services.cases.deadline.router import internal_router as digest_router
@@ -49,6 +50,7 @@ def routers() -> list[APIRouter]:
         deadline_router,
         notice_router,
         subject_router,
+        category_router,
         calendar_router,
         digest_router,
         access_router,

@@ -3,6 +3,7 @@
 from services.cases.audit.models import audit_log  # noqa: F401
 from services.cases.calendar.models import calendar_overrides, calendar_years  # noqa: F401
 from services.cases.case.models import case_reports, cases, grades, timeline  # noqa: F401
+from services.cases.category.models import categories  # noqa: F401
 from services.cases.db import inbox, metadata, outbox  # noqa: F401
 from services.cases.deadline.models import deadlines  # noqa: F401
 from services.cases.idempotency.models import idempotency_keys  # noqa: F401

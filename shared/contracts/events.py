@@ -153,6 +153,13 @@ class DepartmentWire(BaseModel):
     area_code: str | None = None
 
 
+class CategoryWire(BaseModel):
+    """A live dispute category: its code and zh-CN name."""
+
+    code: str
+    name: str
+
+
 class WorkerWire(BaseModel):
     """A grid worker and the areas they are bound to (the `sub` of their tokens and their `areas`)."""
 
@@ -167,3 +174,4 @@ class DirectoryChanged(BaseModel):
     areas: list[AreaWire]
     departments: list[DepartmentWire]
     workers: list[WorkerWire] | None = None
+    categories: list[CategoryWire] | None = None  # None in events from before it was added: nothing said

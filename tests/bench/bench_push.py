@@ -63,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from services.intake.report.schemas import DISPUTE_CATEGORIES, RISK_FLAGS  # noqa: E402
+from services.intake.report.schemas import RISK_FLAGS  # noqa: E402
 
 BENCH_DB = "fengqiao_bench"
 PASSWORD = "bench-pass-1"
@@ -238,6 +238,22 @@ _TITLES = {
     "security": ("电动车电瓶被盗", "疑似保健品诈骗", "夜间聚集饮酒滋事"),
     "patrol": ("网格日常巡查", "走访独居老人", "沿街商铺消防检查", "河道安全巡查"),
 }
+# DOMAIN.md's default dispute categories (the migration seeds them)
+_DISPUTE_CATEGORIES = (
+    "family",
+    "neighbour",
+    "land",
+    "housing",
+    "debt",
+    "wages",
+    "property_mgmt",
+    "traffic",
+    "medical",
+    "consumer",
+    "expropriation",
+    "environment",
+    "other",
+)
 _CATEGORIES = {
     "hazard": ("fire_safety", "building_safety", "electric_safety", "water_safety"),
     "request": ("social_assistance", "medical_insurance", "housing_repair", "water_supply"),
@@ -264,7 +280,7 @@ def person_name(rng: random.Random) -> str:
 def make_item(rng: random.Random, grid: str) -> dict[str, Any]:
     """One report as a phone sends it (like tests/intake/factories.py `report()`), varied; ~1 KB as JSON."""
     kind = rng.choice(_KINDS)
-    category = rng.choice(list(DISPUTE_CATEGORIES)) if kind == "dispute" else rng.choice(_CATEGORIES[kind])
+    category = rng.choice(_DISPUTE_CATEGORIES) if kind == "dispute" else rng.choice(_CATEGORIES[kind])
     sentences = _SENTENCES[kind]
     target = rng.randint(80, 160)
     pool = rng.sample(sentences, len(sentences))

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.cases.category.schemas import CategoryDoc
 from services.cases.mediator.schemas import MediatorDoc
 
 AreaLevel = Literal["county", "township", "village", "grid", "microgrid"]
@@ -75,6 +76,11 @@ class OrgDocument(BaseModel):
     users: list[UserDoc] = Field(default_factory=list)
     clients: list[ClientDoc] = Field(default_factory=list)
     mediators: list[MediatorDoc] = Field(default_factory=list, description="the mediator register (以案计补)")
+    categories: list[CategoryDoc] = Field(
+        default_factory=list,
+        max_length=200,
+        description="dispute categories, upserted by code (those not named stay; DOMAIN.md's list is the default)",
+    )
 
 
 class Counts(BaseModel):
@@ -88,3 +94,4 @@ class ImportResult(BaseModel):
     users: Counts
     clients: Counts
     mediators: Counts = Field(default_factory=Counts)
+    categories: Counts = Field(default_factory=Counts)

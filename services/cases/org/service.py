@@ -11,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases.category import service as categories
 from services.cases.db import outbox
 from services.cases.identity.service import hash_secret, verify_secret
 from services.cases.mediator import service as mediators
@@ -123,6 +124,7 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
                 }
             )
     errors += mediators.area_errors(doc.mediators, known)
+    errors += categories.document_errors(doc.categories)
     if errors:
         raise OrgDocumentRejected(errors)
 
@@ -190,6 +192,8 @@ async def import_org(session: AsyncSession, doc: OrgDocument, cipher: PiiCipher)
 
     created, updated = await mediators.import_register(session, doc.mediators, now)
     result.mediators = Counts(created=created, updated=updated)
+    created, updated = await categories.import_categories(session, doc.categories, now)
+    result.categories = Counts(created=created, updated=updated)
     await publish_directory(session)
     return result
 
@@ -202,7 +206,12 @@ async def publish_directory(session: AsyncSession) -> None:
     users = await repo.all_users(session)
     # intake: the areas and departments, and the grid workers' areas (whose phones need new reference data)
     workers = [{"worker_id": u["user_id"], "areas": u["areas"]} for u in users if u["role"] == "grid_worker"]
-    payload = {"areas": areas, "departments": await repo.all_departments(session), "workers": workers}
+    payload = {
+        "areas": areas,
+        "departments": await repo.all_departments(session),
+        "workers": workers,
+        "categories": await categories.live(session),  # the phones' category list (reference data)
+    }
     # notify also needs who is who: users with roles, areas and (encrypted) phones; department heads and webhooks
     full = {"areas": areas, "departments": await repo.departments_full(session), "users": users}
     await publish(

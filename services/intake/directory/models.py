@@ -1,4 +1,4 @@
-from sqlalchemy import ARRAY, Boolean, Column, DateTime, Index, Table, Text, true
+from sqlalchemy import ARRAY, Boolean, Column, DateTime, Index, Integer, Table, Text, true
 
 from services.intake.db import metadata
 
@@ -37,5 +37,17 @@ workers = Table(
     metadata,
     Column("worker_id", Text, primary_key=True),
     Column("areas", ARRAY(Text), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The dispute categories as cases last published them (the migration seeds DOMAIN.md's list, so reports
+# are checked before the first directory arrives); retired ones stay with active = false.
+categories = Table(
+    "categories",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("active", Boolean, nullable=False, server_default=true()),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

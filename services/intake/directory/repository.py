@@ -147,3 +147,33 @@ async def bound_areas(session: AsyncSession, token_areas: list[str], grids: list
         {"t": token_areas, "g": grids},
     )
     return {r.code for r in result}
+
+
+async def replace_categories(session: AsyncSession, categories: list[dict[str, Any]], now: datetime) -> None:
+    """The live categories become exactly these, in this order (the others are kept, retired)."""
+    await session.execute(
+        text(
+            """UPDATE intake.categories SET active = false, updated_at = :now
+               WHERE active AND NOT (code = ANY(CAST(:codes AS text[])))"""
+        ),
+        {"codes": [c["code"] for c in categories], "now": now},
+    )
+    if categories:
+        await session.execute(
+            text(
+                """INSERT INTO intake.categories (code, name, position, active, updated_at)
+                   SELECT code, name, ord, true, :now
+                   FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[])) WITH ORDINALITY AS c(code, name, ord)
+                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, position = EXCLUDED.position,
+                     active = true, updated_at = EXCLUDED.updated_at"""
+            ),
+            {"codes": [c["code"] for c in categories], "names": [c["name"] for c in categories], "now": now},
+        )
+
+
+async def live_categories(session: AsyncSession) -> list[dict[str, Any]]:
+    """The live dispute categories [{code, name}] in list order."""
+    result = await session.execute(
+        text("SELECT code, name FROM intake.categories WHERE active ORDER BY position, code")
+    )
+    return [{"code": r.code, "name": r.name} for r in result]

@@ -9,18 +9,18 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.directory import repository
-from services.intake.report.schemas import DISPUTE_CATEGORIES
 from shared.contracts.events import RISK_FLAGS, DirectoryChanged
 
 
 async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...]]) -> dict[str, dict[str, Any]]:
-    """Reference data of many workers at once (keyed like `scopes`), in two statements."""
+    """Reference data of many workers at once (keyed like `scopes`), in three statements."""
     found = await repository.scoped_areas_and_departments(session, scopes)
+    categories = await repository.live_categories(session)
     return {
         key: {
             "areas": found[key][0],
             "departments": found[key][1],
-            "categories": [{"code": k, "name": v} for k, v in DISPUTE_CATEGORIES.items()],
+            "categories": categories,
             "flags": list(RISK_FLAGS),
             "grids": list(scope),
         }
@@ -30,8 +30,13 @@ async def references_for(session: AsyncSession, scopes: dict[str, tuple[str, ...
 
 async def reference_for(session: AsyncSession, scope: tuple[str, ...]) -> dict[str, Any]:
     """Reference data a phone keeps offline: the worker's grids and their ancestors and children,
-    the departments of those areas, categories and risk flags."""
+    the departments of those areas, the dispute categories (code and zh-CN name) and risk flags."""
     return (await references_for(session, {"": tuple(scope)}))[""]
+
+
+async def dispute_categories(session: AsyncSession) -> set[str]:
+    """The codes a dispute report may carry now."""
+    return {c["code"] for c in await repository.live_categories(session)}
 
 
 async def bound_areas(session: AsyncSession, token_areas: list[str], grids: list[str]) -> set[str]:
@@ -51,5 +56,7 @@ async def apply_change(session: AsyncSession, change: DirectoryChanged, now: dat
     )
     if change.workers is not None:
         await repository.replace_workers(session, scopes, now)
+    if change.categories is not None:
+        await repository.replace_categories(session, [c.model_dump() for c in change.categories], now)
     after = await references_for(session, scopes)
     return {w: ref for w, ref in after.items() if ref != before.get(w)}

@@ -24,7 +24,7 @@ from services.intake.feed import service as feed
 from services.intake.feed.notifier import FeedNotifier
 from services.intake.patrol import service as patrols
 from services.intake.report import service as reports
-from services.intake.report.schemas import Party, ReportItem, field_errors, printable_id
+from services.intake.report.schemas import UNKNOWN_CATEGORY, Party, ReportItem, field_errors, printable_id
 from services.intake.sync.exceptions import (
     CursorExpired,
     CursorUnreadable,
@@ -192,6 +192,7 @@ async def push(
     grids = sorted({it.grid for _, it, _ in parsed if it.grid and it.grid not in principal.areas})
     allowed = await directory.bound_areas(session, sorted(principal.areas), grids)
     followup_errors = await _followup_errors(session, principal, [it for _, it, _ in parsed if it.kind == "followup"])
+    bad_category = await _unknown_categories(session, [it for _, it, _ in parsed if it.kind == "dispute"])
     first_by_id: dict[uuid.UUID, tuple[int, str]] = {}
     rows: list[dict[str, Any]] = []
     pending: list[tuple[int, ReportItem, str]] = []
@@ -202,6 +203,9 @@ async def push(
                 status="rejected",
                 errors=[{"loc": ["grid"], "msg": "不是本人负责的网格", "type": "grid_not_bound"}],
             )
+            continue
+        if item.id in bad_category:
+            results[i] = PushResult(id=str(item.id), status="rejected", errors=[dict(UNKNOWN_CATEGORY)])
             continue
         if item.id in followup_errors:
             results[i] = PushResult(id=str(item.id), status="rejected", errors=[followup_errors[item.id]])
@@ -250,6 +254,18 @@ async def push(
         else:
             results[i] = PushResult(id=str(item.id), status="conflict", detail="该编号已用于其他内容，未覆盖")
     return PushResponse(results=[r for r in results if r is not None], server_time=now, clock_offset_ms=offset_ms)
+
+
+async def _unknown_categories(session: AsyncSession, disputes: list[ReportItem]) -> set[uuid.UUID]:
+    """Disputes whose category is not in the category list (cases' org data, as intake's copy has it); one
+    already stored is judged as a retry instead (its category may have been retired since)."""
+    if not disputes:
+        return set()
+    live = await directory.dispute_categories(session)
+    unknown = [it.id for it in disputes if it.category not in live]
+    if not unknown:
+        return set()
+    return set(unknown) - set(await reports.existing(session, unknown))
 
 
 async def _followup_errors(
