@@ -1,5 +1,6 @@
 """cases: imported calendar years, an index of the clocks timed on an estimate, the dispute categories
-(seeded with DOMAIN.md's list), and a case's deferral (短期内难以解决: reason and expected date)
+(seeded with DOMAIN.md's list), a case's deferral (短期内难以解决: reason and expected date), and the
+next scheduled visit of a high-risk household
 
 Revision ID: 0022_policy_cases
 Revises: 0021
@@ -69,9 +70,21 @@ def upgrade() -> None:
         ],
     )
     op.add_column("cases", sa.Column("deferral", postgresql.JSONB(), nullable=True), schema="cases")
+    op.add_column("subjects", sa.Column("next_visit_at", sa.DateTime(timezone=True), nullable=True), schema="cases")
+    op.create_index(
+        "ix_subjects_next_visit",
+        "subjects",
+        ["next_visit_at"],
+        schema="cases",
+        postgresql_where=sa.text("next_visit_at IS NOT NULL"),
+    )
+    # the high-risk subjects of today get their first scheduled visit (the default policy's `visits`)
+    op.execute("UPDATE cases.subjects SET next_visit_at = now() WHERE risk = 'high'")
 
 
 def downgrade() -> None:
+    op.drop_index("ix_subjects_next_visit", table_name="subjects", schema="cases")
+    op.drop_column("subjects", "next_visit_at", schema="cases")
     op.drop_column("cases", "deferral", schema="cases")
     op.drop_table("categories", schema="cases")
     op.drop_index("ix_deadlines_provisional_pending", table_name="deadlines", schema="cases")

@@ -20,6 +20,7 @@ from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
 from services.cases.org.schemas import OrgDocument
 from services.cases.startup import load_calendar, retime_estimated, start_domain, stop_domain
+from services.cases.subject.jobs import issue_due_visits
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.context import context_of, install_context
@@ -95,6 +96,10 @@ def _ticks(app: FastAPI) -> list[Tick]:
         await prune_refresh_tokens(ctx.db, timedelta(days=s.refresh_token_retention_days), s.retention_batch)
         await prune_audit(ctx.db, s.audit_retention_days, s.retention_batch)
 
+    async def household_visits() -> None:
+        if ctx.ready:
+            await issue_due_visits(ctx.db, ctx.domain.risk)
+
     async def prune_throttle() -> None:
         await prune_login_failures(ctx.db, ctx.settings.login_failure_retention_hours)
 
@@ -108,6 +113,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
         Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
         Tick("refresh_calendar", refresh_calendar, 300),
+        Tick("household_visits", household_visits, 60),
         Tick("prune_outbox", prune_outbox, 3600),
         Tick("retention", prune_by_retention, 3600),
         Tick("prune_login_failures", prune_throttle, 3600),

@@ -1,8 +1,12 @@
 """The risk rule of persons and households (风险户) is a policy file (RISK_POLICY_FILE): the project default,
-a deployment's own file swapped in, and a file that cannot be used stopping the service at start."""
+a deployment's own file swapped in, a file that cannot be used stopping the service at start, and the
+scheduled visits (定期走访) of high-risk households it sets, on a moved clock."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -11,9 +15,11 @@ import pytest
 
 from services.cases.config import CasesSettings
 from services.cases.startup import start_domain
+from services.cases.subject.jobs import issue_due_visits
 from services.cases.subject.policy import CaseCounts, RiskPolicyError, load_risk_policy
+from services.cases.subject.service import RiskChange, next_visit
 from tests.cases.factories import make_case
-from tests.cases.helpers import cases_context
+from tests.cases.helpers import case, cases_context, manual_clock
 from tests.intake.factories import id_number as new_id_number
 
 STRICT = """
@@ -50,6 +56,10 @@ def test_the_default_rule_is_the_one_domain_md_describes():
         ("levels: {severe: [{count: open, at_least: 1}]}", "levels.severe"),
         ("levels: {}\notherwise: calm", "otherwise"),
         ("levels: {}\nvisits: monthly", "visits"),
+        ("levels: {}\nvisits: {high: monthly}", "visits"),
+        ("levels: {}\nvisits: {high: 10m}", "visits"),
+        ("levels: {}\nvisits: {severe: 30d}", "visits.severe"),
+        ("levels: {}\nfrequency: 30d", "frequency"),
         ("levels: [high", "无法读取"),
     ],
 )
@@ -119,3 +129,84 @@ async def test_a_deployments_risk_policy_decides_the_level_and_the_risk_warning(
         assert len(warnings) == 1 and warnings[0]["case_id"] == second and "严格规则某" in warnings[0]["subject"]
     finally:
         domain.risk = old
+
+
+def test_visits_follow_the_risk_level():
+    policy = load_risk_policy(None)
+    assert policy.visits == {"high": timedelta(days=30)}
+    now = datetime(2026, 11, 23, tzinfo=UTC)
+    later = now + timedelta(days=12)
+
+    def change(was: str, risk: str) -> RiskChange:
+        return RiskChange(uuid.uuid4(), "某", None, 3, was, risk)
+
+    assert next_visit(policy, change("medium", "high"), None, now) == now  # the first visit at once
+    assert next_visit(policy, change("high", "high"), later, now) == later  # as scheduled
+    assert next_visit(policy, change("high", "medium"), later, now) is None  # no longer visited
+
+
+async def visit_tasks(system, cursor: str | None, case_ids: list[str]) -> tuple[list[dict[str, Any]], str]:
+    params = {"cursor": cursor} if cursor else {}
+    feed = (
+        await system.http.get(
+            f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth("w001", "dev-w001")
+        )
+    ).json()
+    found = [
+        c["data"]
+        for c in feed["changes"]
+        if c["type"] == "task" and c["data"].get("kind") == "household_visit" and c["data"]["case_id"] in case_ids
+    ]
+    return found, feed["cursor"]
+
+
+async def test_a_high_risk_household_is_visited_monthly_and_the_phone_records_the_visit(system):
+    ctx = cases_context(system)
+    party = [{"name": "走访户某", "id_number": new_id_number(), "role": "applicant"}]
+    with manual_clock() as clk:
+        _, cursor = await visit_tasks(system, None, [])
+        ids = [
+            (await make_case(system, flags=[], people_involved=2, category="neighbour", parties=party))[0]
+            for _ in range(3)
+        ]
+        assert (await subject_of(system, "走访户某"))["risk"] == "high"
+        # several replicas ticking at once issue the first visit once
+        await asyncio.gather(*(issue_due_visits(ctx.db, ctx.domain.risk) for _ in range(3)))
+        await issue_due_visits(ctx.db, ctx.domain.risk)
+        await system.drain()
+        first, cursor = await visit_tasks(system, cursor, ids)
+        assert len(first) == 1 and first[0]["case_id"] == ids[2] and "走访户某" in first[0]["title"]
+        c = await case(system, ids[2], "admin")
+        assert [t["action"] for t in c["timeline"]].count("household_visit") == 1
+
+        clk.advance(days=29)
+        await issue_due_visits(ctx.db, ctx.domain.risk)
+        await system.drain()
+        assert (await visit_tasks(system, cursor, ids))[0] == []
+        clk.advance(days=1, minutes=1)
+        await issue_due_visits(ctx.db, ctx.domain.risk)
+        await issue_due_visits(ctx.db, ctx.domain.risk)
+        await system.drain()
+        second, cursor = await visit_tasks(system, cursor, ids)
+        assert len(second) == 1 and second[0]["task_id"] != first[0]["task_id"]
+
+        state = (await case(system, ids[2]))["state"]
+        followup = {
+            "id": str(uuid.uuid4()),
+            "kind": "followup",
+            "task_id": first[0]["task_id"],
+            "case_id": ids[2],
+            "satisfaction": "basically_satisfied",
+            "notes": "户主情绪稳定，已落实包保责任人",
+        }
+        r = await system.http.post(
+            f"{system.intake_url}/v1/sync/push",
+            json={"device_id": "dev-w001", "items": [followup]},
+            headers=await system.auth("w001", "dev-w001"),
+        )
+        assert r.json()["results"][0]["status"] == "accepted", r.text
+        await system.drain()
+        c = await case(system, ids[2], "admin")
+        assert c["state"] == state and c["satisfaction"] is None  # a visit is no revisit of the case
+        done = [t for t in c["timeline"] if t["action"] == "household_visit_done"]
+        assert len(done) == 1 and "户主情绪稳定" in done[0]["note"]

@@ -68,6 +68,24 @@ async def on_followup_submitted(session: AsyncSession, event: EventIn, ctx: Case
         return
     await tasks.finish(session, task_id, case_id, now)
     note = followup.get("notes")
+    if await tasks.kind_of(session, task_id) == tasks.HOUSEHOLD_VISIT:
+        # 定期走访 of a high-risk household: recorded on the case, which it does not move
+        await add_timeline_entries(
+            session,
+            [
+                TimelineEntry(
+                    case_id,
+                    now,
+                    actor,
+                    "household_visit_done",
+                    case.state,
+                    case.state,
+                    "完成高风险户走访" + (f"：{note}" if note else ""),
+                    {"task_id": str(task_id), "satisfaction": followup.get("satisfaction")},
+                )
+            ],
+        )
+        return
     if case.state == "replied":
         await complete_revisit(session, ctx.domain, case, str(followup.get("satisfaction")), note, actor, now)
     else:

@@ -1,6 +1,6 @@
 """Subjects (人员/户): persons matched by the keyed hash of their ID number or phone, with a risk level."""
 
-from sqlalchemy import Column, DateTime, Integer, PrimaryKeyConstraint, Table, Text
+from sqlalchemy import Column, DateTime, Index, Integer, PrimaryKeyConstraint, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
 from services.cases.db import metadata
@@ -17,6 +17,9 @@ subjects = Table(
     Column("case_count", Integer, nullable=False, server_default="0"),
     Column("open_cases", Integer, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # the next scheduled household visit (定期走访; the risk policy's `visits`), None when none is due
+    Column("next_visit_at", DateTime(timezone=True)),
+    Index("ix_subjects_next_visit", "next_visit_at", postgresql_where=text("next_visit_at IS NOT NULL")),
 )
 
 # Every keyed hash a subject is known by: the ID number's and the phone's, so a report carrying only

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from services.cases.deadline.policy import parse_duration
 
 DEFAULT_RISK_POLICY_PATH = Path(__file__).with_name("risk_policy.yaml")
 
@@ -48,6 +51,19 @@ class RiskPolicy(BaseModel):
     model_config = ConfigDict(extra="forbid")
     levels: dict[RaisedRisk, list[Condition]]
     otherwise: Risk = "safe"
+    # scheduled household visits (定期走访) by risk level: every this long a visit task goes to the grid
+    # workers who reported the subject's latest case; a level not named gets none
+    visits: dict[Risk, timedelta] = Field(default_factory=dict)
+
+    @field_validator("visits", mode="before")
+    @classmethod
+    def _intervals(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out = {k: (d if isinstance(d, timedelta) else parse_duration(d)) for k, d in v.items()}
+        if any(d < timedelta(hours=1) for d in out.values()):
+            raise ValueError("走访间隔不能短于 1h")
+        return out
 
     def risk_of(self, counts: CaseCounts) -> Risk:
         for risk in ORDER:

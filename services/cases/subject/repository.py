@@ -191,7 +191,10 @@ async def case_counts(session: AsyncSession, subject_ids: list[uuid.UUID]) -> di
     if not subject_ids:
         return {}
     locked = await session.execute(
-        text("""SELECT id, name, area_code, risk FROM cases.subjects WHERE id = ANY(:s) ORDER BY id FOR UPDATE"""),
+        text(
+            """SELECT id, name, area_code, risk, next_visit_at FROM cases.subjects
+               WHERE id = ANY(:s) ORDER BY id FOR UPDATE"""
+        ),
         {"s": subject_ids},
     )
     out: dict[uuid.UUID, Any] = {r.id: (r, []) for r in locked}
@@ -211,14 +214,15 @@ async def case_counts(session: AsyncSession, subject_ids: list[uuid.UUID]) -> di
 
 
 async def set_risk(session: AsyncSession, updates: list[dict[str, Any]], now: datetime) -> None:
-    """Each subject's risk and case counts, one statement for all."""
+    """Each subject's risk, case counts and next scheduled visit, one statement for all."""
     if not updates:
         return
     await session.execute(
         text(
-            """UPDATE cases.subjects s SET risk = u.risk, case_count = u.total, open_cases = u.open, updated_at = :now
-               FROM unnest(CAST(:id AS uuid[]), CAST(:risk AS text[]), CAST(:total AS int[]), CAST(:open AS int[]))
-                 AS u(id, risk, total, open)
+            """UPDATE cases.subjects s SET risk = u.risk, case_count = u.total, open_cases = u.open,
+                 next_visit_at = u.visit, updated_at = :now
+               FROM unnest(CAST(:id AS uuid[]), CAST(:risk AS text[]), CAST(:total AS int[]), CAST(:open AS int[]),
+                           CAST(:visit AS timestamptz[])) AS u(id, risk, total, open, visit)
                WHERE s.id = u.id"""
         ),
         {
@@ -226,8 +230,52 @@ async def set_risk(session: AsyncSession, updates: list[dict[str, Any]], now: da
             "risk": [u["risk"] for u in updates],
             "total": [u["total"] for u in updates],
             "open": [u["open"] for u in updates],
+            "visit": [u["next_visit_at"] for u in updates],
             "now": now,
         },
+    )
+
+
+async def claim_due_visits(session: AsyncSession, now: datetime, n: int) -> list[Any]:
+    """Up to `n` subjects whose scheduled visit is due, locked (rows another replica holds are skipped)."""
+    result = await session.execute(
+        text(
+            """SELECT id, name, risk, next_visit_at FROM cases.subjects
+               WHERE next_visit_at IS NOT NULL AND next_visit_at <= :now
+               ORDER BY next_visit_at LIMIT :n FOR UPDATE SKIP LOCKED"""
+        ),
+        {"now": now, "n": n},
+    )
+    return list(result)
+
+
+async def latest_cases(session: AsyncSession, subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """Each subject's latest case (merged and rejected left out) with the grid workers who reported it."""
+    if not subject_ids:
+        return {}
+    result = await session.execute(
+        text(
+            """SELECT DISTINCT ON (sc.subject_id) sc.subject_id, c.id AS case_id,
+                      ARRAY(SELECT DISTINCT cr.worker_id FROM cases.case_reports cr
+                            WHERE cr.case_id = c.id AND cr.worker_id IS NOT NULL ORDER BY cr.worker_id) AS workers
+               FROM cases.subject_cases sc JOIN cases.cases c ON c.id = sc.case_id
+               WHERE sc.subject_id = ANY(:s) AND c.state NOT IN ('merged','rejected')
+               ORDER BY sc.subject_id, c.created_at DESC, c.number DESC"""
+        ),
+        {"s": subject_ids},
+    )
+    return {r.subject_id: r for r in result}
+
+
+async def set_next_visits(session: AsyncSession, visits: list[tuple[uuid.UUID, datetime | None]]) -> None:
+    if not visits:
+        return
+    await session.execute(
+        text(
+            """UPDATE cases.subjects s SET next_visit_at = u.at
+               FROM unnest(CAST(:id AS uuid[]), CAST(:at AS timestamptz[])) AS u(id, at) WHERE s.id = u.id"""
+        ),
+        {"id": [v[0] for v in visits], "at": [v[1] for v in visits]},
     )
 
 

@@ -57,12 +57,28 @@ async def recompute_risk(
     await repo.set_risk(
         session,
         [
-            {"id": c.id, "risk": c.risk, "total": c.case_count, "open": sum(v for _, _, v in found[c.id][1])}
+            {
+                "id": c.id,
+                "risk": c.risk,
+                "total": c.case_count,
+                "open": sum(v for _, _, v in found[c.id][1]),
+                "next_visit_at": next_visit(policy, c, found[c.id][0].next_visit_at, now),
+            }
             for c in changes
         ],
         now,
     )
     return changes
+
+
+def next_visit(policy: RiskPolicy, change: RiskChange, scheduled: datetime | None, now: datetime) -> datetime | None:
+    """When the subject's next household visit falls: none at a level without visits; the first one at once
+    on reaching a level with visits; otherwise as scheduled."""
+    if change.risk not in policy.visits:
+        return None
+    if scheduled is None or change.was not in policy.visits:
+        return now
+    return scheduled
 
 
 async def refresh_risk(

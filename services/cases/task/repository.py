@@ -32,11 +32,12 @@ async def finish_task(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.U
 
 
 async def cancel_tasks(session: AsyncSession, case_id: uuid.UUID, now: datetime) -> list[Any]:
-    """Withdraw the case's open tasks; returns them (id, worker_id, kind) so the phones can be told."""
+    """Withdraw the case's open revisit tasks (a household visit belongs to the household, not to the case's
+    course); returns them (id, worker_id, kind) so the phones can be told."""
     result = await session.execute(
         text(
-            "UPDATE cases.tasks SET state = 'cancelled', done_at = :now WHERE case_id = :c AND state = 'open' "
-            "RETURNING id, worker_id, kind"
+            "UPDATE cases.tasks SET state = 'cancelled', done_at = :now"
+            " WHERE case_id = :c AND state = 'open' AND kind = 'revisit' RETURNING id, worker_id, kind"
         ),
         {"c": case_id, "now": now},
     )
@@ -62,3 +63,7 @@ async def issued_state(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.
             {"t": task_id, "c": case_id, "w": worker_id},
         )
     ).scalar()
+
+
+async def kind_of(session: AsyncSession, task_id: uuid.UUID) -> str | None:
+    return (await session.execute(text("SELECT kind FROM cases.tasks WHERE id = :t"), {"t": task_id})).scalar()

@@ -79,3 +79,38 @@ async def issued_state(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.
 
 async def finish(session: AsyncSession, task_id: uuid.UUID, case_id: uuid.UUID, now: datetime) -> bool:
     return await repo.finish_task(session, task_id, case_id, now)
+
+
+HOUSEHOLD_VISIT = "household_visit"
+
+
+async def issue_household_visits(
+    session: AsyncSession, case: CaseRow, workers: Iterable[str], subject_name: str | None, now: datetime
+) -> list[str]:
+    """定期走访: one visit task per grid worker for a high-risk household, about its latest case, each told
+    to its phone (task.assigned). The phone's follow-up record finishes it. Returns the task ids."""
+    ids = []
+    for worker in workers:
+        task_id = uuid.uuid4()
+        await repo.insert_task(
+            session, {"id": task_id, "case_id": case.id, "worker_id": worker, "kind": HOUSEHOLD_VISIT, "now": now}
+        )
+        task = {
+            "task_id": str(task_id),
+            "worker_id": worker,
+            "kind": HOUSEHOLD_VISIT,
+            "case_id": str(case.id),
+            "case_number": case.number,
+            "title": f"走访：{subject_name or '当事人'}（高风险户）",
+        }
+        await publish(
+            session,
+            outbox,
+            [Event(type="task.assigned", aggregate_id=str(case.id), payload=task, destinations=("intake", "notify"))],
+        )
+        ids.append(str(task_id))
+    return ids
+
+
+async def kind_of(session: AsyncSession, task_id: uuid.UUID) -> str | None:
+    return await repo.kind_of(session, task_id)
