@@ -2,8 +2,8 @@
 (seeded with DOMAIN.md's list), a case's deferral (短期内难以解决: reason and expected date), and the
 next scheduled visit of a high-risk household
 
-Revision ID: 0022_policy_cases
-Revises: 0021
+Revision ID: 0023_policy_cases
+Revises: 0022
 """
 
 from datetime import UTC, datetime
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0022_policy_cases"
-down_revision = "0021"
+revision = "0023_policy_cases"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
