@@ -35,6 +35,7 @@ class CasesContext(ServiceContext):
     issuer: TokenIssuer
     relay: Relay
     loaded_domain: CaseDomain | None = None  # None until the workday calendar is loaded (startup.py)
+    retime_owed: bool = False  # a calendar change here skipped cases an action held: the refresh tick re-times
 
     @property
     def ready(self) -> bool:

@@ -105,9 +105,13 @@ def _ticks(app: FastAPI) -> list[Tick]:
 
     async def refresh_calendar() -> None:
         if ctx.ready:
+            before = ctx.domain.deadlines.calendar.signature
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
-            # another replica's import, a case an action held during one, a newer chinese-calendar
-            await retime_estimated(ctx)
+            if ctx.domain.deadlines.calendar.signature != before or ctx.retime_owed:
+                # another replica's import or override, or cases an action held during one here: those
+                # clocks are re-timed now; the clocks already re-timed do not change again
+                ctx.retime_owed = False
+                await retime_estimated(ctx)
 
     return [
         Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),

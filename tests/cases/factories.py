@@ -7,6 +7,8 @@ else in the tests)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import text
@@ -183,3 +185,11 @@ async def forget_calendar_year(system: Any, year: int) -> None:
         await session.execute(
             text("DELETE FROM cases.calendar_overrides WHERE extract(year FROM day) = :y"), {"y": year}
         )
+
+
+@asynccontextmanager
+async def holding_case(system: Any, case_id: str) -> AsyncIterator[None]:
+    """Hold a case's row lock (as an action in flight would) until the block ends."""
+    async with system.cases_app.state.db.unit_of_work() as session:
+        await session.execute(text("SELECT 1 FROM cases.cases WHERE id = :c FOR UPDATE"), {"c": uuid.UUID(case_id)})
+        yield

@@ -12,7 +12,8 @@ import pytest
 
 from services.cases.calendar import WorkCalendar
 from services.cases.deadline.jobs import retime
-from tests.cases.factories import forget_calendar_year, whistle
+from services.cases.main import _ticks
+from tests.cases.factories import forget_calendar_year, holding_case, whistle
 from tests.cases.factories import graded_case as make_graded
 from tests.cases.helpers import case, cases_context, manual_clock, policy
 
@@ -134,3 +135,33 @@ async def test_replicas_retiming_at_once_retime_each_clock_once(system, tmp_path
             assert await retime(ctx.db, ctx.domain.deadlines) == 0
     finally:
         ctx.domain.deadlines.calendar = before
+
+
+async def test_a_case_an_action_holds_during_the_import_is_retimed_by_the_calendar_tick(system, tmp_path):
+    ctx = cases_context(system)
+    before = ctx.domain.deadlines.calendar
+    free = await new_year_eve_case(system, tmp_path)
+    held = await new_year_eve_case(system, tmp_path)
+    admin = await system.auth("admin")
+    refresh = next(t for t in _ticks(system.cases_app) if t.name == "refresh_calendar")
+    try:
+        with manual_clock(datetime(2027, 1, 2, 9, tzinfo=CST).astimezone(UTC)):
+            async with holding_case(system, held):
+                r = await system.http.put(
+                    f"{system.cases_url}/v1/admin/calendar/years/2027", json=YEAR_2027, headers=admin
+                )
+                assert r.status_code == 200, r.text
+            assert resolve_of(await case(system, free, "admin"))["provisional"] is False
+            assert resolve_of(await case(system, held, "admin"))["provisional"] is True  # skipped, not waited for
+            assert ctx.retime_owed
+            await refresh.func()
+            c = await case(system, held, "admin")
+            assert resolve_of(c)["provisional"] is False
+            assert local(resolve_of(c)["due_at"]) == datetime(2027, 1, 7, 15, tzinfo=CST)
+            assert len(retimed_entries(c)) == 1 and not ctx.retime_owed
+            await refresh.func()  # nothing changed since: nothing more
+            assert len(retimed_entries(await case(system, held, "admin"))) == 1
+    finally:
+        await forget_calendar_year(system, 2027)
+        ctx.domain.deadlines.calendar = before
+        ctx.retime_owed = False

@@ -73,7 +73,8 @@ async def import_year(
         days[d.day] = (d.workday, d.note)
     now = clock.now()
     ctx.domain.deadlines.calendar = await service.import_year(session, year, days, body.note, now)
-    retimed = await retime_in(session, ctx.domain.deadlines, now)
+    retimed, skipped = await retime_in(session, ctx.domain.deadlines, now)
+    ctx.retime_owed = ctx.retime_owed or skipped > 0
     return {"year": year, "days": len(days), "note": body.note, "retimed": retimed}
 
 
@@ -87,5 +88,6 @@ async def set_override(
 ) -> dict[str, Any]:
     now = clock.now()
     ctx.domain.deadlines.calendar = await service.set_override(session, day, body.workday, body.note, now)
-    retimed = await retime_in(session, ctx.domain.deadlines, now)
+    retimed, skipped = await retime_in(session, ctx.domain.deadlines, now)
+    ctx.retime_owed = ctx.retime_owed or skipped > 0
     return {"day": day.isoformat(), "workday": body.workday, "note": body.note, "retimed": retimed}

@@ -352,15 +352,17 @@ async def retime_one(session: AsyncSession, engine: DeadlineEngine, case_id: uui
     return await retime_round(session, engine, clock.now(), None, 1, only=case_id)
 
 
-async def retime_in(session: AsyncSession, engine: DeadlineEngine, now: datetime, batch: int = 200) -> int:
+async def retime_in(session: AsyncSession, engine: DeadlineEngine, now: datetime, batch: int = 200) -> tuple[int, int]:
     """Re-time every estimated clock inside the caller's transaction (a calendar import: the new calendar
-    and the clocks re-timed on it commit together). Cases an action holds right now are left to the
-    calendar refresh tick."""
+    and the clocks re-timed on it commit together). Returns (clocks re-timed, cases skipped because an
+    action held them: the calendar refresh tick re-times those)."""
     total: int = 0
+    skipped: int = 0
     after: uuid.UUID | None = None
     while True:
         done = await retime_round(session, engine, now, after, batch)
         total += done.retimed
+        skipped += len(done.skipped)
         if done.last is None:
-            return total
+            return total, skipped
         after = done.last
