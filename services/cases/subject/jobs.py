@@ -20,14 +20,27 @@ from shared.db import Database
 log = logging.getLogger("cases.visits")
 
 
-async def issue_due_visits(db: Database, policy: RiskPolicy, batch: int = 100) -> int:
-    """One claim of due visits; returns the visit tasks issued."""
+async def issue_due_visits(db: Database, policy: RiskPolicy, batch: int = 100, max_rounds: int = 20) -> int:
+    """Claims of due visits until none is left (at most `max_rounds`); returns the visit tasks issued."""
+    total = 0
+    for _ in range(max_rounds):
+        scheduled, issued = await issue_visits_once(db, policy, batch)
+        total += issued
+        if scheduled == 0:
+            break
+    if total:
+        log.info("issued %d household visit tasks", total)
+    return total
+
+
+async def issue_visits_once(db: Database, policy: RiskPolicy, batch: int = 100) -> tuple[int, int]:
+    """One claim of due visits: (subjects scheduled anew, visit tasks issued)."""
     issued = 0
     async with db.unit_of_work() as session:
         now = clock.now()
         due = await repo.claim_due_visits(session, now, batch)
         if not due:
-            return 0
+            return 0, 0
         latest = await repo.latest_cases(session, [s.id for s in due])
         locked = await case_service.lock_unheld_cases(session, list({r.case_id for r in latest.values()}))
         cases = await case_service.cases_by_ids(session, list(locked))
@@ -62,6 +75,4 @@ async def issue_due_visits(db: Database, policy: RiskPolicy, batch: int = 100) -
         if entries:
             await case_service.add_timeline_entries(session, entries)
         await repo.set_next_visits(session, schedule)
-    if issued:
-        log.info("issued %d household visit tasks", issued)
-    return issued
+    return len(schedule), issued
