@@ -11,8 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.cases.calendar import WorkCalendar
+from services.cases.calendar import service as calendar_service
 from services.cases.deadline.jobs import retime
 from services.cases.main import _ticks
+from services.cases.startup import start_domain
+from shared.clock import clock
 from tests.cases.factories import forget_calendar_year, holding_case, whistle
 from tests.cases.factories import graded_case as make_graded
 from tests.cases.helpers import case, cases_context, manual_clock, policy
@@ -165,3 +168,25 @@ async def test_a_case_an_action_holds_during_the_import_is_retimed_by_the_calend
         await forget_calendar_year(system, 2027)
         ctx.domain.deadlines.calendar = before
         ctx.retime_owed = False
+
+
+async def test_a_restart_that_knows_the_year_retimes_its_estimated_clocks(system, tmp_path):
+    """At startup cases loads the calendar (here: 2027 imported meanwhile, as another replica or a newer
+    chinese-calendar would make it known) and re-times what was timed on the estimate before serving."""
+    ctx = cases_context(system)
+    case_id = await new_year_eve_case(system, tmp_path)
+    try:
+        with manual_clock(datetime(2027, 1, 2, 9, tzinfo=CST).astimezone(UTC)):
+            async with ctx.db.unit_of_work() as session:
+                await calendar_service.import_year(session, 2027, {}, "新版日历", clock.now())
+            assert resolve_of(await case(system, case_id, "admin"))["provisional"] is True  # nothing re-timed yet
+            await start_domain(system.cases_app, ctx)
+            c = await case(system, case_id, "admin")
+            assert resolve_of(c)["provisional"] is False
+            assert local(resolve_of(c)["due_at"]) == datetime(2027, 1, 5, 15, tzinfo=CST)
+            assert len(retimed_entries(c)) == 1
+    finally:
+        await forget_calendar_year(system, 2027)
+        async with ctx.db.unit_of_work() as session:
+            assert ctx.loaded_domain is not None
+            ctx.loaded_domain.deadlines.calendar = await calendar_service.load_calendar(session)
