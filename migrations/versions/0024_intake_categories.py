@@ -1,8 +1,8 @@
 """intake: the copy of the dispute categories that cases publishes (directory.changed), seeded with
 DOMAIN.md's list so that phones are checked against it before the first directory arrives
 
-Revision ID: 0023_policy_intake
-Revises: 0023_policy_cases
+Revision ID: 0024
+Revises: 0023
 """
 
 from datetime import UTC, datetime
@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023_policy_intake"
-down_revision = "0023_policy_cases"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 

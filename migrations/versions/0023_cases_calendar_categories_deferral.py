@@ -2,7 +2,7 @@
 (seeded with DOMAIN.md's list), a case's deferral (短期内难以解决: reason and expected date), and the
 next scheduled visit of a high-risk household
 
-Revision ID: 0023_policy_cases
+Revision ID: 0023
 Revises: 0022
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0023_policy_cases"
+revision = "0023"
 down_revision = "0022"
 branch_labels = None
 depends_on = None
