@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.events import RISK_FLAGS
+from shared.contracts.reports import DISPUTE_CATEGORIES, PHONE_PATTERN, id_number_valid
 
 ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "followup"]
 
@@ -20,27 +21,7 @@ ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "foll
 # spelled out, and the one list of flags lives in shared/contracts.
 RiskFlag = Literal[RISK_FLAGS]  # type: ignore[valid-type]
 
-DISPUTE_CATEGORIES = {
-    "family": "婚姻家庭",
-    "neighbour": "邻里",
-    "land": "土地山林",
-    "housing": "房屋宅基地",
-    "debt": "债务",
-    "wages": "劳资欠薪",
-    "property_mgmt": "物业",
-    "traffic": "交通事故",
-    "medical": "医疗",
-    "consumer": "消费",
-    "expropriation": "征地拆迁",
-    "environment": "环境",
-    "other": "其他",
-}
-
-_ID18 = re.compile(r"^\d{17}[\dXx]$")
-_ID15 = re.compile(r"^\d{15}$")
-_PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
+_PHONE = PHONE_PATTERN
 
 
 # What PostgreSQL cannot store in text: NUL, and UTF-16 surrogates (only ever lone ones in a str).
@@ -61,16 +42,6 @@ def printable_id(value: Any) -> str | None:
     if value is None:
         return None
     return str(value).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def id_number_valid(value: str) -> bool:
-    """GB 11643 resident ID: 18 characters with the mod-11 check character (or the old 15 digits)."""
-    if _ID15.match(value):
-        return True
-    if not _ID18.match(value):
-        return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS, strict=True))
-    return _CHECK[total % 11] == value[17].upper()
 
 
 class Location(BaseModel):
