@@ -104,9 +104,7 @@ async def test_the_12345_work_order_number_is_kept_shown_and_searchable(system):
         page = (
             await system.http.get(f"{system.cases_url}/v1/cases", params=params, headers=await system.auth("d001"))
         ).json()
-        assert [(i["id"], i["external_ref"], i["channel"]) for i in page["items"]] == [
-            (c["id"], ref, "hotline_12345")
-        ]
+        assert [(i["id"], i["external_ref"], i["channel"]) for i in page["items"]] == [(c["id"], ref, "hotline_12345")]
     # out of scope, the work order is not found
     page = (
         await system.http.get(
@@ -136,7 +134,9 @@ async def test_a_phone_channel_reply_reaches_the_caller_by_sms_and_a_visit_one_d
     async with Receiver() as gateway:  # the SMS gateway, over real HTTP
         await run_worker(notify_app, sms_gateway_url=gateway.url("/sms"), sms_quiet_hours="")
         got = [r.json() for r in gateway.received if r.json().get("to") in (caller, visitor)]
-    assert got == [{"to": caller, "text": f"【综治中心】您来电反映的事项（{c['number']}）已答复：经调解，邻居已清理通道杂物"}]
+    assert got == [
+        {"to": caller, "text": f"【综治中心】您来电反映的事项（{c['number']}）已答复：经调解，邻居已清理通道杂物"}
+    ]
     sms = [m for m in await messages(system, c["id"]) if m.channel == "sms"]
     assert [(m.rule, m.state) for m in sms] == [("case_reply_to_applicant", "delivered")]
     assert sms[0].recipient.startswith("applicant:") and caller not in sms[0].recipient
