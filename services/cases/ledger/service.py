@@ -65,6 +65,7 @@ OUTCOME_ZH = {
 }
 SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 ROLE_ZH = {"lead": "牵头", "assist": "协办"}
+PARTY_ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人", "witness": "证人"}
 PAGE_SIZE = 1000
 CHUNK_SIZE = 64 * 1024
 # a spreadsheet runs a cell that starts so as a formula (OWASP "CSV injection")
@@ -77,7 +78,8 @@ def _parties(cipher: PiiCipher, parties: list[dict[str, Any]] | None) -> str:
     for p in parties or []:
         masked = mask_party(cipher, p)
         bits = [b for b in (masked.id_number, masked.phone) if b]
-        who = (masked.name or "（未具名）") + (f"（{masked.role}）" if masked.role else "")
+        role = PARTY_ROLE_ZH.get(masked.role or "", masked.role)
+        who = (masked.name or "（未具名）") + (f"（{role}）" if role else "")
         out.append(who + (" " + " ".join(bits) if bits else ""))
     return "；".join(out)
 
