@@ -298,9 +298,9 @@ def desk_parties(cipher: PiiCipher, parties: Sequence[DeskParty]) -> list[PartyW
 
 
 async def _desk_area(session: AsyncSession, principal: Principal, code: str) -> None:
-    """The area of a desk registration: one the directory knows, in the dispatcher's scope (one message for
-    both, so the answer says nothing about areas elsewhere)."""
-    path = (await org_service.area_paths(session, [code])).get(code)
+    """The area of a desk registration: one the directory knows and has not retired, in the dispatcher's
+    scope (one message for all, so the answer says nothing about areas elsewhere)."""
+    path = await org_service.live_area_path(session, code)
     if path is None or (principal.role != "admin" and not set(path) & set(principal.areas)):
         raise DeskAreaOutOfScope(("body", "area"))
 
