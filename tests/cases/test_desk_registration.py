@@ -4,6 +4,7 @@ number is kept and searchable; a phone-channel case's reply reaches the caller b
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 
@@ -61,6 +62,11 @@ async def test_a_retry_with_the_same_key_is_the_same_case_and_another_body_is_re
     assert other.status_code == 422 and other.headers["content-type"].startswith(PROBLEM)
     assert other.json()["code"] == "idempotency_key_reused"
     assert await count_cases(system, body["title"]) == 1
+    # two retries at once (a double tap, a proxy's resend): still one case
+    key2, body2 = str(uuid.uuid4()), desk_body(title=f"并发 {uuid.uuid4().hex[:8]}")
+    both = await asyncio.gather(*(register(system, body2, key=key2) for _ in range(3)))
+    assert {r.status_code for r in both} == {201} and len({r.json()["id"] for r in both}) == 1
+    assert await count_cases(system, body2["title"]) == 1
     # the key is the dispatcher's own: another dispatcher's same key is another request
     elsewhere = await register(system, {**body, "area": GRID_W101}, user="d101", key=key)
     assert elsewhere.status_code == 201 and elsewhere.json()["id"] != first.json()["id"]
