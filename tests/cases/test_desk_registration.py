@@ -8,7 +8,7 @@ import asyncio
 import uuid
 from datetime import datetime, timedelta
 
-from services.cases.case.service import CHANNEL_ZH
+from services.cases.vocabulary import CHANNEL_ZH
 from tests.cases.desk import desk_body, register, registered, to_reply
 from tests.intake.factories import GRID_W101, phone
 from tests.notify.fakes import Receiver

@@ -47,6 +47,7 @@ from services.cases.notice import service as notice_service
 from services.cases.org import service as org_service
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
+from services.cases.vocabulary import CHANNEL_ZH
 from services.cases.whistle import service as whistle_service
 from services.cases.whistle.schemas import WhistleOut
 from shared.auth import Principal
@@ -59,14 +60,6 @@ from shared.pii import PiiCipher, mask_id_number, mask_phone
 
 RECEIVED = "received"
 ACTORS = ("dispatcher", "admin")  # who acts on a case; leaders only read
-CHANNEL_ZH = {
-    "grid": "网格员上报",
-    "visit": "来访",
-    "phone": "来电",
-    "letter": "来信",
-    "hotline_12345": "12345热线转办",
-    "online": "网上来件",
-}
 
 
 def deadline_out(d: Any) -> dict[str, Any]:
@@ -336,9 +329,7 @@ async def register_at_desk(
         registered_by=actor,
     )
     case_id, _ = await _insert(session, new, now)
-    note = f"{CHANNEL_ZH[body.channel]}登记，已受理" + (
-        f"（12345工单号 {body.external_ref}）" if body.channel == "hotline_12345" else ""
-    )
+    note = f"{CHANNEL_ZH[body.channel]}登记，已受理" + (f"（工单号 {body.external_ref}）" if body.external_ref else "")
     data = {"channel": body.channel, "external_ref": body.external_ref} if body.external_ref else None
     await repo.add_timeline_entries(
         session, [TimelineEntry(case_id, now, actor, "receive", None, RECEIVED, note, data)]

@@ -16,7 +16,7 @@ from typing import Any
 from services.cases.case.models import CaseRow
 from services.cases.case.service import ledger_page, mask_party, scope_of
 from services.cases.ledger.workbook import MEDIA_TYPE, Cell, LedgerWorkbook
-from services.cases.vocabulary import STATE_ZH
+from services.cases.vocabulary import CHANNEL_ZH, OUTCOME_ZH, SATISFACTION_ZH, STATE_ZH
 from shared.auth import Principal
 from shared.db import Database
 from shared.pii import PiiCipher
@@ -46,24 +46,6 @@ LEDGER_COLUMNS = [
     "满意度",
 ]
 COLUMN_WIDTHS = [20, 10, 12, 14, 40, 18, 10, 10, 10, 14, 20, 20, 14, 20, 50, 14, 16, 30, 12]
-CHANNEL_ZH = {
-    "grid": "网格员上报",
-    "visit": "来访",
-    "phone": "来电",
-    "letter": "来信",
-    "hotline_12345": "12345热线",
-    "online": "网上",
-}
-OUTCOME_ZH = {
-    "mediated": "调解成功",
-    "mediation_failed": "调解不成",
-    "judicial_confirmation": "司法确认",
-    "litigation": "转诉讼",
-    "administrative": "行政处理",
-    "withdrawn": "撤回",
-    "referred": "移交",
-}
-SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 ROLE_ZH = {"lead": "牵头", "assist": "协办"}
 PARTY_ROLE_ZH = {"applicant": "申请人", "respondent": "被申请人", "third_party": "第三人", "witness": "证人"}
 PAGE_SIZE = 1000
