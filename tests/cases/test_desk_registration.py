@@ -101,9 +101,17 @@ async def test_bad_input_is_a_problem_naming_the_field_and_stores_nothing(system
     assert await count_cases(system, title) == 0
 
 
+async def channel_count(system, channel: str) -> int:
+    resp = await system.http.get(f"{system.cases_url}/v1/stats/overview", headers=await system.auth("d001"))
+    assert resp.status_code == 200, resp.text
+    return resp.json()["cases"]["by_channel"].get(channel, 0)
+
+
 async def test_the_12345_work_order_number_is_kept_shown_and_searchable(system):
     ref = f"GD{uuid.uuid4().hex[:10].upper()}"
+    before = await channel_count(system, "hotline_12345")
     c = await registered(system, channel="hotline_12345", external_ref=ref, kind="request", category=None)
+    assert await channel_count(system, "hotline_12345") == before + 1  # the channel is counted
     assert c["external_ref"] == ref and c["channel"] == "hotline_12345"
     assert ref in c["timeline"][0]["note"]
     for params in ({"external_ref": ref}, {"q": ref}):
