@@ -17,6 +17,7 @@ from services.cases.context import CasesContext
 from services.cases.db import SCHEMA, inbox
 from services.cases.deadline.router import internal_router as digest_router
 from services.cases.deadline.router import router as deadline_router
+from services.cases.document.router import router as document_router
 from services.cases.identity.router import router as identity_router
 from services.cases.notice.router import router as notice_router
 from services.cases.org.router import router as org_router
@@ -46,6 +47,7 @@ def routers() -> list[APIRouter]:
         org_router,
         case_router,
         action_router,
+        document_router,
         whistle_router,
         deadline_router,
         notice_router,

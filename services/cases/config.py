@@ -40,6 +40,7 @@ class CasesSettings(ServiceSettings):
     subsidy_policy_file: str = ""  # mediator subsidies per grade; empty: services/cases/stats/subsidy_policy.yaml
     sweep_interval_seconds: float = 0.2  # lateness includes up to one tick; an idle claim costs ~1 ms
     sweep_batch: int = 500
+    attachment_grant_timeout_seconds: float = 3.0  # asking intake to confirm a case document's upload
     startup_retry_seconds: float = 2.0  # database away at start: how often to try loading the calendar again
 
     def missing_in_production(self) -> list[str]:

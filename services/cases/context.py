@@ -17,6 +17,7 @@ from fastapi import Depends
 
 from services.cases.case.domain import CaseDomain
 from services.cases.config import CasesSettings
+from services.cases.document.clients import AttachmentGrantClient
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.service import TokenIssuer
 from shared.context import ServiceContext, context_dependency
@@ -34,6 +35,7 @@ class CasesContext(ServiceContext):
     signing_key: SigningKey
     issuer: TokenIssuer
     relay: Relay
+    attachment_grants: AttachmentGrantClient  # asks intake to confirm an uploaded file and grant its fetch
     loaded_domain: CaseDomain | None = None  # None until the workday calendar is loaded (startup.py)
     retime_owed: bool = False  # a calendar change here skipped cases an action held: the refresh tick re-times
 

@@ -13,6 +13,7 @@ from services.cases.context import CasesContext
 from services.cases.db import SCHEMA, inbox
 from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
+from services.cases.document.clients import AttachmentGrantClient
 from services.cases.idempotency.jobs import prune_idempotency_keys
 from services.cases.identity.jobs import prune_login_failures, prune_refresh_tokens
 from services.cases.identity.keys import SigningKey
@@ -69,6 +70,9 @@ async def _startup(app: FastAPI) -> None:
             address_free_failures=settings.login_address_free_failures,
         ),
         relay=relay,
+        attachment_grants=AttachmentGrantClient(
+            settings.intake_url, settings.service_token, settings.attachment_grant_timeout_seconds
+        ),
     )
     install_context(app, ctx)
     await start_domain(app, ctx)  # the database may be away: then 503 until the calendar is loaded
@@ -77,6 +81,7 @@ async def _startup(app: FastAPI) -> None:
 async def _shutdown(app: FastAPI) -> None:
     await stop_domain(app)
     await context_of(app, CasesContext).relay.close()
+    await context_of(app, CasesContext).attachment_grants.close()
 
 
 def _ticks(app: FastAPI) -> list[Tick]:

@@ -6,6 +6,7 @@ from services.cases.case.models import case_reports, cases, grades, timeline  # 
 from services.cases.category.models import categories  # noqa: F401
 from services.cases.db import inbox, metadata, outbox  # noqa: F401
 from services.cases.deadline.models import deadlines  # noqa: F401
+from services.cases.document.models import case_documents  # noqa: F401
 from services.cases.idempotency.models import idempotency_keys  # noqa: F401
 from services.cases.identity.models import devices, login_failures, refresh_tokens  # noqa: F401
 from services.cases.mediator.models import mediators  # noqa: F401

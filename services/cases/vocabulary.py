@@ -52,3 +52,25 @@ KIND_ZH = {
 
 # what a department does with a whistle blown to it (报到 …)
 WHISTLE_MOVE_ZH = {"ack": "报到", "progress": "报告进展", "done": "报告办结", "return": "退回"}
+
+# how a case came in: a grid worker's report, or the centre's desk (DOMAIN.md "What comes in")
+CHANNEL_ZH = {
+    "grid": "网格员上报",
+    "visit": "来访",
+    "phone": "来电",
+    "letter": "来信",
+    "hotline_12345": "12345热线",
+    "online": "网上",
+}
+
+OUTCOME_ZH = {
+    "mediated": "调解成功",
+    "mediation_failed": "调解不成",
+    "judicial_confirmation": "司法确认",
+    "litigation": "转诉讼",
+    "administrative": "行政处理",
+    "withdrawn": "撤回",
+    "referred": "移交",
+}
+
+SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}

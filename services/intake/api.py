@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from fastapi import APIRouter
 
 from services.intake.attachment.download.router import router as download_router
+from services.intake.attachment.grant.router import router as grant_router
 from services.intake.attachment.router import router as uploads_router
 from services.intake.context import IntakeContext
 from services.intake.db import SCHEMA, inbox
@@ -39,6 +40,7 @@ def routers() -> list[APIRouter]:
         sync_router,
         uploads_router,
         download_router,
+        grant_router,
         events_router(inbox, HANDLERS, lambda app: context_of(app, IntakeContext)),
         outbox_admin_router(SCHEMA),
     ]

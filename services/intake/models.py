@@ -1,6 +1,6 @@
 """All intake tables, imported by alembic and by repositories."""
 
-from services.intake.attachment.models import attachments, uploads
+from services.intake.attachment.models import attachment_grants, attachments, uploads
 from services.intake.audit.models import audit_log
 from services.intake.db import inbox, metadata, outbox
 from services.intake.device.models import devices
@@ -11,6 +11,7 @@ from services.intake.task.models import tasks
 
 __all__ = [
     "areas",
+    "attachment_grants",
     "attachments",
     "audit_log",
     "departments",

@@ -58,7 +58,7 @@ async def test_request_without_tus_resumable_is_412_with_tus_version(system):
     assert resp.headers["content-type"].startswith("application/problem+json")
 
 
-async def test_only_grid_workers_create_uploads_and_a_token_is_required(system):
+async def test_grid_workers_dispatchers_and_department_staff_create_uploads_and_a_token_is_required(system):
     data = photo(1000)
     anonymous = await system.http.post(
         f"{system.intake_url}/v1/attachments",
@@ -66,7 +66,10 @@ async def test_only_grid_workers_create_uploads_and_a_token_is_required(system):
     )
     assert anonymous.status_code == 401
     assert anonymous.headers["tus-resumable"] == "1.0.0"
-    assert (await create(system, data, "d001")).status_code == 404
+    assert (await create(system, data, "l001")).status_code == 404  # leaders read; they attach nothing
+    assert (await create(system, data, "admin")).status_code == 404
+    for user in ("w001", "d001", "s001"):  # phones; the centre and department staff (case documents)
+        assert (await create(system, photo(1000), user)).status_code == 201
 
 
 # uploads --------------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ PUBLIC_PATHS = {
 INTERNAL_CALLERS = {"/internal/v1/case-access": "intake", "/internal/v1/digest": "notify"}
 # Who may use a path (by prefix), and one person who may not (API.md: they get 404, not 403).
 ALLOWED = {"/v1/sync": "w001", "/v1/attachments": "w001", "/v1/admin": "admin", "/v1/cases": "d001"}
-DENIED = {"/v1/sync": "d001", "/v1/attachments": "d001", "/v1/admin": "d001", "/v1/cases": "w001"}
+DENIED = {"/v1/sync": "d001", "/v1/attachments": "l001", "/v1/admin": "d001", "/v1/cases": "w001"}
 PEOPLE = ("admin", "d001", "w001", "s001", "l001")
 # Header values a well-formed request carries (the tus protocol version).
 HEADER_VALUES = {"tus-resumable": "1.0.0"}

@@ -17,4 +17,7 @@ async def case_access(session: AsyncSession, query: CaseAccessQuery) -> CaseAcce
         scope = cases.scope_of(caller)
     except NoCaseScope:  # roles that see no case through cases (grid workers use the phone API)
         return CaseAccessAnswer(visible=False)
-    return CaseAccessAnswer(visible=await cases.any_case_visible(session, query.report_ids, scope))
+    visible = bool(query.report_ids) and await cases.any_case_visible(session, query.report_ids, scope)
+    if not visible and query.case_ids:
+        visible = await cases.any_of_cases_visible(session, query.case_ids, scope)
+    return CaseAccessAnswer(visible=visible)

@@ -40,6 +40,7 @@ def case_payload(case: CaseRow) -> dict[str, Any]:
         "level": case.level,
         "responsible_unit": getattr(case, "responsible_unit", None),
         "reporter_id": case.reporter_id,
+        "channel": getattr(case, "channel", None) or "grid",  # how it came in (grid, or the centre's desk)
     }
 
 

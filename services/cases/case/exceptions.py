@@ -27,3 +27,16 @@ class RevealReasonRequired(FieldError):
 
 
 REVEAL_REASON_LOC = ("body", "reason")
+
+
+class DeskAreaOutOfScope(FieldError):
+    """A desk registration names an area the directory does not know or the dispatcher does not serve."""
+
+    default_detail = "区域不存在或不在您的管辖范围内"
+
+
+class ExternalRefRequired(FieldError):
+    """A transfer from the 12345 hotline carries the hotline's work-order number."""
+
+    default_detail = "12345热线转办须填写工单号（external_ref）"
+    error_type = "missing"

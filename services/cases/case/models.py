@@ -7,7 +7,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, Index, Integer, Numeric, Sequence, Table, Text
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    Sequence,
+    Table,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from services.cases.db import metadata
@@ -49,12 +62,15 @@ cases = Table(
     Column(
         "channel", Text, nullable=False, server_default="grid"
     ),  # grid | visit | phone | letter | hotline_12345 | online
+    Column("external_ref", Text),  # the 12345 hotline's work-order number (or another channel's reference)
+    Column("registered_by", Text),  # role:username of the dispatcher who registered it at the desk
     Column("suspended_at", DateTime(timezone=True)),
     Column("closed_at", DateTime(timezone=True)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_cases_area_path", "area_path", postgresql_using="gin"),
     Index("ix_cases_created", "created_at", "id"),
+    Index("ix_cases_external_ref", "external_ref", postgresql_where=text("external_ref IS NOT NULL")),
 )
 
 case_reports = Table(
@@ -129,6 +145,9 @@ class CaseRow(Protocol):
     deferral: dict[str, Any] | None
     satisfaction: str | None
     merged_into: uuid.UUID | None
+    channel: str
+    external_ref: str | None
+    registered_by: str | None
     suspended_at: datetime | None
     closed_at: datetime | None
     created_at: datetime

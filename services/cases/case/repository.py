@@ -17,7 +17,14 @@ from services.cases.db import case_scope_params, case_scope_sql, overdue_sql
 
 _SUMMARY_COLS = (
     "id, number, state, kind, category, title, area_code, tier, level, people_involved, amount_cny, created_at,"
-    " updated_at"
+    " updated_at, channel, external_ref"
+)
+# what the ledger 台账 adds: the parties (masked when written), the outcome, the responsible unit, the
+# departments whistled (吹哨, with their role; called-off whistles left out), the satisfaction
+_LEDGER_COLS = (
+    "parties, resolution->>'outcome' AS outcome, responsible_unit, satisfaction, ARRAY(SELECT lw.department_code ||"
+    " ':' || lw.role FROM cases.whistles lw WHERE lw.case_id = c.id AND lw.state <> 'cancelled'"
+    " ORDER BY lw.created_at, lw.department_code) AS departments"
 )
 
 
@@ -33,16 +40,18 @@ async def insert_case(session: AsyncSession, row: dict[str, Any], day: str) -> s
             text(
                 """INSERT INTO cases.cases (id, number, state, kind, category, title, description, area_code, area_path,
                      reporter_id, parties, people_involved, amount_cny, flags, location, attachments, occurred_at,
-                     channel, created_at, updated_at)
+                     channel, external_ref, registered_by, created_at, updated_at)
                    VALUES (:id, 'C' || :day || '-' || lpad(nextval('cases.case_number_seq')::text, 6, '0'),
                      :state, :kind, :category, :title, :description, :area_code, :area_path, :reporter_id,
                      CAST(:parties AS jsonb),
                      :people_involved, CAST(:amount_cny AS numeric), CAST(:flags AS jsonb), CAST(:location AS jsonb),
-                     CAST(:attachments AS jsonb), :occurred_at, :channel, :now, :now)
+                     CAST(:attachments AS jsonb), :occurred_at, :channel, :external_ref, :registered_by, :now, :now)
                    RETURNING number"""
             ),
             {
                 "channel": "grid",
+                "external_ref": None,
+                "registered_by": None,
                 **row,
                 "day": day,
                 "parties": orjson.dumps(row["parties"]).decode(),
@@ -102,6 +111,7 @@ async def list_cases(
     filters: dict[str, Any],
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
+    ledger: bool = False,
 ) -> list[Any]:
     where = [case_scope_sql(scope)]
     params: dict[str, Any] = {**case_scope_params(scope), "n": limit}
@@ -141,17 +151,52 @@ async def list_cases(
         )
         params["report"] = filters["report"]
     if filters.get("q"):
-        where.append("(c.title ILIKE :q OR c.description ILIKE :q OR c.number = :qexact)")
+        where.append("(c.title ILIKE :q OR c.description ILIKE :q OR c.number = :qexact OR c.external_ref = :qexact)")
         params["q"] = "%" + filters["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         params["qexact"] = filters["q"]
+    if filters.get("external_ref"):
+        where.append("c.external_ref = :external_ref")
+        params["external_ref"] = filters["external_ref"]
+    if filters.get("party_keys"):
+        # the person by the keyed hash of an ID number or phone (subjects: every key a person is known by)
+        where.append(
+            "c.id IN (SELECT psc.case_id FROM cases.subject_keys pk JOIN cases.subject_cases psc"
+            " ON psc.subject_id = pk.subject_id WHERE pk.key_hash = ANY(CAST(:party_keys AS text[])))"
+        )
+        params["party_keys"] = list(filters["party_keys"])
+    if filters.get("party_name"):
+        where.append("EXISTS (SELECT 1 FROM jsonb_array_elements(c.parties) pn WHERE pn->>'name' LIKE :party_name)")
+        params["party_name"] = filters["party_name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     if after:
         where.append("(c.created_at, c.id) < (:after_at, :after_id)")
         params["after_at"], params["after_id"] = after
-    sql = (
-        f"SELECT {_SUMMARY_COLS} FROM cases.cases c WHERE {' AND '.join(where)}"
-        " ORDER BY c.created_at DESC, c.id DESC LIMIT :n"
-    )
+    cols = f"{_SUMMARY_COLS}, {_LEDGER_COLS}" if ledger else _SUMMARY_COLS
+    sql = f"SELECT {cols} FROM cases.cases c WHERE {' AND '.join(where)} ORDER BY c.created_at DESC, c.id DESC LIMIT :n"
     return list(await session.execute(text(sql), params))
+
+
+async def related_cases(session: AsyncSession, scope: dict[str, Any], case_ids: list[uuid.UUID]) -> list[Any]:
+    """(of_case, id, number, state, level) of the other cases sharing a subject with each of `case_ids`
+    (subjects are matched by keyed hash only), those in `scope`, newest first, at most 50 a case."""
+    if not case_ids:
+        return []
+    sql = f"""SELECT of_case, id, number, state, level FROM (
+                SELECT DISTINCT ON (mine.case_id, c.id) mine.case_id AS of_case, c.id, c.number, c.state, c.level,
+                       c.created_at
+                FROM cases.subject_cases mine
+                JOIN cases.subject_cases other ON other.subject_id = mine.subject_id AND other.case_id <> mine.case_id
+                JOIN cases.cases c ON c.id = other.case_id
+                WHERE mine.case_id = ANY(:ids) AND {case_scope_sql(scope)}
+                ORDER BY mine.case_id, c.id) r
+              ORDER BY of_case, created_at DESC, id DESC"""
+    rows = list(await session.execute(text(sql), {"ids": case_ids, **case_scope_params(scope)}))
+    kept: dict[uuid.UUID, int] = {}
+    out = []
+    for r in rows:
+        kept[r.of_case] = kept.get(r.of_case, 0) + 1
+        if kept[r.of_case] <= 50:
+            out.append(r)
+    return out
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, scope: dict[str, Any]) -> Any:
@@ -269,6 +314,11 @@ async def any_case_visible(session: AsyncSession, report_ids: list[uuid.UUID], s
     return bool((await session.execute(text(sql), {"ids": report_ids, **case_scope_params(scope)})).scalar())
 
 
+async def any_of_cases_visible(session: AsyncSession, case_ids: list[uuid.UUID], scope: dict[str, Any]) -> bool:
+    sql = f"SELECT EXISTS (SELECT 1 FROM cases.cases c WHERE c.id = ANY(:ids) AND {case_scope_sql(scope)})"
+    return bool((await session.execute(text(sql), {"ids": case_ids, **case_scope_params(scope)})).scalar())
+
+
 async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
     """case → the usernames of the grid workers whose reports are in it (deduplicated, sorted)."""
     if not case_ids:
@@ -290,7 +340,7 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
 
 _SWEEP_COLS = (
     "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, "
-    "responsible_person, reporter_id"
+    "responsible_person, reporter_id, channel"
 )
 
 

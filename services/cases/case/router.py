@@ -6,12 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Body, Header, Query, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from services.cases.audit import service as audit
 from services.cases.case import service
-from services.cases.case.schemas import CaseOut, CasePage, PartiesRevealed, RevealRequest
+from services.cases.case.schemas import CaseOut, CasePage, DeskCaseIn, PartiesRevealed, RevealRequest
 from services.cases.context import CasesCtx
 from services.cases.identity.dependencies import ActiveClient
 from services.cases.ledger import service as ledger
@@ -51,6 +51,12 @@ async def list_cases(
     department: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
     due_before: datetime | None = None,
+    external_ref: Annotated[str | None, Query(max_length=60, description="the 12345 work-order number")] = None,
+    party: Annotated[
+        str | None,
+        Query(min_length=1, max_length=40, description="a party's national ID number or phone (keyed hash match)"),
+    ] = None,
+    party_name: Annotated[str | None, Query(min_length=1, max_length=50, description="a party's name prefix")] = None,
     format: Annotated[
         Literal["json", "csv", "xlsx"], Query(description="csv / xlsx: the ledger 台账 of the same filter, streamed")
     ] = "json",
@@ -71,23 +77,45 @@ async def list_cases(
         "department": department,
         "overdue": overdue,
         "due_before": due_before,
+        "external_ref": external_ref,
+        "party_keys": service.party_keys(ctx.cipher, party),
+        "party_name": party_name,
         "now": clock.now(),
     }
     if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):
         await audit.record_export(session, principal, "xlsx", filters)
         return StreamingResponse(
-            ledger.ledger_xlsx(ctx.db, principal, filters),
+            ledger.ledger_xlsx(ctx.db, principal, filters, ctx.cipher),
             media_type=XLSX,
             headers={"Content-Disposition": 'attachment; filename="ledger.xlsx"'},
         )
     if format == "csv" or (format == "json" and "text/csv" in request.headers.get("accept", "")):
         await audit.record_export(session, principal, "csv", filters)
         return StreamingResponse(
-            ledger.ledger_csv(ctx.db, principal, filters),
+            ledger.ledger_csv(ctx.db, principal, filters, ctx.cipher),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="ledger.csv"'},
         )
     return await service.list_cases(session, principal, filters, cursor, limit)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=CaseOut,
+    summary="Register a case brought to the centre (来访 visit · 来电 phone · 来信 letter · 12345 hotline_12345 · "
+    "网上 online): graded, tiered and clocked like a phone's report; Idempotency-Key makes a retry the same case",
+    responses=problem_responses(401, 404, 422),
+)
+async def register_case(
+    body: DeskCaseIn,
+    session: DbSession,
+    ctx: CasesCtx,
+    principal: Annotated[Principal, require_roles("dispatcher", "admin")],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Any:
+    result = await service.register_once(session, ctx.domain, ctx.cipher, principal, body, idempotency_key)
+    return JSONResponse(result, status_code=201)
 
 
 @router.get(

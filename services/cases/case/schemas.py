@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.contracts.events import RISK_FLAGS
+from shared.contracts.reports import id_number_valid, phone_valid
+
+DESK_CHANNELS = ("visit", "phone", "letter", "hotline_12345", "online")
+DeskChannel = Literal["visit", "phone", "letter", "hotline_12345", "online"]
+DeskKind = Literal["dispute", "hazard", "request", "security"]
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # what PostgreSQL text cannot hold
+
+
+def _storable(value: Any) -> Any:
+    if isinstance(value, str) and _UNSTORABLE.search(value):
+        raise ValueError("文本含有不允许的字符（NUL 或无效的 Unicode）")
+    return value
 
 
 class PartyOut(BaseModel):
@@ -41,6 +57,16 @@ class ReportRef(BaseModel):
     received_at: datetime
 
 
+class RelatedCase(BaseModel):
+    """Another case that shares a party with this one (matched by the keyed hash of an ID number or a
+    phone, never by name), within the caller's scope."""
+
+    id: str
+    number: str
+    state: str
+    level: str | None
+
+
 class CaseSummary(BaseModel):
     id: str
     number: str
@@ -53,6 +79,9 @@ class CaseSummary(BaseModel):
     level: str | None
     created_at: datetime
     updated_at: datetime
+    channel: str = "grid"
+    external_ref: str | None = None
+    related_cases: list[RelatedCase] = []
 
 
 class CaseOut(CaseSummary):
@@ -79,6 +108,8 @@ class CaseOut(CaseSummary):
     deadlines: list[dict[str, Any]] = []
     whistles: list[dict[str, Any]] = []
     notices: list[dict[str, Any]] = []
+    documents: list[dict[str, Any]] = []
+    registered_by: str | None = None
 
 
 class CasePage(BaseModel):
@@ -100,3 +131,88 @@ class TimelineEntry:
     to_state: str | None
     note: str | None
     data: dict[str, Any] | None = None
+
+
+class DeskLocation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    address: str | None = Field(default=None, max_length=300)
+
+    _text = field_validator("address", mode="before")(_storable)
+
+
+class DeskParty(BaseModel):
+    """A party (当事人) as the dispatcher writes it down; the ID number and phone are encrypted at once."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=50)
+    id_number: str | None = Field(default=None, max_length=18)
+    phone: str | None = Field(default=None, max_length=20)
+    role: str | None = Field(default=None, max_length=30, description="applicant 申请人/来访人 · respondent …")
+    relation: str | None = Field(default=None, max_length=30)
+
+    _text = field_validator("name", "role", "relation", mode="before")(_storable)
+
+    @field_validator("id_number")
+    @classmethod
+    def _id(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = v.strip().upper()
+        if not id_number_valid(v):
+            raise ValueError("身份证号码格式或校验位不正确")
+        return v
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        if v in (None, ""):
+            return None
+        v = re.sub(r"\s", "", v)
+        if not phone_valid(v):
+            raise ValueError("电话号码格式不正确")
+        return v
+
+
+class DeskCaseIn(BaseModel):
+    """POST /v1/cases: a matter brought to the centre itself (来访 · 来电 · 来信 · 12345 · 网上), registered
+    by a dispatcher with the same report fields as a phone's item."""
+
+    model_config = ConfigDict(extra="forbid")
+    channel: DeskChannel
+    external_ref: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=60,
+        pattern=r"^[0-9A-Za-z][0-9A-Za-z_./-]*$",
+        description="the 12345 hotline's work-order number (required for hotline_12345)",
+    )
+    area: str = Field(min_length=1, max_length=40, description="an area code in the dispatcher's scope")
+    kind: DeskKind
+    category: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    title: str = Field(min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    location: DeskLocation | None = None
+    occurred_at: datetime | None = None
+    parties: list[DeskParty] = Field(default_factory=list, max_length=50)
+    people_involved: int | None = Field(default=None, ge=0, le=1_000_000)
+    amount_cny: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
+    flags: list[str] = Field(default_factory=list, max_length=20, description=f"risk flags: {', '.join(RISK_FLAGS)}")
+
+    _text = field_validator("title", "description", mode="before")(_storable)
+
+    @field_validator("flags")
+    @classmethod
+    def _flags(cls, v: list[str]) -> list[str]:
+        unknown = [f for f in v if f not in RISK_FLAGS]
+        if unknown:
+            raise ValueError(f"未知的风险标记：{', '.join(unknown)}")
+        return list(dict.fromkeys(v))
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("时间必须带时区（RFC 3339）")
+        return v

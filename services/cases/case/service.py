@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,6 +18,8 @@ from services.cases.case.domain import CaseDomain, grade_record
 from services.cases.case.exceptions import (
     REVEAL_REASON_LOC,
     CaseNotFound,
+    DeskAreaOutOfScope,
+    ExternalRefRequired,
     LeaderReadOnly,
     NoCaseScope,
     RevealReasonRequired,
@@ -27,22 +30,29 @@ from services.cases.case.schemas import (
     CaseOut,
     CasePage,
     CaseSummary,
+    DeskCaseIn,
+    DeskParty,
     PartiesRevealed,
     PartyOut,
+    RelatedCase,
     ReportRef,
     TimelineEntry,
 )
+from services.cases.category import service as categories
 from services.cases.db import outbox
 from services.cases.deadline import service as deadline_svc
+from services.cases.document import service as document_service
+from services.cases.idempotency.service import once
 from services.cases.notice import service as notice_service
 from services.cases.org import service as org_service
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
+from services.cases.vocabulary import CHANNEL_ZH
 from services.cases.whistle import service as whistle_service
 from services.cases.whistle.schemas import WhistleOut
 from shared.auth import Principal
 from shared.clock import china_date_str, clock
-from shared.contracts.events import REPORT_STATUS, ReportSubmitted
+from shared.contracts.events import REPORT_STATUS, PartyWire, ReportSubmitted
 from shared.outbox import Event, publish
 from shared.paging import decode_cursor, encode_cursor
 from shared.pii import PiiCipher, mask_id_number, mask_phone
@@ -134,6 +144,61 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
     return await repo.reporters_of(session, case_ids)
 
 
+@dataclass(frozen=True)
+class NewCase:
+    """What a new case is made of, whichever way it came in: a grid worker's report (channel `grid`) or the
+    centre's desk (来访 visit · 来电 phone · 来信 letter · 12345 hotline_12345 · 网上 online)."""
+
+    kind: str
+    category: str | None
+    title: str | None
+    description: str | None
+    area_code: str
+    parties: list[PartyWire]
+    people_involved: int | None
+    amount_cny: str | None
+    flags: list[str]
+    location: dict[str, Any] | None
+    attachments: list[str]
+    occurred_at: datetime | None
+    channel: str = "grid"
+    reporter_id: str | None = None
+    external_ref: str | None = None
+    registered_by: str | None = None
+
+
+async def _insert(session: AsyncSession, new: NewCase, now: datetime) -> tuple[uuid.UUID, str]:
+    path = (await org_service.area_paths(session, [new.area_code])).get(new.area_code) or [new.area_code]
+    case_id = uuid.uuid4()
+    number = await repo.insert_case(
+        session,
+        {
+            "id": case_id,
+            "state": RECEIVED,
+            "kind": new.kind,
+            "category": new.category,
+            "title": new.title,
+            "description": new.description,
+            "area_code": new.area_code,
+            "area_path": path,
+            "reporter_id": new.reporter_id,
+            "parties": [p.model_dump() for p in new.parties],
+            "people_involved": new.people_involved,
+            "amount_cny": new.amount_cny,
+            "flags": new.flags,
+            "location": new.location,
+            "attachments": new.attachments,
+            "occurred_at": new.occurred_at,
+            "channel": new.channel,
+            "external_ref": new.external_ref,
+            "registered_by": new.registered_by,
+            "now": now,
+        },
+        china_date_str(now),
+    )
+    return case_id, number
+
+
 async def create_from_report(
     session: AsyncSession,
     report: ReportSubmitted,
@@ -146,33 +211,23 @@ async def create_from_report(
     if await repo.case_for_report(session, report_id):
         return None
     now = clock.now()
-    grid = report.grid or ""
-    path = (await org_service.area_paths(session, [grid])).get(grid) or [grid]
-    case_id = uuid.uuid4()
-    number = await repo.insert_case(
-        session,
-        {
-            "id": case_id,
-            "state": RECEIVED,
-            "kind": report.kind,
-            "category": report.category,
-            "title": report.title,
-            "description": report.description,
-            "area_code": grid,
-            "area_path": path,
-            "reporter_id": report.worker_id,
-            "parties": [p.model_dump() for p in report.parties],
-            "people_involved": report.people_involved,
-            "amount_cny": report.amount_cny,
-            "flags": report.flags,
-            "location": report.location,
-            "attachments": report.attachments,
-            "occurred_at": datetime.fromisoformat(report.occurred_at) if report.occurred_at else None,
-            "channel": channel,
-            "now": now,
-        },
-        china_date_str(now),
+    new = NewCase(
+        kind=report.kind,
+        category=report.category,
+        title=report.title,
+        description=report.description,
+        area_code=report.grid or "",
+        parties=list(report.parties),
+        people_involved=report.people_involved,
+        amount_cny=report.amount_cny,
+        flags=report.flags,
+        location=report.location,
+        attachments=report.attachments,
+        occurred_at=datetime.fromisoformat(report.occurred_at) if report.occurred_at else None,
+        channel=channel,
+        reporter_id=report.worker_id,
     )
+    case_id, number = await _insert(session, new, now)
     await repo.link_report(
         session, report_id, report.report_no, case_id, report.worker_id, datetime.fromisoformat(report.received_at)
     )
@@ -192,7 +247,7 @@ async def create_from_report(
     )
     level = None
     if domain is not None:
-        level = await _receive(session, domain, case_id, report, now)
+        level = await _receive(session, domain, case_id, new, now)
     await publish(
         session,
         outbox,
@@ -217,15 +272,104 @@ async def create_from_report(
     return case_id
 
 
-async def _receive(
-    session: AsyncSession, domain: CaseDomain, case_id: uuid.UUID, report: ReportSubmitted, now: datetime
-) -> str:
+def desk_parties(cipher: PiiCipher, parties: Sequence[DeskParty]) -> list[PartyWire]:
+    """The parties a dispatcher wrote down, as every case keeps them: ID number and phone encrypted, with
+    their keyed hashes (the only way cases are matched by person)."""
+    return [
+        PartyWire(
+            name=p.name,
+            role=p.role,
+            relation=p.relation,
+            id_number_enc=cipher.encrypt(p.id_number),
+            id_number_hash=cipher.lookup_hash("id_number", p.id_number),
+            phone_enc=cipher.encrypt(p.phone),
+            phone_hash=cipher.lookup_hash("phone", p.phone),
+        )
+        for p in parties
+    ]
+
+
+async def _desk_area(session: AsyncSession, principal: Principal, code: str) -> None:
+    """The area of a desk registration: one the directory knows and has not retired, in the dispatcher's
+    scope (one message for all, so the answer says nothing about areas elsewhere)."""
+    path = await org_service.live_area_path(session, code)
+    if path is None or (principal.role != "admin" and not set(path) & set(principal.areas)):
+        raise DeskAreaOutOfScope(("body", "area"))
+
+
+async def register_at_desk(
+    session: AsyncSession, domain: CaseDomain, cipher: PiiCipher, principal: Principal, body: DeskCaseIn
+) -> uuid.UUID:
+    """A matter brought to the centre (来访 · 来电 · 来信 · 12345 · 网上) made a case the same way as a phone's
+    report: its parties matched, graded by the rules, its tier set and its clocks started (the contact
+    clock for the person who raised it; the reply clock at resolution). Bad input stores nothing."""
+    if body.channel == "hotline_12345" and not body.external_ref:
+        raise ExternalRefRequired(("body", "external_ref"))
+    await categories.check(session, body.kind, body.category, ("body", "category"))
+    await _desk_area(session, principal, body.area)
+    now = clock.now()
+    actor = actor_name(principal)
+    new = NewCase(
+        kind=body.kind,
+        category=body.category,
+        title=body.title,
+        description=body.description,
+        area_code=body.area,
+        parties=desk_parties(cipher, body.parties),
+        people_involved=body.people_involved,
+        amount_cny=str(body.amount_cny) if body.amount_cny is not None else None,
+        flags=list(body.flags),
+        location=body.location.model_dump() if body.location else None,
+        attachments=[],
+        occurred_at=body.occurred_at,
+        channel=body.channel,
+        external_ref=body.external_ref,
+        registered_by=actor,
+    )
+    case_id, _ = await _insert(session, new, now)
+    note = f"{CHANNEL_ZH[body.channel]}登记，已受理" + (f"（工单号 {body.external_ref}）" if body.external_ref else "")
+    data = {"channel": body.channel, "external_ref": body.external_ref} if body.external_ref else None
+    await repo.add_timeline_entries(
+        session, [TimelineEntry(case_id, now, actor, "receive", None, RECEIVED, note, data)]
+    )
+    await _receive(session, domain, case_id, new, now)
+    return case_id
+
+
+async def register_once(
+    session: AsyncSession,
+    domain: CaseDomain,
+    cipher: PiiCipher,
+    principal: Principal,
+    body: DeskCaseIn,
+    idempotency_key: str | None,
+) -> Any:
+    """POST /v1/cases under Idempotency-Key: a retry with the same key and body gets the first case (one
+    case stored); the same key with another body is 422. Answers the case's JSON."""
+
+    async def run() -> Any:
+        case_id = await register_at_desk(session, domain, cipher, principal, body)
+        return (await get_case(session, principal, case_id, cipher)).model_dump(mode="json")
+
+    request = {"register": body.model_dump(mode="json")}
+    return await once(session, actor_name(principal), idempotency_key, request, run)
+
+
+def applicant_of(case: CaseRow) -> dict[str, Any] | None:
+    """The person who raised a desk case: the party with role `applicant`, else the first party. Its
+    encrypted phone goes to notify with the reply (SMS to a phone-channel applicant)."""
+    parties = list(case.parties or [])
+    chosen = next((p for p in parties if p.get("role") == "applicant"), parties[0] if parties else None)
+    if chosen is None or not chosen.get("phone_enc"):
+        return None
+    return {"name": chosen.get("name"), "phone_enc": chosen["phone_enc"], "phone_hash": chosen.get("phone_hash")}
+
+
+async def _receive(session: AsyncSession, domain: CaseDomain, case_id: uuid.UUID, new: NewCase, now: datetime) -> str:
     """A new case: its parties become subjects (matched by keyed hash, never by name), the rules grade
     it, and its first clocks start (contact; major_report for a major case)."""
-    parties = [
-        subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties
-    ]
-    subject_ids = await subjects.match_parties(session, case_id, parties, report.grid, now)
+    parties = [subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in new.parties]
+    subject_ids = await subjects.match_parties(session, case_id, parties, new.area_code, now)
     case = await repo.lock_case(session, case_id)
     grade = grade_record(domain.rules.grade(await subjects.grading_facts(session, case)))
     await repo.add_grade(session, case_id, now, grade, "system:rules", None)
@@ -270,7 +414,7 @@ async def _receive(
     return grade["level"]
 
 
-def _summary(r: CaseRow) -> CaseSummary:
+def _summary(r: CaseRow, related: list[RelatedCase] | None = None) -> CaseSummary:
     return CaseSummary(
         id=str(r.id),
         number=r.number,
@@ -283,7 +427,29 @@ def _summary(r: CaseRow) -> CaseSummary:
         level=r.level,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        channel=getattr(r, "channel", None) or "grid",
+        external_ref=getattr(r, "external_ref", None),
+        related_cases=related or [],
     )
+
+
+def party_keys(cipher: PiiCipher, value: str | None) -> list[str] | None:
+    """The keyed hashes a party search looks for: the value as an ID number and as a phone (whichever it
+    is matches; the other hashes to nothing known). Never a name."""
+    if not value or not value.strip():
+        return None
+    return [h for h in (cipher.lookup_hash("id_number", value), cipher.lookup_hash("phone", value)) if h]
+
+
+async def related_cases(
+    session: AsyncSession, scope: dict[str, Any], case_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[RelatedCase]]:
+    """For each case, the other cases sharing a party with it (the links grading finds), in `scope`."""
+    rows = await repo.related_cases(session, scope, case_ids)
+    out: dict[uuid.UUID, list[RelatedCase]] = {}
+    for r in rows:
+        out.setdefault(r.of_case, []).append(RelatedCase(id=str(r.id), number=r.number, state=r.state, level=r.level))
+    return out
 
 
 async def list_cases(
@@ -294,8 +460,9 @@ async def list_cases(
     rows = await repo.list_cases(session, scope, filters, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
+    related = await related_cases(session, scope, [r.id for r in rows])
     return CasePage(
-        items=[_summary(r) for r in rows],
+        items=[_summary(r, related.get(r.id)) for r in rows],
         next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
     )
 
@@ -311,9 +478,12 @@ def mask_party(cipher: PiiCipher, p: dict[str, Any]) -> PartyOut:
 
 
 async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UUID, cipher: PiiCipher) -> CaseOut:
-    row = await repo.get_case(session, case_id, scope_of(principal))
+    scope = scope_of(principal)
+    row = await repo.get_case(session, case_id, scope)
     if row is None:
         raise CaseNotFound()
+    related = (await related_cases(session, scope, [case_id])).get(case_id)
+    documents = await document_service.documents_of_case(session, case_id)
     reports = await repo.reports_of(session, case_id)
     timeline = await repo.timeline_of(session, case_id)
     deadlines = await deadline_svc.deadlines_of_case(session, case_id)
@@ -321,7 +491,9 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
     notices = await notice_service.notices_of_case(session, case_id)
     grades = await repo.grades_of(session, case_id)
     return CaseOut(
-        **_summary(row).model_dump(),
+        **_summary(row, related).model_dump(),
+        registered_by=row.registered_by,
+        documents=[document_service.document_out(d) for d in documents],
         description=row.description,
         grade=row.grade,
         grade_history=[
@@ -409,6 +581,11 @@ async def any_case_visible(session: AsyncSession, report_ids: list[uuid.UUID], s
     return await repo.any_case_visible(session, report_ids, scope)
 
 
+async def any_of_cases_visible(session: AsyncSession, case_ids: list[uuid.UUID], scope: dict[str, Any]) -> bool:
+    """Is any of these cases in the scope? (the case-access question for a case document)"""
+    return await repo.any_of_cases_visible(session, case_ids, scope)
+
+
 async def ledger_page(
     session: AsyncSession,
     scope: dict[str, Any],
@@ -416,5 +593,6 @@ async def ledger_page(
     after: tuple[datetime, uuid.UUID] | None,
     size: int,
 ) -> list[CaseRow]:
-    """One page of the cases a scope sees under a filter, newest first (the ledger 台账 reads them so)."""
-    return await repo.list_cases(session, scope, filters, after, size)
+    """One page of the cases a scope sees under a filter, newest first, with the columns the ledger 台账
+    keeps besides the list's (parties, outcome, responsible unit, departments, satisfaction)."""
+    return await repo.list_cases(session, scope, filters, after, size, ledger=True)

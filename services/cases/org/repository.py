@@ -136,6 +136,14 @@ async def area_paths(session: AsyncSession, codes: list[str]) -> dict[str, list[
 _LIVE_AREA = "NOT EXISTS (SELECT 1 FROM cases.areas r WHERE r.code = ANY(a.path) AND NOT r.active)"
 
 
+async def live_area_path(session: AsyncSession, code: str) -> list[str] | None:
+    """The area's path, if the area is in the directory and neither it nor an area above it is retired."""
+    row = (
+        await session.execute(text(f"SELECT path FROM cases.areas a WHERE a.code = :c AND {_LIVE_AREA}"), {"c": code})
+    ).first()
+    return list(row.path) if row is not None else None
+
+
 async def all_areas(session: AsyncSession) -> list[dict[str, Any]]:
     result = await session.execute(
         text(f"SELECT code, name, level, parent_code, path FROM cases.areas a WHERE {_LIVE_AREA} ORDER BY code")

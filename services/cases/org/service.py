@@ -229,6 +229,11 @@ async def area_paths(session: AsyncSession, codes: list[str]) -> dict[str, list[
     return await repo.area_paths(session, codes)
 
 
+async def live_area_path(session: AsyncSession, code: str) -> list[str] | None:
+    """The path of an area that takes new cases (known, and neither it nor an area above it retired)."""
+    return await repo.live_area_path(session, code)
+
+
 async def area_name(session: AsyncSession, code: str) -> str | None:
     return await repo.area_name(session, code)
 

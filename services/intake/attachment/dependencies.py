@@ -9,11 +9,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request, Response
 from fastapi.routing import APIRoute
 
-from services.intake.attachment.exceptions import TusVersionUnsupported
+from services.intake.attachment.exceptions import TusVersionUnsupported, UploadersOnly
 from services.intake.attachment.schemas import TUS_HEADERS, TUS_VERSION
-from services.intake.attachment.service import UploadPolicy
+from services.intake.attachment.service import UPLOADERS, UploadPolicy
 from services.intake.attachment.storage import AttachmentStore
 from services.intake.context import IntakeCtx
+from services.intake.device.dependencies import ActivePrincipal
+from shared.auth import Principal
 from shared.errors import Problem
 
 
@@ -51,3 +53,14 @@ def _policy(ctx: IntakeCtx) -> UploadPolicy:
 TusRequest = Depends(_tus_resumable)
 Store = Annotated[AttachmentStore, Depends(_store)]
 Policy = Annotated[UploadPolicy, Depends(_policy)]
+
+
+async def _uploader(principal: ActivePrincipal) -> Principal:
+    """Who uploads: a grid worker on a phone that is not revoked, a dispatcher or department staff (case
+    documents); anyone else finds no such thing."""
+    if principal.role not in UPLOADERS:
+        raise UploadersOnly()
+    return principal
+
+
+Uploader = Annotated[Principal, Depends(_uploader)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from shared.contracts.attachments import DOCUMENT_NOT_STORED, DOCUMENT_TYPE_UNSUPPORTED
 from shared.errors import Conflict, FieldError, NotFound, Problem, Unprocessable, field_error
 
 
@@ -183,3 +184,26 @@ class DailyUploadQuotaExceeded(Problem):
             headers={"Retry-After": str(retry_after)},
             errors=[field_error(["Upload-Length"], f"daily upload quota reached: {limit}", "quota_exceeded")],
         )
+
+
+class DocumentNotStored(NotFound):
+    """No finished upload of this file by the one attaching it (cases' grant of a case document)."""
+
+    code = DOCUMENT_NOT_STORED
+    default_detail = "文件不存在或不是由该用户上传完成的"
+
+
+class DocumentTypeNotAllowed(Unprocessable):
+    code = DOCUMENT_TYPE_UNSUPPORTED
+
+    def __init__(self, filetype: str) -> None:
+        super().__init__(
+            f"案卷材料只能是图片、录音或 PDF 文件（此文件为 {filetype}）",
+            errors=[field_error(["body", "sha256"], "not an image, audio or PDF file", "enum")],
+        )
+
+
+class UploadersOnly(NotFound):
+    """tus uploads are for grid workers' phones, dispatchers and department staff; to others they do not exist."""
+
+    default_detail = "资源不存在"

@@ -1,4 +1,4 @@
-from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text
+from sqlalchemy import ARRAY, BigInteger, Column, DateTime, Index, PrimaryKeyConstraint, Table, Text
 from sqlalchemy.dialects.postgresql import UUID
 
 from services.intake.db import metadata
@@ -30,4 +30,17 @@ uploads = Table(
     Column("patch_lease", UUID(as_uuid=True)),  # the PATCH streaming into this upload right now
     Column("patching_until", DateTime(timezone=True)),
     Index("ix_uploads_worker_created", "worker_id", "created_at"),  # a worker's uploads of the day (quota)
+)
+
+# A stored file that cases attached to a case as a document (POST /v1/cases/{id}/documents): those who
+# may see the case may fetch it — centres and leaders by the case's area path, departments asked of cases.
+attachment_grants = Table(
+    "attachment_grants",
+    metadata,
+    Column("sha256", Text, nullable=False),
+    Column("case_id", UUID(as_uuid=True), nullable=False),
+    Column("area_path", ARRAY(Text), nullable=False),
+    Column("granted_by", Text, nullable=False),
+    Column("granted_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("sha256", "case_id"),
 )

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.intake.attachment.models import attachments, uploads
+from services.intake.attachment.models import attachment_grants, attachments, uploads
 from services.intake.directory.models import areas
 from services.intake.report.models import reports
 
@@ -166,6 +166,39 @@ async def vouching_reports(session: AsyncSession, sha256: str, limit: int = 100)
         select(reports.c.id)
         .where(_referencing_reports(sha256), author_sent)
         .order_by(reports.c.received_at.desc())
+        .limit(limit)
+    )
+    return list((await session.execute(query)).scalars().all())
+
+
+# case documents: the grants cases gives --------------------------------------------------------
+
+
+async def upsert_grant(session: AsyncSession, values: dict[str, Any]) -> None:
+    """One grant per file and case (a repeat keeps the first, with the case's path brought up to date)."""
+    stmt = pg_insert(attachment_grants).values(**values)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["sha256", "case_id"], set_={"area_path": stmt.excluded.area_path})
+    )
+
+
+async def granted_to_areas(session: AsyncSession, sha256: str, scope: tuple[str, ...]) -> bool:
+    """Is the file a document of a case whose area path meets these areas (a centre's or leader's scope)?"""
+    if not scope:
+        return False
+    query = select(literal(True)).where(
+        attachment_grants.c.sha256 == sha256,
+        attachment_grants.c.area_path.op("&&")(literal(list(scope), type_=PG_ARRAY(Text))),
+    )
+    return bool((await session.execute(select(exists(query)))).scalar())
+
+
+async def granted_cases(session: AsyncSession, sha256: str, limit: int = 100) -> list[uuid.UUID]:
+    """The cases the file is a document of (a department may fetch it when cases says it sees one)."""
+    query = (
+        select(attachment_grants.c.case_id)
+        .where(attachment_grants.c.sha256 == sha256)
+        .order_by(attachment_grants.c.granted_at.desc())
         .limit(limit)
     )
     return list((await session.execute(query)).scalars().all())

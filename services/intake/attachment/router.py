@@ -1,4 +1,5 @@
-"""Upload routes: tus 1.0.0 (core, creation, checksum, expiration, termination) for phones. Thin: they
+"""Upload routes: tus 1.0.0 (core, creation, checksum, expiration, termination) for phones, and for
+dispatchers and department staff uploading a case document (PDF too: DOCUMENT_TYPES). Thin: they
 read the protocol headers and call the service.
 
     OPTIONS /v1/attachments                 what this server speaks (no token needed)
@@ -23,7 +24,7 @@ from fastapi import APIRouter, Header, Request, Response
 from starlette.requests import ClientDisconnect
 
 from services.intake.attachment import service
-from services.intake.attachment.dependencies import Policy, Store, TusRequest, TusRoute
+from services.intake.attachment.dependencies import Policy, Store, TusRequest, TusRoute, Uploader
 from services.intake.attachment.exceptions import ChunkContentTypeUnsupported, UploadNotFound
 from services.intake.attachment.schemas import (
     OFFSET_OCTET_STREAM,
@@ -40,13 +41,11 @@ from services.intake.attachment.schemas import (
 from services.intake.attachment.service import Refused, UploadPolicy
 from services.intake.attachment.storage import BodyInterrupted
 from services.intake.context import IntakeCtx
-from services.intake.device.dependencies import ActiveGridWorker
 from shared.db import DbSession
 from shared.errors import problem_body, problem_response
 from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/attachments", tags=["attachments"], route_class=TusRoute)
-GridWorker = ActiveGridWorker
 
 
 def _upload_id(value: str) -> uuid.UUID:
@@ -122,7 +121,7 @@ async def upload_capabilities(upload_id: str, policy: Policy) -> Response:
 async def create_upload(
     request: Request,
     session: DbSession,
-    principal: GridWorker,
+    principal: Uploader,
     store: Store,
     policy: Policy,
     upload_length: Annotated[
@@ -155,7 +154,7 @@ async def create_upload(
         **problem_responses(401, 403, 404, 412, 503),
     },
 )
-async def upload_offset(upload_id: str, session: DbSession, principal: GridWorker) -> Response:
+async def upload_offset(upload_id: str, session: DbSession, principal: Uploader) -> Response:
     state = await service.upload_state(session, principal, _upload_id(upload_id))
     headers = {
         **_upload_headers(state),
@@ -186,7 +185,7 @@ async def append_chunk(
     upload_id: str,
     request: Request,
     ctx: IntakeCtx,
-    principal: GridWorker,
+    principal: Uploader,
     upload_offset: Annotated[str | None, Header(alias="Upload-Offset")] = None,
     upload_checksum: Annotated[
         str | None, Header(alias="Upload-Checksum", description="`sha1|sha256|md5 <base64 digest>` of this chunk")
@@ -216,6 +215,6 @@ async def append_chunk(
     dependencies=[TusRequest],
     responses={204: {"description": "Terminated"}, **problem_responses(401, 403, 404, 409, 412, 503)},
 )
-async def terminate_upload(upload_id: str, session: DbSession, principal: GridWorker, store: Store) -> Response:
+async def terminate_upload(upload_id: str, session: DbSession, principal: Uploader, store: Store) -> Response:
     await service.terminate_upload(session, store, principal, _upload_id(upload_id))
     return Response(status_code=204)

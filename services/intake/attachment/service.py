@@ -32,6 +32,8 @@ from services.intake.attachment.exceptions import (
     ChecksumMismatch,
     ChunkExceedsUpload,
     DailyUploadQuotaExceeded,
+    DocumentNotStored,
+    DocumentTypeNotAllowed,
     EmptyUpload,
     FileContentMismatch,
     FileTypeUnsupported,
@@ -57,12 +59,16 @@ from services.intake.attachment.storage import (
 from services.intake.config import IntakeSettings
 from shared.auth import Principal
 from shared.clock import CHINA_TZ, clock
+from shared.contracts.attachments import AttachmentGrant, GrantedFile, is_document_type
 from shared.db import Database
 from shared.errors import Problem
 
 log = logging.getLogger("intake.attachment")
 
 UPLOAD_TTL = timedelta(hours=24)
+# who uploads over tus besides grid workers' phones: centre and department staff (case documents)
+STAFF_UPLOADERS = ("dispatcher", "department_staff")
+UPLOADERS = ("grid_worker", *STAFF_UPLOADERS)
 # How long one PATCH may hold an upload before another PATCH may take it over (only matters when the
 # process that streamed it died: a broken-off body gives the lease back at once).
 PATCH_LEASE = timedelta(minutes=2)
@@ -84,13 +90,20 @@ class UploadPolicy:
     types: frozenset[str]
     daily_count: int = 0  # uploads a worker may begin in one China-time day
     daily_bytes: int = 0  # and their declared bytes
+    staff_types: frozenset[str] = frozenset()  # what centre and department staff may upload besides `types`
+
+    def allowed(self, principal: Principal) -> frozenset[str]:
+        """The types this caller may upload: a phone images and audio; staff also case documents (PDF)."""
+        return self.types | self.staff_types if principal.role in STAFF_UPLOADERS else self.types
 
     @classmethod
     def from_settings(cls, settings: IntakeSettings) -> UploadPolicy:
         types = frozenset(t.strip().lower() for t in settings.attachment_types.split(",") if t.strip())
+        staff = frozenset(t.strip().lower() for t in settings.document_types.split(",") if t.strip())
         return cls(
             max_bytes=settings.attachment_max_bytes,
             types=types,
+            staff_types=staff,
             daily_count=settings.attachment_daily_count,
             daily_bytes=settings.attachment_daily_bytes,
         )
@@ -130,8 +143,8 @@ async def create_upload(
         raise UploadTooLarge(length, policy.max_bytes)
     if length == 0:
         raise EmptyUpload()
-    if metadata.filetype not in policy.types:
-        raise FileTypeUnsupported(metadata.filetype, policy.types)
+    if metadata.filetype not in policy.allowed(principal):
+        raise FileTypeUnsupported(metadata.filetype, policy.allowed(principal))
 
     now = clock.now()
     await _within_daily_quota(session, policy, principal, length, now)
@@ -349,6 +362,33 @@ async def terminate_upload(
         raise UploadFinished(row["length"])
     await repository.delete_upload(session, upload_id)
     await store.discard(upload_id)
+
+
+# case documents -----------------------------------------------------------------------------
+
+
+async def grant_document(session: AsyncSession, grant: AttachmentGrant, now: datetime) -> GrantedFile:
+    """Cases attaches a stored file to a case as a document: the file must be stored, finished by the
+    uploader (knowing a hash proves nothing), and an image, a recording or a PDF. From then on those who
+    may see the case may fetch it (the grant keeps the case's area path; departments are asked of cases)."""
+    stored = await repository.get_attachment(session, grant.sha256)
+    if stored is None or not await repository.worker_sent(session, grant.sha256, grant.uploader):
+        raise DocumentNotStored()
+    if not is_document_type(stored["filetype"]):
+        raise DocumentTypeNotAllowed(stored["filetype"])
+    await repository.upsert_grant(
+        session,
+        {
+            "sha256": grant.sha256,
+            "case_id": grant.case_id,
+            "area_path": grant.area_path,
+            "granted_by": grant.granted_by,
+            "granted_at": now,
+        },
+    )
+    return GrantedFile(
+        sha256=stored["sha256"], filetype=stored["filetype"], size=stored["size"], filename=stored["filename"]
+    )
 
 
 # what the attachments hold -------------------------------------------------------------------

@@ -47,6 +47,7 @@ SIGNATURES: dict[str, Callable[[bytes], bool]] = {
     "audio/wav": _riff(b"WAVE"),
     "audio/ogg": lambda head: head[:4] == b"OggS",
     "audio/webm": lambda head: head[:4] == b"\x1a\x45\xdf\xa3",
+    "application/pdf": lambda head: head[:5] == b"%PDF-",
 }
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.events import RISK_FLAGS
+from shared.contracts.reports import PHONE_PATTERN, id_number_valid
 
 ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "followup"]
 
@@ -23,11 +24,7 @@ RiskFlag = Literal[RISK_FLAGS]  # type: ignore[valid-type]
 
 UNKNOWN_CATEGORY = {"loc": ["category"], "msg": "矛盾纠纷的类别 category 不在类别表中", "type": "enum"}
 
-_ID18 = re.compile(r"^\d{17}[\dXx]$")
-_ID15 = re.compile(r"^\d{15}$")
-_PHONE = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
+_PHONE = PHONE_PATTERN
 
 
 # What PostgreSQL cannot store in text: NUL, and UTF-16 surrogates (only ever lone ones in a str).
@@ -48,16 +45,6 @@ def printable_id(value: Any) -> str | None:
     if value is None:
         return None
     return str(value).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def id_number_valid(value: str) -> bool:
-    """GB 11643 resident ID: 18 characters with the mod-11 check character (or the old 15 digits)."""
-    if _ID15.match(value):
-        return True
-    if not _ID18.match(value):
-        return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _WEIGHTS, strict=True))
-    return _CHECK[total % 11] == value[17].upper()
 
 
 class Location(BaseModel):

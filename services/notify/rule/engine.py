@@ -23,6 +23,7 @@ Audience = Literal[
     "reporter",
     "worker",
     "notice_centre",
+    "applicant",
 ]
 DIGEST_DAILY = "digest.daily"  # made by notify itself (digest/), once a day per centre
 KNOWN_EVENTS = frozenset(NOTIFY_EVENT_TYPES) | {DIGEST_DAILY}

@@ -1,8 +1,8 @@
 """Who a rule's audience is for one event, from notify's copy of the directory (active users only).
 
 Audiences (rules.yaml explains them): department, department_head, unit, responsible,
-responsible_person, centre, notice_centre, area_leader, county_leader, reporter, worker. Events from cases carry
-`responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
+responsible_person, centre, notice_centre, area_leader, county_leader, reporter, worker, applicant.
+Events from cases carry `responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
 worker); older events carry only `reporter_id` (a user id), which is used when `reporters` is absent.
 """
 
@@ -18,8 +18,8 @@ from services.notify.directory import service as directory
 
 @dataclass(frozen=True)
 class Recipient:
-    key: str  # department:<code> | user:<username> | worker:<user id>
-    kind: str  # department | user | worker
+    key: str  # department:<code> | user:<username> | worker:<user id> | applicant:<phone hash>
+    kind: str  # department | user | worker | applicant
     target: str | None  # department code, username or worker id
     phone_enc: str | None = None
 
@@ -117,6 +117,16 @@ async def _worker(session: AsyncSession, worker: Any) -> list[Recipient]:
     return [] if await directory.inactive_ids(session, [str(worker)]) else _workers([str(worker)])
 
 
+def _applicant(data: dict[str, Any]) -> list[Recipient]:
+    """The person who raised a case at the centre's desk (a reply carries `applicant`: the encrypted phone
+    and its keyed hash); reached by SMS only."""
+    applicant = data.get("applicant")
+    if not isinstance(applicant, dict) or not applicant.get("phone_enc"):
+        return []
+    key = applicant.get("phone_hash") or data.get("case_id")
+    return [Recipient(f"applicant:{key}", "applicant", None, str(applicant["phone_enc"]))]
+
+
 async def recipients(session: AsyncSession, audience: str, data: dict[str, Any]) -> list[Recipient]:
     path = list(data.get("area_path") or [])
     if audience == "department":
@@ -141,4 +151,6 @@ async def recipients(session: AsyncSession, audience: str, data: dict[str, Any])
         return await _reporters(session, data)
     if audience == "worker":
         return await _worker(session, data.get("worker_id"))
+    if audience == "applicant":
+        return _applicant(data)
     return []

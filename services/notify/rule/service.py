@@ -23,6 +23,7 @@ from shared.inbox import EventIn
 from shared.outbox import Event, publish
 
 NO_ENDPOINT = "部门未配置接收地址"
+WEBHOOK_OMITS = ("area_path", "applicant")  # not for department systems (the applicant's phone stays here)
 DEPARTMENT_RETIRED = directory.RETIRED
 ENDPOINT_DISABLED = "部门接收地址已停用"
 ROLE_ZH = {"lead": "牵头", "assist": "协办"}
@@ -84,7 +85,7 @@ def _channel_fits(channel: str, r: Recipient) -> bool:
     return {
         "webhook": r.kind == "department",
         "inbox": r.kind == "user",
-        "sms": r.kind == "user" and bool(r.phone_enc),
+        "sms": r.kind in ("user", "applicant") and bool(r.phone_enc),
         "phone": r.kind == "worker",
     }[channel]
 
@@ -167,7 +168,7 @@ async def apply_rules(session: AsyncSession, rules: list[Rule], event: EventIn) 
                 payload = {
                     "type": event.type,
                     "timestamp": event.occurred_at.isoformat(),
-                    "data": {k: v for k, v in event.payload.items() if k != "area_path"}
+                    "data": {k: v for k, v in event.payload.items() if k not in WEBHOOK_OMITS}
                     | {"title": title, "text": body},
                 }
                 if (error := refusals.get(r.target or "")) is not None:

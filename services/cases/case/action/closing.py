@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.case import effects
 from services.cases.case import repository as repo
+from services.cases.case import service as case_service
 from services.cases.case.action import schemas as bodies
 from services.cases.case.action.exceptions import LeadNotDone, MergeIntoItself, MergeTargetEnded, MergeTargetUnknown
 from services.cases.case.action.transition import transition
@@ -55,7 +56,19 @@ async def do_reply(
     session: AsyncSession, domain: CaseDomain, p: Principal, case: CaseRow, body: bodies.ReplyBody, now: datetime
 ) -> None:
     await deadline_svc.meet(session, domain.deadlines, case.id, ("reply",), actor_name(p), now)
-    updated = await transition(session, case, p, "reply", now, body.text, reply=body.text, reply_text=body.text)
+    # a desk case's applicant (the caller of a phone-channel case) hears the reply from notify by SMS
+    applicant = case_service.applicant_of(case) if case.channel != "grid" else None
+    updated = await transition(
+        session,
+        case,
+        p,
+        "reply",
+        now,
+        body.text,
+        reply=body.text,
+        payload={"applicant": applicant} if applicant else None,
+        reply_text=body.text,
+    )
     if updated.state != "replied":
         return  # an interim reply while the work goes on (e.g. after a deferral): no revisit yet
     await deadline_svc.start(session, domain.deadlines, updated, "replied", now)

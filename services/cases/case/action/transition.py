@@ -28,15 +28,19 @@ async def transition(
     events: list[tuple[str, dict[str, Any]]] | None = None,
     data: dict[str, Any] | None = None,
     reply: str | None = None,
+    payload: dict[str, Any] | None = None,
     **fields: Any,
 ) -> Any:
+    """`payload`: more keys for the case.<action> event (e.g. the applicant a reply reaches)."""
     before = case.state
     after = to or next_state(action, before)
     updated = await repo.update_case(session, case.id, now, state=after, **fields)
     evs = [
         (
             f"case.{action}",
-            effects.case_payload(updated) | {"from": before, "to": after, "note": note, "actor": actor_name(principal)},
+            effects.case_payload(updated)
+            | {"from": before, "to": after, "note": note, "actor": actor_name(principal)}
+            | (payload or {}),
         )
     ]
     evs += events or []

@@ -22,11 +22,15 @@ class CaseAccessClient:
         self._url = cases_url.rstrip("/") + CASE_ACCESS_PATH
         self._client = httpx.AsyncClient(timeout=timeout_seconds, headers={"Authorization": f"Bearer {service_token}"})
 
-    async def may_see(self, principal: Principal, report_ids: list[uuid.UUID]) -> bool:
-        if not report_ids:
+    async def may_see(
+        self, principal: Principal, report_ids: list[uuid.UUID], case_ids: list[uuid.UUID] | None = None
+    ) -> bool:
+        """May the caller see the case of one of these reports, or one of these cases (a document's)?"""
+        if not report_ids and not case_ids:
             return False
         query = CaseAccessQuery(
             report_ids=report_ids[:100],
+            case_ids=(case_ids or [])[:100],
             role=principal.role,
             department=principal.department,
             areas=list(principal.areas),

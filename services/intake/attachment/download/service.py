@@ -38,10 +38,11 @@ class StoredFile:
 async def stored_file(
     db: Database, store: AttachmentStore, principal: Principal, sha256: str, cases: CaseAccessClient | None = None
 ) -> StoredFile:
-    """The stored file, for those allowed to see a report that references it (else 404, never 403):
-    a grid worker the files they sent themselves (a report naming a hash proves nothing); a dispatcher
-    or leader files of reports in their area subtrees; department staff and systems files of cases
-    whistled to their department (cases answers that; 503 when it cannot); an admin all."""
+    """The stored file, for those allowed to see a report that references it or a case it is a document
+    of (else 404, never 403): a grid worker the files they sent themselves (a report naming a hash proves
+    nothing); a dispatcher or leader files of reports in their area subtrees and documents of cases on
+    them; department staff and systems files of cases whistled to their department (cases answers that;
+    503 when it cannot); an admin all."""
     digest = parse_sha256(sha256)
     if digest is None:
         raise AttachmentNotFound()
@@ -53,10 +54,11 @@ async def stored_file(
             raise AttachmentNotFound()
         row = dict(found)
         vouching = await repository.vouching_reports(session, digest) if asks_cases else []
+        granted = await repository.granted_cases(session, digest) if asks_cases else []
         visible = False if asks_cases else await _may_see_here(session, principal, digest)
     # the connection is back in the pool before cases is asked
-    if asks_cases and cases is not None and vouching:
-        visible = await cases.may_see(principal, vouching)
+    if asks_cases and cases is not None and (vouching or granted):
+        visible = await cases.may_see(principal, vouching, granted)
     if not visible:
         raise AttachmentNotFound()
     path = store.blob_path(digest)
@@ -75,5 +77,7 @@ async def _may_see_here(session: AsyncSession, principal: Principal, digest: str
     if principal.role == "grid_worker":
         return await repository.worker_may_see(session, digest, principal.subject)
     if principal.role in SCOPED_ROLES:
-        return await repository.area_may_see(session, digest, principal.areas)
+        return await repository.area_may_see(session, digest, principal.areas) or await repository.granted_to_areas(
+            session, digest, principal.areas
+        )
     return False
