@@ -146,18 +146,24 @@ def test_visits_follow_the_risk_level():
 
 
 async def visit_tasks(system, cursor: str | None, case_ids: list[str]) -> tuple[list[dict[str, Any]], str]:
-    params = {"cursor": cursor} if cursor else {}
-    feed = (
-        await system.http.get(
-            f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth("w001", "dev-w001")
-        )
-    ).json()
-    found = [
-        c["data"]
-        for c in feed["changes"]
-        if c["type"] == "task" and c["data"].get("kind") == "household_visit" and c["data"]["case_id"] in case_ids
-    ]
-    return found, feed["cursor"]
+    """The worker's household-visit tasks for these cases among the changes since `cursor`, every page of them
+    (other tests' changes share w001's feed)."""
+    found: list[dict[str, Any]] = []
+    while True:
+        params = {"cursor": cursor, "limit": 500} if cursor else {}
+        feed = (
+            await system.http.get(
+                f"{system.intake_url}/v1/sync/pull", params=params, headers=await system.auth("w001", "dev-w001")
+            )
+        ).json()
+        found += [
+            c["data"]
+            for c in feed["changes"]
+            if c["type"] == "task" and c["data"].get("kind") == "household_visit" and c["data"]["case_id"] in case_ids
+        ]
+        cursor = feed["cursor"]
+        if not feed.get("has_more"):
+            return found, cursor
 
 
 async def test_a_high_risk_household_is_visited_monthly_and_the_phone_records_the_visit(system):
