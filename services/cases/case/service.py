@@ -307,9 +307,8 @@ async def create_from_reports(
         made.update(await _create_wave(session, wave, seqs, domain, known, channel, now))
         remaining = later
     ordered = [made[rid] for rid, _ in todo]
-    for m in ordered:  # risk warnings in the reports' order (their numbers count up so one by one)
-        for subject in m.newly_high:
-            await subjects.warn(session, m.case, subject, now)
+    # risk warnings in the reports' order (their numbers count up so one by one)
+    await subjects.warn_many(session, [(m.case, subject) for m in ordered for subject in m.newly_high], now)
     await repo.add_timeline_entries(
         session,
         [

@@ -35,23 +35,9 @@ async def _warn(session: AsyncSession, case: Any, subject: Any, now: datetime) -
         action="risk_warning",
         before=case.state,
         after=case.state,
-        note=f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）",
+        note=_warning_note(notice, subject),
         now=now,
-        events=[
-            (
-                "notice.issued",
-                effects.case_payload(case)
-                | {
-                    "notice_id": str(notice["id"]),
-                    "number": notice["number"],
-                    "notice_kind": "risk_warning",
-                    "unit": notice["unit"],
-                    "notice_area": notice["area_code"],
-                    "subject": notice["subject"],
-                    "respond_by": notice["respond_by"].isoformat(),
-                },
-            )
-        ],
+        events=[_issued(case, notice)],
     )
 
 
@@ -110,9 +96,38 @@ async def newly_high_of_new(
     return [(case_of[s.id], s) for s in await repo.recompute_risk(session, list(case_of), now)]
 
 
-async def warn(session: AsyncSession, case: Any, subject: Any, now: datetime) -> None:
-    """The risk warning notice of a subject newly high on `case` (as `refresh_risk` issues it)."""
-    await _warn(session, case, subject, now)
+async def warn_many(session: AsyncSession, warnings: list[tuple[Any, Any]], now: datetime) -> None:
+    """The risk warning notices of subjects newly high, (case, subject) in the order given, as `refresh_risk`
+    issues them one by one: numbered in that order, each on its case's timeline and sent to notify."""
+    issued = await notices.issue_risk_warnings(session, warnings, now)
+    await effects.record_same_state(
+        session,
+        [
+            (case, "system:rules", "risk_warning", _warning_note(notice, subject), [_issued(case, notice)])
+            for (case, subject), notice in zip(warnings, issued, strict=True)
+        ],
+        now,
+    )
+
+
+def _warning_note(notice: dict[str, Any], subject: Any) -> str:
+    return f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）"
+
+
+def _issued(case: Any, notice: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return (
+        "notice.issued",
+        effects.case_payload(case)
+        | {
+            "notice_id": str(notice["id"]),
+            "number": notice["number"],
+            "notice_kind": "risk_warning",
+            "unit": notice["unit"],
+            "notice_area": notice["area_code"],
+            "subject": notice["subject"],
+            "respond_by": notice["respond_by"].isoformat(),
+        },
+    )
 
 
 async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:
