@@ -175,6 +175,29 @@ async def push_all(phones: list[Any], port: int, maker: CaseMaker, batches: int,
     return {"accepted": accepted, "errors": errors, "first": first, "last": last, "samples": samples}
 
 
+def cpu_snapshot(services: dict[str, Service], database: str) -> dict[str, float]:
+    """CPU seconds so far: each service's processes, this database's PostgreSQL backends, this process."""
+    out: dict[str, float] = {}
+    for name, svc in services.items():
+        try:
+            parent = psutil.Process(svc.proc.pid)
+            for p in [parent, *parent.children(recursive=True)]:
+                t = p.cpu_times()
+                out[name] = out.get(name, 0.0) + t.user + t.system
+        except psutil.Error:
+            pass
+    for p in psutil.process_iter(["name", "cmdline"]):
+        try:
+            if p.info["name"] == "postgres" and f" {database} " in " ".join(p.info["cmdline"] or []):
+                t = p.cpu_times()
+                out["postgres"] = out.get("postgres", 0.0) + t.user + t.system
+        except psutil.Error:
+            pass
+    t = psutil.Process().cpu_times()
+    out["phones"] = t.user + t.system
+    return out
+
+
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
     row = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM cases.case_reports) AS cases,
@@ -220,6 +243,8 @@ async def scenario(
         before = await counts(conn)
         started_at = datetime.now(UTC)
         cpu0 = psutil.cpu_times()
+        services = {"intake": intake, "cases": cases, "notify": notify}
+        own0 = cpu_snapshot(services, args.pipeline_database)
         push = await push_all(phones, ports["intake"], maker, args.pipeline_batches, args.pipeline_batch)
         n = push["accepted"]
         seen: dict[str, float] = {}
@@ -241,6 +266,7 @@ async def scenario(
                 break
             await asyncio.sleep(0.1)
         cpu1 = psutil.cpu_times()
+        own1 = cpu_snapshot(services, args.pipeline_database)
         final = {**(await counts(conn)), "notifications": final["notifications"]}
         delays = [
             float(r["d"])
@@ -274,6 +300,9 @@ async def scenario(
             "last_case_after_s": round(seen.get("cases", float("nan")) - first, 2),
             "parked_events": final["parked"] - before["parked"],
             "machine_cpu_busy_cores": round(busy / max(time.time() - first, 1e-9), 2),
+            # the part of it that is ours: CPU seconds per process group over the run (the rest: other work)
+            "cpu_s": {k: round(own1.get(k, 0.0) - v, 1) for k, v in own0.items()},
+            "machine_cpu_s": round(busy, 1),
         }
         if push["samples"]:
             r["push_error_samples"] = push["samples"]
@@ -398,6 +427,8 @@ GRID_PATH_SQL = (
 def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in runs[0].items():
+        if isinstance(value, dict):
+            out[key] = {k: round(statistics.median(r[key].get(k, 0) for r in runs), 1) for k in value}
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             vals = [r[key] for r in runs if isinstance(r.get(key), (int, float))]
             out[key] = round(statistics.median(vals), 1) if vals else value

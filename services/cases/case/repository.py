@@ -78,21 +78,23 @@ async def add_timeline_entries(session: AsyncSession, entries: Sequence[Timeline
     await session.execute(
         text(
             """INSERT INTO cases.timeline (case_id, at, actor, action, from_state, to_state, note, data)
-               VALUES (:c, :at, :actor, :action, :f, :t, :note, CAST(:data AS jsonb))"""
+               SELECT c, at, actor, action, f, t, note, CAST(data AS jsonb)
+               FROM unnest(CAST(:c AS uuid[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]),
+                           CAST(:action AS text[]), CAST(:f AS text[]), CAST(:t AS text[]), CAST(:note AS text[]),
+                           CAST(:data AS text[]))
+                 WITH ORDINALITY AS e(c, at, actor, action, f, t, note, data, ord)
+               ORDER BY ord"""
         ),
-        [
-            {
-                "c": e.case_id,
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "f": e.from_state,
-                "t": e.to_state,
-                "note": e.note,
-                "data": orjson.dumps(e.data).decode() if e.data else None,
-            }
-            for e in entries
-        ],
+        {
+            "c": [e.case_id for e in entries],
+            "at": [e.at for e in entries],
+            "actor": [e.actor for e in entries],
+            "action": [e.action for e in entries],
+            "f": [e.from_state for e in entries],
+            "t": [e.to_state for e in entries],
+            "note": [e.note for e in entries],
+            "data": [orjson.dumps(e.data).decode() if e.data else None for e in entries],
+        },
     )
 
 
