@@ -46,6 +46,12 @@ class Principal:
         return self.role in roles
 
 
+def actor_name(principal: Principal) -> str:
+    """Who acted, as timelines, events, idempotency keys and audit logs name them: `role:username` (the
+    subject when the account has no username)."""
+    return f"{principal.role}:{principal.username or principal.subject}"
+
+
 class KeySet:
     """Public keys by kid, and what a token must say (issuer, audience) to be accepted.
 

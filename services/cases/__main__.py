@@ -50,6 +50,14 @@ async def _seed_demo() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] in (["seed-demo"], ["import-org"]):
+        from shared.settings import MissingProductionSettings
+
+        try:  # a production run without its settings ends with the list of what is missing, no traceback
+            get_settings()
+        except MissingProductionSettings as exc:
+            sys.stderr.write(f"cases: {exc}\n")
+            return 2
     if argv[:1] == ["seed-demo"]:
         asyncio.run(_seed_demo())
         return 0

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 
 from services.cases.api import routers
-from services.cases.audit.jobs import prune_audit
+from services.cases.audit.service import prune_audit
 from services.cases.config import CasesSettings, get_settings
 from services.cases.context import CasesContext
 from services.cases.db import SCHEMA, inbox

@@ -1,10 +1,7 @@
-"""Who acted, as the timeline, the events and the idempotency keys name them: `role:username` (the
-subject when the account has no username)."""
+"""Who acted, as the timeline, the events and the idempotency keys name them (shared.auth.actor_name)."""
 
 from __future__ import annotations
 
-from shared.auth import Principal
+from shared.auth import actor_name
 
-
-def actor_name(principal: Principal) -> str:
-    return f"{principal.role}:{principal.username or principal.subject}"
+__all__ = ["actor_name"]

@@ -11,7 +11,7 @@ from services.intake.attachment.download.clients import CaseAccessClient
 from services.intake.attachment.jobs import purge_expired_uploads
 from services.intake.attachment.service import UploadPolicy
 from services.intake.attachment.storage import attachment_store
-from services.intake.audit.jobs import prune_audit
+from services.intake.audit.service import prune_audit
 from services.intake.config import IntakeSettings
 from services.intake.context import IntakeContext
 from services.intake.db import SCHEMA, inbox

@@ -27,8 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "cases", "notify")
 
-# Modules that may use SQLAlchemy beyond the asyncio types: the relay and database machinery of shared/.
-SQL_INFRASTRUCTURE = frozenset({"shared/db.py", "shared/outbox.py", "shared/inbox.py", "shared/outbox_repository.py"})
+# Modules that may use SQLAlchemy beyond the asyncio types: the relay, database and audit machinery of shared/.
+SQL_INFRASTRUCTURE = frozenset(
+    {"shared/db.py", "shared/outbox.py", "shared/inbox.py", "shared/outbox_repository.py", "shared/audit.py"}
+)
 SQL_FILE_NAMES = frozenset({"repository.py", "models.py", "db.py"})
 # Tables every service has, defined by shared/outbox.py and written by the relay machinery.
 RELAY_TABLES = frozenset({"outbox", "inbox"})

@@ -905,6 +905,8 @@ def service_env(url: str, tmp: Path, run_jobs: bool, args: argparse.Namespace, p
         LOG_LEVEL="WARNING",
         RUN_JOBS="true" if run_jobs else "false",
         PYTHONUNBUFFERED="1",
+        # each bench phone pushes flat out, far past a real phone's allowance: the per-device limit is off here
+        PUSH_RATE_BURST_ITEMS="0",
     )
     if args.push_db_pool:
         env["DB_POOL_SIZE"] = str(args.push_db_pool)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from shared.clock import ManualClock, clock
 from tests.cases.factories import forget_sign_in_failures
 from tests.intake.factories import report
+from tests.support import manual_clock
 
 TOKEN = "/v1/auth/token"
 
@@ -50,13 +51,14 @@ async def test_grid_worker_without_device_is_refused(system):
 
 
 async def test_wrong_password_is_400_invalid_grant_and_repeats_slow_down(system):
-    for _ in range(5):
-        resp = await token(system, grant_type="password", username="l001", password="wrong-password")
-        assert resp.status_code == 400
-        assert resp.json()["error"] == "invalid_grant" and resp.json()["error_description"].isascii()
-        assert resp.headers["content-type"].startswith("application/problem+json")
-    throttled = await token(system, grant_type="password", username="l001", password="demo-pass-1")
-    assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
+    with manual_clock():  # the waits are 1, 2, 4 … s: a slow machine must not outlast them between attempts
+        for _ in range(5):
+            resp = await token(system, grant_type="password", username="l001", password="wrong-password")
+            assert resp.status_code == 400
+            assert resp.json()["error"] == "invalid_grant" and resp.json()["error_description"].isascii()
+            assert resp.headers["content-type"].startswith("application/problem+json")
+        throttled = await token(system, grant_type="password", username="l001", password="demo-pass-1")
+        assert throttled.status_code == 429 and int(throttled.headers["retry-after"]) >= 1
     await forget_sign_in_failures(system, "l001")
     assert (await token(system, grant_type="password", username="l001", password="demo-pass-1")).status_code == 200
 

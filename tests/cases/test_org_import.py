@@ -100,3 +100,15 @@ def test_cli_import_is_idempotent(system, tmp_path):
         timeout=120,
     )
     assert out.returncode == 1 and "role" in out.stderr
+    # production without its settings: the list of what is missing, exit 2, no traceback
+    out = subprocess.run(
+        [sys.executable, "-m", "services.cases", "import-org", "deploy/demo-org.yaml"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "APP_ENV": "production", "VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 2, out.stderr
+    assert "DATABASE_URL" in out.stderr and "SERVICE_TOKENS" in out.stderr
+    assert "Traceback" not in out.stderr

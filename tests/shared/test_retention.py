@@ -7,10 +7,10 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from services.cases.audit.jobs import prune_audit as prune_cases_audit
+from services.cases.audit.service import prune_audit as prune_cases_audit
 from services.cases.idempotency.jobs import prune_idempotency_keys
 from services.cases.identity.jobs import prune_refresh_tokens
-from services.intake.audit.jobs import prune_audit as prune_intake_audit
+from services.intake.audit.service import prune_audit as prune_intake_audit
 from services.notify.notification.jobs import prune_notifications
 from shared.clock import clock
 from shared.inbox import prune_inbox

@@ -1,4 +1,4 @@
-from sqlalchemy import Column, DateTime, Integer, Table, Text
+from sqlalchemy import Column, DateTime, Float, Integer, Table, Text
 
 from services.intake.db import metadata
 
@@ -11,4 +11,7 @@ devices = Table(
     Column("last_seen_at", DateTime(timezone=True)),
     Column("clock_offset_ms", Integer),
     Column("revoked_at", DateTime(timezone=True)),
+    # the push rate bucket (IntakeSettings.push_rate): tokens left at push_tokens_at
+    Column("push_tokens", Float),
+    Column("push_tokens_at", DateTime(timezone=True)),
 )

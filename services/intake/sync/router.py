@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1/sync", tags=["sync"])
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PushRequest"}}},
         }
     },
-    responses=problem_responses(401, 403, 404, 413, 422, 503),
+    responses=problem_responses(401, 403, 404, 413, 422, 429, 503),
 )
 async def push(
     request: Request,
@@ -39,7 +39,9 @@ async def push(
 ) -> PushResponse:
     require_grid_worker(principal)
     body = service.parse_push(await request.body(), ctx.settings.push_max_items)
-    return await service.push(session, principal, body.device_id, body.items, x_device_time, ctx.cipher)
+    return await service.push(
+        session, principal, body.device_id, body.items, x_device_time, ctx.cipher, ctx.settings.push_rate
+    )
 
 
 @router.get(

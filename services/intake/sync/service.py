@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.intake.attachment import service as attachments
+from services.intake.config import PushRateLimit
 from services.intake.device import service as devices
-from services.intake.device.exceptions import DeviceMismatch, RevokedDevice
+from services.intake.device.exceptions import DeviceMismatch
 from services.intake.directory import service as directory
 from services.intake.feed import service as feed
 from services.intake.feed.notifier import FeedNotifier
@@ -165,13 +166,13 @@ async def push(
     raw_items: list[dict[str, Any]],
     device_time: str | None,
     cipher: PiiCipher,
+    rate: PushRateLimit,
 ) -> PushResponse:
     now = clock.now()
     if principal.device_id and device_id != principal.device_id:
         raise DeviceMismatch()
     offset_ms = parse_device_time(device_time, now)
-    if await devices.touch(session, device_id, principal.subject, now, offset_ms):
-        raise RevokedDevice()
+    await devices.touch_for_push(session, device_id, principal.subject, now, offset_ms, len(raw_items), rate)
 
     results: list[PushResult | None] = [None] * len(raw_items)
     parsed: list[tuple[int, ReportItem, str]] = []
