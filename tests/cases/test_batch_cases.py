@@ -32,7 +32,10 @@ def _reports() -> list[ReportSubmitted]:
         (GRID_W001, {"parties": [{"name": None, "phone": tel, "role": "respondent"}], "flags": []}),
         (GRID_W001, {"parties": [{"name": "孙某", "phone": phone(), "role": "applicant"}]}),
         (GRID_W002, {"parties": [{"name": "赵某某", "id_number": idn, "role": "applicant"}], "category": "land"}),
-        (GRID_W001, {"flags": ["weapons", "violence_threat"], "people_involved": 30, "category": "wages"}),
+        (
+            GRID_W001,
+            {"flags": ["weapons"], "people_involved": 30, "category": "wages", "amount_cny": "150000"},
+        ),
         (
             GRID_W002,
             {

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -273,6 +273,11 @@ async def _receive(
     return grade["level"]
 
 
+def _as_stored(amount: str | None) -> Decimal | None:
+    """An amount as the case row keeps it (numeric(14, 2)): what one by one grades on, read back."""
+    return Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if amount is not None else None
+
+
 def _parties(report: ReportSubmitted) -> list[subjects.Party]:
     return [subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties]
 
@@ -400,7 +405,7 @@ async def _create_wave(
                     category=r.category,
                     flags=list(r.flags or []),
                     people_involved=r.people_involved,
-                    amount_cny=Decimal(r.amount_cny) if r.amount_cny is not None else None,
+                    amount_cny=_as_stored(r.amount_cny),
                     party_prior_cases=prior,
                     party_open_cases=open_,
                     party_villages=villages,
