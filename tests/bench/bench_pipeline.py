@@ -21,7 +21,8 @@ What it does (all on 127.0.0.1, in its own database `fengqiao_bench_pipeline`, r
 5. Cost flat with size (`--pipeline-sizes`, "10000,1000000"; "" skips): the cases consumer's batch path
    (`services.cases.case.events.on_reports_submitted` through `shared.inbox.consume`, 200 report.submitted
    events per batch, in this process) at N seeded cases each with two live deadlines (bench_deadlines.py's
-   seeding, with the rollup triggers off: they count what the bench makes), ms per report at each size.
+   seeding, with the rollup triggers off: they count what the bench makes), ms per report at each size;
+   beside it the same POST applied one event at a time (no batch handlers: the path before issue 10).
 
 Targets (issue 10, 2-core machine, load generator included): >= 1,000 reports → cases/s end to end, intake's
 accept rate while the pipeline runs >= 3,000 reports/s.
@@ -393,32 +394,34 @@ async def cost_with_size(url: str, conn: asyncpg.Connection, sizes: list[int]) -
                 await conn.execute("SET session_replication_role = DEFAULT")
                 seeded = size
                 await bd.vacuum(conn)
-            per: list[float] = []
+            per: dict[str, list[float]] = {"batched": [], "one_by_one": []}
             for round_ in range(6):
-                events = [
-                    EventIn(
-                        id=uuid.uuid4(),
-                        type="report.submitted",
-                        aggregate_id=str(uuid.uuid4()),
-                        occurred_at=datetime.now(UTC),
-                        payload=reports.next().model_dump(),
-                    )
-                    for _ in range(200)
-                ]
-                t = time.perf_counter()
-                res = await consume(
-                    db, inbox, HANDLERS, EventBatch(source="intake", events=events), ctx, BATCH_HANDLERS
-                )
-                ms = (time.perf_counter() - t) * 1000
-                if any(r.status != "processed" for r in res):
-                    raise RuntimeError(f"batch not processed: {[r for r in res if r.status != 'processed'][:2]}")
-                if round_:  # the first is a warm-up
-                    per.append(ms / len(events))
+                for path, batched in (("batched", BATCH_HANDLERS), ("one_by_one", None)):
+                    events = [
+                        EventIn(
+                            id=uuid.uuid4(),
+                            type="report.submitted",
+                            aggregate_id=str(uuid.uuid4()),
+                            occurred_at=datetime.now(UTC),
+                            payload=reports.next().model_dump(),
+                        )
+                        for _ in range(200)
+                    ]
+                    t = time.perf_counter()
+                    res = await consume(db, inbox, HANDLERS, EventBatch(source="intake", events=events), ctx, batched)
+                    ms = (time.perf_counter() - t) * 1000
+                    if any(r.status != "processed" for r in res):
+                        raise RuntimeError(f"not processed: {[r for r in res if r.status != 'processed'][:2]}")
+                    if round_:  # the first is a warm-up
+                        per[path].append(ms / len(events))
             live = await conn.fetchval("SELECT count(*) FROM cases.deadlines WHERE state = 'pending'")
-            out[f"ms_per_report_at_{size}"] = round(statistics.median(per), 3)
+            out[f"ms_per_report_at_{size}"] = batched = round(statistics.median(per["batched"]), 3)
+            out[f"ms_per_report_one_by_one_at_{size}"] = alone = round(statistics.median(per["one_by_one"]), 3)
             out[f"live_deadlines_at_{size}"] = int(live)
             print(
-                f"  at {size:,} cases ({live:,} live deadlines): {statistics.median(per):.3f} ms per report", flush=True
+                f"  at {size:,} cases ({live:,} live deadlines): {batched:.3f} ms per report batched (200 a POST), "
+                f"{alone:.3f} ms one by one",
+                flush=True,
             )
     finally:
         await db.dispose()
