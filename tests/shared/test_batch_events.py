@@ -19,6 +19,7 @@ from services.cases.context import CasesContext
 from services.cases.db import inbox
 from services.cases.main import create_app as cases_app
 from shared.context import context_of
+from shared.db import Database
 from shared.inbox import EventBatch, EventIn, consume
 from shared.outbox import Relay
 from tests.cases.factories import submitted
@@ -133,21 +134,24 @@ async def _check_exactly_once(system: Any, report_ids: list[str]) -> None:
 
 
 async def test_two_cases_processes_share_one_backlog_and_apply_each_event_once(system):
-    report_ids = await _push(system, 120)
+    report_ids = await _push(system, 240)
     second = Served("cases-2", lambda: cases_app(system.settings["cases"]), free_port())
     await second.start()
-    intake_db = system.intake_app.state.db
+    # two intake replicas, each with its own connections, each relaying to its own cases process
+    dbs = [Database(system.db_url, 3) for _ in range(2)]
     relays = [
-        Relay(intake_db, "intake", "intake", {"cases": url}, SERVICE_TOKENS["intake"], batch_size=20, concurrency=2)
-        for url in (system.cases_url, f"http://127.0.0.1:{second.port}")
+        Relay(db, "intake", "intake", {"cases": url}, SERVICE_TOKENS["intake"], batch_size=10, concurrency=2)
+        for db, url in zip(dbs, (system.cases_url, f"http://127.0.0.1:{second.port}"), strict=True)
     ]
     try:
         delivered = await asyncio.gather(*(r.run_once() for r in relays))
-        assert all(n > 0 for n in delivered), f"both processes took a share: {delivered}"
+        assert sum(delivered) >= 240 and all(n > 0 for n in delivered), f"both processes took a share: {delivered}"
         await system.drain()
     finally:
         for r in relays:
             await r.close()
+        for db in dbs:
+            await db.dispose()
         await second.stop()
     await _check_exactly_once(system, report_ids)
 
