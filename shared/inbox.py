@@ -51,56 +51,140 @@ ContextT = TypeVar("ContextT")
 
 # An event handler: (the batch's session, the event, the service's context) → None.
 Handler = Callable[[AsyncSession, EventIn, ContextT], Awaitable[None]]
+# A set-based handler of many events of one type at once, with the same effect as the event handler applied
+# to each in turn: (the batch's session, the events in order, the service's context) → None.
+BatchHandler = Callable[[AsyncSession, list[EventIn], ContextT], Awaitable[None]]
+
+
+def _groups(events: list[EventIn], batched: Mapping[str, Any]) -> list[tuple[str | None, list[tuple[int, EventIn]]]]:
+    """The order a batch is applied in: the first event of each aggregate joins the group of its type when that
+    type has a batch handler (the groups in the order their types first appear), every other event goes
+    alone, after the groups, in the order received. Events of different aggregates carry no order between
+    them (the relay hands each aggregate's oldest only, in claims that overlap), so per-aggregate order is
+    all there is to keep, and it is kept: an aggregate's later events all come after its first."""
+    seen: set[str] = set()
+    ids: set[uuid.UUID] = set()
+    groups: dict[str, list[tuple[int, EventIn]]] = {}
+    rest: list[tuple[int, EventIn]] = []
+    for i, ev in enumerate(events):
+        if ev.aggregate_id not in seen and ev.id not in ids and ev.type in batched:
+            groups.setdefault(ev.type, []).append((i, ev))
+        else:
+            rest.append((i, ev))
+        seen.add(ev.aggregate_id)
+        ids.add(ev.id)
+    return [*groups.items(), *((None, [one]) for one in rest)]
 
 
 async def consume(
-    db: Database, inbox: Table, handlers: Mapping[str, Handler[ContextT]], batch: EventBatch, ctx: ContextT
+    db: Database,
+    inbox: Table,
+    handlers: Mapping[str, Handler[ContextT]],
+    batch: EventBatch,
+    ctx: ContextT,
+    batch_handlers: Mapping[str, BatchHandler[ContextT]] | None = None,
 ) -> list[EventResult]:
-    """Process a batch in order in one transaction, one savepoint per event. A failed event defers the
-    later events of the same aggregate, so per-aggregate order holds."""
-    results: list[EventResult] = []
+    """Process a batch in one transaction. Events of a type with a batch handler are applied together in one
+    savepoint (their inbox rows in one statement, then the handler once); if that fails, they are applied
+    again one savepoint per event, so a poison event fails alone. Every other event gets its own savepoint.
+    A failed event defers the later events of the same aggregate, so per-aggregate order holds."""
+    batched = {t: h for t, h in (batch_handlers or {}).items() if t in handlers}
+    results: dict[int, EventResult] = {}
     blocked: set[str] = set()
     now = clock.now()
     async with db.unit_of_work() as session:
-        for ev in batch.events:
-            if ev.aggregate_id in blocked:
-                results.append(EventResult(id=ev.id, status="deferred"))
-                continue
-            handler = handlers.get(ev.type)
-            if handler is None:
-                blocked.add(ev.aggregate_id)
-                results.append(EventResult(id=ev.id, status="failed", error=f"unknown event type {ev.type}"))
-                continue
-            try:
-                async with session.begin_nested():
-                    stmt = (
-                        pg_insert(inbox)
-                        .values(event_id=ev.id, type=ev.type, source=batch.source, processed_at=now)
-                        .on_conflict_do_nothing(index_elements=["event_id"])
-                        .returning(inbox.c.event_id)
-                    )
-                    if (await session.execute(stmt)).first() is None:
-                        results.append(EventResult(id=ev.id, status="duplicate"))
-                        continue
-                    await handler(session, ev, ctx)
-                results.append(EventResult(id=ev.id, status="processed"))
-            except Exception as exc:  # one poison event must not sink the batch
-                if is_database_unavailable(exc):
-                    raise  # an outage: the whole batch comes again later
-                # the event's own fault (a data error, a constraint, a bug): it fails alone, the producer
-                # parks it after its retries; the message carries no SQL parameter (error_summary)
-                error = error_summary(exc)
-                log.error(
-                    "event %s (%s) failed: %s",
-                    ev.id,
-                    ev.type,
-                    error,
-                    exc_info=exc,
-                    extra={"event_id": str(ev.id), "event_type": ev.type},
-                )
-                blocked.add(ev.aggregate_id)
-                results.append(EventResult(id=ev.id, status="failed", error=error))
-    return results
+        for type_, group in _groups(list(batch.events), batched):
+            if type_ is not None and len(group) > 1:
+                done = await _apply_together(session, inbox, batched[type_], batch.source, group, ctx, now)
+                if done is not None:
+                    results.update(done)
+                    continue
+            for i, ev in group:
+                results[i] = await _apply_one(session, inbox, handlers, batch.source, ev, ctx, now, blocked)
+    return [results[i] for i in range(len(batch.events))]
+
+
+async def _apply_together(
+    session: AsyncSession,
+    inbox: Table,
+    handler: BatchHandler[ContextT],
+    source: str,
+    group: list[tuple[int, EventIn]],
+    ctx: ContextT,
+    now: datetime,
+) -> dict[int, EventResult] | None:
+    """Events of one type, each the first of its aggregate in the batch (and each id once), in one savepoint;
+    None when that failed (rolled back: the caller applies them one by one)."""
+    unique = [ev for _, ev in group]
+    try:
+        async with session.begin_nested():
+            stmt = (
+                pg_insert(inbox)
+                .values([{"event_id": ev.id, "type": ev.type, "source": source, "processed_at": now} for ev in unique])
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(inbox.c.event_id)
+            )
+            new = {r.event_id for r in await session.execute(stmt)}
+            fresh = [ev for ev in unique if ev.id in new]
+            if fresh:
+                await handler(session, fresh, ctx)
+    except Exception as exc:
+        if is_database_unavailable(exc):
+            raise  # an outage: the whole batch comes again later
+        log.warning(
+            "a batch of %d %s events failed together (%s); applying them one by one",
+            len(unique),
+            unique[0].type,
+            error_summary(exc),
+        )
+        return None
+    return {i: EventResult(id=ev.id, status="processed" if ev.id in new else "duplicate") for i, ev in group}
+
+
+async def _apply_one(
+    session: AsyncSession,
+    inbox: Table,
+    handlers: Mapping[str, Handler[ContextT]],
+    source: str,
+    ev: EventIn,
+    ctx: ContextT,
+    now: datetime,
+    blocked: set[str],
+) -> EventResult:
+    if ev.aggregate_id in blocked:
+        return EventResult(id=ev.id, status="deferred")
+    handler = handlers.get(ev.type)
+    if handler is None:
+        blocked.add(ev.aggregate_id)
+        return EventResult(id=ev.id, status="failed", error=f"unknown event type {ev.type}")
+    try:
+        async with session.begin_nested():
+            stmt = (
+                pg_insert(inbox)
+                .values(event_id=ev.id, type=ev.type, source=source, processed_at=now)
+                .on_conflict_do_nothing(index_elements=["event_id"])
+                .returning(inbox.c.event_id)
+            )
+            if (await session.execute(stmt)).first() is None:
+                return EventResult(id=ev.id, status="duplicate")
+            await handler(session, ev, ctx)
+        return EventResult(id=ev.id, status="processed")
+    except Exception as exc:  # one poison event must not sink the batch
+        if is_database_unavailable(exc):
+            raise  # an outage: the whole batch comes again later
+        # the event's own fault (a data error, a constraint, a bug): it fails alone, the producer
+        # parks it after its retries; the message carries no SQL parameter (error_summary)
+        error = error_summary(exc)
+        log.error(
+            "event %s (%s) failed: %s",
+            ev.id,
+            ev.type,
+            error,
+            exc_info=exc,
+            extra={"event_id": str(ev.id), "event_type": ev.type},
+        )
+        blocked.add(ev.aggregate_id)
+        return EventResult(id=ev.id, status="failed", error=error)
 
 
 async def prune_inbox(db: Database, inbox: Table, keep: timedelta, batch: int) -> int:
@@ -117,14 +201,18 @@ async def prune_inbox(db: Database, inbox: Table, keep: timedelta, batch: int) -
 
 
 def events_router(
-    inbox: Table, handlers: Mapping[str, Handler[Any]], context: Callable[[FastAPI], Any] = lambda app: app.state
+    inbox: Table,
+    handlers: Mapping[str, Handler[Any]],
+    context: Callable[[FastAPI], Any] = lambda app: app.state,
+    batch_handlers: Mapping[str, BatchHandler[Any]] | None = None,
 ) -> APIRouter:
-    """The service's event endpoint; `context(app)` is what the handlers get as their third argument."""
+    """The service's event endpoint; `context(app)` is what the handlers get as their third argument;
+    `batch_handlers` (event type → set-based handler) take the events of their type together."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
 
     @router.post("/events", response_model=EventResults, summary="Receive events from another service's outbox")
     async def receive_events(batch: EventBatch, request: Request) -> EventResults:
-        results = await consume(request.app.state.db, inbox, handlers, batch, context(request.app))
+        results = await consume(request.app.state.db, inbox, handlers, batch, context(request.app), batch_handlers)
         return EventResults(results=results)
 
     return router

@@ -15,6 +15,7 @@ One of shared's database machinery modules (with db.py, inbox.py and outbox_repo
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -148,6 +149,7 @@ class Relay:
         lease_seconds: float = 30.0,
         max_failures: int = 8,
         timeout: float = 10.0,
+        concurrency: int = 1,
     ) -> None:
         self.db = db
         self.schema = schema
@@ -169,6 +171,9 @@ class Relay:
         self.lease = timedelta(seconds=lease_seconds)
         self.max_failures = max_failures
         self.timeout = timeout
+        # Rounds in flight per consumer at once: each claims its own rows (SKIP LOCKED under a lease, as another
+        # replica's would), so while the consumer applies one batch the next is on its way.
+        self.concurrency = max(1, concurrency)
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -182,15 +187,27 @@ class Relay:
             self._client = None
 
     async def run_once(self, max_rounds: int = 50) -> int:
-        """Deliver until nothing is due (or `max_rounds` batches); returns events delivered."""
-        delivered = 0
-        for name, url in self.destinations.items():
+        """Deliver until nothing is due (or `max_rounds` batches a lane); returns events delivered. Every
+        consumer at once, `concurrency` lanes each."""
+
+        async def lane(name: str, url: str) -> int:
+            delivered = 0
             for _ in range(max_rounds):
                 n, claimed = await self._round(name, url)
                 delivered += n
                 if claimed == 0 or n == 0:
                     break
-        return delivered
+            return delivered
+
+        lanes = [(name, url) for name, url in self.destinations.items() for _ in range(self.concurrency)]
+        if len(lanes) == 1:
+            return await lane(*lanes[0])
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(lane(name, url)) for name, url in lanes]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None  # as one lane alone would (an outage is told as such)
+        return sum(t.result() for t in tasks)
 
     async def _claim(self, destination: str, limit: int | None = None) -> list[Any]:
         """Lease up to `batch_size` due events that are each the oldest undelivered one of their aggregate.
@@ -230,7 +247,8 @@ class Relay:
                     {"dest": destination, "aggs": list({r.aggregate_id for r in due})},
                 )
             }
-            keep = [r.id for r in due if heads.get(r.aggregate_id) == r.id][:limit]
+            # every head of the window: another claimer may hold some of them right now (skipped below)
+            keep = [r.id for r in due if heads.get(r.aggregate_id) == r.id]
             if not keep:
                 # Every due row in the window waits behind an older event of its aggregate (one backing
                 # off, parked, or leased). Find the due heads across the whole backlog instead: one pass
@@ -257,12 +275,12 @@ class Relay:
                     f"""WITH c AS (
                           SELECT id FROM {s}.outbox WHERE id = ANY(:ids) AND delivered_at IS NULL
                             AND (lease_until IS NULL OR lease_until < :now)
-                          ORDER BY id FOR UPDATE SKIP LOCKED)
+                          ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
                         UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1
                         FROM c WHERE o.id = c.id
                         RETURNING o.id, o.event_id, o.type, o.aggregate_id, o.payload, o.occurred_at, o.failures"""
                 ),
-                {"ids": keep, "now": now, "lease": now + self.lease},
+                {"ids": keep, "now": now, "lease": now + self.lease, "n": limit},
             )
             return sorted(result.all(), key=lambda r: r.id)
 

@@ -141,6 +141,9 @@ class ServiceSettings(BaseSettings):
     workers: int = 1  # processes behind one port (WORKERS); see shared/serve.py
     run_jobs: bool = True
     relay_interval_seconds: float = 0.5
+    # POSTs each relay keeps in flight per consumer (RELAY_CONCURRENCY): while the consumer applies one batch
+    # the next is claimed and sent, and a consumer with several processes has work for each
+    relay_concurrency: int = 2
     db_pool_size: int = 10
     log_level: str = "INFO"
     max_body_bytes: int = 5 * 1024 * 1024

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from services.cases.access.router import router as access_router
 from services.cases.calendar.router import router as calendar_router
 from services.cases.case.action.router import router as action_router
-from services.cases.case.events import on_followup_submitted, on_report_submitted
+from services.cases.case.events import on_followup_submitted, on_report_submitted, on_reports_submitted
 from services.cases.case.router import router as case_router
 from services.cases.category.router import router as category_router
 from services.cases.context import CasesContext
@@ -28,13 +28,15 @@ from services.cases.subject.router import router as subject_router
 from services.cases.whistle.router import router as whistle_router
 from shared.context import context_of
 from shared.contracts.events import FOLLOWUP_SUBMITTED, PATROLS_COUNTED, REPORT_SUBMITTED
-from shared.inbox import Handler, events_router, outbox_admin_router
+from shared.inbox import BatchHandler, Handler, events_router, outbox_admin_router
 
 HANDLERS: dict[str, Handler] = {
     REPORT_SUBMITTED: on_report_submitted,
     FOLLOWUP_SUBMITTED: on_followup_submitted,
     PATROLS_COUNTED: on_patrols_counted,
 }
+# Set-based handlers of many events of one type (shared/inbox.py: the per-event handler is the fallback).
+BATCH_HANDLERS: dict[str, BatchHandler] = {REPORT_SUBMITTED: on_reports_submitted}
 
 
 def _context(app: FastAPI) -> CasesContext:
@@ -58,6 +60,6 @@ def routers() -> list[APIRouter]:
         access_router,
         stats_router,
         dashboard_router,
-        events_router(inbox, HANDLERS, _context),
+        events_router(inbox, HANDLERS, _context, BATCH_HANDLERS),
         outbox_admin_router(SCHEMA),
     ]

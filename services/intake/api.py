@@ -15,11 +15,12 @@ from services.intake.db import SCHEMA, inbox
 from services.intake.device.events import HANDLERS as DEVICE_HANDLERS
 from services.intake.directory.events import HANDLERS as DIRECTORY_HANDLERS
 from services.intake.feed.events import HANDLERS as FEED_HANDLERS
+from services.intake.report.events import BATCH_HANDLERS as REPORT_BATCH_HANDLERS
 from services.intake.report.events import HANDLERS as REPORT_HANDLERS
 from services.intake.sync.router import router as sync_router
 from services.intake.task.events import HANDLERS as TASK_HANDLERS
 from shared.context import context_of
-from shared.inbox import Handler, events_router, outbox_admin_router
+from shared.inbox import BatchHandler, Handler, events_router, outbox_admin_router
 
 
 def _assemble(*parts: Mapping[str, Handler[IntakeContext]]) -> dict[str, Handler[IntakeContext]]:
@@ -33,6 +34,8 @@ def _assemble(*parts: Mapping[str, Handler[IntakeContext]]) -> dict[str, Handler
 
 
 HANDLERS = _assemble(FEED_HANDLERS, TASK_HANDLERS, REPORT_HANDLERS, DEVICE_HANDLERS, DIRECTORY_HANDLERS)
+# Set-based handlers of many events of one type at once (shared/inbox.py; the per-event handler is the fallback).
+BATCH_HANDLERS: dict[str, BatchHandler[IntakeContext]] = dict(REPORT_BATCH_HANDLERS)
 
 
 def routers() -> list[APIRouter]:
@@ -41,6 +44,6 @@ def routers() -> list[APIRouter]:
         uploads_router,
         download_router,
         grant_router,
-        events_router(inbox, HANDLERS, lambda app: context_of(app, IntakeContext)),
+        events_router(inbox, HANDLERS, lambda app: context_of(app, IntakeContext), BATCH_HANDLERS),
         outbox_admin_router(SCHEMA),
     ]

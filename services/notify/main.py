@@ -34,7 +34,14 @@ async def _startup(app: FastAPI) -> None:
         settings=settings,
         cipher=PiiCipher(settings.pii_key, settings.pii_hash_key),
         rules=load_rules(settings.notify_rules_file or None),
-        relay=Relay(app.state.db, SCHEMA, "notify", {"intake": settings.intake_url}, settings.service_token),
+        relay=Relay(
+            app.state.db,
+            SCHEMA,
+            "notify",
+            {"intake": settings.intake_url},
+            settings.service_token,
+            concurrency=settings.relay_concurrency,
+        ),
         delivery_clients=DeliveryClients(settings),
     )
     install_context(app, ctx)

@@ -68,6 +68,36 @@ async def record(
     await publish(session, outbox, out)
 
 
+async def record_same_state(
+    session: AsyncSession,
+    records: Sequence[tuple[CaseRow, str, str, str | None, Sequence[tuple[str, dict[str, Any]]]]],
+    now: datetime,
+) -> None:
+    """`record` for many changes that leave their case's state as it is (case, actor, action, note, events):
+    the timeline entries in one statement, the events (with whom notify may reach) in another."""
+    if not records:
+        return
+    await repo.add_timeline_entries(
+        session,
+        [TimelineEntry(c.id, now, actor, action, c.state, c.state, note) for c, actor, action, note, _ in records],
+    )
+    for c, actor, action, _, _ in records:
+        await stats.on_case_recorded(session, c, action, actor, now)
+    reporters = await repo.reporters_of(session, list(dict.fromkeys(c.id for c, *_ in records)))
+    out = [
+        Event(
+            type=t,
+            aggregate_id=str(c.id),
+            payload=p
+            | {"responsible_person": getattr(c, "responsible_person", None), "reporters": reporters.get(c.id, [])},
+            destinations=NOTIFY,
+        )
+        for c, _, _, _, events in records
+        for t, p in events
+    ]
+    await publish(session, outbox, out)
+
+
 def status_events(
     case: CaseRow, reports: Sequence[Any], state: str | None, reply: str | None = None, aggregate: str | None = None
 ) -> list[Event]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cases.case import repository as case_repo
 from services.cases.case.action.closing import complete_revisit
 from services.cases.case.schemas import TimelineEntry
-from services.cases.case.service import add_timeline_entries, create_from_report
+from services.cases.case.service import add_timeline_entries, create_from_report, create_from_reports
 from services.cases.context import CasesContext
 from services.cases.task import service as tasks
 from shared.clock import clock
@@ -24,6 +24,11 @@ log = logging.getLogger("cases.events")
 
 async def on_report_submitted(session: AsyncSession, event: EventIn, ctx: CasesContext) -> None:
     await create_from_report(session, ReportSubmitted.model_validate(event.payload), ctx.domain)
+
+
+async def on_reports_submitted(session: AsyncSession, events: list[EventIn], ctx: CasesContext) -> None:
+    """Many report.submitted at once: the same cases as `on_report_submitted` one after another, set-based."""
+    await create_from_reports(session, [ReportSubmitted.model_validate(ev.payload) for ev in events], ctx.domain)
 
 
 async def on_followup_submitted(session: AsyncSession, event: EventIn, ctx: CasesContext) -> None:

@@ -87,21 +87,23 @@ async def add_timeline_entries(session: AsyncSession, entries: Sequence[Timeline
     await session.execute(
         text(
             """INSERT INTO cases.timeline (case_id, at, actor, action, from_state, to_state, note, data)
-               VALUES (:c, :at, :actor, :action, :f, :t, :note, CAST(:data AS jsonb))"""
+               SELECT c, at, actor, action, f, t, note, CAST(data AS jsonb)
+               FROM unnest(CAST(:c AS uuid[]), CAST(:at AS timestamptz[]), CAST(:actor AS text[]),
+                           CAST(:action AS text[]), CAST(:f AS text[]), CAST(:t AS text[]), CAST(:note AS text[]),
+                           CAST(:data AS text[]))
+                 WITH ORDINALITY AS e(c, at, actor, action, f, t, note, data, ord)
+               ORDER BY ord"""
         ),
-        [
-            {
-                "c": e.case_id,
-                "at": e.at,
-                "actor": e.actor,
-                "action": e.action,
-                "f": e.from_state,
-                "t": e.to_state,
-                "note": e.note,
-                "data": orjson.dumps(e.data).decode() if e.data else None,
-            }
-            for e in entries
-        ],
+        {
+            "c": [e.case_id for e in entries],
+            "at": [e.at for e in entries],
+            "actor": [e.actor for e in entries],
+            "action": [e.action for e in entries],
+            "f": [e.from_state for e in entries],
+            "t": [e.to_state for e in entries],
+            "note": [e.note for e in entries],
+            "data": [orjson.dumps(e.data).decode() if e.data else None for e in entries],
+        },
     )
 
 
@@ -358,3 +360,138 @@ async def by_ids(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict[uuid.
         text(f"SELECT {_SWEEP_COLS} FROM cases.cases WHERE id = ANY(:ids)"), {"ids": case_ids}
     )
     return {r.id: r for r in result}
+
+
+async def cases_for_reports(session: AsyncSession, report_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of the reports that are already in a case."""
+    if not report_ids:
+        return set()
+    result = await session.execute(
+        text("SELECT report_id FROM cases.case_reports WHERE report_id = ANY(:r)"), {"r": report_ids}
+    )
+    return {r.report_id for r in result}
+
+
+async def take_numbers(session: AsyncSession, n: int) -> list[int]:
+    """n values of the case number sequence, ascending."""
+    if n <= 0:
+        return []
+    result = await session.execute(
+        text("SELECT nextval('cases.case_number_seq') AS v FROM generate_series(1, :n)"), {"n": n}
+    )
+    return sorted(r.v for r in result)
+
+
+# Many new cases in one statement, already graded, each with its value of the case number sequence.
+_INSERT_MANY = text(
+    """WITH r AS (
+         SELECT * FROM unnest(CAST(:id AS uuid[]), CAST(:kind AS text[]), CAST(:category AS text[]),
+                CAST(:title AS text[]), CAST(:description AS text[]), CAST(:area_code AS text[]),
+                CAST(:area_path AS text[]), CAST(:reporter_id AS text[]), CAST(:parties AS text[]),
+                CAST(:people_involved AS int[]), CAST(:amount_cny AS text[]), CAST(:flags AS text[]),
+                CAST(:location AS text[]), CAST(:attachments AS text[]), CAST(:occurred_at AS timestamptz[]),
+                CAST(:grade AS text[]), CAST(:level AS text[]), CAST(:tier AS text[]), CAST(:inform AS boolean[]),
+                CAST(:seq AS bigint[]))
+           WITH ORDINALITY AS t(id, kind, category, title, description, area_code, area_path, reporter_id, parties,
+                people_involved, amount_cny, flags, location, attachments, occurred_at, grade, level, tier,
+                inform_county, seq, ord))
+       INSERT INTO cases.cases (id, number, state, kind, category, title, description, area_code, area_path,
+         reporter_id, parties, people_involved, amount_cny, flags, location, attachments, occurred_at, channel,
+         grade, level, tier, initial_tier, inform_county, created_at, updated_at)
+       SELECT r.id, 'C' || :day || '-' || lpad(r.seq::text, 6, '0'), :state, r.kind, r.category, r.title,
+         r.description, r.area_code, ARRAY(SELECT jsonb_array_elements_text(CAST(r.area_path AS jsonb))),
+         r.reporter_id, CAST(r.parties AS jsonb), r.people_involved, CAST(r.amount_cny AS numeric),
+         CAST(r.flags AS jsonb), CAST(r.location AS jsonb), CAST(r.attachments AS jsonb), r.occurred_at, :channel,
+         CAST(r.grade AS jsonb), r.level, r.tier, r.tier, r.inform_county, :now, :now
+       FROM r ORDER BY r.ord
+       RETURNING *"""
+)
+
+
+def _json(value: Any) -> str | None:
+    return orjson.dumps(value).decode() if value is not None else None
+
+
+async def insert_graded_cases(
+    session: AsyncSession, rows: list[dict[str, Any]], state: str, channel: str, day: str, now: datetime
+) -> dict[uuid.UUID, Any]:
+    """Insert new cases with their grade (fields as `insert_case` takes them, plus grade and `seq`, a value
+    of the case number sequence from `take_numbers`); returns the rows by id."""
+    if not rows:
+        return {}
+    result = await session.execute(
+        _INSERT_MANY,
+        {
+            "id": [r["id"] for r in rows],
+            "kind": [r["kind"] for r in rows],
+            "category": [r["category"] for r in rows],
+            "title": [r["title"] for r in rows],
+            "description": [r["description"] for r in rows],
+            "area_code": [r["area_code"] for r in rows],
+            "area_path": [_json(list(r["area_path"])) for r in rows],
+            "reporter_id": [r["reporter_id"] for r in rows],
+            "parties": [_json(r["parties"]) for r in rows],
+            "people_involved": [r["people_involved"] for r in rows],
+            "amount_cny": [r["amount_cny"] for r in rows],
+            "flags": [_json(r["flags"]) for r in rows],
+            "location": [_json(r["location"]) for r in rows],
+            "attachments": [_json(r["attachments"]) for r in rows],
+            "occurred_at": [r["occurred_at"] for r in rows],
+            "grade": [_json(r["grade"]) for r in rows],
+            "level": [r["grade"]["level"] for r in rows],
+            "tier": [r["grade"]["tier"] for r in rows],
+            "inform": [bool(r["grade"]["inform_county"]) for r in rows],
+            "seq": [r["seq"] for r in rows],
+            "state": state,
+            "channel": channel,
+            "day": day,
+            "now": now,
+        },
+    )
+    return {r.id: r for r in result}
+
+
+async def link_reports(session: AsyncSession, links: list[tuple[uuid.UUID, str, uuid.UUID, str, datetime]]) -> None:
+    """(report id, report no, case id, worker id, received at) for many reports, one statement."""
+    if not links:
+        return
+    await session.execute(
+        text(
+            """INSERT INTO cases.case_reports (report_id, report_no, case_id, worker_id, received_at)
+               SELECT * FROM unnest(CAST(:r AS uuid[]), CAST(:n AS text[]), CAST(:c AS uuid[]), CAST(:w AS text[]),
+                                    CAST(:at AS timestamptz[]))"""
+        ),
+        {
+            "r": [x[0] for x in links],
+            "n": [x[1] for x in links],
+            "c": [x[2] for x in links],
+            "w": [x[3] for x in links],
+            "at": [x[4] for x in links],
+        },
+    )
+
+
+async def add_grades(
+    session: AsyncSession, grades: list[tuple[uuid.UUID, dict[str, Any]]], now: datetime, actor: str
+) -> None:
+    """`add_grade` for many cases (no note), one statement."""
+    if not grades:
+        return
+    await session.execute(
+        text(
+            """INSERT INTO cases.grades (case_id, at, level, score, reasons, tier, by, actor, note)
+               SELECT c, :at, l, s, CAST(r AS jsonb), t, b, :actor, NULL
+               FROM unnest(CAST(:c AS uuid[]), CAST(:l AS text[]), CAST(:s AS int[]), CAST(:r AS text[]),
+                           CAST(:t AS text[]), CAST(:b AS text[])) AS x(c, l, s, r, t, b)"""
+        ),
+        {
+            "c": [c for c, _ in grades],
+            "l": [g["level"] for _, g in grades],
+            "s": [g["score"] for _, g in grades],
+            "r": [orjson.dumps(g["reasons"]).decode() for _, g in grades],
+            "t": [g["tier"] for _, g in grades],
+            "b": [g["by"] for _, g in grades],
+            "at": now,
+            "actor": actor,
+        },
+    )

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +43,7 @@ from services.cases.category import service as categories
 from services.cases.db import outbox
 from services.cases.deadline import service as deadline_svc
 from services.cases.document import service as document_service
+from services.cases.grading import GradingFacts
 from services.cases.idempotency.service import once
 from services.cases.notice import service as notice_service
 from services.cases.org import service as org_service
@@ -412,6 +414,199 @@ async def _receive(session: AsyncSession, domain: CaseDomain, case_id: uuid.UUID
         [Event(type=t, aggregate_id=str(case_id), payload=p | who, destinations=effects.NOTIFY) for t, p in events],
     )
     return grade["level"]
+
+
+def _as_stored(amount: str | None) -> Decimal | None:
+    """An amount as the case row keeps it (numeric(14, 2)): what one by one grades on, read back."""
+    return Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if amount is not None else None
+
+
+def _parties(report: ReportSubmitted) -> list[subjects.Party]:
+    return [subjects.Party([k for k in (p.id_number_hash, p.phone_hash) if k], p.name, p.role) for p in report.parties]
+
+
+async def create_from_reports(
+    session: AsyncSession, reports: Sequence[ReportSubmitted], domain: CaseDomain, channel: str = "grid"
+) -> list[uuid.UUID | None]:
+    """`create_from_report` for many reports at once, with the same effect as one after another in the order
+    given, in a handful of statements whatever their number. Reports that share a person (a key, or the
+    subject a key is known by) are made in successive waves, so that each one sees the cases of the earlier
+    ones as it would have one by one (grading on the parties' history, links, risk); case numbers, risk
+    warnings, the timeline's and the outbox's order follow the reports' order all the same. Returns each
+    report's new case (None: it was in a case already, or is given twice)."""
+    ids = [uuid.UUID(r.report_id) for r in reports]
+    done = await repo.cases_for_reports(session, ids)
+    todo = list({rid: r for rid, r in zip(ids, reports, strict=True) if rid not in done}.items())
+    seqs = dict(zip((rid for rid, _ in todo), await repo.take_numbers(session, len(todo)), strict=True))
+    now = clock.now()
+    made: dict[uuid.UUID, _Made] = {}
+    remaining = todo
+    while remaining:
+        keys = list(dict.fromkeys(k for _, r in remaining for p in _parties(r) for k in p.keys))
+        known = await subjects.known_subjects(session, keys)
+        wave: list[tuple[uuid.UUID, ReportSubmitted]] = []
+        later: list[tuple[uuid.UUID, ReportSubmitted]] = []
+        taken: set[Any] = set()
+        for rid, r in remaining:
+            mine = {k for p in _parties(r) for k in p.keys}
+            tokens: set[Any] = mine | {known[k] for k in mine if k in known}
+            (later if tokens & taken else wave).append((rid, r))
+            taken |= tokens
+        made.update(await _create_wave(session, wave, seqs, domain, known, channel, now))
+        remaining = later
+    ordered = [made[rid] for rid, _ in todo]
+    # risk warnings in the reports' order (their numbers count up so one by one)
+    await subjects.warn_many(session, [(m.case, subject) for m in ordered for subject in m.newly_high], now)
+    await repo.add_timeline_entries(
+        session,
+        [
+            TimelineEntry(
+                m.case.id,
+                now,
+                "system:rules",
+                "link",
+                RECEIVED,
+                RECEIVED,
+                f"当事人在 {len(m.linked)} 起其他案件中出现，已关联",
+                {"linked": [str(c) for c in m.linked]},
+            )
+            for m in ordered
+            if m.linked
+        ],
+    )
+    reporters = await repo.reporters_of(session, [m.case.id for m in ordered])
+    events: list[Event] = []
+    for m in ordered:
+        who = {"responsible_person": m.case.responsible_person, "reporters": reporters.get(m.case.id, [])}
+        payload = effects.case_payload(m.case) | {"grade": m.case.grade}
+        types = ["case.received"] + (["case.major"] if m.case.level == "major" else [])
+        events += [
+            Event(type=t, aggregate_id=str(m.case.id), payload=payload | who, destinations=effects.NOTIFY)
+            for t in types
+        ]
+    for m in ordered:
+        events.append(
+            Event(
+                type=REPORT_STATUS,
+                aggregate_id=str(m.case.id),
+                payload={
+                    "worker_id": m.report.worker_id,
+                    "report_id": m.report.report_id,
+                    "report_no": m.report.report_no,
+                    "case_id": str(m.case.id),
+                    "case_number": m.case.number,
+                    "state": RECEIVED,
+                    "level": m.case.level,
+                    "reply": None,
+                },
+                destinations=("intake",),
+            )
+        )
+    await publish(session, outbox, events)
+    out: list[uuid.UUID | None] = []
+    for i, rid in enumerate(ids):
+        out.append(made[rid].case.id if rid in made and rid not in ids[:i] else None)
+    return out
+
+
+@dataclass
+class _Made:
+    report: ReportSubmitted
+    case: Any
+    newly_high: list[Any]
+    linked: list[uuid.UUID]
+
+
+async def _create_wave(
+    session: AsyncSession,
+    wave: list[tuple[uuid.UUID, ReportSubmitted]],
+    seqs: dict[uuid.UUID, int],
+    domain: CaseDomain,
+    known: dict[str, uuid.UUID],
+    channel: str,
+    now: datetime,
+) -> dict[uuid.UUID, _Made]:
+    """New cases for reports no two of which share a subject: each step one statement for all of them."""
+    grids = list(dict.fromkeys(r.grid or "" for _, r in wave))
+    paths = await org_service.area_paths(session, grids)
+    case_ids = [uuid.uuid4() for _ in wave]
+    plans = [
+        (cid, parties, r.grid, subjects.plan_parties(parties, known))
+        for cid, (_, r) in zip(case_ids, wave, strict=True)
+        for parties in [[p for p in _parties(r) if p.keys]]
+    ]
+    subject_ids = await subjects.match_planned(session, plans, now)
+    of_case = list(zip(case_ids, subject_ids, strict=True))
+    facts = await subjects.facts_of_new(session, of_case)
+    rows: list[dict[str, Any]] = []
+    for cid, (rid, r) in zip(case_ids, wave, strict=True):
+        prior, open_, villages = facts.get(cid, (0, 0, 0))
+        grade = grade_record(
+            domain.rules.grade(
+                GradingFacts(
+                    kind=r.kind,
+                    category=r.category,
+                    flags=list(r.flags or []),
+                    people_involved=r.people_involved,
+                    amount_cny=_as_stored(r.amount_cny),
+                    party_prior_cases=prior,
+                    party_open_cases=open_,
+                    party_villages=villages,
+                    departments_needed=0,
+                )
+            )
+        )
+        grid = r.grid or ""
+        rows.append(
+            {
+                "id": cid,
+                "seq": seqs[rid],
+                "kind": r.kind,
+                "category": r.category,
+                "title": r.title,
+                "description": r.description,
+                "area_code": grid,
+                "area_path": paths.get(grid) or [grid],
+                "reporter_id": r.worker_id,
+                "parties": [p.model_dump() for p in r.parties],
+                "people_involved": r.people_involved,
+                "amount_cny": r.amount_cny,
+                "flags": r.flags,
+                "location": r.location,
+                "attachments": r.attachments,
+                "occurred_at": datetime.fromisoformat(r.occurred_at) if r.occurred_at else None,
+                "grade": grade,
+            }
+        )
+    cases = await repo.insert_graded_cases(session, rows, RECEIVED, channel, china_date_str(now), now)
+    await repo.link_reports(
+        session,
+        [
+            (rid, r.report_no, cid, r.worker_id, datetime.fromisoformat(r.received_at))
+            for cid, (rid, r) in zip(case_ids, wave, strict=True)
+        ],
+    )
+    await repo.add_timeline_entries(
+        session,
+        [
+            TimelineEntry(
+                cid, now, f"grid_worker:{r.worker_id}", "receive", None, RECEIVED, f"网格员上报 {r.report_no}，已受理"
+            )
+            for cid, (_, r) in zip(case_ids, wave, strict=True)
+        ],
+    )
+    await repo.add_grades(
+        session, [(cid, row["grade"]) for cid, row in zip(case_ids, rows, strict=True)], now, "system:rules"
+    )
+    await deadline_svc.start_new(session, domain.deadlines, [cases[cid] for cid in case_ids], "received", now)
+    high: dict[uuid.UUID, list[Any]] = {}
+    for cid, subject in await subjects.newly_high_of_new(session, of_case, now, domain.risk):
+        high.setdefault(cid, []).append(subject)
+    linked = await subjects.linked_cases_of_new(session, of_case)
+    return {
+        rid: _Made(r, cases[cid], high.get(cid, []), linked.get(cid, []))
+        for cid, (rid, r) in zip(case_ids, wave, strict=True)
+    }
 
 
 def _summary(r: CaseRow, related: list[RelatedCase] | None = None) -> CaseSummary:

@@ -21,15 +21,41 @@ COLS = """id, case_id, whistle_id, department_code, kind, state, calendar, limit
 async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
+    cols = (
+        "id",
+        "case_id",
+        "whistle_id",
+        "department_code",
+        "kind",
+        "calendar",
+        "limit_seconds",
+        "started_at",
+        "due_at",
+        "provisional",
+        "next_fire_at",
+        "paused_at",
+        "repeat_of",
+        "created_at",
+    )
     await session.execute(
         text(
             """INSERT INTO cases.deadlines (id, case_id, whistle_id, department_code, kind, state, calendar,
                  limit_seconds, started_at, due_at, provisional, next_step, next_fire_at, paused_at, repeat_of,
                  created_at)
-               VALUES (:id, :case_id, :whistle_id, :department_code, :kind, 'pending', :calendar, :limit_seconds,
-                 :started_at, :due_at, :provisional, 0, :next_fire_at, :paused_at, :repeat_of, :created_at)"""
+               SELECT id, case_id, whistle_id, department_code, kind, 'pending', calendar, limit_seconds, started_at,
+                 due_at, provisional, 0, next_fire_at, paused_at, repeat_of, created_at
+               FROM unnest(CAST(:id AS uuid[]), CAST(:case_id AS uuid[]), CAST(:whistle_id AS uuid[]),
+                           CAST(:department_code AS text[]), CAST(:kind AS text[]), CAST(:calendar AS text[]),
+                           CAST(:limit_seconds AS float8[]), CAST(:started_at AS timestamptz[]),
+                           CAST(:due_at AS timestamptz[]), CAST(:provisional AS boolean[]),
+                           CAST(:next_fire_at AS timestamptz[]), CAST(:paused_at AS timestamptz[]),
+                           CAST(:repeat_of AS uuid[]), CAST(:created_at AS timestamptz[]))
+                 WITH ORDINALITY AS r(id, case_id, whistle_id, department_code, kind, calendar, limit_seconds,
+                                      started_at, due_at, provisional, next_fire_at, paused_at, repeat_of, created_at,
+                                      ord)
+               ORDER BY ord"""
         ),
-        rows,
+        {c: [r[c] for r in rows] for c in cols},
     )
 
 

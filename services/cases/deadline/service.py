@@ -143,6 +143,20 @@ async def start(
     return rows
 
 
+async def start_new(
+    session: AsyncSession, engine: DeadlineEngine, cases: list[Any], starting: str, now: datetime
+) -> list[dict[str, Any]]:
+    """`start` for many cases just made (no clock runs on them yet), in one statement."""
+    rows = [
+        engine.new_row(case.id, kind, now, paused=case.state == "suspended")
+        for case in cases
+        for kind, kp in engine.policy.deadlines.items()
+        if kp.start == starting and engine.applies(kind, case)
+    ]
+    await repo.insert(session, rows)
+    return rows
+
+
 async def meet(
     session: AsyncSession,
     engine: DeadlineEngine,

@@ -30,7 +30,30 @@ async def next_number(session: AsyncSession, area_code: str, year: int, kind: st
     ).scalar_one()
 
 
-async def insert(session: AsyncSession, row: dict[str, Any]) -> None:
+async def take_numbers(
+    session: AsyncSession, wanted: dict[tuple[str, int, str], int]
+) -> dict[tuple[str, int, str], int]:
+    """Bump each (area, year, kind) counter by how many numbers are wanted, in one statement; returns each
+    counter's last number (the numbers taken are the `wanted` ones up to it)."""
+    keys = list(wanted)
+    result = await session.execute(
+        text(
+            """INSERT INTO cases.notice_counters (area_code, year, kind, last)
+               SELECT * FROM unnest(CAST(:a AS text[]), CAST(:y AS int[]), CAST(:k AS text[]), CAST(:n AS int[]))
+               ON CONFLICT (area_code, year, kind) DO UPDATE SET last = cases.notice_counters.last + EXCLUDED.last
+               RETURNING area_code, year, kind, last"""
+        ),
+        {"a": [k[0] for k in keys], "y": [k[1] for k in keys], "k": [k[2] for k in keys], "n": list(wanted.values())},
+    )
+    return {(r.area_code, r.year, r.kind): r.last for r in result}
+
+
+async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await insert(session, rows)
+
+
+async def insert(session: AsyncSession, row: dict[str, Any] | list[dict[str, Any]]) -> None:
     await session.execute(
         text(
             f"""INSERT INTO cases.notices ({COLS})

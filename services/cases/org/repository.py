@@ -208,6 +208,12 @@ async def area_name(session: AsyncSession, code: str) -> str | None:
     return (await session.execute(text("SELECT name FROM cases.areas WHERE code = :c"), {"c": code})).scalar()
 
 
+async def levels_and_names(session: AsyncSession, codes: list[str]) -> dict[str, tuple[str, str]]:
+    """code → (level, name) of these areas."""
+    result = await session.execute(text("SELECT code, level, name FROM cases.areas WHERE code = ANY(:c)"), {"c": codes})
+    return {r.code: (r.level, r.name) for r in result}
+
+
 async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
     """level → code along a path (county, township, village, grid)."""
     result = await session.execute(text("SELECT code, level FROM cases.areas WHERE code = ANY(:p)"), {"p": path})

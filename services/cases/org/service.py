@@ -238,6 +238,11 @@ async def area_name(session: AsyncSession, code: str) -> str | None:
     return await repo.area_name(session, code)
 
 
+async def levels_and_names(session: AsyncSession, codes: list[str]) -> dict[str, tuple[str, str]]:
+    """code → (level, name) of these areas (those known)."""
+    return await repo.levels_and_names(session, codes)
+
+
 async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
     """level → code along a path (county, township, village, grid)."""
     return await repo.area_levels(session, path)

@@ -123,6 +123,168 @@ async def upsert_parties(
     return [actual[sid] for sid in chosen]
 
 
+# The same for the parties of many new cases at once (no subject is shared by two of them: the caller
+# makes sure): each new subject with the area of its case, each link with its case.
+_UPSERT_MANY = text(
+    """WITH s(sid, key_hash, name, is_new, area) AS (
+         SELECT * FROM unnest(CAST(:sid AS uuid[]), CAST(:skey AS text[]), CAST(:sname AS text[]),
+                              CAST(:snew AS boolean[]), CAST(:sarea AS text[]))),
+       ins AS (
+         INSERT INTO cases.subjects (id, key_hash, name, area_code, updated_at)
+         SELECT sid, key_hash, name, area, :now FROM s WHERE is_new
+         ON CONFLICT (key_hash) DO UPDATE SET name = COALESCE(EXCLUDED.name, cases.subjects.name),
+                                              updated_at = EXCLUDED.updated_at
+         RETURNING id, key_hash),
+       resolved AS (
+         SELECT s.sid, COALESCE(ins.id, s.sid) AS id FROM s LEFT JOIN ins ON s.is_new AND ins.key_hash = s.key_hash),
+       renamed AS (
+         UPDATE cases.subjects t SET name = COALESCE(s.name, t.name), updated_at = :now
+         FROM s WHERE t.id = s.sid AND NOT s.is_new RETURNING t.id),
+       recorded AS (
+         INSERT INTO cases.subject_keys (key_hash, subject_id)
+         SELECT k.key_hash, r.id FROM unnest(CAST(:kkey AS text[]), CAST(:ksid AS uuid[])) AS k(key_hash, sid)
+         JOIN resolved r ON r.sid = k.sid
+         ON CONFLICT DO NOTHING RETURNING key_hash),
+       linked AS (
+         INSERT INTO cases.subject_cases (subject_id, case_id, role)
+         SELECT DISTINCT ON (r.id, l.case_id) r.id, l.case_id, l.role
+         FROM unnest(CAST(:lsid AS uuid[]), CAST(:lcase AS uuid[]), CAST(:lrole AS text[]))
+              WITH ORDINALITY AS l(sid, case_id, role, ord)
+         JOIN resolved r ON r.sid = l.sid
+         ORDER BY r.id, l.case_id, l.ord
+         ON CONFLICT DO NOTHING RETURNING subject_id)
+       SELECT sid, id FROM resolved"""
+)
+
+
+async def known_keys(session: AsyncSession, keys: list[str]) -> dict[str, uuid.UUID]:
+    """key hash → the subject known by it, for those known."""
+    if not keys:
+        return {}
+    return {
+        r.key_hash: r.subject_id
+        for r in await session.execute(
+            text("SELECT key_hash, subject_id FROM cases.subject_keys WHERE key_hash = ANY(:k)"), {"k": keys}
+        )
+    }
+
+
+def plan_parties(
+    parties: list[Party], known: dict[str, uuid.UUID]
+) -> tuple[list[uuid.UUID], dict[uuid.UUID, tuple[str, str | None, bool]], dict[str, uuid.UUID]]:
+    """`_plan` for one case's parties (those with a key)."""
+    return _plan([p for p in parties if p.keys], known)
+
+
+async def upsert_parties_many(
+    session: AsyncSession,
+    plans: list[tuple[uuid.UUID, list[Party], str | None, Any]],
+    now: datetime,
+) -> list[list[uuid.UUID]]:
+    """`upsert_parties` for many new cases in one statement: per case (its id, its parties with a key, its
+    area, its `plan_parties` answer), the subject of each party, in the parties' order. No subject may be
+    in the plans of two of the cases."""
+    sid: list[uuid.UUID] = []
+    skey: list[str] = []
+    sname: list[str | None] = []
+    snew: list[bool] = []
+    sarea: list[str | None] = []
+    kkey: list[str] = []
+    ksid: list[uuid.UUID] = []
+    lsid: list[uuid.UUID] = []
+    lcase: list[uuid.UUID] = []
+    lrole: list[str | None] = []
+    for case_id, parties, area, (chosen, subjects, record) in plans:
+        for i, (key, name, new) in subjects.items():
+            sid.append(i)
+            skey.append(key)
+            sname.append(name)
+            snew.append(new)
+            sarea.append(area)
+        kkey += list(record)
+        ksid += list(record.values())
+        lsid += chosen
+        lcase += [case_id] * len(chosen)
+        lrole += [p.role for p in parties]
+    if not sid:
+        return [[] for _ in plans]
+    rows = await session.execute(
+        _UPSERT_MANY,
+        {
+            "sid": sid,
+            "skey": skey,
+            "sname": sname,
+            "snew": snew,
+            "sarea": sarea,
+            "kkey": kkey,
+            "ksid": ksid,
+            "lsid": lsid,
+            "lcase": lcase,
+            "lrole": lrole,
+            "now": now,
+        },
+    )
+    actual = {r.sid: r.id for r in rows}
+    return [[actual[s] for s in chosen] for _, _, _, (chosen, _, _) in plans]
+
+
+async def facts_many(
+    session: AsyncSession, subjects_of: list[tuple[uuid.UUID, list[uuid.UUID]]]
+) -> dict[uuid.UUID, tuple[int, int, int]]:
+    """Per case: (most earlier cases of any one of its subjects, most open cases of any one, distinct villages
+    of its subjects) — `history` and `party_villages` of many cases in one statement."""
+    cases = [c for c, subs in subjects_of for _ in subs]
+    subs = [s for _, ss in subjects_of for s in ss]
+    if not cases:
+        return {}
+    result = await session.execute(
+        text(
+            f"""WITH x(case_id, subject_id) AS (SELECT * FROM unnest(CAST(:c AS uuid[]), CAST(:s AS uuid[]))),
+                h AS (
+                  SELECT x.case_id, x.subject_id, count(c.id) AS total,
+                         count(c.id) FILTER (WHERE c.state IN {OPEN_STATES}) AS open
+                  FROM x JOIN cases.subject_cases sc ON sc.subject_id = x.subject_id AND sc.case_id <> x.case_id
+                  JOIN cases.cases c ON c.id = sc.case_id
+                  GROUP BY x.case_id, x.subject_id),
+                v AS (
+                  SELECT x.case_id, count(DISTINCT va.code) AS villages
+                  FROM x JOIN cases.subjects s ON s.id = x.subject_id
+                  JOIN cases.areas a ON a.code = s.area_code
+                  JOIN cases.areas va ON va.code = ANY(a.path) AND va.level = 'village'
+                  GROUP BY x.case_id)
+                SELECT k.case_id, COALESCE(max(h.total), 0) AS prior, COALESCE(max(h.open), 0) AS open,
+                       COALESCE(max(v.villages), 0) AS villages
+                FROM (SELECT DISTINCT case_id FROM x) k
+                LEFT JOIN h ON h.case_id = k.case_id LEFT JOIN v ON v.case_id = k.case_id
+                GROUP BY k.case_id"""
+        ),
+        {"c": cases, "s": subs},
+    )
+    return {r.case_id: (int(r.prior), int(r.open), int(r.villages)) for r in result}
+
+
+async def linked_cases_many(
+    session: AsyncSession, subjects_of: list[tuple[uuid.UUID, list[uuid.UUID]]]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    """Per case, the other cases its subjects are in (oldest first), for many cases in one statement."""
+    cases = [c for c, subs in subjects_of for _ in subs]
+    subs = [s for _, ss in subjects_of for s in ss]
+    if not cases:
+        return {}
+    result = await session.execute(
+        text(
+            """SELECT l.case_id, array_agg(c.id ORDER BY c.created_at, c.number) AS linked
+               FROM (SELECT DISTINCT x.case_id, sc.case_id AS other
+                     FROM unnest(CAST(:c AS uuid[]), CAST(:s AS uuid[])) AS x(case_id, subject_id)
+                     JOIN cases.subject_cases sc ON sc.subject_id = x.subject_id AND sc.case_id <> x.case_id) l
+               JOIN cases.cases c ON c.id = l.other
+               GROUP BY l.case_id"""
+        ),
+        {"c": cases, "s": subs},
+    )
+    return {r.case_id: list(r.linked) for r in result}
+
+
 async def party_villages(session: AsyncSession, case_id: uuid.UUID) -> int:
     """Distinct villages (社区) the case's parties belong to: a party's village is that of the grid where it
     was first reported (its earlier cases), so 0 when no party is known."""
@@ -170,7 +332,11 @@ async def link(session: AsyncSession, subject_id: uuid.UUID, case_id: uuid.UUID,
 
 async def linked_cases(session: AsyncSession, subject_ids: list[uuid.UUID], exclude_case: uuid.UUID) -> list[uuid.UUID]:
     result = await session.execute(
-        text("SELECT DISTINCT case_id FROM cases.subject_cases WHERE subject_id = ANY(:s) AND case_id <> :c"),
+        text(
+            """SELECT c.id AS case_id FROM cases.cases c
+               WHERE c.id IN (SELECT case_id FROM cases.subject_cases WHERE subject_id = ANY(:s) AND case_id <> :c)
+               ORDER BY c.created_at, c.number"""
+        ),
         {"s": subject_ids, "c": exclude_case},
     )
     return [r.case_id for r in result]

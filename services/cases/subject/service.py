@@ -36,11 +36,12 @@ class RiskChange:
 async def recompute_risk(
     session: AsyncSession, subject_ids: list[uuid.UUID], now: datetime, policy: RiskPolicy
 ) -> list[RiskChange]:
-    """The subjects' risk from their cases by the risk policy (RISK_POLICY_FILE), written set-wise; the
-    subjects stay locked until the caller's transaction ends."""
+    """The subjects' risk from their cases by the risk policy (RISK_POLICY_FILE), written set-wise, in the
+    order of `subject_ids`; the subjects stay locked until the caller's transaction ends."""
     found = await repo.case_counts(session, subject_ids)
+    order = {sid: i for i, sid in reversed(list(enumerate(subject_ids)))}
     changes: list[RiskChange] = []
-    for row, by_level in found.values():
+    for row, by_level in sorted(found.values(), key=lambda f: order.get(f[0].id, 0)):
         counts = CaseCounts(
             total={level: total for level, total, _ in by_level}, open={level: open_ for level, _, open_ in by_level}
         )
@@ -87,34 +88,27 @@ async def refresh_risk(
     """Recompute the risk of a case's subjects by the risk policy; each one newly high gets a risk warning
     notice, recorded on the case's timeline and sent to notify (notice.issued). The caller holds the case's
     row lock."""
-    changes = await recompute_risk(session, subject_ids, now, policy)
-    for subject in (c for c in changes if c.risk == "high" and c.was != "high"):
-        notice = await notices.issue_risk_warning(session, case, subject, now)
-        await effects.record(
-            session,
-            case,
-            actor="system:rules",
-            action="risk_warning",
-            before=case.state,
-            after=case.state,
-            note=f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）",
-            now=now,
-            events=[
-                (
-                    "notice.issued",
-                    effects.case_payload(case)
-                    | {
-                        "notice_id": str(notice["id"]),
-                        "number": notice["number"],
-                        "notice_kind": "risk_warning",
-                        "unit": notice["unit"],
-                        "notice_area": notice["area_code"],
-                        "subject": notice["subject"],
-                        "respond_by": notice["respond_by"].isoformat(),
-                    },
-                )
-            ],
-        )
+    for subject in newly_high(await recompute_risk(session, subject_ids, now, policy)):
+        await _warn(session, case, subject, now)
+
+
+def newly_high(changes: list[RiskChange]) -> list[RiskChange]:
+    return [c for c in changes if c.risk == "high" and c.was != "high"]
+
+
+async def _warn(session: AsyncSession, case: Any, subject: Any, now: datetime) -> None:
+    notice = await notices.issue_risk_warning(session, case, subject, now)
+    await effects.record(
+        session,
+        case,
+        actor="system:rules",
+        action="risk_warning",
+        before=case.state,
+        after=case.state,
+        note=_warning_note(notice, subject),
+        now=now,
+        events=[_issued(case, notice)],
+    )
 
 
 async def match_parties(
@@ -122,6 +116,89 @@ async def match_parties(
 ) -> list[uuid.UUID]:
     """The subject of each party of a new case (known by one of its keys, or new), the case linked to them."""
     return await repo.upsert_parties(session, case_id, parties, area_code, now)
+
+
+async def known_subjects(session: AsyncSession, keys: list[str]) -> dict[str, uuid.UUID]:
+    """key hash → the subject known by it (for the keys known)."""
+    return await repo.known_keys(session, keys)
+
+
+PartyPlan = tuple[list[uuid.UUID], dict[uuid.UUID, tuple[str, str | None, bool]], dict[str, uuid.UUID]]
+
+
+def plan_parties(parties: list[Party], known: dict[str, uuid.UUID]) -> PartyPlan:
+    """Which subject each party of a new case is (known by a key, or new), before anything is written."""
+    return repo.plan_parties(parties, known)
+
+
+async def match_planned(
+    session: AsyncSession, plans: list[tuple[uuid.UUID, list[Party], str | None, PartyPlan]], now: datetime
+) -> list[list[uuid.UUID]]:
+    """`match_parties` for many new cases in one statement (no two of them share a subject): per case, the
+    subject of each of its parties with a key."""
+    return await repo.upsert_parties_many(
+        session, [(c, [p for p in parties if p.keys], area, plan) for c, parties, area, plan in plans], now
+    )
+
+
+async def facts_of_new(
+    session: AsyncSession, subjects_of: list[tuple[uuid.UUID, list[uuid.UUID]]]
+) -> dict[uuid.UUID, tuple[int, int, int]]:
+    """Per new case: (party_prior_cases, party_open_cases, party_villages) as `grading_facts` weighs them."""
+    return await repo.facts_many(session, [(c, list(dict.fromkeys(s))) for c, s in subjects_of])
+
+
+async def linked_cases_of_new(
+    session: AsyncSession, subjects_of: list[tuple[uuid.UUID, list[uuid.UUID]]]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
+    return await repo.linked_cases_many(session, [(c, list(dict.fromkeys(s))) for c, s in subjects_of])
+
+
+async def newly_high_of_new(
+    session: AsyncSession, cases: list[tuple[uuid.UUID, list[uuid.UUID]]], now: datetime, policy: RiskPolicy
+) -> list[tuple[uuid.UUID, Any]]:
+    """The recount of `refresh_risk` for many new cases (no two share a subject) in one statement: (case id,
+    subject) for each subject newly high, in the cases' order; `warn` issues their notices."""
+    case_of: dict[uuid.UUID, uuid.UUID] = {}
+    for case_id, subject_ids in cases:
+        for sid in subject_ids:
+            case_of.setdefault(sid, case_id)
+    changes = await recompute_risk(session, list(case_of), now, policy)
+    return [(case_of[s.id], s) for s in newly_high(changes)]
+
+
+async def warn_many(session: AsyncSession, warnings: list[tuple[Any, Any]], now: datetime) -> None:
+    """The risk warning notices of subjects newly high, (case, subject) in the order given, as `refresh_risk`
+    issues them one by one: numbered in that order, each on its case's timeline and sent to notify."""
+    issued = await notices.issue_risk_warnings(session, warnings, now)
+    await effects.record_same_state(
+        session,
+        [
+            (case, "system:rules", "risk_warning", _warning_note(notice, subject), [_issued(case, notice)])
+            for (case, subject), notice in zip(warnings, issued, strict=True)
+        ],
+        now,
+    )
+
+
+def _warning_note(notice: dict[str, Any], subject: Any) -> str:
+    return f"发出风险预警通知书 {notice['number']}（{subject.name or '当事人'}）"
+
+
+def _issued(case: Any, notice: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return (
+        "notice.issued",
+        effects.case_payload(case)
+        | {
+            "notice_id": str(notice["id"]),
+            "number": notice["number"],
+            "notice_kind": "risk_warning",
+            "unit": notice["unit"],
+            "notice_area": notice["area_code"],
+            "subject": notice["subject"],
+            "respond_by": notice["respond_by"].isoformat(),
+        },
+    )
 
 
 async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[uuid.UUID]:

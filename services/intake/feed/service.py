@@ -18,6 +18,11 @@ async def append(session: AsyncSession, worker_id: str, entries: list[Entry], no
     return await repository.append(session, worker_id, entries, now)
 
 
+async def append_each(session: AsyncSession, entries: dict[str, list[Entry]], now: datetime) -> dict[str, int]:
+    """Changes for many workers at once (each worker's in the order given); returns each one's new head seq."""
+    return await repository.append_each(session, entries, now)
+
+
 async def append_to_each(session: AsyncSession, entries: dict[str, Entry], now: datetime) -> None:
     """One change for each of many workers (a directory change)."""
     await repository.append_to_each(session, entries, now)

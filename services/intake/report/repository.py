@@ -103,3 +103,32 @@ async def recent_for_worker(session: AsyncSession, worker_id: str, since: dateti
         {"w": worker_id, "since": since, "n": limit},
     )
     return list(result)
+
+
+async def apply_statuses(
+    session: AsyncSession, updates: list[tuple[uuid.UUID, dict[str, Any]]], now: datetime
+) -> dict[uuid.UUID, Any]:
+    """`apply_status` for many reports (each once) in one statement; returns worker and number by report id."""
+    if not updates:
+        return {}
+    result = await session.execute(
+        text(
+            """UPDATE intake.reports r SET state = u.state, case_id = COALESCE(u.case_id, r.case_id),
+                 case_number = COALESCE(u.case_number, r.case_number), level = COALESCE(u.level, r.level),
+                 reply = COALESCE(u.reply, r.reply), status_at = :now
+               FROM unnest(CAST(:id AS uuid[]), CAST(:state AS text[]), CAST(:case_id AS uuid[]),
+                           CAST(:case_number AS text[]), CAST(:level AS text[]), CAST(:reply AS text[]))
+                    AS u(id, state, case_id, case_number, level, reply)
+               WHERE r.id = u.id RETURNING r.id, r.worker_id, r.report_no"""
+        ),
+        {
+            "id": [i for i, _ in updates],
+            "state": [f["state"] for _, f in updates],
+            "case_id": [f["case_id"] for _, f in updates],
+            "case_number": [f["case_number"] for _, f in updates],
+            "level": [f["level"] for _, f in updates],
+            "reply": [f["reply"] for _, f in updates],
+            "now": now,
+        },
+    )
+    return {r.id: r for r in result}

@@ -29,6 +29,23 @@ async def recent_for_worker(session: AsyncSession, worker_id: str, since: dateti
     return await repository.recent_for_worker(session, worker_id, since)
 
 
+def _fields(status: ReportStatus) -> dict[str, Any]:
+    return {
+        "state": status.state,
+        "case_id": uuid.UUID(status.case_id) if status.case_id else None,
+        "case_number": status.case_number,
+        "level": status.level,
+        "reply": status.reply,
+    }
+
+
+async def apply_statuses(session: AsyncSession, statuses: list[ReportStatus], now: datetime) -> list[Any]:
+    """`apply_status` for many reports, each given once, in one statement; each one's worker and number (None:
+    not ours), in the order given."""
+    found = await repository.apply_statuses(session, [(uuid.UUID(s.report_id), _fields(s)) for s in statuses], now)
+    return [found.get(uuid.UUID(s.report_id)) for s in statuses]
+
+
 async def apply_status(session: AsyncSession, status: ReportStatus, now: datetime) -> Any:
     """Record what cases says became of a report; returns its worker and number (None: not ours)."""
     return await repository.apply_status(

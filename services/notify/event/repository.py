@@ -22,3 +22,22 @@ async def insert_event(session: AsyncSession, event: EventIn, received_at: datet
             received_at=received_at,
         )
     )
+
+
+async def insert_events(session: AsyncSession, evs: list[EventIn], received_at: datetime) -> None:
+    if not evs:
+        return
+    await session.execute(
+        insert(events),
+        [
+            {
+                "event_id": ev.id,
+                "type": ev.type,
+                "aggregate_id": ev.aggregate_id,
+                "payload": ev.payload,
+                "occurred_at": ev.occurred_at,
+                "received_at": received_at,
+            }
+            for ev in evs
+        ],
+    )

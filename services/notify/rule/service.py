@@ -134,8 +134,38 @@ async def apply_rules(session: AsyncSession, rules: list[Rule], event: EventIn) 
     not retried for a day. Phone messages are `handed_off` once they are in the outbox to intake (the
     phone fetches them from its feed; notify does not see that happen). In-app messages are
     `delivered`: the notification row is the message."""
-    if not any(r.matches(event.type, event.payload) for r in rules):
+    return await _write(session, [await _messages(session, rules, event)])
+
+
+async def apply_rules_many(session: AsyncSession, rules: list[Rule], events: list[EventIn]) -> int:
+    """`apply_rules` for many events at once: the rules evaluated over the batch (each question to the
+    directory asked once), the notifications, deliveries and phone messages written in one statement each."""
+    with directory.remembered():
+        planned = [await _messages(session, rules, event) for event in events]
+    return await _write(session, planned)
+
+
+_Messages = tuple[list[dict[str, Any]], list[dict[str, Any]], list[Event]]
+
+
+async def _write(session: AsyncSession, planned: list[_Messages]) -> int:
+    notifications = [n for p in planned for n in p[0]]
+    if not notifications:
         return 0
+    deliveries = [d for p in planned for d in p[1]]
+    phone_events = [e for p in planned for e in p[2]]
+    inserted = await notification_service.record(session, notifications)
+    rows = [d for d in deliveries if d["notification_id"] in inserted]
+    await delivery_service.record(session, rows)
+    handed = {d["message_id"] for d in rows if d["channel"] == "phone"}
+    await publish(session, outbox, [e for e in phone_events if e.payload["message_id"] in handed])
+    return len(rows)
+
+
+async def _messages(session: AsyncSession, rules: list[Rule], event: EventIn) -> _Messages:
+    """The notifications, deliveries and phone messages an event calls for (nothing written yet)."""
+    if not any(r.matches(event.type, event.payload) for r in rules):
+        return [], [], []
     data = await enrich(session, event.payload)
     plan = await _plan(session, rules, event, data)
     refusals = await _webhook_refusals(session, {r.target for _, r, ch in plan if "webhook" in ch and r.target})
@@ -212,11 +242,4 @@ async def apply_rules(session: AsyncSession, rules: list[Rule], event: EventIn) 
                     "now": now,
                 }
             )
-    if not notifications:
-        return 0
-    inserted = await notification_service.record(session, notifications)
-    rows = [d for d in deliveries if d["notification_id"] in inserted]
-    await delivery_service.record(session, rows)
-    handed = {d["message_id"] for d in rows if d["channel"] == "phone"}
-    await publish(session, outbox, [e for e in phone_events if e.payload["message_id"] in handed])
-    return len(rows)
+    return notifications, deliveries, phone_events
