@@ -10,8 +10,6 @@ from typing import Any
 from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import Grade, RuleSet
 
-TIER_UP = {"village": "township", "township": "county", "county": "county"}
-
 
 @dataclass
 class CaseDomain:
@@ -27,4 +25,5 @@ def grade_record(grade: Grade) -> dict[str, Any]:
         "tier": grade.tier,
         "by": grade.by,
         "inform_county": grade.inform_county,
+        "joint_with": grade.joint_with,
     }

@@ -27,3 +27,10 @@ class RevealReasonRequired(FieldError):
 
 
 REVEAL_REASON_LOC = ("body", "reason")
+
+
+class NotHandlingCentre(Forbidden):
+    """A decision on a case by a centre below its handling centre: it may read the case and report
+    progress, not decide (403, since it sees the case)."""
+
+    code = "not_handling_centre"

@@ -28,6 +28,8 @@ cases = Table(
     Column("area_path", ARRAY(Text), nullable=False),
     Column("tier", Text),
     Column("level", Text),
+    # the handling centres' area codes (承办中心: the tier's centre, then a joint tier's), kept with the tier
+    Column("handling", ARRAY(Text), nullable=False, server_default="{}"),
     Column("reporter_id", Text),
     Column("parties", JSONB, nullable=False),
     Column("people_involved", Integer),
@@ -53,6 +55,7 @@ cases = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_cases_area_path", "area_path", postgresql_using="gin"),
+    Index("ix_cases_handling", "handling", postgresql_using="gin"),
     Index("ix_cases_created", "created_at", "id"),
 )
 
@@ -110,6 +113,7 @@ class CaseRow(Protocol):
     area_path: list[str]
     tier: str | None
     level: str | None
+    handling: list[str]
     reporter_id: str | None
     parties: list[dict[str, Any]]
     people_involved: int | None

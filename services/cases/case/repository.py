@@ -16,8 +16,8 @@ from services.cases.case.schemas import TimelineEntry
 from services.cases.db import case_scope_params, case_scope_sql, overdue_sql
 
 _SUMMARY_COLS = (
-    "id, number, state, kind, category, title, area_code, tier, level, people_involved, amount_cny, created_at,"
-    " updated_at"
+    "id, number, state, kind, category, title, area_code, tier, level, handling, people_involved, amount_cny,"
+    " created_at, updated_at"
 )
 
 
@@ -128,6 +128,9 @@ async def list_cases(
     if filters.get("area"):
         where.append("c.area_path @> ARRAY[CAST(:area AS text)]")
         params["area"] = filters["area"]
+    if filters.get("handling") is not None:  # the queue of these centres: the cases they handle now
+        where.append("c.handling && CAST(:handling AS text[])")
+        params["handling"] = list(filters["handling"])
     if filters.get("created_from"):
         where.append("c.created_at >= :created_from")
         params["created_from"] = filters["created_from"]
@@ -171,7 +174,10 @@ async def reports_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
 
 async def timeline_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
     result = await session.execute(
-        text("SELECT at, actor, action, from_state, to_state, note FROM cases.timeline WHERE case_id = :c ORDER BY id"),
+        text(
+            "SELECT at, actor, action, from_state, to_state, note, data->>'centre' AS centre FROM cases.timeline"
+            " WHERE case_id = :c ORDER BY id"
+        ),
         {"c": case_id},
     )
     return list(result)
@@ -289,7 +295,7 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
 
 
 _SWEEP_COLS = (
-    "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, "
+    "id, number, state, kind, category, title, area_code, area_path, tier, level, handling, responsible_unit, "
     "responsible_person, reporter_id"
 )
 

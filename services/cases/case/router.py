@@ -51,6 +51,13 @@ async def list_cases(
     department: Annotated[str | None, Query(max_length=40)] = None,
     overdue: bool = False,
     due_before: datetime | None = None,
+    handling: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="`mine`: the queue of the caller's centre (the cases it handles now); or a centre's area code",
+        ),
+    ] = None,
     format: Annotated[
         Literal["json", "csv", "xlsx"], Query(description="csv / xlsx: the ledger 台账 of the same filter, streamed")
     ] = "json",
@@ -71,6 +78,7 @@ async def list_cases(
         "department": department,
         "overdue": overdue,
         "due_before": due_before,
+        "handling": service.handling_filter(principal, handling),
         "now": clock.now(),
     }
     if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):

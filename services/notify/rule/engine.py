@@ -23,6 +23,9 @@ Audience = Literal[
     "reporter",
     "worker",
     "notice_centre",
+    "county_centre",
+    "unit_head",
+    "notice_leader",
 ]
 DIGEST_DAILY = "digest.daily"  # made by notify itself (digest/), once a day per centre
 KNOWN_EVENTS = frozenset(NOTIFY_EVENT_TYPES) | {DIGEST_DAILY}
