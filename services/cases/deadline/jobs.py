@@ -134,10 +134,10 @@ async def _fire(
             _deadline_payload(case, d, action, at, batch.payloads, batch.reporters) | _notice_part(notice),
         )
         return case
+    extra: dict[str, Any] = {}
     if d.kind == "notice_response":  # its warnings and breach name the notice too
         extra = _notice_part(notice)
-    else:
-        extra = {}
+        kind = f"督办通知书{notice.number if notice is not None else ''}答复"
     if action == "warning":
         batch.add(
             case,

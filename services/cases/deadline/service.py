@@ -74,6 +74,8 @@ class DeadlineEngine:
     ) -> dict[str, Any]:
         kp = self.policy.deadlines[kind]
         mode = self.policy.calendar_for(kind)
+        if limit is not None and limit < timedelta(days=1):
+            mode = "natural"  # a response time in hours or minutes counts on the wall clock
         limit = limit or kp.limit
         due = self.calendar.add(start, limit, mode)
         row = {
