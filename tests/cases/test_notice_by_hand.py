@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.cases.deadline.policy import DEFAULT_POLICY_PATH
+import pytest
+
+from services.cases.deadline.policy import DEFAULT_POLICY_PATH, load_policy
 from tests.cases.factories import graded_case, make_case, whistle
 from tests.cases.helpers import act, case, cases_context, dept_token, manual_clock, policy, run_sweep
 from tests.intake.factories import GRID_W002
@@ -158,3 +160,33 @@ async def test_ladder_notices_get_the_same_response_clock(system):
         for n in c["notices"]:
             assert n["id"] in clocks and clocks[n["id"]]["state"] == "pending"
             assert datetime.fromisoformat(n["respond_by"]) == datetime.fromisoformat(clocks[n["id"]]["due_at"])
+
+
+def test_the_notice_response_clock_is_policy_with_a_default_and_a_checked_ladder(tmp_path):
+    base = DEFAULT_POLICY_PATH.read_text(encoding="utf-8")
+    head, _ = base.split("  notice_response:\n", 1)
+    ladder = "warn_at: [0.5, 0.8]\nescalation:\n  - {after: 0, do: remind}\n"
+
+    def load(text: str) -> Any:
+        path = tmp_path / "policy.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_policy(str(path))
+
+    left_out = load(head + ladder)  # a deployment's older file: the default clock and ladder
+    kp = left_out.deadlines["notice_response"]
+    assert (kp.limit, kp.calendar, [s.do for s in kp.escalation or []]) == (
+        timedelta(days=1),
+        "workday",
+        ["remind", "head", "leader"],
+    )
+    assert [s.action for s in left_out.steps("notice_response")][-3:] == ["remind", "head", "leader"]
+    assert [s.action for s in left_out.steps("contact")][-1:] == ["remind"]
+    for bad, message in (
+        ("  notice_response: {limit: 1d, start: notice, escalation: [{after: 0, do: notice}]}\n", "remind、head"),
+        ("  notice_response: {limit: 1d, start: resolved}\n", "start: notice"),
+        ("  notice_response: {limit: 1d, start: notice, repeat: true}\n", "不能重复"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            load(head + bad + ladder)
+    with pytest.raises(ValueError, match="只用于 notice_response"):
+        load(head + ladder + "  - {after: 1, do: head}\n")
