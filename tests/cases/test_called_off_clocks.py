@@ -106,10 +106,9 @@ async def test_lead_returning_after_the_ladder_has_finished_gives_the_next_lead_
         await lead_returns(system, case_id)
         (old,) = await clocks_of(system, case_id, "resolve")
         assert old.cancel_reason == "牵头部门 PS-DL 退回：非本部门职责" and old.met_at is None
-        # the ladder's escalation handed the case to the county centre: its dispatcher names the next lead
         r = await act(
             system,
-            "dc001",
+            "d001",
             case_id,
             "whistle",
             {"departments": [{"code": "SF-DL", "role": "lead"}], "reason": "改由司法所牵头"},

@@ -1,6 +1,6 @@
 """The handling centre (承办中心): which centre a case goes to by its tier and area path, its queue, who may
 decide and who only reads and reports progress, escalation handing a case over, joint handling of a 信访积案,
-and notify telling the handling centre(s). Demo org: 小柳村 (620602107202) has its own centre (dv202);
+and notify telling the handling centre(s). Demo org: 小柳村 (620602107202) has its own centre (d202);
 大柳村 has none (its village cases are 大柳镇's, d001); the county centre is dc001, the county leader l001."""
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ async def test_major_case_in_a_village_with_its_own_centre_goes_to_the_township_
     system,
 ):
     case_id, _ = await make_case(system, GRID_W002)  # 12 people, group gathering: major
-    c = await case(system, case_id, "dv202")  # the village centre still sees it
+    c = await case(system, case_id, "d202")  # the village centre still sees it
     assert (c["grade"]["level"], c["tier"], c["handling"]) == ("major", "township", [DALIU])
     assert case_id in await queue(system, "d001")
-    assert case_id not in await queue(system, "dv202")
+    assert case_id not in await queue(system, "d202")
     assert case_id not in await queue(system, "dc001")  # informed, not handling
     listed = (
         await system.http.get(
@@ -46,14 +46,14 @@ async def test_major_case_in_a_village_with_its_own_centre_goes_to_the_township_
     assert next(i for i in listed if i["id"] == case_id)["handling"] == [DALIU]
     heard = await told(system, case_id, "major_case")
     assert {"user:d001", "user:dc001", "user:l001"} <= heard
-    assert "user:dv202" not in heard
+    assert "user:d202" not in heard
 
 
 async def test_ordinary_case_of_a_village_with_a_centre_is_the_village_s_and_the_township_above_may_act(system):
-    case_id = await graded_case(system, GRID_W002, user="dv202")
-    c = await case(system, case_id, "dv202")
+    case_id = await graded_case(system, GRID_W002, user="d202")
+    c = await case(system, case_id, "d202")
     assert (c["tier"], c["handling"]) == ("village", [XIAOLIU])
-    assert case_id in await queue(system, "dv202") and case_id not in await queue(system, "d001")
+    assert case_id in await queue(system, "d202") and case_id not in await queue(system, "d001")
     # the township supervises: it may decide too, and the timeline says which centre did what
     assert (await act(system, "d001", case_id, "assign", {"unit": XIAOLIU, "note": "镇中心交办"})).status_code == 200
     timeline = (await case(system, case_id, "admin"))["timeline"]
@@ -74,27 +74,27 @@ async def test_lower_centre_is_refused_a_decision_with_the_reason_but_may_report
         ("reject", {"reason": "不属实"}),
         ("update", {"note": "村里已报县", "kind": "major_report"}),
     ):
-        resp = await act(system, "dv202", case_id, action, body)
+        resp = await act(system, "d202", case_id, action, body)
         assert resp.status_code == 403, (action, resp.text)
         problem = resp.json()
         assert problem["code"] == "not_handling_centre" and problem["handling"] == [DALIU]
         assert "大柳镇综治中心承办" in problem["detail"] and "小柳村综治中心" in problem["detail"], problem
     c = await case(system, case_id, "admin")
     assert c["timeline"] == before and c["state"] == "graded"  # nothing changed
-    assert (await case(system, case_id, "dv202"))["allowed_actions"] == ["update"]
-    resp = await act(system, "dv202", case_id, "update", {"note": "村调解员已上门稳控情绪"})
+    assert (await case(system, case_id, "d202"))["allowed_actions"] == ["update"]
+    resp = await act(system, "d202", case_id, "update", {"note": "村调解员已上门稳控情绪"})
     assert resp.status_code == 200, resp.text
     entry = resp.json()["timeline"][-1]
-    assert (entry["action"], entry["actor"], entry["centre"]) == ("update", "dispatcher:dv202", XIAOLIU)
+    assert (entry["action"], entry["actor"], entry["centre"]) == ("update", "dispatcher:d202", XIAOLIU)
 
 
 async def test_escalation_hands_the_case_to_the_county_whose_dispatcher_then_acts(system):
-    case_id = await graded_case(system, user="dv202", grid=GRID_W002)
-    assert (await act(system, "dv202", case_id, "escalate", {"reason": "村级调解不成"})).status_code == 200
-    c = await case(system, case_id, "dv202")  # the old centre keeps read access
+    case_id = await graded_case(system, user="d202", grid=GRID_W002)
+    assert (await act(system, "d202", case_id, "escalate", {"reason": "村级调解不成"})).status_code == 200
+    c = await case(system, case_id, "d202")  # the old centre keeps read access
     assert (c["tier"], c["handling"]) == ("township", [DALIU])
     assert "移交大柳镇综治中心办理" in c["timeline"][-1]["note"]
-    assert case_id in await queue(system, "d001") and case_id not in await queue(system, "dv202")
+    assert case_id in await queue(system, "d001") and case_id not in await queue(system, "d202")
     assert "user:d001" in await told(system, case_id, "case_escalated")  # told at once
 
     assert (await act(system, "d001", case_id, "escalate", {"reason": "涉及多部门，报县"})).status_code == 200
@@ -113,9 +113,12 @@ async def test_escalation_hands_the_case_to_the_county_whose_dispatcher_then_act
     assert done["whistles"][-1]["department"] == "PS-DL" and done["timeline"][-1]["centre"] == COUNTY
 
 
-async def test_a_village_without_its_own_centre_escalates_straight_to_the_county(system):
+async def test_a_village_without_its_own_centre_is_the_township_s_until_escalated_to_the_county(system):
     case_id = await graded_case(system)  # 大柳村: the township handles its village cases
     assert (await case(system, case_id))["handling"] == [DALIU]
+    assert (await act(system, "d001", case_id, "escalate", {"reason": "村级调处不了"})).status_code == 200
+    c = await case(system, case_id)
+    assert (c["tier"], c["handling"]) == ("township", [DALIU])  # one tier up: still the township's
     assert (await act(system, "d001", case_id, "escalate", {"reason": "镇里协调不了"})).status_code == 200
     c = await case(system, case_id)
     assert (c["tier"], c["handling"]) == ("county", [COUNTY])

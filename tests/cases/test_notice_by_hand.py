@@ -1,7 +1,7 @@
 """领导督办: a supervision notice issued by hand (POST /v1/notices) by a leader or a higher centre's
 dispatcher; numbered like the ladder's; its notice_response clock among the case's deadlines with its own
 ladder (remind the unit → tell its head → tell the issuer's leader), met by the answer; ladder notices get
-the same clock. Demo org: 大柳村 cases are 大柳镇's (d001); 小柳村 has its own centre (dv202); PS-DL's head
+the same clock. Demo org: 大柳村 cases are 大柳镇's (d001); 小柳村 has its own centre (d202); PS-DL's head
 is s001; the county centre is dc001 and the county leader l001."""
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ async def test_a_leader_issues_a_notice_by_hand_numbered_per_area_with_its_respo
 
 async def test_who_may_issue_a_notice_by_hand(system):
     theirs = await graded_case(system)  # 大柳村: handled by 大柳镇 (d001)
-    village = await graded_case(system, GRID_W002, user="dv202")  # 小柳村's own centre handles it
+    village = await graded_case(system, GRID_W002, user="d202")  # 小柳村's own centre handles it
     major, _ = await make_case(system, GRID_W002)  # major in 小柳村: the township's
     body = {"unit": "PS-DL", "reason": "请加快办理"}
     # a higher centre's dispatcher may; the township over the village's case numbers it as 大柳镇's
@@ -74,7 +74,7 @@ async def test_who_may_issue_a_notice_by_hand(system):
     assert ok.status_code == 201, ok.text
     assert ok.json()["number"].startswith("大柳镇督〔") and ok.json()["area"] == "620602107"
     # the handling centre itself is not a higher centre; a centre below it is not either (403: they see it)
-    for user, case_id in (("d001", theirs), ("dv202", major)):
+    for user, case_id in (("d001", theirs), ("d202", major)):
         refused = await issue(system, user, body | {"case_id": case_id})
         assert refused.status_code == 403, refused.text
         assert refused.json()["code"] == "not_supervising_centre" and "承办" in refused.json()["detail"]

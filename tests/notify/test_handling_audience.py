@@ -1,6 +1,6 @@
 """Notify's `centre` audience is the case's handling centre(s) (承办中心) the event names — not the nearest
 centre with dispatchers — and a major case also reaches the county centre's dispatchers. Demo directory:
-小柳村 (620602107202) has its own centre (dv202), 大柳镇 d001, the county centre dc001, the county leader l001."""
+小柳村 (620602107202) has its own centre (d202), 大柳镇 d001, the county centre dc001, the county leader l001."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ async def centre_told(system: Any, **fields: Any) -> set[str]:
 
 
 async def test_centre_audience_is_the_handling_centre_not_the_nearest_one(system, notify_app):
-    assert await centre_told(system, handling=["620602107202"]) == {"user:dv202"}
+    assert await centre_told(system, handling=["620602107202"]) == {"user:d202"}
     # a complex or escalated case of the village is the township's: the village centre is not told
     assert await centre_told(system, handling=["620602107"]) == {"user:d001"}
     assert await centre_told(system, handling=["620602"]) == {"user:dc001"}
@@ -36,7 +36,7 @@ async def test_a_jointly_handled_case_tells_both_centres(system, notify_app):
 
 
 async def test_an_event_without_a_handling_centre_goes_to_the_nearest_centre(system, notify_app):
-    assert await centre_told(system) == {"user:dv202"}
+    assert await centre_told(system) == {"user:d202"}
 
 
 async def test_a_handling_centre_without_dispatchers_in_the_directory_passes_to_the_next_one_up(system, notify_app):
@@ -50,4 +50,4 @@ async def test_a_major_case_reaches_the_county_centre_s_dispatchers_and_leaders(
     await send(system, case_event("case.major", case_id, level="major", area_path=XIAOLIU_PATH, handling=["620602107"]))
     told = {(r.channel, r.recipient) for r in await messages(system, case_id) if r.rule == "major_case"}
     assert {("inbox", "user:dc001"), ("inbox", "user:l001"), ("inbox", "user:d001")} <= told
-    assert not any(recipient == "user:dv202" for _, recipient in told)
+    assert not any(recipient == "user:d202" for _, recipient in told)

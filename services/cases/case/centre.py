@@ -61,15 +61,11 @@ async def handling_for(
     return handling_of(await centres_of(session, path), tier, joint_with)
 
 
-def escalated(centres: list[Centre], tier: str | None, handling: list[str]) -> tuple[str, list[str]]:
-    """提级: one tier up, so that the handling centre moves one level up (a village without its own centre
-    was already the township's: its escalation goes to the county)."""
+def escalated(centres: list[Centre], tier: str | None) -> tuple[str, list[str]]:
+    """提级: one tier up (村→镇→县) and the handling centre of that tier (a village without its own centre
+    was already the township's: it stays there, and the next escalation goes to the county)."""
     new_tier = TIER_UP.get(tier or "village", "county")
-    moved = handling_of(centres, new_tier)
-    while moved == handling and new_tier != "county":
-        new_tier = TIER_UP[new_tier]
-        moved = handling_of(centres, new_tier)
-    return new_tier, moved
+    return new_tier, handling_of(centres, new_tier)
 
 
 def acting_centre(principal: Principal, path: Sequence[str]) -> str | None:

@@ -101,7 +101,7 @@ async def escalate_case(
     read access. The case keeps its id and clocks. Used by dispatchers and by the ladder."""
     centres = await centre.centres_of(session, case.area_path)
     before = list(case.handling or [])
-    new_tier, handling = centre.escalated(centres, case.tier, before)
+    new_tier, handling = centre.escalated(centres, case.tier)
     updated = await repo.update_case(session, case.id, now, tier=new_tier, handling=handling)
     payload = effects.case_payload(updated) | {
         "from_tier": case.tier,
