@@ -64,7 +64,8 @@ def main() -> int:
                 f"  {name:7s} http://127.0.0.1:{port}   (docs: http://127.0.0.1:{port}/docs, logs: var/logs/{name}.log)"
             )
         print("\n演示账号 demo logins (password demo-pass-1):")
-        print("  admin 平台管理员 · d001 大柳镇调度员 · d101 三岔河镇调度员 · l001 区领导")
+        print("  admin 平台管理员 · l001 区领导 · dc001 区综治中心调度员")
+        print("  d001 大柳镇调度员 · d101 三岔河镇调度员 · d202 小柳村调度员 (小柳村有自己的综治中心)")
         print("  w001/w002 大柳镇网格员 · w101 三岔河镇网格员 (grid workers also send device_id) · s001 派出所民警")
         print("  department systems (client_credentials): ps-dl / ps-dl-secret, ps-sch / ps-sch-secret")
         print("\n  curl -s -d grant_type=password -d username=w001 -d password=demo-pass-1 -d device_id=demo-phone \\")

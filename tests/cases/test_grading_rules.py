@@ -191,6 +191,42 @@ def test_the_level_decides_the_tier(
     assert (grade.level, grade.tier, grade.inform_county, grade.joint_with) == (level, tier, inform_county, joint_with)
 
 
+def test_the_tier_of_a_level_is_policy_in_the_rules_file(tmp_path: Path) -> None:
+    """A deployment that sends complex cases to the county and handles major ones jointly with the county
+    changes the file, not the code; a level it leaves out keeps its default."""
+    text = Path(DEFAULT_RULES_PATH).read_text(encoding="utf-8")
+    head, _ = text.split("\ntiers:", 1)
+    custom = load_rules(
+        write(
+            tmp_path,
+            head
+            + "\ntiers:\n  complex: {tier: county}\n"
+            + "  major: {tier: township, inform_county: true, joint_with: county}\n",
+        )
+    )
+    complex_ = custom.grade(facts(departments_needed=2))
+    assert (complex_.level, complex_.tier, complex_.joint_with) == ("complex", "county", None)
+    major = custom.grade(facts(flags=["weapons"]))
+    assert (major.tier, major.inform_county, major.joint_with) == ("township", True, "county")
+    backlog = custom.grade(facts(party_prior_cases=4))  # not restated: the default
+    assert (backlog.tier, backlog.joint_with) == ("county", "township")
+
+
+@pytest.mark.parametrize(
+    ("tiers", "message"),
+    [
+        ("  ordinary: {tier: city}", "tiers.ordinary.tier"),
+        ("  serious: {tier: county}", "tiers.serious"),
+        ("  complex: {tier: township, joint_with: township}", "is the tier itself"),
+        ("  complex: {tier: township, handled_by: x}", "handled_by"),
+    ],
+)
+def test_a_broken_tier_section_is_refused_at_load_naming_it(tmp_path: Path, tiers: str, message: str) -> None:
+    head, _ = Path(DEFAULT_RULES_PATH).read_text(encoding="utf-8").split("\ntiers:", 1)
+    with pytest.raises(GradingRulesError, match=message):
+        load_rules(write(tmp_path, head + "\ntiers:\n" + tiers + "\n"))
+
+
 def test_a_grade_serialises_for_the_api(rules: RuleSet) -> None:
     dumped = rules.grade(facts(people_involved=12)).model_dump(mode="json")
     assert dumped["level"] == "major" and dumped["by"] == "rules"

@@ -299,9 +299,11 @@ async def test_a_major_case_sms_goes_from_the_event_to_the_sms_gateway(system, n
             notify_app, sms_gateway_url=gateway.url("/sms"), sms_quiet_hours="00:00-23:59", sms_daily_cap=1
         )
         got = [r.json() for r in gateway.received if "DL-MAJOR-" + case_id[:4] in r.json()["text"]]
-    assert sorted(m["to"] for m in got) == ["13800000011", "13800000021"]  # d001 (centre) and l001 (county leader)
+    # d001 (the centre), l001 (the county leader) and dc001 (the county centre's dispatcher)
+    assert sorted(m["to"] for m in got) == ["13800000011", "13800000021", "13800000031"]
     assert all(m["text"].startswith("【综治中心】【十分钟报告】") for m in got)
     assert {(r.recipient, r.state) for r in await messages(system, case_id) if r.channel == "sms"} == {
         ("user:d001", "delivered"),
         ("user:l001", "delivered"),
+        ("user:dc001", "delivered"),
     }

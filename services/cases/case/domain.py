@@ -11,8 +11,6 @@ from services.cases.deadline.service import DeadlineEngine
 from services.cases.grading import Grade, RuleSet
 from services.cases.subject.policy import RiskPolicy, load_risk_policy
 
-TIER_UP = {"village": "township", "township": "county", "county": "county"}
-
 
 @dataclass
 class CaseDomain:
@@ -29,4 +27,5 @@ def grade_record(grade: Grade) -> dict[str, Any]:
         "tier": grade.tier,
         "by": grade.by,
         "inform_county": grade.inform_county,
+        "joint_with": grade.joint_with,
     }

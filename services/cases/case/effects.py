@@ -38,6 +38,7 @@ def case_payload(case: CaseRow) -> dict[str, Any]:
         "area_path": list(case.area_path),
         "tier": case.tier,
         "level": case.level,
+        "handling": list(getattr(case, "handling", None) or []),
         "responsible_unit": getattr(case, "responsible_unit", None),
         "reporter_id": case.reporter_id,
         "channel": getattr(case, "channel", None) or "grid",  # how it came in (grid, or the centre's desk)

@@ -40,3 +40,10 @@ class ExternalRefRequired(FieldError):
 
     default_detail = "12345热线转办须填写工单号（external_ref）"
     error_type = "missing"
+
+
+class NotHandlingCentre(Forbidden):
+    """A decision on a case by a centre below its handling centre: it may read the case and report
+    progress, not decide (403, since it sees the case)."""
+
+    code = "not_handling_centre"

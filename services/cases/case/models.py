@@ -41,6 +41,8 @@ cases = Table(
     Column("area_path", ARRAY(Text), nullable=False),
     Column("tier", Text),
     Column("level", Text),
+    # the handling centres' area codes (承办中心: the tier's centre, then a joint tier's), kept with the tier
+    Column("handling", ARRAY(Text), nullable=False, server_default="{}"),
     Column("reporter_id", Text),
     Column("parties", JSONB, nullable=False),
     Column("people_involved", Integer),
@@ -69,6 +71,7 @@ cases = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_cases_area_path", "area_path", postgresql_using="gin"),
+    Index("ix_cases_handling", "handling", postgresql_using="gin"),
     Index("ix_cases_created", "created_at", "id"),
     Index("ix_cases_external_ref", "external_ref", postgresql_where=text("external_ref IS NOT NULL")),
 )
@@ -127,6 +130,7 @@ class CaseRow(Protocol):
     area_path: list[str]
     tier: str | None
     level: str | None
+    handling: list[str]
     reporter_id: str | None
     parties: list[dict[str, Any]]
     people_involved: int | None

@@ -16,8 +16,8 @@ from services.cases.case.schemas import TimelineEntry
 from services.cases.db import case_scope_params, case_scope_sql, overdue_sql
 
 _SUMMARY_COLS = (
-    "id, number, state, kind, category, title, area_code, tier, level, people_involved, amount_cny, created_at,"
-    " updated_at, channel, external_ref"
+    "id, number, state, kind, category, title, area_code, tier, level, handling, people_involved, amount_cny,"
+    " created_at, updated_at, channel, external_ref"
 )
 # what the ledger 台账 adds: the parties (masked when written), the outcome, the responsible unit, the
 # departments whistled (吹哨, with their role; called-off whistles left out), the satisfaction
@@ -140,6 +140,9 @@ async def list_cases(
     if filters.get("area"):
         where.append("c.area_path @> ARRAY[CAST(:area AS text)]")
         params["area"] = filters["area"]
+    if filters.get("handling") is not None:  # the queue of these centres: the cases they handle now
+        where.append("c.handling && CAST(:handling AS text[])")
+        params["handling"] = list(filters["handling"])
     if filters.get("created_from"):
         where.append("c.created_at >= :created_from")
         params["created_from"] = filters["created_from"]
@@ -218,7 +221,10 @@ async def reports_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
 
 async def timeline_of(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
     result = await session.execute(
-        text("SELECT at, actor, action, from_state, to_state, note FROM cases.timeline WHERE case_id = :c ORDER BY id"),
+        text(
+            "SELECT at, actor, action, from_state, to_state, note, data->>'centre' AS centre FROM cases.timeline"
+            " WHERE case_id = :c ORDER BY id"
+        ),
         {"c": case_id},
     )
     return list(result)
@@ -341,7 +347,7 @@ async def reporters_of(session: AsyncSession, case_ids: list[uuid.UUID]) -> dict
 
 
 _SWEEP_COLS = (
-    "id, number, state, kind, category, title, area_code, area_path, tier, level, responsible_unit, "
+    "id, number, state, kind, category, title, area_code, area_path, tier, level, handling, responsible_unit, "
     "responsible_person, reporter_id, channel"
 )
 
@@ -391,18 +397,19 @@ _INSERT_MANY = text(
                 CAST(:people_involved AS int[]), CAST(:amount_cny AS text[]), CAST(:flags AS text[]),
                 CAST(:location AS text[]), CAST(:attachments AS text[]), CAST(:occurred_at AS timestamptz[]),
                 CAST(:grade AS text[]), CAST(:level AS text[]), CAST(:tier AS text[]), CAST(:inform AS boolean[]),
-                CAST(:seq AS bigint[]))
+                CAST(:seq AS bigint[]), CAST(:handling AS text[]))
            WITH ORDINALITY AS t(id, kind, category, title, description, area_code, area_path, reporter_id, parties,
                 people_involved, amount_cny, flags, location, attachments, occurred_at, grade, level, tier,
-                inform_county, seq, ord))
+                inform_county, seq, handling, ord))
        INSERT INTO cases.cases (id, number, state, kind, category, title, description, area_code, area_path,
          reporter_id, parties, people_involved, amount_cny, flags, location, attachments, occurred_at, channel,
-         grade, level, tier, initial_tier, inform_county, created_at, updated_at)
+         grade, level, tier, handling, initial_tier, inform_county, created_at, updated_at)
        SELECT r.id, 'C' || :day || '-' || lpad(r.seq::text, 6, '0'), :state, r.kind, r.category, r.title,
          r.description, r.area_code, ARRAY(SELECT jsonb_array_elements_text(CAST(r.area_path AS jsonb))),
          r.reporter_id, CAST(r.parties AS jsonb), r.people_involved, CAST(r.amount_cny AS numeric),
          CAST(r.flags AS jsonb), CAST(r.location AS jsonb), CAST(r.attachments AS jsonb), r.occurred_at, :channel,
-         CAST(r.grade AS jsonb), r.level, r.tier, r.tier, r.inform_county, :now, :now
+         CAST(r.grade AS jsonb), r.level, r.tier, ARRAY(SELECT jsonb_array_elements_text(CAST(r.handling AS jsonb))),
+         r.tier, r.inform_county, :now, :now
        FROM r ORDER BY r.ord
        RETURNING *"""
 )
@@ -442,6 +449,7 @@ async def insert_graded_cases(
             "tier": [r["grade"]["tier"] for r in rows],
             "inform": [bool(r["grade"]["inform_county"]) for r in rows],
             "seq": [r["seq"] for r in rows],
+            "handling": [_json(list(r["handling"])) for r in rows],
             "state": state,
             "channel": channel,
             "day": day,

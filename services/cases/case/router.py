@@ -57,6 +57,13 @@ async def list_cases(
         Query(min_length=1, max_length=40, description="a party's national ID number or phone (keyed hash match)"),
     ] = None,
     party_name: Annotated[str | None, Query(min_length=1, max_length=50, description="a party's name prefix")] = None,
+    handling: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description="`mine`: the queue of the caller's centre (the cases it handles now); or a centre's area code",
+        ),
+    ] = None,
     format: Annotated[
         Literal["json", "csv", "xlsx"], Query(description="csv / xlsx: the ledger 台账 of the same filter, streamed")
     ] = "json",
@@ -80,6 +87,7 @@ async def list_cases(
         "external_ref": external_ref,
         "party_keys": service.party_keys(ctx.cipher, party),
         "party_name": party_name,
+        "handling": service.handling_filter(principal, handling),
         "now": clock.now(),
     }
     if format == "xlsx" or (format == "json" and XLSX in request.headers.get("accept", "")):

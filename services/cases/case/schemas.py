@@ -77,6 +77,9 @@ class CaseSummary(BaseModel):
     area: str
     tier: str | None
     level: str | None
+    handling: list[str] = Field(
+        default_factory=list, description="the handling centres' area codes (承办中心; two when handled jointly)"
+    )
     created_at: datetime
     updated_at: datetime
     channel: str = "grid"

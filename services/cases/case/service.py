@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cases.audit import service as audit
-from services.cases.case import effects
+from services.cases.case import centre, effects
 from services.cases.case import repository as repo
 from services.cases.case.domain import CaseDomain, grade_record
 from services.cases.case.exceptions import (
@@ -76,6 +76,7 @@ def deadline_out(d: Any) -> dict[str, Any]:
         "cancel_reason": d.cancel_reason,
         "department": d.department_code,
         "whistle_id": str(d.whistle_id) if d.whistle_id else None,
+        "notice_id": str(d.notice_id) if getattr(d, "notice_id", None) else None,
         "calendar": d.calendar,
         "provisional": d.provisional,
         "paused": d.paused_at is not None,
@@ -382,6 +383,7 @@ async def _receive(session: AsyncSession, domain: CaseDomain, case_id: uuid.UUID
         grade=grade,
         level=grade["level"],
         tier=grade["tier"],
+        handling=await centre.handling_for(session, case.area_path, grade["tier"], grade.get("joint_with")),
         initial_tier=grade["tier"],
         inform_county=bool(grade["inform_county"]),
     )
@@ -578,6 +580,11 @@ async def _create_wave(
                 "grade": grade,
             }
         )
+    handling = await centre.handling_for_many(
+        session, [(r["area_path"], r["grade"]["tier"], r["grade"].get("joint_with")) for r in rows]
+    )
+    for row, centres in zip(rows, handling, strict=True):
+        row["handling"] = centres
     cases = await repo.insert_graded_cases(session, rows, RECEIVED, channel, china_date_str(now), now)
     await repo.link_reports(
         session,
@@ -620,6 +627,7 @@ def _summary(r: CaseRow, related: list[RelatedCase] | None = None) -> CaseSummar
         area=r.area_code,
         tier=r.tier,
         level=r.level,
+        handling=list(r.handling or []),
         created_at=r.created_at,
         updated_at=r.updated_at,
         channel=getattr(r, "channel", None) or "grid",
@@ -645,6 +653,13 @@ async def related_cases(
     for r in rows:
         out.setdefault(r.of_case, []).append(RelatedCase(id=str(r.id), number=r.number, state=r.state, level=r.level))
     return out
+
+
+def handling_filter(principal: Principal, value: str | None) -> list[str] | None:
+    """`handling=mine`: the caller's centres (their areas); an area code: that centre; none: no filter."""
+    if value is None:
+        return None
+    return list(principal.areas) if value == "mine" else [value]
 
 
 async def list_cases(
@@ -711,7 +726,7 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
         deferral=row.deferral,
         satisfaction=row.satisfaction,
         merged_into=str(row.merged_into) if row.merged_into else None,
-        allowed_actions=allowed_actions(row.state),
+        allowed_actions=_allowed_for(principal, row),
         deadlines=[deadline_out(d) for d in deadlines],
         whistles=[WhistleOut.of(w).model_dump() for w in whistles],
         notices=[notice_service.notice_out(n) for n in notices],
@@ -724,10 +739,26 @@ async def get_case(session: AsyncSession, principal: Principal, case_id: uuid.UU
         reports=[ReportRef(id=str(r.report_id), report_no=r.report_no, received_at=r.received_at) for r in reports],
         parties=[mask_party(cipher, p) for p in row.parties or []],
         timeline=[
-            {"at": t.at, "actor": t.actor, "action": t.action, "from": t.from_state, "to": t.to_state, "note": t.note}
+            {
+                "at": t.at,
+                "actor": t.actor,
+                "centre": t.centre,
+                "action": t.action,
+                "from": t.from_state,
+                "to": t.to_state,
+                "note": t.note,
+            }
             for t in timeline
         ],
     )
+
+
+def _allowed_for(principal: Principal, row: CaseRow) -> list[str]:
+    """The actions of the case's state; a centre below the handling centre only reports progress."""
+    allowed = allowed_actions(row.state)
+    if principal.role == "dispatcher" and not centre.may_decide(principal, row.area_path, row.handling or []):
+        return [a for a in allowed if a == "update"]
+    return allowed
 
 
 def plain_party(cipher: PiiCipher, p: dict[str, Any]) -> PartyOut:

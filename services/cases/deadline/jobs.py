@@ -64,11 +64,13 @@ class _Batch:
     """Timeline rows, events and clock updates of the common steps, written set-wise at the end (or before
     a step that needs its own statements, so a case's entries keep their order)."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: DeadlineEngine | None = None) -> None:
         self.timeline: list[TimelineEntry] = []
         self.events: list[Event] = []
         self.payloads: dict[Any, dict[str, Any]] = {}
         self.reporters: dict[Any, list[str]] = {}
+        self.notices: dict[Any, Any] = {}  # the notices the round's notice_response clocks wait on
+        self.engine = engine
 
     def add(self, case: Any, action: str, note: str, now: datetime, event_type: str, payload: dict[str, Any]) -> None:
         self.timeline.append(
@@ -93,12 +95,51 @@ class _Batch:
         self.timeline, self.events = [], []
 
 
+def _notice_part(notice: Any) -> dict[str, Any]:
+    """What a notice_response clock's events say of the notice (whom notify tells: its unit, the unit's
+    head, the issuer's leader)."""
+    if notice is None:
+        return {}
+    return {
+        "notice_id": str(notice.id),
+        "number": notice.number,
+        "notice_kind": notice.kind,
+        "unit": notice.unit,
+        "notice_area": notice.area_code,
+        "subject": notice.subject,
+        "issued_by": notice.issued_by,
+    }
+
+
+NOTICE_STEP_NOTE = {
+    "remind": "已提醒{unit}：督办通知书{number}答复时限已于{due}届满",
+    "head": "督办通知书{number}逾期未答复，已告知{unit}负责人",
+    "leader": "督办通知书{number}逾期未答复，已报告发文单位领导",
+}
+
+
 async def _fire(
     session: AsyncSession, batch: _Batch, case: Any, d: Any, action: str, fraction: float, at: datetime, now: datetime
 ) -> Any:
     kind = KIND_ZH.get(d.kind, d.kind)
-    who = d.department_code or case.responsible_unit or "责任单位"
+    notice = batch.notices.get(d.notice_id) if d.notice_id else None
+    who = (notice.unit if notice is not None else None) or d.department_code or case.responsible_unit or "责任单位"
     due_local = d.due_at.astimezone(CHINA_TZ).strftime("%m月%d日%H:%M")
+    if d.kind == "notice_response" and action in NOTICE_STEP_NOTE:
+        number = notice.number if notice is not None else ""
+        batch.add(
+            case,
+            f"notice_{action}" if action != "remind" else "remind",
+            NOTICE_STEP_NOTE[action].format(unit=who, number=number, due=due_local),
+            now,
+            "deadline.reminded",
+            _deadline_payload(case, d, action, at, batch.payloads, batch.reporters) | _notice_part(notice),
+        )
+        return case
+    extra: dict[str, Any] = {}
+    if d.kind == "notice_response":  # its warnings and breach name the notice too
+        extra = _notice_part(notice)
+        kind = f"督办通知书{notice.number if notice is not None else ''}答复"
     if action == "warning":
         batch.add(
             case,
@@ -106,7 +147,7 @@ async def _fire(
             f"{kind}时限已过{round(fraction * 100)}%，将于{due_local}到期（{who}）",
             now,
             "deadline.warning",
-            _deadline_payload(case, d, "warning", at, batch.payloads, batch.reporters) | {"fraction": fraction},
+            _deadline_payload(case, d, "warning", at, batch.payloads, batch.reporters) | {"fraction": fraction} | extra,
         )
         return case
     if action == "breach":
@@ -116,7 +157,7 @@ async def _fire(
             f"{kind}时限已于{due_local}届满未完成（{who}）",
             now,
             "deadline.breached",
-            _deadline_payload(case, d, "breach", at, batch.payloads, batch.reporters),
+            _deadline_payload(case, d, "breach", at, batch.payloads, batch.reporters) | extra,
         )
         return case
     if action == "remind":
@@ -131,7 +172,7 @@ async def _fire(
         return case
     await batch.flush(session)  # the steps below write their own rows; keep the case's order
     if action == "notice":
-        notice = await notices.issue_supervision(session, case, d, now)
+        notice = await notices.issue_supervision(session, case, d, now, batch.engine)
         await effects.record(
             session,
             case,
@@ -196,7 +237,6 @@ async def _fire(
 async def sweep_once(db: Database, engine: DeadlineEngine, batch: int = 500) -> int:
     """One claim-and-fire transaction; returns the number of steps fired."""
     now = clock.now()
-    steps = engine.steps
     fired = 0
     async with db.unit_of_work() as session:
         # claim the due clocks, then their cases (skipping any case an action holds right now: its clocks
@@ -210,14 +250,16 @@ async def sweep_once(db: Database, engine: DeadlineEngine, batch: int = 500) -> 
             return 0
         rows = await repo.by_ids(session, ids)
         cases = await case_service.cases_by_ids(session, list(locked))
-        buffer = _Batch()
+        buffer = _Batch(engine)
         buffer.reporters = await case_service.reporters_of(session, list(locked))
+        buffer.notices = await notices.notices_by_ids(session, [d.notice_id for d in rows if d.notice_id])
         updates = []
         for d in rows:
             data = dict(d._mapping)
             step = d.next_step
             case = cases[d.case_id]
             breached_at = d.breached_at
+            steps = engine.steps_for(d.kind)
             while step < len(steps):
                 at = engine.fire_time(DeadlineRow(data), step)
                 if at is None or at > now:

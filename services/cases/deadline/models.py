@@ -30,9 +30,11 @@ deadlines = Table(
     Column("cancelled_at", DateTime(timezone=True)),
     Column("cancel_reason", Text),
     Column("repeat_of", UUID(as_uuid=True)),
+    Column("notice_id", UUID(as_uuid=True)),  # a notice_response clock: the notice it waits on
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_deadlines_due_work", "next_fire_at", postgresql_where=text("next_fire_at IS NOT NULL")),
     Index("ix_deadlines_pending_due", "due_at", postgresql_where=text("state = 'pending'")),
+    Index("ix_deadlines_notice", "notice_id", postgresql_where=text("notice_id IS NOT NULL")),
     # the operators' figure of breached clocks still owed (/metrics)
     Index(
         "ix_deadlines_breached_owed",

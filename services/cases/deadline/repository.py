@@ -15,7 +15,7 @@ from services.cases.db import case_scope_params, case_scope_sql, overdue_sql, ow
 
 COLS = """id, case_id, whistle_id, department_code, kind, state, calendar, limit_seconds, started_at, due_at,
           provisional, next_step, next_fire_at, paused_at, extended_at, extension, met_at, met_by, breached_at,
-          cancelled_at, cancel_reason, repeat_of, created_at"""
+          cancelled_at, cancel_reason, repeat_of, notice_id, created_at"""
 
 
 async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -35,27 +35,28 @@ async def insert(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
         "next_fire_at",
         "paused_at",
         "repeat_of",
+        "notice_id",
         "created_at",
     )
     await session.execute(
         text(
             """INSERT INTO cases.deadlines (id, case_id, whistle_id, department_code, kind, state, calendar,
                  limit_seconds, started_at, due_at, provisional, next_step, next_fire_at, paused_at, repeat_of,
-                 created_at)
+                 notice_id, created_at)
                SELECT id, case_id, whistle_id, department_code, kind, 'pending', calendar, limit_seconds, started_at,
-                 due_at, provisional, 0, next_fire_at, paused_at, repeat_of, created_at
+                 due_at, provisional, 0, next_fire_at, paused_at, repeat_of, notice_id, created_at
                FROM unnest(CAST(:id AS uuid[]), CAST(:case_id AS uuid[]), CAST(:whistle_id AS uuid[]),
                            CAST(:department_code AS text[]), CAST(:kind AS text[]), CAST(:calendar AS text[]),
                            CAST(:limit_seconds AS float8[]), CAST(:started_at AS timestamptz[]),
                            CAST(:due_at AS timestamptz[]), CAST(:provisional AS boolean[]),
                            CAST(:next_fire_at AS timestamptz[]), CAST(:paused_at AS timestamptz[]),
-                           CAST(:repeat_of AS uuid[]), CAST(:created_at AS timestamptz[]))
+                           CAST(:repeat_of AS uuid[]), CAST(:notice_id AS uuid[]), CAST(:created_at AS timestamptz[]))
                  WITH ORDINALITY AS r(id, case_id, whistle_id, department_code, kind, calendar, limit_seconds,
-                                      started_at, due_at, provisional, next_fire_at, paused_at, repeat_of, created_at,
-                                      ord)
+                                      started_at, due_at, provisional, next_fire_at, paused_at, repeat_of, notice_id,
+                                      created_at, ord)
                ORDER BY ord"""
         ),
-        {c: [r[c] for r in rows] for c in cols},
+        {c: [r.get(c) for r in rows] for c in cols},
     )
 
 
@@ -64,6 +65,11 @@ async def of_case(session: AsyncSession, case_id: uuid.UUID, lock: bool = False)
     if lock:
         sql += " FOR UPDATE"
     return list(await session.execute(text(sql), {"c": case_id}))
+
+
+async def of_notice(session: AsyncSession, notice_id: uuid.UUID, lock: bool = False) -> list[Any]:
+    sql = f"SELECT {COLS} FROM cases.deadlines WHERE notice_id = :n" + (" FOR UPDATE" if lock else "")
+    return list(await session.execute(text(sql), {"n": notice_id}))
 
 
 async def update(session: AsyncSession, deadline_id: uuid.UUID, **fields: Any) -> None:

@@ -33,15 +33,22 @@ class DeadlineEngine:
 
     @property
     def steps(self) -> list[Step]:
-        """The policy's step sequence, computed once per policy (the sweep asks for it per row)."""
+        """The policy's common step sequence (a kind with its own ladder: `steps_for`)."""
+        return self.steps_for(None)
+
+    def steps_for(self, kind: str | None) -> list[Step]:
+        """The step sequence of a kind's clocks, computed once per policy (the sweep asks for it per row)."""
         cached = self.__dict__.get("_steps")
         if cached is None or cached[0] is not self.policy:
-            cached = (self.policy, self.policy.steps())
+            cached = (self.policy, {})
             self.__dict__["_steps"] = cached
-        return cached[1]
+        by_kind: dict[str | None, list[Step]] = cached[1]
+        if kind not in by_kind:
+            by_kind[kind] = self.policy.steps(kind)
+        return by_kind[kind]
 
     def fire_time(self, row: Any, step_index: int) -> datetime | None:
-        steps = self.steps
+        steps = self.steps_for(getattr(row, "kind", None))
         if step_index >= len(steps):
             return None
         step = steps[step_index]
@@ -62,10 +69,15 @@ class DeadlineEngine:
         department: str | None = None,
         repeat_of: uuid.UUID | None = None,
         paused: bool = False,
+        notice_id: uuid.UUID | None = None,
+        limit: timedelta | None = None,
     ) -> dict[str, Any]:
         kp = self.policy.deadlines[kind]
         mode = self.policy.calendar_for(kind)
-        due = self.calendar.add(start, kp.limit, mode)
+        if limit is not None and limit < timedelta(days=1):
+            mode = "natural"  # a response time in hours or minutes counts on the wall clock
+        limit = limit or kp.limit
+        due = self.calendar.add(start, limit, mode)
         row = {
             "id": uuid.uuid4(),
             "case_id": case_id,
@@ -73,11 +85,12 @@ class DeadlineEngine:
             "department_code": department,
             "kind": kind,
             "calendar": mode,
-            "limit_seconds": kp.limit.total_seconds(),
+            "limit_seconds": limit.total_seconds(),
             "started_at": start,
             "due_at": due.at,
             "provisional": due.provisional,
             "repeat_of": repeat_of,
+            "notice_id": notice_id,
             "created_at": start,
             "paused_at": start if paused else None,
         }
@@ -185,6 +198,31 @@ async def meet(
     return met
 
 
+async def start_notice_response(
+    session: AsyncSession,
+    engine: DeadlineEngine,
+    case: Any,
+    notice_id: uuid.UUID,
+    now: datetime,
+    limit: timedelta | None = None,
+) -> dict[str, Any]:
+    """督办通知书: the clock of the answer it asks for (kind notice_response; `limit` a by-hand notice's own
+    response time, else the policy's), among the case's deadlines; paused with a suspended case."""
+    row = engine.new_row(
+        case.id, "notice_response", now, notice_id=notice_id, limit=limit, paused=case.state == "suspended"
+    )
+    await repo.insert(session, [row])
+    return row
+
+
+async def meet_notice_response(session: AsyncSession, notice_id: uuid.UUID, actor: str, now: datetime) -> None:
+    """The notice is answered: its response clock is met (late, if breached: its ladder stops)."""
+    for d in await repo.of_notice(session, notice_id, lock=True):
+        if running(d):
+            state = "met" if d.state == "pending" else "breached"
+            await repo.update(session, d.id, state=state, met_at=now, met_by=actor, next_fire_at=None)
+
+
 async def cancel(
     session: AsyncSession,
     case_id: uuid.UUID,
@@ -245,7 +283,7 @@ async def extend(
     step = deadline.next_step
     nxt = engine.fire_time(DeadlineRow(data), step)
     # steps already behind us on the new timeline are not fired again
-    while nxt is not None and nxt <= now and engine.steps[step].action == "warning":
+    while nxt is not None and nxt <= now and engine.steps_for(deadline.kind)[step].action == "warning":
         step += 1
         nxt = engine.fire_time(DeadlineRow(data), step)
     await repo.update(

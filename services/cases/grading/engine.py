@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -48,14 +48,7 @@ NUMBER_FIELDS = frozenset(
 OPERATORS = ("any_flag", "category_in", "field_gte", "field_eq", "all", "any", "not")
 UNKNOWN_VALUE = "未知"
 
-# 分级分流: the level decides the handling tier (DOMAIN.md), so this is not part of a rules file.
-# (tier, inform_county, joint_with)
-TIER_OF_LEVEL: dict[str, tuple[Tier, bool, Tier | None]] = {
-    "ordinary": ("village", False, None),
-    "complex": ("township", False, None),
-    "major": ("township", True, None),
-    "petition_backlog": ("county", False, "township"),
-}
+LEVELS: tuple[Level, ...] = ("ordinary", "complex", "major", "petition_backlog")
 
 
 class GradingRulesError(ValueError):
@@ -233,6 +226,32 @@ class Outcome(BaseModel):
         return _check_template(value)
 
 
+class TierOfLevel(BaseModel):
+    """分级分流: the handling tier a level goes to, whether the county centre is told at once, and the
+    tier that handles it jointly (both centres handle the case)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tier: Tier
+    inform_county: bool = False
+    joint_with: Tier | None = None
+
+    @model_validator(mode="after")
+    def _joint_elsewhere(self) -> TierOfLevel:
+        if self.joint_with == self.tier:
+            raise _fail(f"joint_with {self.joint_with!r} is the tier itself")
+        return self
+
+
+# The default tier of each level (DOMAIN.md "Grading"); a rules file may restate any of them under `tiers:`.
+DEFAULT_TIERS: dict[str, TierOfLevel] = {
+    "ordinary": TierOfLevel(tier="village"),
+    "complex": TierOfLevel(tier="township"),
+    "major": TierOfLevel(tier="township", inform_county=True),
+    "petition_backlog": TierOfLevel(tier="county", joint_with="township"),
+}
+
+
 class Rule(Outcome):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)
     when: Condition
@@ -244,6 +263,7 @@ class RulesFile(BaseModel):
     version: Literal[1] = 1
     rules: list[Rule]
     default: Outcome
+    tiers: dict[Level, TierOfLevel] = Field(default_factory=dict)
 
     @field_validator("rules")
     @classmethod
@@ -287,6 +307,11 @@ class RuleSet:
     rules: tuple[Rule, ...]
     default: Outcome
     source: str = DEFAULT_RULES_PATH
+    tiers: Mapping[str, TierOfLevel] = field(default_factory=lambda: dict(DEFAULT_TIERS))
+
+    def tier_of(self, level: str) -> TierOfLevel:
+        """The handling tier of a level (the file's `tiers:`, else the default)."""
+        return self.tiers.get(level) or DEFAULT_TIERS[level]
 
     def grade(self, facts: GradingFacts) -> Grade:
         matched = [rule for rule in self.rules if rule.when.holds(facts)]
@@ -296,14 +321,14 @@ class RuleSet:
         else:
             level, score = self.default.level, self.default.score
             reasons = [_render(self.default.reason, facts)]
-        tier, inform_county, joint_with = TIER_OF_LEVEL[level]
+        routed = self.tier_of(level)
         return Grade(
             level=level,
             score=score,
             reasons=reasons,
-            tier=tier,
-            inform_county=inform_county,
-            joint_with=joint_with,
+            tier=routed.tier,
+            inform_county=routed.inform_county,
+            joint_with=routed.joint_with,
             matched_rules=[rule.id for rule in matched],
         )
 
@@ -343,7 +368,12 @@ def parse_rules(data: Any, source: str = "<rules>") -> RuleSet:
     except ValidationError as exc:
         problems = [f"{_where(tuple(err['loc']), data)}: {err['msg']}" for err in exc.errors(include_url=False)]
         raise GradingRulesError(f"{source}: invalid grading rules:\n  " + "\n  ".join(problems)) from None
-    return RuleSet(rules=tuple(parsed.rules), default=parsed.default, source=source)
+    return RuleSet(
+        rules=tuple(parsed.rules),
+        default=parsed.default,
+        source=source,
+        tiers={**DEFAULT_TIERS, **{str(k): v for k, v in parsed.tiers.items()}},
+    )
 
 
 def load_rules(path: str | None = None) -> RuleSet:
@@ -362,12 +392,14 @@ def load_rules(path: str | None = None) -> RuleSet:
 
 __all__ = [
     "DEFAULT_RULES_PATH",
+    "DEFAULT_TIERS",
     "KNOWN_FLAGS",
-    "TIER_OF_LEVEL",
+    "LEVELS",
     "Grade",
     "GradingFacts",
     "GradingRulesError",
     "RuleSet",
+    "TierOfLevel",
     "load_rules",
     "parse_rules",
 ]

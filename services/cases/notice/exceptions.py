@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, FieldError, Forbidden, NotFound
 
 
 class NoticeNotFound(NotFound):
@@ -43,3 +43,33 @@ class NoticeAlreadyClosed(Conflict):
 
     def __init__(self, state: str) -> None:
         super().__init__(allowed_actions=[], state=state)
+
+
+class NoticeCaseNotFound(FieldError):
+    """A notice by hand on a case that does not exist or is not in the issuer's area (404: ids do not leak)."""
+
+    status = 404
+    default_detail = "案件不存在"
+
+    def __init__(self) -> None:
+        super().__init__(["body", "case_id"], msg="unknown case")
+
+
+class NotSupervisingCentre(Forbidden):
+    """A dispatcher issues a notice by hand only from a centre above the case's handling centre."""
+
+    code = "not_supervising_centre"
+
+
+class NoticeCaseEnded(Conflict):
+    default_detail = "案件已结束，不能督办"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(allowed_actions=[], state=state)
+
+
+class UnknownNoticeUnit(FieldError):
+    default_detail = "督办对象须为在册部门或本案所在区域的综治中心"
+
+    def __init__(self) -> None:
+        super().__init__(["body", "unit"], msg="unknown or retired department, or no centre of the case's area")

@@ -25,6 +25,8 @@ notices = Table(
     Column("answered_by", Text),
     Column("closed_at", DateTime(timezone=True)),
     Column("closed_by", Text),
+    Column("issued_by", Text),  # system:clock (the ladder) or the person who issued it (领导督办)
+    Column("reason", Text),  # a notice issued by hand: why
 )
 
 notice_counters = Table(

@@ -13,7 +13,7 @@ from services.cases.db import case_scope_params
 
 COLS = (
     "id, number, kind, case_id, deadline_id, area_code, unit, subject, body, state, issued_at, respond_by, answer, "
-    "answered_at, answered_by, closed_at, closed_by"
+    "answered_at, answered_by, closed_at, closed_by, issued_by, reason"
 )
 
 
@@ -54,13 +54,15 @@ async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None
 
 
 async def insert(session: AsyncSession, row: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """One notice or many (executemany); `issued_by` defaults to the clock (the ladder), `reason` to none."""
+    rows = row if isinstance(row, list) else [row]
     await session.execute(
         text(
             f"""INSERT INTO cases.notices ({COLS})
                VALUES (:id, :number, :kind, :case_id, :deadline_id, :area_code, :unit, :subject, :body, 'issued',
-                 :issued_at, :respond_by, NULL, NULL, NULL, NULL, NULL)"""
+                 :issued_at, :respond_by, NULL, NULL, NULL, NULL, NULL, :issued_by, :reason)"""
         ),
-        row,
+        [{"issued_by": "system:clock", "reason": None, **r} for r in rows],
     )
 
 
@@ -162,3 +164,10 @@ async def area_in_scope(session: AsyncSession, area_code: str, scope: list[str])
         )
     ).first()
     return row is not None
+
+
+async def by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    if not ids:
+        return {}
+    result = await session.execute(text(f"SELECT {COLS} FROM cases.notices WHERE id = ANY(:ids)"), {"ids": ids})
+    return {r.id: r for r in result}

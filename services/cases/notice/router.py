@@ -6,12 +6,14 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
 
 from services.cases.case.service import scope_of
+from services.cases.context import CasesCtx
 from services.cases.identity.dependencies import ActiveClient
 from services.cases.notice import service
-from services.cases.notice.schemas import NoticeAnswer, NoticeClose, NoticePage
-from shared.auth import CurrentPrincipal
+from services.cases.notice.schemas import NoticeAnswer, NoticeClose, NoticeIssue, NoticeOut, NoticePage
+from shared.auth import CurrentPrincipal, Principal, require_roles
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
@@ -33,6 +35,24 @@ async def list_notices(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> NoticePage:
     return await service.list_notices(session, scope_of(principal), state, kind, cursor, limit)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=NoticeOut,
+    summary="领导督办: a leader or a higher centre's dispatcher issues a supervision notice by hand (Idempotency-Key)",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def issue_notice(
+    body: NoticeIssue,
+    session: DbSession,
+    ctx: CasesCtx,
+    principal: Annotated[Principal, require_roles("leader", "dispatcher", "admin")],
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Any:
+    notice = await service.issue_by_hand_once(session, ctx.domain.deadlines, principal, body, idempotency_key)
+    return JSONResponse(notice, status_code=201)
 
 
 # answer and close reply with the notice as stored under the Idempotency-Key (a NoticeOut as JSON)

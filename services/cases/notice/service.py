@@ -12,20 +12,27 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case import effects
+from services.cases.case import centre, effects
 from services.cases.case import service as case_service
 from services.cases.case.exceptions import CaseNotFound
+from services.cases.deadline import service as deadline_svc
+from services.cases.deadline.policy import parse_duration
+from services.cases.deadline.service import DeadlineEngine
 from services.cases.idempotency.service import once
 from services.cases.notice import repository as repo
 from services.cases.notice.exceptions import (
     NotAddressedToCaller,
     NoticeAlreadyAnswered,
     NoticeAlreadyClosed,
+    NoticeCaseEnded,
+    NoticeCaseNotFound,
     NoticeNotAnswered,
     NoticeNotFound,
     NotIssuingCentre,
+    NotSupervisingCentre,
+    UnknownNoticeUnit,
 )
-from services.cases.notice.schemas import NoticeOut, NoticePage
+from services.cases.notice.schemas import NoticeIssue, NoticeOut, NoticePage
 from services.cases.org import service as org_service
 from shared.auth import Principal
 from shared.clock import CHINA_TZ, clock
@@ -40,6 +47,7 @@ KIND_ZH = {
     "first_response": "首次回应",
     "update": "进展更新",
     "revisit": "回访",
+    "notice_response": "督办答复",
 }
 RESPONSE_TIME = timedelta(days=1)
 _TIER_LEVEL = {"village": "township", "township": "township", "county": "county"}
@@ -50,7 +58,11 @@ CENTRE_ROLES = ("dispatcher", "admin")
 
 
 async def tier_centre(session: AsyncSession, case: Any) -> str:
-    """The centre that handles the case at its tier (村/镇/县综治中心), as an area code."""
+    """The centre that handles the case (its handling centre; a case without one: the centre of its tier),
+    as an area code."""
+    handling = list(getattr(case, "handling", None) or [])
+    if handling:
+        return handling[-1]  # a joint case: the nearer of its two centres (the township's)
     levels = await org_service.area_levels(session, list(case.area_path))
     tier = case.tier or "township"
     return levels.get(tier) or levels.get("township") or case.area_path[0]
@@ -64,7 +76,15 @@ async def supervising_area(session: AsyncSession, case: Any) -> tuple[str, str]:
     return code, (await org_service.area_name(session, code)) or code
 
 
-async def issue_supervision(session: AsyncSession, case: Any, deadline: Any, now: datetime) -> dict[str, Any]:
+def _local(at: datetime) -> str:
+    return at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日%H:%M")
+
+
+async def issue_supervision(
+    session: AsyncSession, case: Any, deadline: Any, now: datetime, engine: DeadlineEngine | None = None
+) -> dict[str, Any]:
+    """The ladder's 督办通知书 for a breached clock; with the deadline engine, its answer runs on the
+    notice_response clock (among the case's deadlines) like a notice issued by hand."""
     area_code, area_name = await supervising_area(session, case)
     year = now.astimezone(CHINA_TZ).year
     n = await repo.next_number(session, area_code, year, "supervision")
@@ -74,9 +94,14 @@ async def issue_supervision(session: AsyncSession, case: Any, deadline: Any, now
         or await tier_centre(session, case)
     )
     kind_zh = KIND_ZH.get(deadline.kind, deadline.kind)
-    due_local = deadline.due_at.astimezone(CHINA_TZ).strftime("%Y年%m月%d日%H:%M")
+    due_local = _local(deadline.due_at)
+    notice_id = uuid.uuid4()
+    respond_by = now + RESPONSE_TIME
+    if engine is not None:
+        clock_row = await deadline_svc.start_notice_response(session, engine, case, notice_id, now)
+        respond_by = clock_row["due_at"]
     row = {
-        "id": uuid.uuid4(),
+        "id": notice_id,
         "number": f"{area_name}督〔{year}〕{n}号",
         "kind": "supervision",
         "case_id": case.id,
@@ -86,10 +111,10 @@ async def issue_supervision(session: AsyncSession, case: Any, deadline: Any, now
         "subject": f"关于案件{case.number}{kind_zh}超时的督办通知",
         "body": (
             f"{unit}：案件{case.number}（{case.title or ''}）的{kind_zh}时限已于{due_local}届满仍未完成。"
-            f"请于收到本通知后{int(RESPONSE_TIME.total_seconds() // 3600)}小时内办理并书面答复。"
+            f"请于{_local(respond_by)}前办理并书面答复。"
         ),
         "issued_at": now,
-        "respond_by": now + RESPONSE_TIME,
+        "respond_by": respond_by,
     }
     await repo.insert(session, row)
     return row
@@ -116,6 +141,8 @@ def notice_out(n: Any) -> dict[str, Any]:
         "answered_by": n.answered_by,
         "closed_at": n.closed_at,
         "closed_by": n.closed_by,
+        "issued_by": n.issued_by,
+        "reason": n.reason,
     }
 
 
@@ -270,6 +297,7 @@ async def answer_notice(
         raise NoticeAlreadyAnswered(can_close=notice.state == "answered" and principal.role in CENTRE_ROLES)
     by = actor(principal)
     updated = await repo.answer(session, notice_id, answer, by, clock.now())
+    await deadline_svc.meet_notice_response(session, notice_id, by, clock.now())
     await _record(
         session, notice, by, "notice_answer", f"{notice.number} 已答复：{answer}", "notice.answered", {"answer": answer}
     )
@@ -336,3 +364,109 @@ async def close_notice_once(
 async def notices_of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:
     """A case's notices (督办 and 风险预警), oldest first."""
     return await repo.of_case(session, case_id)
+
+
+async def notices_by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The notices by id (the sweep's notice_response clocks name theirs)."""
+    return await repo.by_ids(session, ids)
+
+
+ENDED = ("closed", "merged", "rejected")
+
+
+async def _unit_of(session: AsyncSession, case: Any, unit: str) -> str:
+    """A notice names a department (still active) or a centre on the case's area path."""
+    if await repo.department_active(session, unit) or unit in case.area_path:
+        return unit
+    raise UnknownNoticeUnit()
+
+
+async def issue_by_hand(
+    session: AsyncSession, engine: DeadlineEngine, principal: Principal, body: NoticeIssue, now: datetime
+) -> dict[str, Any]:
+    """领导督办: a leader (or a dispatcher of a centre above the handling centre) issues a supervision
+    notice on a case in their area, naming the unit, the reason and the response time. Numbered per area
+    (the issuer's centre) and year like the ladder's; its answer runs on the notice_response clock."""
+    case = await case_service.lock_case(session, body.case_id)
+    if case is None or not (principal.role == "admin" or set(case.area_path) & set(principal.areas)):
+        raise NoticeCaseNotFound()
+    handling = list(case.handling or [])
+    if principal.role == "dispatcher" and not centre.is_above(principal, case.area_path, handling):
+        centres = await centre.centres_of(session, case.area_path)
+        raise NotSupervisingCentre(
+            f"本案由{centre.names(centres, handling)}承办，只有领导或上级综治中心可以督办",
+            handling=handling,
+        )
+    if case.state in ENDED:
+        raise NoticeCaseEnded(case.state)
+    unit = await _unit_of(session, case, body.unit)
+    area_code = centre.acting_centre(principal, case.area_path) or (await supervising_area(session, case))[0]
+    area_name = (await org_service.area_name(session, area_code)) or area_code
+    year = now.astimezone(CHINA_TZ).year
+    n = await repo.next_number(session, area_code, year, "supervision")
+    notice_id = uuid.uuid4()
+    limit = parse_duration(body.respond_within) if body.respond_within else None
+    clock_row = await deadline_svc.start_notice_response(session, engine, case, notice_id, now, limit)
+    by = actor(principal)
+    row = {
+        "id": notice_id,
+        "number": f"{area_name}督〔{year}〕{n}号",
+        "kind": "supervision",
+        "case_id": case.id,
+        "deadline_id": None,
+        "area_code": area_code,
+        "unit": unit,
+        "subject": f"关于案件{case.number}的督办通知",
+        "body": (
+            f"{unit}：{area_name}对案件{case.number}（{case.title or ''}）督办：{body.reason}。"
+            f"请于{_local(clock_row['due_at'])}前办理并书面答复。"
+        ),
+        "issued_at": now,
+        "respond_by": clock_row["due_at"],
+        "issued_by": by,
+        "reason": body.reason,
+    }
+    await repo.insert(session, row)
+    await effects.record(
+        session,
+        case,
+        actor=by,
+        action="notice",
+        before=case.state,
+        after=case.state,
+        note=f"督办：发出督办通知书 {row['number']}（{unit}）：{body.reason}",
+        now=now,
+        events=[
+            (
+                "notice.issued",
+                effects.case_payload(case)
+                | {
+                    "notice_id": str(notice_id),
+                    "number": row["number"],
+                    "notice_kind": "supervision",
+                    "unit": unit,
+                    "notice_area": area_code,
+                    "subject": row["subject"],
+                    "reason": body.reason,
+                    "respond_by": clock_row["due_at"].isoformat(),
+                    "deadline_id": str(clock_row["id"]),
+                    "deadline_kind": "notice_response",
+                    "issued_by": by,
+                },
+            )
+        ],
+        data={"notice_id": str(notice_id), "centre": area_code},
+    )
+    stored = await repo.get(session, notice_id)
+    return notice_out(stored)
+
+
+async def issue_by_hand_once(
+    session: AsyncSession, engine: DeadlineEngine, principal: Principal, body: NoticeIssue, key: str | None
+) -> dict[str, Any]:
+    """`issue_by_hand` under Idempotency-Key: a retried issue gets the first notice, not a second one."""
+
+    async def run() -> dict[str, Any]:
+        return await issue_by_hand(session, engine, principal, body, clock.now())
+
+    return await once(session, actor(principal), key, {"issue": body.model_dump(mode="json")}, run)

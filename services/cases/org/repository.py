@@ -218,3 +218,23 @@ async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
     """level → code along a path (county, township, village, grid)."""
     result = await session.execute(text("SELECT code, level FROM cases.areas WHERE code = ANY(:p)"), {"p": path})
     return {r.level: r.code for r in result}
+
+
+async def centres_on_path(session: AsyncSession, path: list[str]) -> list[Any]:
+    """The areas of a path (code, name, level) with whether an active dispatcher works there (a centre
+    with dispatchers), in no particular order."""
+    result = await session.execute(
+        text(
+            """SELECT a.code, a.name, a.level,
+                      EXISTS (SELECT 1 FROM cases.users u
+                              WHERE u.role = 'dispatcher' AND u.active AND u.areas @> ARRAY[a.code]) AS staffed
+               FROM cases.areas a WHERE a.code = ANY(:p)"""
+        ),
+        {"p": path},
+    )
+    return list(result)
+
+
+async def area_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    result = await session.execute(text("SELECT code, name FROM cases.areas WHERE code = ANY(:c)"), {"c": codes})
+    return {r.code: r.name for r in result}

@@ -246,3 +246,13 @@ async def levels_and_names(session: AsyncSession, codes: list[str]) -> dict[str,
 async def area_levels(session: AsyncSession, path: list[str]) -> dict[str, str]:
     """level → code along a path (county, township, village, grid)."""
     return await repo.area_levels(session, path)
+
+
+async def centres_on_path(session: AsyncSession, path: list[str]) -> list[Any]:
+    """The areas of a path (code, name, level, staffed: an active dispatcher works there)."""
+    return await repo.centres_on_path(session, path)
+
+
+async def area_names(session: AsyncSession, codes: list[str]) -> dict[str, str]:
+    """code → name of the known areas among `codes`."""
+    return await repo.area_names(session, codes)

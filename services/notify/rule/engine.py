@@ -24,6 +24,9 @@ Audience = Literal[
     "worker",
     "notice_centre",
     "applicant",
+    "county_centre",
+    "unit_head",
+    "notice_leader",
 ]
 DIGEST_DAILY = "digest.daily"  # made by notify itself (digest/), once a day per centre
 KNOWN_EVENTS = frozenset(NOTIFY_EVENT_TYPES) | {DIGEST_DAILY}

@@ -1,8 +1,9 @@
 """Who a rule's audience is for one event, from notify's copy of the directory (active users only).
 
-Audiences (rules.yaml explains them): department, department_head, unit, responsible,
-responsible_person, centre, notice_centre, area_leader, county_leader, reporter, worker, applicant.
-Events from cases carry `responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
+Audiences (rules.yaml explains them): department, department_head, unit, unit_head, responsible,
+responsible_person, centre, county_centre, notice_centre, notice_leader, area_leader, county_leader, reporter,
+worker, applicant. Events from cases carry
+`responsible_person` (a username or null) and `reporters` (the usernames of every reporting grid
 worker); older events carry only `reporter_id` (a user id), which is used when `reporters` is absent.
 """
 
@@ -44,13 +45,56 @@ async def _department(session: AsyncSession, code: str | None) -> list[Recipient
     return out + _users(await directory.staff_of(session, code))
 
 
+async def _staffed_from(session: AsyncSession, code: str, path: list[str]) -> list[Recipient]:
+    """The dispatchers of the centre `code`; none there: of the nearest centre above it on `path`."""
+    above = list(reversed(path[: path.index(code)])) if code in path else []
+    for at in (code, *above):
+        rows = await directory.dispatchers_of(session, at)
+        if rows:
+            return _users(rows)
+    return []
+
+
 async def _centre(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
-    """The dispatchers of the nearest centre above the case's area."""
-    for code in reversed(data.get("area_path") or []):
+    """The dispatchers of the case's handling centre(s) (`handling`: both when handled jointly); an event
+    without them (older events, the digest): of the nearest centre above the case's area."""
+    path = list(data.get("area_path") or [])
+    handling = data.get("handling")
+    if isinstance(handling, list) and handling:
+        out: list[Recipient] = []
+        for code in handling:
+            out += [r for r in await _staffed_from(session, str(code), path) if r not in out]
+        return out
+    for code in reversed(path):
         rows = await directory.dispatchers_of(session, code)
         if rows:
             return _users(rows)
     return []
+
+
+async def _county_centre(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
+    """The dispatchers of the county's centre (a major case: informed at once, not only its leaders)."""
+    path = list(data.get("area_path") or [])
+    return _users(await directory.dispatchers_of(session, path[0])) if path else []
+
+
+async def _unit_head(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
+    """The head of the unit a notice names: a department's head, or the leaders of the centre's area."""
+    unit = data.get("unit")
+    dept = await directory.live_department(session, unit)
+    if dept is not None:
+        return _users(await directory.by_username(session, dept.head)) if dept.head else []
+    if not unit:
+        return []
+    return _users(await directory.by_role_in_path(session, "leader", [], only=[str(unit)]))
+
+
+async def _notice_leader(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
+    """The leaders over the centre that issued a notice (`notice_area`): its own and those above it."""
+    path = list(data.get("area_path") or [])
+    area = data.get("notice_area")
+    upto = path[: path.index(area) + 1] if area in path else path[:1]
+    return _users(await directory.by_role_in_path(session, "leader", upto))
 
 
 async def _notice_centre(session: AsyncSession, data: dict[str, Any]) -> list[Recipient]:
@@ -141,6 +185,12 @@ async def recipients(session: AsyncSession, audience: str, data: dict[str, Any])
         return await _responsible_person(session, data)
     if audience == "centre":
         return await _centre(session, data)
+    if audience == "county_centre":
+        return await _county_centre(session, data)
+    if audience == "unit_head":
+        return await _unit_head(session, data)
+    if audience == "notice_leader":
+        return await _notice_leader(session, data)
     if audience == "notice_centre":
         return await _notice_centre(session, data)
     if audience == "area_leader":

@@ -37,6 +37,7 @@ KIND_ZH = {
     "first_response": "首次回应",
     "update": "进展更新",
     "revisit": "回访",
+    "notice_response": "督办答复",
 }
 STATE_ZH = {
     "received": "已受理",

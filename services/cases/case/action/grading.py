@@ -8,16 +8,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case import effects
+from services.cases.case import centre, effects
 from services.cases.case import repository as repo
 from services.cases.case.action import schemas as bodies
 from services.cases.case.action.exceptions import AlreadyAtCounty
 from services.cases.case.action.transition import transition
-from services.cases.case.domain import TIER_UP, CaseDomain, grade_record
+from services.cases.case.domain import CaseDomain, grade_record
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.deadline import service as deadline_svc
-from services.cases.grading.engine import TIER_OF_LEVEL
 from services.cases.principal import actor_name
 from services.cases.subject import service as subjects
 from services.cases.whistle import service as whistle_service
@@ -36,6 +35,7 @@ async def apply_grade(
     """Set a grade (rules or override), keep it in the history, start the clocks it implies."""
     await repo.add_grade(session, case.id, now, grade, actor, note)
     was_major = case.level == "major"
+    handling = await centre.handling_for(session, case.area_path, grade["tier"], grade.get("joint_with"))
     updated = await repo.update_case(
         session,
         case.id,
@@ -43,6 +43,7 @@ async def apply_grade(
         grade=grade,
         level=grade["level"],
         tier=grade["tier"],
+        handling=handling,
         inform_county=bool(grade.get("inform_county")) or case.inform_county,
         initial_tier=case.initial_tier or grade["tier"],
     )
@@ -67,14 +68,17 @@ async def do_grade(
     if body.level or body.tier:
         base = domain.rules.grade(await subjects.grading_facts(session, case, len(whistles)))
         level = body.level or case.level or base.level
-        tier = body.tier or TIER_OF_LEVEL[level][0]
+        routed = domain.rules.tier_of(level)
+        tier = body.tier or routed.tier
         grade = {
             "level": level,
             "score": base.score,
             "reasons": [f"人工调整：{body.reason}", *base.reasons],
             "tier": tier,
             "by": "override",
-            "inform_county": level == "major",
+            "inform_county": routed.inform_county,
+            # a joint level stays joint at its own tier; a tier set by hand names one handling centre
+            "joint_with": routed.joint_with if tier == routed.tier else None,
         }
     else:
         grade = grade_record(domain.rules.grade(await subjects.grading_facts(session, case, len(whistles))))
@@ -92,10 +96,19 @@ async def do_grade(
 async def escalate_case(
     session: AsyncSession, case: CaseRow, actor: str, reason: str, now: datetime, principal: Principal | None = None
 ) -> Any:
-    """One tier up (村→镇→县); the case keeps its id and clocks. Used by dispatchers and by the ladder."""
-    new_tier = TIER_UP.get(case.tier or "village", "county")
-    updated = await repo.update_case(session, case.id, now, tier=new_tier)
-    payload = effects.case_payload(updated) | {"from_tier": case.tier, "to_tier": new_tier, "reason": reason}
+    """One tier up (村→镇→县), handing the case over: the handling centre moves one level up, is told at
+    once (case.escalated carries the new handling centre) and holds it in its queue; the old centre keeps
+    read access. The case keeps its id and clocks. Used by dispatchers and by the ladder."""
+    centres = await centre.centres_of(session, case.area_path)
+    before = list(case.handling or [])
+    new_tier, handling = centre.escalated(centres, case.tier)
+    updated = await repo.update_case(session, case.id, now, tier=new_tier, handling=handling)
+    payload = effects.case_payload(updated) | {
+        "from_tier": case.tier,
+        "to_tier": new_tier,
+        "from_handling": before,
+        "reason": reason,
+    }
     await effects.record(
         session,
         updated,
@@ -103,9 +116,15 @@ async def escalate_case(
         action="escalate",
         before=case.state,
         after=case.state,
-        note=f"提级：{case.tier or '-'} → {new_tier}；{reason}",
+        note=(
+            f"提级：{case.tier or '-'} → {new_tier}，移交{centre.names(centres, handling)}办理"
+            f"（原承办：{centre.names(centres, before) or '-'}）；{reason}"
+        ),
         now=now,
         events=[("case.escalated", payload)],
+        data={"from_handling": before, "handling": handling, "centre": centre.acting_centre(principal, case.area_path)}
+        if principal
+        else {"from_handling": before, "handling": handling},
     )
     return updated
 

@@ -13,9 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cases.case import centre
 from services.cases.case.action import closing, deferral, grading, handling
 from services.cases.case.action.exceptions import ActionNotAllowed
 from services.cases.case.domain import CaseDomain
+from services.cases.case.exceptions import NotHandlingCentre
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
 from services.cases.case.service import get_case, load_for_action
@@ -59,10 +61,31 @@ def check_allowed(case: CaseRow, action: str) -> None:
         )
 
 
+def is_decision(action: str, body: BaseModel) -> bool:
+    """Everything but a progress update (进展) is a decision of the handling centre (or one above it)."""
+    return not (action == "update" and getattr(body, "kind", None) == "progress")
+
+
+async def check_decider(session: AsyncSession, principal: Principal, case: CaseRow, action: str) -> None:
+    """A centre below the handling centre(s) reads and reports progress; its decisions are refused with
+    the reason (403: it sees the case)."""
+    if centre.may_decide(principal, case.area_path, case.handling or []):
+        return
+    centres = await centre.centres_of(session, case.area_path)
+    mine = centre.acting_centre(principal, case.area_path)
+    raise NotHandlingCentre(
+        f"本案由{centre.names(centres, case.handling)}承办，{centre.names(centres, [mine] if mine else [])}"
+        f"可查看案件、报告进展，不能{ACTION_ZH.get(action, action)}",
+        handling=list(case.handling),
+    )
+
+
 async def perform(
     session: AsyncSession, domain: CaseDomain, principal: Principal, case_id: uuid.UUID, action: str, body: BaseModel
 ) -> uuid.UUID:
     case = await load_for_action(session, principal, case_id)
+    if is_decision(action, body):
+        await check_decider(session, principal, case, action)
     check_allowed(case, action)
     await HANDLERS[action](session, domain, principal, case, body, clock.now())
     return case.id

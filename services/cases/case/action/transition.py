@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cases.case import effects
+from services.cases.case import centre, effects
 from services.cases.case import repository as repo
 from services.cases.case.machine import next_state
 from services.cases.case.models import CaseRow
@@ -34,6 +34,9 @@ async def transition(
     """`payload`: more keys for the case.<action> event (e.g. the applicant a reply reaches)."""
     before = case.state
     after = to or next_state(action, before)
+    acting = centre.acting_centre(principal, case.area_path)
+    if acting:  # which centre did it (a jointly handled case's timeline says who did what)
+        data = {**(data or {}), "centre": acting}
     updated = await repo.update_case(session, case.id, now, state=after, **fields)
     evs = [
         (
