@@ -15,6 +15,7 @@ from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
 from services.cases.idempotency.jobs import prune_idempotency_keys
 from services.cases.identity.jobs import prune_login_failures, prune_refresh_tokens
+from services.cases.stats.jobs import FOLD_INTERVAL_SECONDS, fold_deltas
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
@@ -98,6 +99,9 @@ def _ticks(app: FastAPI) -> list[Tick]:
     async def prune_throttle() -> None:
         await prune_login_failures(ctx.db, ctx.settings.login_failure_retention_hours)
 
+    async def stats_fold() -> None:
+        await fold_deltas(ctx.db)
+
     async def refresh_calendar() -> None:
         if ctx.ready:
             ctx.domain.deadlines.calendar = await load_calendar(ctx.db)
@@ -105,6 +109,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
     return [
         Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
+        Tick("stats_fold", stats_fold, FOLD_INTERVAL_SECONDS),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("prune_outbox", prune_outbox, 3600),
         Tick("retention", prune_by_retention, 3600),
