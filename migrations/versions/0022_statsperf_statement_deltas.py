@@ -125,7 +125,8 @@ BEGIN
   )
   INSERT INTO cases.stats_deltas (key, {cols})
   SELECT {key}, s.* FROM (
-  SELECT 'c', 'a', area_code, NULL::date, NULL::timestamptz, dim, value, NULL::int, slot, n, 0, 0, 0, 0, 0, 0, 0, 0 FROM cnt
+  SELECT 'c', 'a', area_code, NULL::date, NULL::timestamptz, dim, value, NULL::int, slot, n, 0, 0, 0, 0, 0, 0, 0, 0
+  FROM cnt
   UNION ALL
   SELECT 'd', gtype, gcode, day, NULL, NULL, NULL, NULL, slot,
     COALESCE(sum(n) FILTER (WHERE metric = 'received'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'res_den'), 0),

@@ -15,12 +15,12 @@ from services.cases.deadline import service as deadline_service
 from services.cases.deadline.jobs import sweep
 from services.cases.idempotency.jobs import prune_idempotency_keys
 from services.cases.identity.jobs import prune_login_failures, prune_refresh_tokens
-from services.cases.stats.jobs import FOLD_INTERVAL_SECONDS, fold_deltas
 from services.cases.identity.keys import SigningKey
 from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
 from services.cases.org.schemas import OrgDocument
 from services.cases.startup import load_calendar, start_domain, stop_domain
+from services.cases.stats.jobs import FOLD_INTERVAL_SECONDS, fold_deltas
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
 from shared.context import context_of, install_context

@@ -15,12 +15,12 @@ from services.cases.stats.models import (  # noqa: F401
     stats_case_days,
     stats_case_months,
     stats_counts,
+    stats_deltas,
     stats_mediator_months,
     stats_patrols,
     stats_pending,
     stats_sla,
     stats_sla_months,
-    stats_deltas,
     stats_versions,
 )
 from services.cases.subject.models import subject_cases, subjects  # noqa: F401
