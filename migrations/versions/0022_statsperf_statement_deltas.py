@@ -97,11 +97,16 @@ def _rows(op_: str, cols: str, fields: tuple[str, ...]) -> str:
     )
 
 
-# stats_deltas rows: tbl c (stats_counts: gcode area, kind dim, value, n1), s (stats_sla: n1..n4 on_time, late,
-# breached, pending), p (stats_pending: due_minute, kind, n1), d (stats_case_days: n1..n9 received, res_den,
-# res_num, med_den, med_num, closed, kept, rev_den, rev_num), m (stats_mediator_months: gcode mediator, value
-# month, kind level, shared_by, n1). `key` is the version key of the row: gtype:gcode (m: m:month).
-STAGE_COLS = "tbl, gtype, gcode, day, due_minute, kind, value, shared_by, slot, n1, n2, n3, n4, n5, n6, n7, n8, n9"
+# stats_deltas rows, `tbl` naming what they feed: k (stats_counts: a case counted in area gcode by its facts state,
+# level, tier, kind, category, channel, n1 the sign; stats_case_count_keys gives the dimensions), c (stats_counts:
+# gcode area, kind dim, value, n1), s (stats_sla: n1..n4 on_time, late, breached, pending), p (stats_pending:
+# due_minute, kind, n1), d (stats_case_days: n1..n9 received, res_den, res_num, med_den, med_num, closed, kept,
+# rev_den, rev_num), m (stats_mediator_months: gcode mediator, value month, kind level, shared_by, n1). `key` is
+# the row's version key: gtype:gcode (m: m:month).
+STAGE_COLS = (
+    "tbl, gtype, gcode, day, due_minute, kind, value, shared_by, slot, n1, n2, n3, n4, n5, n6, n7, n8, n9,"
+    " state, level, tier, category, channel"
+)
 KEY = "CASE WHEN s.tbl = 'm' THEN 'm:' || s.value ELSE s.gtype || ':' || s.gcode END"
 
 CASE_STAGE = """
@@ -109,10 +114,10 @@ CREATE FUNCTION cases.stats_stage_cases_{op}() RETURNS trigger LANGUAGE plpgsql 
 BEGIN
   WITH x AS MATERIALIZED (
   {rows}
-  ), cnt AS (
-    SELECT k.area_code, k.dim, k.value, x.slot, sum(x.sign) AS n
-    FROM x, LATERAL cases.stats_case_count_keys(x.area_path, x.state, x.level, x.tier, x.kind, x.category, x.channel) k
-    GROUP BY 1, 2, 3, 4 HAVING sum(x.sign) <> 0
+  ), cnt AS (  -- one row per area and case facts (a change that moves none of them cancels out here)
+    SELECT a, x.slot, x.state, x.level, x.tier, x.kind, x.category, x.channel, sum(x.sign) AS n
+    FROM x, unnest(x.area_path) AS a
+    GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 HAVING sum(x.sign) <> 0
   ), dk AS (
     SELECT k.gtype, k.gcode, k.day, x.slot, k.metric, sum(x.sign) AS n
     FROM x, LATERAL cases.stats_case_day_keys(x.area_path, x.responsible_unit, x.state, x.outcome, x.received_day,
@@ -125,17 +130,19 @@ BEGIN
   )
   INSERT INTO cases.stats_deltas (key, {cols})
   SELECT {key}, s.* FROM (
-  SELECT 'c', 'a', area_code, NULL::date, NULL::timestamptz, dim, value, NULL::int, slot, n, 0, 0, 0, 0, 0, 0, 0, 0
+  SELECT 'k', 'a', a, NULL::date, NULL::timestamptz, kind, NULL::text, NULL::int, slot, n, 0, 0, 0, 0, 0, 0, 0, 0,
+         state, level, tier, category, channel
   FROM cnt
   UNION ALL
   SELECT 'd', gtype, gcode, day, NULL, NULL, NULL, NULL, slot,
     COALESCE(sum(n) FILTER (WHERE metric = 'received'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'res_den'), 0),
     COALESCE(sum(n) FILTER (WHERE metric = 'res_num'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'med_den'), 0),
     COALESCE(sum(n) FILTER (WHERE metric = 'med_num'), 0), COALESCE(sum(n) FILTER (WHERE metric = 'closed'), 0),
-    COALESCE(sum(n) FILTER (WHERE metric = 'kept'), 0), 0, 0
+    COALESCE(sum(n) FILTER (WHERE metric = 'kept'), 0), 0, 0, NULL, NULL, NULL, NULL, NULL
   FROM dk GROUP BY gtype, gcode, day, slot
   UNION ALL
-  SELECT 'm', 'm', mediator_code, NULL, NULL, level, month, shared_by, slot, n, 0, 0, 0, 0, 0, 0, 0, 0
+  SELECT 'm', 'm', mediator_code, NULL, NULL, level, month, shared_by, slot, n, 0, 0, 0, 0, 0, 0, 0, 0,
+         NULL, NULL, NULL, NULL, NULL
   FROM med) s({cols});
   RETURN NULL;
 END $$;
@@ -162,14 +169,15 @@ BEGIN
   INSERT INTO cases.stats_deltas (key, {cols})
   SELECT {key}, s.* FROM (
   SELECT 's', gtype, gcode, day, NULL::timestamptz, kind, NULL::text, NULL::int, slot, on_time, late, breached, pending,
-         0, 0, 0, 0, 0
+         0, 0, 0, 0, 0, NULL::text, NULL::text, NULL::text, NULL::text, NULL::text
   FROM sla WHERE on_time <> 0 OR late <> 0 OR breached <> 0 OR pending <> 0
   UNION ALL
   SELECT 'p', gtype, gcode, NULL, due_minute, kind, NULL, NULL, slot, sum(sign), 0, 0, 0, 0, 0, 0,
-         0, 0
+         0, 0, NULL, NULL, NULL, NULL, NULL
   FROM k WHERE tbl = 'pending' GROUP BY gtype, gcode, due_minute, kind, slot HAVING sum(sign) <> 0
   UNION ALL
-  SELECT 'c', 'a', gcode, NULL, NULL, 'overdue', '', NULL, slot, sum(sign), 0, 0, 0, 0, 0, 0, 0, 0
+  SELECT 'c', 'a', gcode, NULL, NULL, 'overdue', '', NULL, slot, sum(sign), 0, 0, 0, 0, 0, 0, 0, 0,
+         NULL, NULL, NULL, NULL, NULL
   FROM k WHERE tbl = 'overdue' GROUP BY gcode, slot HAVING sum(sign) <> 0) s({cols});
   RETURN NULL;
 END $$;
@@ -194,7 +202,7 @@ BEGIN
   )
   INSERT INTO cases.stats_deltas (key, {STAGE_COLS})
   SELECT gtype || ':' || gcode, 'd', gtype, gcode, day, NULL, NULL, NULL, NULL, slot, 0, 0, 0, 0, 0, 0, 0, count(*),
-         sum(ok)
+         sum(ok), NULL, NULL, NULL, NULL, NULL
   FROM g GROUP BY gtype, gcode, day, slot;
   RETURN NULL;
 END $$;
@@ -235,7 +243,14 @@ BEGIN
   ),
   cnt AS (
     INSERT INTO cases.stats_counts AS t (area_code, dim, value, slot, n)
-    SELECT gcode, kind, value, slot, sum(n1) FROM d WHERE tbl = 'c' GROUP BY 1, 2, 3, 4 HAVING sum(n1) <> 0
+    SELECT area_code, dim, value, slot, sum(n) FROM (
+      SELECT gcode AS area_code, kind AS dim, value, slot, n1 AS n FROM d WHERE tbl = 'c'
+      UNION ALL
+      SELECT k.area_code, k.dim, k.value, d.slot, d.n1
+      FROM d, LATERAL cases.stats_case_count_keys(ARRAY[d.gcode], d.state, d.level, d.tier, d.kind, d.category,
+                                                  d.channel) k
+      WHERE d.tbl = 'k') x
+    GROUP BY 1, 2, 3, 4 HAVING sum(n) <> 0
     ORDER BY 1, 2, 3, 4
     ON CONFLICT (area_code, dim, value, slot) DO UPDATE SET n = t.n + excluded.n
   ), sla AS (
@@ -403,6 +418,7 @@ def upgrade() -> None:
         sa.Column("shared_by", sa.Integer()),
         sa.Column("slot", sa.SmallInteger(), nullable=False),
         *[_counter(f"n{i}") for i in range(1, 10)],
+        *[sa.Column(c, sa.Text()) for c in ("state", "level", "tier", "category", "channel")],
         schema=S,
     )
     op.create_index("ix_stats_deltas_key", "stats_deltas", ["key", "id"], schema=S)

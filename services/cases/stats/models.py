@@ -142,7 +142,8 @@ revisits = Table(
 
 
 # The deltas of committed (and in-flight) changes not yet folded into the rollups: one row per rollup key and
-# statement, appended by the statement triggers of migration 0022 (`tbl` names the rollup: c counts, s sla,
+# statement, appended by the statement triggers of migration 0022 (`tbl` names the rollup: k a case's facts
+# in an area — state, level, tier, kind, category, channel — for the counts, c counts, s sla,
 # p pending, d case days, m mediator months; n1..n9 its counters in the rollup's column order; `key` the
 # version key, gtype:gcode or m:month). Reads add them to the rollups in the same statement; the `stats_fold`
 # tick moves them in. `id` comes from stats_version_seq, so it also versions an ETag.
@@ -161,5 +162,6 @@ stats_deltas = Table(
     Column("shared_by", Integer),
     Column("slot", SmallInteger, nullable=False),
     *[Column(f"n{i}", BigInteger, nullable=False, server_default="0") for i in range(1, 10)],
+    *[Column(c, Text) for c in ("state", "level", "tier", "category", "channel")],
     Index("ix_stats_deltas_key", "key", "id"),
 )

@@ -86,7 +86,13 @@ async def counts(session: AsyncSession, areas: list[str]) -> list[Any]:
             """SELECT dim, value, sum(n) AS n FROM (
                  SELECT dim, value, n FROM cases.stats_counts WHERE area_code = ANY(:a)
                  UNION ALL
-                 SELECT kind, value, n1 FROM cases.stats_deltas WHERE key = ANY(:k) AND tbl = 'c') x
+                 SELECT kind, value, n1 FROM cases.stats_deltas WHERE key = ANY(:k) AND tbl = 'c'
+                 UNION ALL
+                 SELECT c.dim, c.value, d.n1
+                 FROM cases.stats_deltas d,
+                      LATERAL cases.stats_case_count_keys(ARRAY[d.gcode], d.state, d.level, d.tier, d.kind,
+                                                          d.category, d.channel) c
+                 WHERE d.key = ANY(:k) AND d.tbl = 'k') x
                GROUP BY dim, value HAVING sum(n) <> 0"""
         ),
         {"a": areas, "k": _keys("a", areas)},
