@@ -3,14 +3,16 @@
 The row triggers of 0017 ran a plpgsql function per changed row that built jsonb and called SQL functions
 planned anew on every call, staged into six tables, and at commit upserted some fifty hot rollup rows (every
 area above the case, every dimension) in the committing transaction: a case creation cost a quarter to two
-thirds more with them. Now each INSERT/UPDATE/DELETE statement on cases, deadlines and revisits runs one
+thirds more with them. Now each INSERT or DELETE statement on cases, deadlines and revisits runs one
 trigger whose single cached statement computes the signed deltas of all its rows from the transition tables
-(REFERENCING OLD/NEW TABLE), adds them up per rollup key and appends them to `stats_deltas` in the same
+(REFERENCING NEW/OLD TABLE), adds them up per rollup key and appends them to `stats_deltas` in the same
 transaction: one INSERT, no rollup row locked, nothing to wait for at commit, and a batch of N cases costs
-one trigger call. Reads add the deltas not yet folded to the rollups in the same statement (one snapshot),
-so figures are exact at every moment; `stats_fold(batch)` (the cases tick `stats_fold`, any number of
-replicas: FOR UPDATE SKIP LOCKED) moves committed deltas into the rollups, each rollup in key order and
-the rollups always in the same order (no deadlock between two folds).
+one trigger call. An UPDATE runs the same statement per row, only for rows whose counted fields changed
+(a row trigger's WHEN; most updates change none, and a statement trigger cannot filter so). Reads add the
+deltas not yet folded to the rollups in the same statement (one snapshot), so figures are exact at every
+moment; `stats_fold(batch)` (the cases tick `stats_fold`, any number of replicas: FOR UPDATE SKIP LOCKED)
+moves committed deltas into the rollups, each rollup in key order and the rollups always in the same order
+(no deadlock between two folds).
 
 `stats_sla_months` and `stats_case_months` hold the same counters per calendar month, kept by the fold,
 so a period of a year reads 12 month rows and the days of its ragged ends instead of 365 days.
@@ -82,19 +84,19 @@ DEADLINE_COLS = """cases.stats_slot({t}.case_id) AS slot, {t}.case_id, {t}.depar
 DEADLINE_FIELDS = ("state", "due_at", "met_at", "cancel_reason", "department_code", "kind")
 
 
-def _rows(op_: str, cols: str, fields: tuple[str, ...]) -> str:
-    """The signed rows of a statement: +1 each new row, -1 each old one; of an UPDATE only the rows whose
-    counted fields changed (the others would cancel out)."""
+def _rows(op_: str, cols: str) -> str:
+    """The signed rows: +1 each new row, -1 each old one, of an INSERT or DELETE statement (its transition
+    table), or of one updated row (OLD and NEW; its trigger's WHEN lets through only rows whose counted fields
+    changed — a statement trigger cannot filter so, and most updates change none of them)."""
     if op_ == "insert":
         return f"SELECT 1 AS sign, {cols.format(t='n')} FROM new_rows n"
     if op_ == "delete":
         return f"SELECT -1 AS sign, {cols.format(t='o')} FROM old_rows o"
-    changed = " OR ".join(f"o.{f} IS DISTINCT FROM n.{f}" for f in fields)
-    return (
-        f"SELECT -1 AS sign, {cols.format(t='o')} FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}\n"
-        f"  UNION ALL\n"
-        f"  SELECT 1, {cols.format(t='n')} FROM old_rows o JOIN new_rows n ON n.id = o.id WHERE {changed}"
-    )
+    return f"SELECT -1 AS sign, {cols.format(t='OLD')}\n  UNION ALL\n  SELECT 1, {cols.format(t='NEW')}"
+
+
+def _changed(fields: tuple[str, ...]) -> str:
+    return " OR ".join(f"OLD.{f} IS DISTINCT FROM NEW.{f}" for f in fields)
 
 
 # stats_deltas rows, `tbl` naming what they feed: k (stats_counts: a case counted in area gcode by its facts state,
@@ -184,12 +186,12 @@ END $$;
 """
 
 FUNCTIONS = f"""
-{CASE_STAGE.format(op="insert", rows=_rows("insert", CASE_COLS, CASE_FIELDS), cols=STAGE_COLS, key=KEY)}
-{CASE_STAGE.format(op="update", rows=_rows("update", CASE_COLS, CASE_FIELDS), cols=STAGE_COLS, key=KEY)}
-{CASE_STAGE.format(op="delete", rows=_rows("delete", CASE_COLS, CASE_FIELDS), cols=STAGE_COLS, key=KEY)}
-{DEADLINE_STAGE.format(op="insert", rows=_rows("insert", DEADLINE_COLS, DEADLINE_FIELDS), cols=STAGE_COLS, key=KEY)}
-{DEADLINE_STAGE.format(op="update", rows=_rows("update", DEADLINE_COLS, DEADLINE_FIELDS), cols=STAGE_COLS, key=KEY)}
-{DEADLINE_STAGE.format(op="delete", rows=_rows("delete", DEADLINE_COLS, DEADLINE_FIELDS), cols=STAGE_COLS, key=KEY)}
+{CASE_STAGE.format(op="insert", rows=_rows("insert", CASE_COLS), cols=STAGE_COLS, key=KEY)}
+{CASE_STAGE.format(op="update", rows=_rows("update", CASE_COLS), cols=STAGE_COLS, key=KEY)}
+{CASE_STAGE.format(op="delete", rows=_rows("delete", CASE_COLS), cols=STAGE_COLS, key=KEY)}
+{DEADLINE_STAGE.format(op="insert", rows=_rows("insert", DEADLINE_COLS), cols=STAGE_COLS, key=KEY)}
+{DEADLINE_STAGE.format(op="update", rows=_rows("update", DEADLINE_COLS), cols=STAGE_COLS, key=KEY)}
+{DEADLINE_STAGE.format(op="delete", rows=_rows("delete", DEADLINE_COLS), cols=STAGE_COLS, key=KEY)}
 
 CREATE FUNCTION cases.stats_stage_revisits() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -326,15 +328,14 @@ $$;
 
 CREATE TRIGGER stats_cases_insert AFTER INSERT ON cases.cases REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION cases.stats_stage_cases_insert();
-CREATE TRIGGER stats_cases_update AFTER UPDATE ON cases.cases REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION cases.stats_stage_cases_update();
+CREATE TRIGGER stats_cases_update AFTER UPDATE ON cases.cases FOR EACH ROW WHEN ({_changed(CASE_FIELDS)})
+  EXECUTE FUNCTION cases.stats_stage_cases_update();
 CREATE TRIGGER stats_cases_delete AFTER DELETE ON cases.cases REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION cases.stats_stage_cases_delete();
 CREATE TRIGGER stats_deadlines_insert AFTER INSERT ON cases.deadlines REFERENCING NEW TABLE AS new_rows
   FOR EACH STATEMENT EXECUTE FUNCTION cases.stats_stage_deadlines_insert();
-CREATE TRIGGER stats_deadlines_update AFTER UPDATE ON cases.deadlines
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-  FOR EACH STATEMENT EXECUTE FUNCTION cases.stats_stage_deadlines_update();
+CREATE TRIGGER stats_deadlines_update AFTER UPDATE ON cases.deadlines FOR EACH ROW WHEN ({_changed(DEADLINE_FIELDS)})
+  EXECUTE FUNCTION cases.stats_stage_deadlines_update();
 CREATE TRIGGER stats_deadlines_delete AFTER DELETE ON cases.deadlines REFERENCING OLD TABLE AS old_rows
   FOR EACH STATEMENT EXECUTE FUNCTION cases.stats_stage_deadlines_delete();
 CREATE TRIGGER stats_revisits_insert AFTER INSERT ON cases.revisits REFERENCING NEW TABLE AS new_rows
