@@ -475,3 +475,32 @@ async def test_a_whole_month_read_from_the_month_rollups_equals_its_days(scenari
     finally:
         clk.set(was)
         scenario.system._tokens.clear()
+
+
+async def test_folds_running_at_once_fold_each_delta_once(scenario):
+    """Several folds at once (replicas ticking together) each take other deltas (SKIP LOCKED): every delta is
+    folded exactly once, so no figure moves."""
+    import asyncio
+
+    from services.cases.stats.jobs import fold_deltas
+
+    db = scenario.system.cases_app.state.db
+    before = await _figures(scenario)
+    for name in ("A", "B", "C", "D"):  # deltas that add up to nothing, each change committed on its own
+        for channel in ("phone", "letter", "visit"):
+            async with db.unit_of_work() as s:
+                await s.execute(
+                    text("UPDATE cases.cases SET channel = :ch WHERE id = CAST(:c AS uuid)"),
+                    {"c": scenario.cases[name], "ch": channel},
+                )
+        async with db.unit_of_work() as s:
+            await s.execute(
+                text("UPDATE cases.cases SET channel = 'grid' WHERE id = CAST(:c AS uuid)"), {"c": scenario.cases[name]}
+            )
+    async with db.unit_of_work() as s:
+        pending = (await s.execute(text("SELECT count(*) FROM cases.stats_deltas"))).scalar_one()
+    folded = await asyncio.gather(*(fold_deltas(db, batch=5, rounds=10_000) for _ in range(4)))
+    assert sum(folded) == pending and sum(1 for n in folded if n) >= 2
+    async with db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT count(*) FROM cases.stats_deltas"))).scalar_one() == 0
+    assert (await _figures(scenario)) == before
