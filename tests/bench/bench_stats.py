@@ -346,6 +346,16 @@ async def _timed_calls(args: argparse.Namespace, url: str, conn: Any, now: datet
     from services.cases.stats.jobs import fold_deltas
 
     deltas = await conn.fetchval("SELECT count(*) FROM cases.stats_deltas")
+    unfolded: dict[str, Any] = {"deltas": deltas}  # the creations' deltas, not folded yet: reads add them
+    for name in ("overview_county", "sla_by_area_county"):
+
+        async def again(call: Any = calls[name]) -> Any:
+            async with db.unit_of_work() as s:
+                return await call(s)
+
+        unfolded[name] = _figures(await _time(again, max(10, args.stats_rounds // 4)))
+    figures["stats_with_unfolded_deltas"] = unfolded
+    print(f"  with unfolded deltas: {unfolded}", flush=True)
     t = time.perf_counter()
     folded = await fold_deltas(db, rounds=1000)
     fold_ms = (time.perf_counter() - t) * 1000.0
