@@ -446,6 +446,11 @@ def upgrade() -> None:
         schema=S,
     )
     op.create_index("ix_stats_deltas_key", "stats_deltas", ["key", "id"], schema=S)
+    # every fold leaves dead rows that reads of a key step over until a vacuum: vacuum it after a few hundred
+    op.execute(
+        "ALTER TABLE cases.stats_deltas SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 500,"
+        " autovacuum_vacuum_cost_delay = 0)"
+    )
     op.create_table(
         "stats_sla_months",
         sa.Column("gtype", sa.Text(), primary_key=True),

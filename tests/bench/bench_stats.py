@@ -260,7 +260,7 @@ async def _timed_calls(args: argparse.Namespace, url: str, conn: Any, now: datet
     n_cases = args.stats_cases
     await conn.execute(  # as autovacuum would: visibility known, so reads are index-only scans
         "VACUUM (ANALYZE) cases.stats_counts, cases.stats_sla, cases.stats_case_days, cases.stats_pending,"
-        " cases.stats_sla_months, cases.stats_case_months, cases.stats_mediator_months"
+        " cases.stats_sla_months, cases.stats_case_months, cases.stats_mediator_months, cases.stats_deltas"
     )
     figures["rollup_rows"] = await conn.fetchval(
         "SELECT (SELECT count(*) FROM cases.stats_counts) + (SELECT count(*) FROM cases.stats_sla)"
