@@ -21,6 +21,7 @@ from services.cases.identity.schemas import TokenRequest
 from services.cases.identity.service import TokenIssuer
 from services.cases.org.schemas import OrgDocument
 from services.cases.startup import load_calendar, retime_estimated, start_domain, stop_domain
+from services.cases.stats.jobs import FOLD_INTERVAL_SECONDS, fold_deltas
 from services.cases.subject.jobs import issue_due_visits
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import KeySet
@@ -109,6 +110,9 @@ def _ticks(app: FastAPI) -> list[Tick]:
     async def prune_throttle() -> None:
         await prune_login_failures(ctx.db, ctx.settings.login_failure_retention_hours)
 
+    async def stats_fold() -> None:
+        await fold_deltas(ctx.db)
+
     async def refresh_calendar() -> None:
         if ctx.ready:
             before = ctx.domain.deadlines.calendar.signature
@@ -122,6 +126,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
     return [
         Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),
         Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
+        Tick("stats_fold", stats_fold, FOLD_INTERVAL_SECONDS),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("household_visits", household_visits, 60),
         Tick("prune_outbox", prune_outbox, 3600),

@@ -15,18 +15,14 @@ from services.cases.org.models import areas, clients, departments, users  # noqa
 from services.cases.stats.models import (  # noqa: F401
     revisits,
     stats_case_days,
+    stats_case_months,
     stats_counts,
+    stats_deltas,
     stats_mediator_months,
     stats_patrols,
     stats_pending,
     stats_sla,
-    stats_staged_case_days,
-    stats_staged_counts,
-    stats_staged_marks,
-    stats_staged_mediator_months,
-    stats_staged_pending,
-    stats_staged_sla,
-    stats_staged_versions,
+    stats_sla_months,
     stats_versions,
 )
 from services.cases.subject.models import subject_cases, subjects  # noqa: F401

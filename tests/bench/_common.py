@@ -37,6 +37,16 @@ def asyncpg_dsn(url: str, database: str | None = None) -> str:
     return u.render_as_string(hide_password=False)
 
 
+async def _exists(url: str, name: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(asyncpg_dsn(url, "postgres"))
+    try:
+        return bool(await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await conn.close()
+
+
 def alembic_config(url: str) -> Any:
     from alembic.config import Config
 
@@ -46,14 +56,17 @@ def alembic_config(url: str) -> Any:
     return cfg
 
 
-async def prepare_database(name: str) -> str:
-    """Drop and make the bench database `name` (never the test suite's), migrated to head; its URL."""
+async def prepare_database(name: str, reuse: bool = False) -> str:
+    """Drop and make the bench database `name` (never the test suite's), migrated to head; its URL. With
+    `reuse`, a bench database `name` left by an earlier run (`--...-keep`) is kept and only migrated to head."""
     from alembic import command
 
-    from shared.devdb import resolve_database_url
+    from shared.devdb import LOCAL_SERVER, PG_USER, resolve_database_url
 
     os.environ["TEST_DATABASE_NAME"] = name
     os.environ.pop("TEST_DATABASE_URL", None)  # never reuse (and never drop) the test suite's database
-    url = await asyncio.to_thread(resolve_database_url, "test")
+    url = f"postgresql+asyncpg://{PG_USER}@{LOCAL_SERVER['host']}:{LOCAL_SERVER['port']}/{name}"
+    if not reuse or not await _exists(url, name):
+        url = await asyncio.to_thread(resolve_database_url, "test")
     await asyncio.to_thread(command.upgrade, alembic_config(url), "head")
     return url

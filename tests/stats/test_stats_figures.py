@@ -365,3 +365,142 @@ async def test_trend_gives_thirty_days_ending_today(scenario):
     today = body["days"][-1]
     assert today["received"] == 5 and today["closed"] == 2
     assert today["on_time"]["den"] > 0
+
+
+ROLLUPS = {  # each rollup summed over its slots, rows that add up to nothing left out
+    "stats_counts": ("area_code, dim, value", "n"),
+    "stats_pending": ("gtype, gcode, due_minute, kind", "n"),
+    "stats_sla": ("gtype, gcode, day, kind", "on_time, late, breached, pending"),
+    "stats_sla_months": ("gtype, gcode, month, kind", "on_time, late, breached, pending"),
+    "stats_case_days": (
+        "gtype, gcode, day",
+        "received, res_den, res_num, med_den, med_num, closed, kept, rev_den, rev_num",
+    ),
+    "stats_case_months": (
+        "gtype, gcode, month",
+        "received, res_den, res_num, med_den, med_num, closed, kept, rev_den, rev_num",
+    ),
+    "stats_mediator_months": ("month, mediator_code, level, shared_by", "n"),
+}
+
+
+async def _rollups(s: Any) -> dict[str, list[Any]]:
+    out = {}
+    for table, (keys, counters) in ROLLUPS.items():
+        sums = ", ".join(f"sum({c})" for c in counters.split(", "))
+        nonzero = " OR ".join(f"sum({c}) <> 0" for c in counters.split(", "))
+        rows = await s.execute(
+            text(f"SELECT {keys}, {sums} FROM cases.{table} GROUP BY {keys} HAVING {nonzero} ORDER BY {keys}")
+        )
+        out[table] = [tuple(r) for r in rows]
+    return out
+
+
+async def _figures(scenario: Any) -> list[Any]:
+    paths = (
+        f"/v1/stats/overview?area={TOWN}",
+        f"/v1/stats/sla?group_by=area&area={TOWN}",
+        f"/v1/stats/sla?group_by=department&area={TOWN}",
+        f"/v1/stats/sla?group_by=area&area={TOWN}&from=2030-04-01&to=2031-03-31",  # whole months and days
+        "/v1/stats/subsidies?month=2031-03",
+        f"/v1/stats/trend?area={TOWN}",
+    )
+    out = []
+    for path in paths:
+        body = (await scenario.get(path)).json()
+        body.pop("as_of", None)
+        out.append(body)
+    return out
+
+
+async def test_folding_the_deltas_changes_no_figure_and_the_folded_rollups_equal_a_recount(scenario):
+    """Figures read with deltas not yet folded equal those after the fold; then every rollup (of every test's
+    cases in this database, months too) equals a recount from the case tables."""
+    from services.cases.stats import repository as stats_repo
+
+    db = scenario.system.cases_app.state.db
+    before = await _figures(scenario)
+    async with db.unit_of_work() as s:  # deltas of two changes that cancel out, each committed on its own
+        channel = (
+            await s.execute(
+                text("SELECT channel FROM cases.cases WHERE id = CAST(:c AS uuid)"), {"c": scenario.cases["A"]}
+            )
+        ).scalar_one()
+        await s.execute(
+            text("UPDATE cases.cases SET channel = 'hotline_12345' WHERE id = CAST(:c AS uuid)"),
+            {"c": scenario.cases["A"]},
+        )
+    assert (await _figures(scenario)) != before  # the delta counts at once, unfolded
+    async with db.unit_of_work() as s:
+        await s.execute(
+            text("UPDATE cases.cases SET channel = :ch WHERE id = CAST(:c AS uuid)"),
+            {"c": scenario.cases["A"], "ch": channel},
+        )
+    async with db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT count(*) FROM cases.stats_deltas"))).scalar_one() > 0
+    assert (await _figures(scenario)) == before
+    async with db.unit_of_work() as s:
+        while await stats_repo.fold(s, 7) > 0:  # small batches: a key folded over several of them
+            pass
+        assert (await s.execute(text("SELECT count(*) FROM cases.stats_deltas"))).scalar_one() == 0
+    assert (await _figures(scenario)) == before
+    async with db.unit_of_work() as s:
+        folded = await _rollups(s)
+        await s.execute(text("SELECT cases.stats_rebuild()"))
+        recounted = await _rollups(s)
+    for table in ROLLUPS:
+        assert folded[table] == recounted[table], table
+    assert (await _figures(scenario)) == before
+
+
+async def test_a_whole_month_read_from_the_month_rollups_equals_its_days(scenario):
+    """A month wholly in the period and before today's month is read from the month rollups: a month later,
+    March by its month row gives what March read day by day (a period not starting on the 1st) gives."""
+    from services.cases.stats import repository as stats_repo
+
+    async with scenario.system.cases_app.state.db.unit_of_work() as s:
+        while await stats_repo.fold(s, 1000) > 0:  # into the rollups (the month ones too); no figure changes
+            pass
+    clk, was = scenario.clock, scenario.clock.now()
+    scenario.system._tokens.clear()
+    clk.set(datetime(2031, 4, 15, 9, 0, tzinfo=CST))
+    try:
+        for group_by in ("area", "department"):
+            base = f"/v1/stats/sla?group_by={group_by}&area={TOWN}&to=2031-03-31"
+            whole = (await scenario.get(f"{base}&from=2031-03-01")).json()["groups"]
+            days = (await scenario.get(f"{base}&from=2031-03-02")).json()["groups"]
+            assert whole == days
+            assert sum(g["on_time"]["contact"]["den"] + g["on_time"]["acknowledge"]["den"] for g in whole) >= 2
+            assert group_by == "department" or sum(g["cases"] for g in whole) == 5
+    finally:
+        clk.set(was)
+        scenario.system._tokens.clear()
+
+
+async def test_folds_running_at_once_fold_each_delta_once(scenario):
+    """Several folds at once (replicas ticking together) each take other deltas (SKIP LOCKED): every delta is
+    folded exactly once, so no figure moves."""
+    import asyncio
+
+    from services.cases.stats.jobs import fold_deltas
+
+    db = scenario.system.cases_app.state.db
+    before = await _figures(scenario)
+    for name in ("A", "B", "C", "D"):  # deltas that add up to nothing, each change committed on its own
+        for channel in ("phone", "letter", "visit"):
+            async with db.unit_of_work() as s:
+                await s.execute(
+                    text("UPDATE cases.cases SET channel = :ch WHERE id = CAST(:c AS uuid)"),
+                    {"c": scenario.cases[name], "ch": channel},
+                )
+        async with db.unit_of_work() as s:
+            await s.execute(
+                text("UPDATE cases.cases SET channel = 'grid' WHERE id = CAST(:c AS uuid)"), {"c": scenario.cases[name]}
+            )
+    async with db.unit_of_work() as s:
+        pending = (await s.execute(text("SELECT count(*) FROM cases.stats_deltas"))).scalar_one()
+    folded = await asyncio.gather(*(fold_deltas(db, batch=5, rounds=10_000) for _ in range(4)))
+    assert sum(folded) == pending and sum(1 for n in folded if n) >= 2
+    async with db.unit_of_work() as s:
+        assert (await s.execute(text("SELECT count(*) FROM cases.stats_deltas"))).scalar_one() == 0
+    assert (await _figures(scenario)) == before

@@ -1,5 +1,5 @@
 """Rollups of the evaluation figures (问效): counters kept by triggers in the same transaction as the
-change they count (migration 0017 holds the trigger functions), so a dashboard poll reads a handful of
+change they count (migrations 0017 and 0022 hold the trigger functions), so a dashboard poll reads a handful of
 rows whatever the number of cases.
 
 Keys: `gtype` is `a` (an area: every ancestor on the case's area path, itself included) or `d` (a
@@ -7,7 +7,7 @@ department: the one a clock or a case answers to). `slot` (0-3, from the case id
 of one busy area over four rows so concurrent case actions seldom wait on one another; reads sum them.
 Days are dates in China time."""
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, Sequence, SmallInteger, Table, Text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, Sequence, SmallInteger, Table, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 
 from services.cases.db import metadata
@@ -82,6 +82,31 @@ stats_case_days = Table(
     Column("rev_num", BigInteger, nullable=False, server_default="0"),
 )
 
+# The same counters per calendar month (`month` its first day), kept by the same commit: a long period reads its
+# whole months here and only the days of its ragged ends from the day rollups.
+stats_sla_months = Table(
+    "stats_sla_months",
+    metadata,
+    Column("gtype", Text, primary_key=True),
+    Column("gcode", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("kind", Text, primary_key=True),
+    Column("slot", SmallInteger, primary_key=True),
+    *[Column(c, BigInteger, nullable=False, server_default="0") for c in ("on_time", "late", "breached", "pending")],
+)
+stats_case_months = Table(
+    "stats_case_months",
+    metadata,
+    Column("gtype", Text, primary_key=True),
+    Column("gcode", Text, primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("slot", SmallInteger, primary_key=True),
+    *[
+        Column(c, BigInteger, nullable=False, server_default="0")
+        for c in ("received", "res_den", "res_num", "med_den", "med_num", "closed", "kept", "rev_den", "rev_num")
+    ],
+)
+
 # Settled cases per mediator, month (of the resolution, China time), grade and how many mediators shared it.
 stats_mediator_months = Table(
     "stats_mediator_months",
@@ -116,71 +141,27 @@ revisits = Table(
 )
 
 
-def _staged(name: str, keys: list[Column], counters: tuple[str, ...]) -> Table:
-    """What one transaction's triggers stage for a rollup; its commit moves them in (stats_flush), in key order,
-    so concurrent transactions never deadlock on rollup rows and hold them only while committing."""
-    return Table(
-        name,
-        metadata,
-        Column("txid", BigInteger, nullable=False),
-        *keys,
-        *[Column(c, BigInteger, nullable=False, server_default="0") for c in counters],
-        Index(f"ix_{name}_txid", "txid"),
-    )
-
-
-stats_staged_counts = _staged(
-    "stats_staged_counts",
-    [
-        Column("area_code", Text, nullable=False),
-        Column("dim", Text, nullable=False),
-        Column("value", Text, nullable=False),
-        Column("slot", SmallInteger, nullable=False),
-    ],
-    ("n",),
+# The deltas of committed (and in-flight) changes not yet folded into the rollups: one row per rollup key and
+# statement, appended by the statement triggers of migration 0022 (`tbl` names the rollup: k a case's facts
+# in an area — state, level, tier, kind, category, channel — for the counts, c counts, s sla,
+# p pending, d case days, m mediator months; n1..n9 its counters in the rollup's column order; `key` the
+# version key, gtype:gcode or m:month). Reads add them to the rollups in the same statement; the `stats_fold`
+# tick moves them in. `id` comes from stats_version_seq, so it also versions an ETag.
+stats_deltas = Table(
+    "stats_deltas",
+    metadata,
+    Column("id", BigInteger, primary_key=True, server_default=text("nextval('cases.stats_version_seq')")),
+    Column("key", Text, nullable=False),
+    Column("tbl", Text, nullable=False),
+    Column("gtype", Text, nullable=False),
+    Column("gcode", Text, nullable=False),
+    Column("day", Date),
+    Column("due_minute", DateTime(timezone=True)),
+    Column("kind", Text),
+    Column("value", Text),
+    Column("shared_by", Integer),
+    Column("slot", SmallInteger, nullable=False),
+    *[Column(f"n{i}", BigInteger, nullable=False, server_default="0") for i in range(1, 10)],
+    *[Column(c, Text) for c in ("state", "level", "tier", "category", "channel")],
+    Index("ix_stats_deltas_key", "key", "id"),
 )
-stats_staged_pending = _staged(
-    "stats_staged_pending",
-    [
-        Column("gtype", Text, nullable=False),
-        Column("gcode", Text, nullable=False),
-        Column("due_minute", DateTime(timezone=True), nullable=False),
-        Column("kind", Text, nullable=False),
-    ],
-    ("n",),
-)
-stats_staged_sla = _staged(
-    "stats_staged_sla",
-    [
-        Column("gtype", Text, nullable=False),
-        Column("gcode", Text, nullable=False),
-        Column("day", Date, nullable=False),
-        Column("kind", Text, nullable=False),
-        Column("slot", SmallInteger, nullable=False),
-    ],
-    ("on_time", "late", "breached", "pending"),
-)
-stats_staged_case_days = _staged(
-    "stats_staged_case_days",
-    [
-        Column("gtype", Text, nullable=False),
-        Column("gcode", Text, nullable=False),
-        Column("day", Date, nullable=False),
-        Column("slot", SmallInteger, nullable=False),
-    ],
-    ("received", "res_den", "res_num", "med_den", "med_num", "closed", "kept", "rev_den", "rev_num"),
-)
-stats_staged_mediator_months = _staged(
-    "stats_staged_mediator_months",
-    [
-        Column("month", Text, nullable=False),
-        Column("mediator_code", Text, nullable=False),
-        Column("level", Text, nullable=False),
-        Column("shared_by", Integer, nullable=False),
-    ],
-    ("n",),
-)
-stats_staged_versions = _staged(
-    "stats_staged_versions", [Column("key", Text, nullable=False), Column("slot", SmallInteger, nullable=False)], ()
-)
-stats_staged_marks = Table("stats_staged_marks", metadata, Column("txid", BigInteger, primary_key=True))

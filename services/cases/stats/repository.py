@@ -1,5 +1,8 @@
 """SQL of the rollups: reads of a handful of rows per poll, the patrol counts, the revisit record, and
-the plain GROUP BY over the case tables that the rollups must agree with (tests and the bench)."""
+the plain GROUP BY over the case tables that the rollups must agree with (tests and the bench).
+
+Every read adds, in the same statement (one snapshot), the deltas the triggers appended and no fold has
+moved into the rollups yet (`stats_deltas`, by version key), so its figures are exact at any moment."""
 
 from __future__ import annotations
 
@@ -11,13 +14,32 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def max_version(session: AsyncSession, keys: list[str]) -> int:
-    """The newest version of any rollup row of these keys (and of the last rebuild)."""
-    result = await session.execute(
-        text("SELECT COALESCE(max(version), 0) FROM cases.stats_versions WHERE key = ANY(:k)"),
-        {"k": [*keys, "rebuild"]},
-    )
+async def max_version(session: AsyncSession, keys: list[str]) -> str:
+    """The version of the figures of these keys: the sum of their rollup rows' versions (and the last
+    rebuild's), each bumped by every fold that changes the row, with the number and newest id of their deltas
+    not folded yet. Any commit or fold touching a key changes it (a delta committing after a newer one does too:
+    the count grows)."""
+    row = (
+        await session.execute(
+            text(
+                """SELECT (SELECT COALESCE(sum(version), 0) FROM cases.stats_versions WHERE key = ANY(:k)) AS v,
+                          count(*) AS n, COALESCE(max(id), 0) AS m
+                   FROM cases.stats_deltas WHERE key = ANY(:k)"""
+            ),
+            {"k": [*keys, "rebuild"]},
+        )
+    ).one()
+    return f"{row.v}.{row.n}.{row.m}"
+
+
+async def fold(session: AsyncSession, batch: int) -> int:
+    """Move up to `batch` committed deltas into the rollups (skipping those another fold holds); how many."""
+    result = await session.execute(text("SELECT cases.stats_fold(:b)"), {"b": batch})
     return int(result.scalar_one())
+
+
+def _keys(gtype: str, codes: list[str]) -> list[str]:
+    return [f"{gtype}:{c}" for c in codes]
 
 
 async def area_rows(session: AsyncSession, codes: list[str]) -> list[Any]:
@@ -61,10 +83,19 @@ async def departments_in(session: AsyncSession, areas: list[str] | None, code: s
 async def counts(session: AsyncSession, areas: list[str]) -> list[Any]:
     result = await session.execute(
         text(
-            """SELECT dim, value, sum(n) AS n FROM cases.stats_counts WHERE area_code = ANY(:a)
+            """SELECT dim, value, sum(n) AS n FROM (
+                 SELECT dim, value, n FROM cases.stats_counts WHERE area_code = ANY(:a)
+                 UNION ALL
+                 SELECT kind, value, n1 FROM cases.stats_deltas WHERE key = ANY(:k) AND tbl = 'c'
+                 UNION ALL
+                 SELECT c.dim, c.value, d.n1
+                 FROM cases.stats_deltas d,
+                      LATERAL cases.stats_case_count_keys(ARRAY[d.gcode], d.state, d.level, d.tier, d.kind,
+                                                          d.category, d.channel) c
+                 WHERE d.key = ANY(:k) AND d.tbl = 'k') x
                GROUP BY dim, value HAVING sum(n) <> 0"""
         ),
-        {"a": areas},
+        {"a": areas, "k": _keys("a", areas)},
     )
     return list(result)
 
@@ -76,10 +107,13 @@ async def pending_around(session: AsyncSession, areas: list[str], now_minute: da
             text(
                 """SELECT COALESCE(sum(n) FILTER (WHERE due_minute < :m), 0) AS overdue,
                           COALESCE(sum(n) FILTER (WHERE due_minute >= :m), 0) AS soon
-                   FROM cases.stats_pending
-                   WHERE gtype = 'a' AND gcode = ANY(:a) AND due_minute < :until"""
+                   FROM (SELECT due_minute, n FROM cases.stats_pending
+                         WHERE gtype = 'a' AND gcode = ANY(:a) AND due_minute < :until
+                         UNION ALL
+                         SELECT due_minute, n1 FROM cases.stats_deltas
+                         WHERE key = ANY(:k) AND tbl = 'p' AND due_minute < :until) x"""
             ),
-            {"a": areas, "m": now_minute, "until": now_minute + timedelta(hours=24)},
+            {"a": areas, "k": _keys("a", areas), "m": now_minute, "until": now_minute + timedelta(hours=24)},
         )
     ).one()
     return int(row.overdue), int(row.soon)
@@ -114,18 +148,39 @@ async def grid_workers(session: AsyncSession, areas: list[str]) -> int:
 
 
 async def sla_rows(
-    session: AsyncSession, gtype: str, codes: list[str], start: date, end: date, today: date
+    session: AsyncSession, gtype: str, codes: list[str], start: date, end: date, months: tuple[date, date], today: date
 ) -> list[Any]:
-    """Clock outcomes per group and kind over the due days; pending ones of past days are past due."""
+    """Clock outcomes per group and kind over the due days; pending ones of past days are past due. The
+    whole months [months) (all before today's month) are read from the month rollup, the other days from
+    the day rollup, and the deltas of the whole period besides."""
     result = await session.execute(
         text(
             """SELECT gcode, kind, sum(on_time) AS on_time, sum(late) AS late, sum(breached) AS breached,
                       COALESCE(sum(pending) FILTER (WHERE day < :today), 0) AS past_pending
-               FROM cases.stats_sla
-               WHERE gtype = :g AND gcode = ANY(:c) AND day BETWEEN :s AND :e
+               FROM (
+                 SELECT gcode, kind, on_time, late, breached, pending, day FROM cases.stats_sla
+                 WHERE gtype = :g AND gcode = ANY(:c) AND day >= :s AND day < :ms
+                 UNION ALL
+                 SELECT gcode, kind, on_time, late, breached, pending, month FROM cases.stats_sla_months
+                 WHERE gtype = :g AND gcode = ANY(:c) AND month >= :ms AND month < :me
+                 UNION ALL
+                 SELECT gcode, kind, on_time, late, breached, pending, day FROM cases.stats_sla
+                 WHERE gtype = :g AND gcode = ANY(:c) AND day >= :me AND day <= :e
+                 UNION ALL
+                 SELECT gcode, kind, n1, n2, n3, n4, day FROM cases.stats_deltas
+                 WHERE key = ANY(:k) AND tbl = 's' AND day BETWEEN :s AND :e) x
                GROUP BY gcode, kind"""
         ),
-        {"g": gtype, "c": codes, "s": start, "e": end, "today": today},
+        {
+            "g": gtype,
+            "c": codes,
+            "k": _keys(gtype, codes),
+            "s": start,
+            "e": end,
+            "ms": months[0],
+            "me": months[1],
+            "today": today,
+        },
     )
     return list(result)
 
@@ -136,26 +191,47 @@ async def pending_between(
     """Pending clocks per group and kind due in [start, end) (today's past-due ones), to the minute."""
     result = await session.execute(
         text(
-            """SELECT gcode, kind, sum(n) AS n FROM cases.stats_pending
-               WHERE gtype = :g AND gcode = ANY(:c) AND due_minute >= :s AND due_minute < :e
+            """SELECT gcode, kind, sum(n) AS n FROM (
+                 SELECT gcode, kind, n FROM cases.stats_pending
+                 WHERE gtype = :g AND gcode = ANY(:c) AND due_minute >= :s AND due_minute < :e
+                 UNION ALL
+                 SELECT gcode, kind, n1 FROM cases.stats_deltas
+                 WHERE key = ANY(:k) AND tbl = 'p' AND due_minute >= :s AND due_minute < :e) x
                GROUP BY gcode, kind"""
         ),
-        {"g": gtype, "c": codes, "s": start, "e": end},
+        {"g": gtype, "c": codes, "k": _keys(gtype, codes), "s": start, "e": end},
     )
     return list(result)
 
 
-async def case_day_rows(session: AsyncSession, gtype: str, codes: list[str], start: date, end: date) -> list[Any]:
+CASE_COLS = "received, res_den, res_num, med_den, med_num, closed, kept, rev_den, rev_num"
+
+
+async def case_day_rows(
+    session: AsyncSession, gtype: str, codes: list[str], start: date, end: date, months: tuple[date, date]
+) -> list[Any]:
+    """Case rates per group over the days: the whole months [months) from the month rollup, the other days
+    from the day rollup, and the deltas of the whole period besides."""
     result = await session.execute(
         text(
-            """SELECT gcode, sum(received) AS received, sum(res_den) AS res_den, sum(res_num) AS res_num,
-                      sum(med_den) AS med_den, sum(med_num) AS med_num, sum(closed) AS closed, sum(kept) AS kept,
-                      sum(rev_den) AS rev_den, sum(rev_num) AS rev_num
-               FROM cases.stats_case_days
-               WHERE gtype = :g AND gcode = ANY(:c) AND day BETWEEN :s AND :e
-               GROUP BY gcode"""
+            f"""SELECT gcode, sum(received) AS received, sum(res_den) AS res_den, sum(res_num) AS res_num,
+                       sum(med_den) AS med_den, sum(med_num) AS med_num, sum(closed) AS closed, sum(kept) AS kept,
+                       sum(rev_den) AS rev_den, sum(rev_num) AS rev_num
+                FROM (
+                  SELECT gcode, {CASE_COLS} FROM cases.stats_case_days
+                  WHERE gtype = :g AND gcode = ANY(:c) AND day >= :s AND day < :ms
+                  UNION ALL
+                  SELECT gcode, {CASE_COLS} FROM cases.stats_case_months
+                  WHERE gtype = :g AND gcode = ANY(:c) AND month >= :ms AND month < :me
+                  UNION ALL
+                  SELECT gcode, {CASE_COLS} FROM cases.stats_case_days
+                  WHERE gtype = :g AND gcode = ANY(:c) AND day >= :me AND day <= :e
+                  UNION ALL
+                  SELECT gcode, n1, n2, n3, n4, n5, n6, n7, n8, n9 FROM cases.stats_deltas
+                  WHERE key = ANY(:k) AND tbl = 'd' AND day BETWEEN :s AND :e) x
+                GROUP BY gcode"""
         ),
-        {"g": gtype, "c": codes, "s": start, "e": end},
+        {"g": gtype, "c": codes, "k": _keys(gtype, codes), "s": start, "e": end, "ms": months[0], "me": months[1]},
     )
     return list(result)
 
@@ -164,18 +240,26 @@ async def trend_rows(session: AsyncSession, areas: list[str], start: date, end: 
     """Per day: cases received and closed, clocks due met on time / decided (pending of past days breached)."""
     result = await session.execute(
         text(
-            """WITH c AS (SELECT day, sum(received) AS received, sum(closed) AS closed FROM cases.stats_case_days
-                          WHERE gtype = 'a' AND gcode = ANY(:a) AND day BETWEEN :s AND :e GROUP BY day),
+            """WITH c AS (SELECT day, sum(received) AS received, sum(closed) AS closed FROM (
+                            SELECT day, received, closed FROM cases.stats_case_days
+                            WHERE gtype = 'a' AND gcode = ANY(:a) AND day BETWEEN :s AND :e
+                            UNION ALL
+                            SELECT day, n1, n6 FROM cases.stats_deltas
+                            WHERE key = ANY(:k) AND tbl = 'd' AND day BETWEEN :s AND :e) x GROUP BY day),
                     d AS (SELECT day, sum(on_time) AS on_time,
                                  sum(on_time + late + breached)
                                    + COALESCE(sum(pending) FILTER (WHERE day < :t), 0) AS den
-                          FROM cases.stats_sla
-                          WHERE gtype = 'a' AND gcode = ANY(:a) AND day BETWEEN :s AND :e GROUP BY day)
+                          FROM (SELECT day, on_time, late, breached, pending FROM cases.stats_sla
+                                WHERE gtype = 'a' AND gcode = ANY(:a) AND day BETWEEN :s AND :e
+                                UNION ALL
+                                SELECT day, n1, n2, n3, n4 FROM cases.stats_deltas
+                                WHERE key = ANY(:k) AND tbl = 's' AND day BETWEEN :s AND :e) x
+                          GROUP BY day)
                SELECT COALESCE(c.day, d.day) AS day, COALESCE(c.received, 0) AS received,
                       COALESCE(c.closed, 0) AS closed, COALESCE(d.on_time, 0) AS on_time, COALESCE(d.den, 0) AS den
                FROM c FULL JOIN d ON d.day = c.day"""
         ),
-        {"a": areas, "s": start, "e": end, "t": today},
+        {"a": areas, "k": _keys("a", areas), "s": start, "e": end, "t": today},
     )
     return list(result)
 
@@ -183,11 +267,15 @@ async def trend_rows(session: AsyncSession, areas: list[str], start: date, end: 
 async def mediator_months(session: AsyncSession, month: str, codes: list[str]) -> list[Any]:
     result = await session.execute(
         text(
-            """SELECT mediator_code, level, shared_by, sum(n) AS n FROM cases.stats_mediator_months
-               WHERE month = :m AND mediator_code = ANY(:c) GROUP BY mediator_code, level, shared_by
-               HAVING sum(n) <> 0"""
+            """SELECT mediator_code, level, shared_by, sum(n) AS n FROM (
+                 SELECT mediator_code, level, shared_by, n FROM cases.stats_mediator_months
+                 WHERE month = :m AND mediator_code = ANY(:c)
+                 UNION ALL
+                 SELECT gcode, kind, shared_by, n1 FROM cases.stats_deltas
+                 WHERE key = :k AND tbl = 'm' AND gcode = ANY(:c)) x
+               GROUP BY mediator_code, level, shared_by HAVING sum(n) <> 0"""
         ),
-        {"m": month, "c": codes},
+        {"m": month, "c": codes, "k": f"m:{month}"},
     )
     return list(result)
 

@@ -133,6 +133,16 @@ def parse_period(raw_from: str | None, raw_to: str | None, now: datetime) -> tup
     return start, end
 
 
+def whole_months(start: date, end: date, before: date | None) -> tuple[date, date]:
+    """[first, after): the calendar months lying wholly in [start, end] (and ending before `before`), as the
+    first day of the first one and of the month after the last; an empty span (start, start) if none."""
+    first = start if start.day == 1 else (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    after = (end + timedelta(days=1)).replace(day=1)
+    if before is not None:
+        after = min(after, before)
+    return (first, after) if first < after else (start, start)
+
+
 def _parse_day(raw: str, name: str) -> date:
     try:
         if len(raw) == 10:
@@ -204,12 +214,18 @@ async def sla(
     if _fresh(tag, if_none_match):
         return Polled(tag, None)
     clocks: dict[tuple[str, str], list[int]] = {}
-    for r in await repo.sla_rows(session, groups.gtype, codes, start, end, today):
+    # whole months of the period read from the month rollups; for clocks only months before today's (a pending
+    # clock of a past day is past due, so a month holding today or later days is read by its days)
+    sla_months = whole_months(start, end, before=today.replace(day=1))
+    for r in await repo.sla_rows(session, groups.gtype, codes, start, end, sla_months, today):
         clocks[(r.gcode, r.kind)] = [int(r.on_time), int(r.late) + int(r.breached) + int(r.past_pending)]
     if start <= today <= end:  # today's pending clocks already past due count as breached
         for r in await repo.pending_between(session, groups.gtype, codes, day_start(today), minute_of(now)):
             clocks.setdefault((r.gcode, r.kind), [0, 0])[1] += int(r.n)
-    rates = {r.gcode: r for r in await repo.case_day_rows(session, groups.gtype, codes, start, end)}
+    rates = {
+        r.gcode: r
+        for r in await repo.case_day_rows(session, groups.gtype, codes, start, end, whole_months(start, end, None))
+    }
     out = []
     for code, name in groups.names.items():
         c = rates.get(code)
