@@ -17,9 +17,10 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import ServiceCaller
+from shared.auth import service_caller
 from shared.clock import clock
 from shared.db import Database, error_summary, is_database_unavailable, prune_in_batches
+from shared.errors import Forbidden
 
 log = logging.getLogger("shared.inbox")
 
@@ -205,13 +206,19 @@ def events_router(
     handlers: Mapping[str, Handler[Any]],
     context: Callable[[FastAPI], Any] = lambda app: app.state,
     batch_handlers: Mapping[str, BatchHandler[Any]] | None = None,
+    producers: tuple[str, ...] = (),
 ) -> APIRouter:
     """The service's event endpoint; `context(app)` is what the handlers get as their third argument;
-    `batch_handlers` (event type → set-based handler) take the events of their type together."""
-    router = APIRouter(prefix="/internal/v1", tags=["internal"], dependencies=[ServiceCaller])
+    `batch_handlers` (event type → set-based handler) take the events of their type together. Only the
+    `producers` (services whose outboxes send here) may post, each under its own name as the batch's source:
+    another service's valid credential is 401, a source that is not the caller 403."""
+    router = APIRouter(prefix="/internal/v1", tags=["internal"])
+    caller_dependency = service_caller(*producers)
 
     @router.post("/events", response_model=EventResults, summary="Receive events from another service's outbox")
-    async def receive_events(batch: EventBatch, request: Request) -> EventResults:
+    async def receive_events(batch: EventBatch, request: Request, caller: str = caller_dependency) -> EventResults:
+        if batch.source != caller:
+            raise Forbidden(f"事件来源 {batch.source} 与服务凭据（{caller}）不符", code="source_mismatch")
         results = await consume(request.app.state.db, inbox, handlers, batch, context(request.app), batch_handlers)
         return EventResults(results=results)
 

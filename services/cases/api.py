@@ -60,6 +60,6 @@ def routers() -> list[APIRouter]:
         access_router,
         stats_router,
         dashboard_router,
-        events_router(inbox, HANDLERS, _context, BATCH_HANDLERS),
+        events_router(inbox, HANDLERS, _context, BATCH_HANDLERS, producers=("intake",)),
         outbox_admin_router(SCHEMA),
     ]

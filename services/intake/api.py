@@ -44,6 +44,8 @@ def routers() -> list[APIRouter]:
         uploads_router,
         download_router,
         grant_router,
-        events_router(inbox, HANDLERS, lambda app: context_of(app, IntakeContext), BATCH_HANDLERS),
+        events_router(
+            inbox, HANDLERS, lambda app: context_of(app, IntakeContext), BATCH_HANDLERS, producers=("cases", "notify")
+        ),
         outbox_admin_router(SCHEMA),
     ]

@@ -31,7 +31,7 @@ def _context(app: FastAPI) -> NotifyContext:
 
 def routers() -> list[APIRouter]:
     return [
-        events_router(inbox, HANDLERS, _context, BATCH_HANDLERS),
+        events_router(inbox, HANDLERS, _context, BATCH_HANDLERS, producers=("cases",)),
         outbox_admin_router(SCHEMA),
         notifications_router,
         deliveries_router,

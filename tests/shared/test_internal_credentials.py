@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 import httpx
+from sqlalchemy import text
 
 from services.intake.context import IntakeContext
 from shared.context import context_of
@@ -77,3 +78,37 @@ async def test_the_pull_cursor_key_is_a_secret_of_its_own(system):
         assert (await system.http.get(pull, params={"cursor": cursor}, headers=hdrs)).status_code == 410
     finally:
         settings.service_token, settings.pull_cursor_key = token, key
+
+
+async def test_only_a_consumers_producers_may_post_events_and_each_under_its_own_name(system):
+    """cases hears intake, notify hears cases: another service's valid credential is 401, and a producer
+    posting under another's name is 403 — in either case nothing is applied."""
+    event = {
+        "id": str(uuid.uuid4()),
+        "type": "directory.changed",
+        "aggregate_id": "directory",
+        "occurred_at": "2026-01-01T00:00:00+00:00",
+        "payload": {},
+    }
+
+    def bearer(service: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {SERVICE_TOKENS[service]}"}
+
+    notify_events = f"{system.notify_url}/internal/v1/events"
+    not_a_producer = await system.http.post(
+        notify_events, json={"source": "intake", "events": [event]}, headers=bearer("intake")
+    )
+    assert not_a_producer.status_code == 401, not_a_producer.text
+    posing = await system.http.post(
+        f"{system.cases_url}/internal/v1/events", json={"source": "notify", "events": [event]}, headers=bearer("intake")
+    )
+    assert posing.status_code == 403 and posing.json()["code"] == "source_mismatch"
+    for db in (system.services["notify"].app.state.db, system.cases_app.state.db):
+        async with db.unit_of_work() as s:
+            schema = "notify" if db is system.services["notify"].app.state.db else "cases"
+            seen = (
+                await s.execute(text(f"SELECT count(*) FROM {schema}.inbox WHERE event_id = :e"), {"e": event["id"]})
+            ).scalar()
+        assert seen == 0
+    allowed = await system.http.post(notify_events, json={"source": "cases", "events": []}, headers=bearer("cases"))
+    assert allowed.status_code == 200, allowed.text

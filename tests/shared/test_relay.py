@@ -279,7 +279,7 @@ async def test_a_single_event_the_consumer_finds_too_large_counts_as_its_failure
 async def test_internal_events_endpoint_takes_batches_larger_than_the_public_body_limit(system):
     big = "纠纷" * 1_000_000  # ~6 MB of JSON, above the 5 MiB limit of public routes
     body = {
-        "source": "test",
+        "source": "intake",
         "events": [
             {
                 "id": str(uuid.uuid4()),
