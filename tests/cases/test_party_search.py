@@ -9,6 +9,7 @@ from tests.cases.desk import registered
 from tests.cases.factories import ORDINARY, make_case
 from tests.cases.helpers import case
 from tests.intake.factories import GRID_W001, GRID_W101, id_number, phone
+from tests.support import rows
 
 
 async def search(system, user: str, **params) -> list[dict]:
@@ -65,3 +66,20 @@ async def test_party_search_by_id_number_and_by_phone_across_cases_within_scope(
     assert {r["id"] for r in listed[elsewhere["id"]]["related_cases"]} == mine
     # the grade found the same links: the desk case is complex (a party already in an open case)
     assert walk_in["grade"]["level"] == "complex"
+
+
+async def test_a_party_search_is_in_the_audit_log_without_the_number_itself(system):
+    idn = id_number()
+    await registered(system, channel="visit", parties=[{"name": "审计某", "id_number": idn, "role": "applicant"}])
+    since = (await rows(system.cases_app.state.db, "SELECT now() AS t"))[0].t
+    assert len(await search(system, "d001", party=idn)) == 1
+    await search(system, "d001", party_name="审计")
+    entries = await rows(
+        system.cases_app.state.db,
+        "SELECT actor, detail FROM cases.audit_log WHERE action = 'search_party' AND at >= :s ORDER BY id",
+        s=since,
+    )
+    assert [e.actor for e in entries] == ["dispatcher:d001", "dispatcher:d001"]
+    assert entries[0].detail["found"] == 1 and entries[0].detail["party_keys"]
+    assert entries[1].detail == {"party_name_prefix": True, "found": entries[1].detail["found"]}
+    assert all(idn not in str(e.detail) and "审计" not in str(e.detail) for e in entries)

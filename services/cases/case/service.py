@@ -671,6 +671,11 @@ async def list_cases(
     more = len(rows) > limit
     rows = rows[:limit]
     related = await related_cases(session, scope, [r.id for r in rows])
+    if filters.get("party_keys") or filters.get("party_name"):
+        # a look-up of one person's cases is a look at personal data: who searched, by what (the keyed hashes,
+        # never the number itself) and how many cases the page showed
+        by = {"party_keys": filters["party_keys"]} if filters.get("party_keys") else {"party_name_prefix": True}
+        await audit.record(session, principal, "search_party", "case", None, None, {**by, "found": len(rows)})
     return CasePage(
         items=[_summary(r, related.get(r.id)) for r in rows],
         next_cursor=encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None,
