@@ -71,7 +71,7 @@ async def test_party_search_by_id_number_and_by_phone_across_cases_within_scope(
 async def test_a_party_search_is_in_the_audit_log_without_the_number_itself(system):
     idn = id_number()
     await registered(system, channel="visit", parties=[{"name": "审计某", "id_number": idn, "role": "applicant"}])
-    since = (await rows(system.cases_app.state.db, "SELECT now() AS t"))[0].t
+    since = (await rows(system.cases_app.state.db, "SELECT now() AS started"))[0].started
     assert len(await search(system, "d001", party=idn)) == 1
     await search(system, "d001", party_name="审计")
     entries = await rows(
