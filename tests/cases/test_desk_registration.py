@@ -155,3 +155,27 @@ async def test_a_phone_channel_reply_reaches_the_caller_by_sms_and_a_visit_one_d
     assert [(m.rule, m.state) for m in sms] == [("case_reply_to_applicant", "delivered")]
     assert sms[0].recipient.startswith("applicant:") and caller not in sms[0].recipient
     assert not [m for m in await messages(system, v["id"]) if m.channel == "sms"]
+
+
+async def test_a_12345_work_order_registered_again_is_409_naming_the_case_it_already_is(system):
+    ref = f"GD{uuid.uuid4().hex[:10].upper()}"
+    first = await registered(system, channel="hotline_12345", external_ref=ref, kind="request", category=None)
+    body = desk_body(channel="hotline_12345", external_ref=ref, kind="request", category=None, title="再次转办")
+    again = await register(system, body, key=str(uuid.uuid4()))  # another key: not a retry of the first
+    assert again.status_code == 409, again.text
+    problem = again.json()
+    assert problem["code"] == "work_order_registered" and problem["case_number"] == first["number"]
+    assert problem["errors"][0]["loc"] == ["body", "external_ref"]
+    # another township's dispatcher is told it is registered, not which case it is
+    elsewhere = await register(system, {**body, "area": GRID_W101}, user="d101")
+    assert elsewhere.status_code == 409 and elsewhere.json().get("case_number") is None
+    assert first["number"] not in elsewhere.text
+    # two registrations of a new work order at once make one case
+    ref2 = f"GD{uuid.uuid4().hex[:10].upper()}"
+    both = await asyncio.gather(
+        *(
+            register(system, desk_body(channel="hotline_12345", external_ref=ref2, kind="request", category=None))
+            for _ in range(3)
+        )
+    )
+    assert sorted(r.status_code for r in both) == [201, 409, 409]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.errors import FieldError, Forbidden, NotFound
+from shared.errors import Conflict, FieldError, Forbidden, NotFound
 
 
 class CaseNotFound(NotFound):
@@ -47,3 +47,19 @@ class NotHandlingCentre(Forbidden):
     progress, not decide (403, since it sees the case)."""
 
     code = "not_handling_centre"
+
+
+class WorkOrderRegistered(Conflict):
+    """A 12345 work order already registered as a live case: the desk continues that case (or reopens it)
+    instead of making a second one. The case is named only to a caller who may see it."""
+
+    code = "work_order_registered"
+
+    def __init__(self, external_ref: str, case_id: str | None, number: str | None) -> None:
+        where = f"案件 {number}" if number else "其他区域的案件"
+        super().__init__(
+            f"12345工单 {external_ref} 已登记为{where}，请在原案件中继续办理",
+            errors=[{"loc": ["body", "external_ref"], "msg": f"已登记为{where}", "type": "duplicate"}],
+            case_id=case_id,
+            case_number=number,
+        )

@@ -503,3 +503,21 @@ async def add_grades(
             "actor": actor,
         },
     )
+
+
+async def case_of_work_order(session: AsyncSession, external_ref: str) -> Any:
+    """The live case (not merged or rejected) a 12345 work order was registered as, after taking the work
+    order's transaction lock, so two registrations of one work order at once are one after the other."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended('12345:' || :ref, 0))"), {"ref": external_ref}
+    )
+    return (
+        await session.execute(
+            text(
+                """SELECT id, number, state, area_path FROM cases.cases
+                   WHERE external_ref = :ref AND channel = 'hotline_12345' AND state NOT IN ('merged', 'rejected')
+                   ORDER BY created_at LIMIT 1"""
+            ),
+            {"ref": external_ref},
+        )
+    ).first()

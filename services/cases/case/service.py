@@ -24,6 +24,7 @@ from services.cases.case.exceptions import (
     LeaderReadOnly,
     NoCaseScope,
     RevealReasonRequired,
+    WorkOrderRegistered,
 )
 from services.cases.case.machine import allowed_actions
 from services.cases.case.models import CaseRow
@@ -52,7 +53,7 @@ from services.cases.subject import service as subjects
 from services.cases.vocabulary import CHANNEL_ZH
 from services.cases.whistle import service as whistle_service
 from services.cases.whistle.schemas import WhistleOut
-from shared.auth import Principal
+from shared.auth import Principal, in_scope
 from shared.clock import china_date_str, clock
 from shared.contracts.events import REPORT_STATUS, PartyWire, ReportSubmitted
 from shared.outbox import Event, publish
@@ -310,6 +311,13 @@ async def register_at_desk(
         raise ExternalRefRequired(("body", "external_ref"))
     await categories.check(session, body.kind, body.category, ("body", "category"))
     await _desk_area(session, principal, body.area)
+    if body.channel == "hotline_12345" and body.external_ref:
+        known = await repo.case_of_work_order(session, body.external_ref)
+        if known is not None:
+            visible = principal.role == "admin" or in_scope(known.area_path, principal.areas)
+            raise WorkOrderRegistered(
+                body.external_ref, str(known.id) if visible else None, known.number if visible else None
+            )
     now = clock.now()
     actor = actor_name(principal)
     new = NewCase(
