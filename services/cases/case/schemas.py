@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,18 +11,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shared.contracts.events import RISK_FLAGS
-from shared.contracts.reports import id_number_valid, phone_valid
+from shared.contracts.reports import Location, Party, refuse_unstorable
 
 DESK_CHANNELS = ("visit", "phone", "letter", "hotline_12345", "online")
 DeskChannel = Literal["visit", "phone", "letter", "hotline_12345", "online"]
 DeskKind = Literal["dispute", "hazard", "request", "security"]
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # what PostgreSQL text cannot hold
-
-
-def _storable(value: Any) -> Any:
-    if isinstance(value, str) and _UNSTORABLE.search(value):
-        raise ValueError("文本含有不允许的字符（NUL 或无效的 Unicode）")
-    return value
 
 
 class PartyOut(BaseModel):
@@ -136,46 +128,9 @@ class TimelineEntry:
     data: dict[str, Any] | None = None
 
 
-class DeskLocation(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    address: str | None = Field(default=None, max_length=300)
-
-    _text = field_validator("address", mode="before")(_storable)
-
-
-class DeskParty(BaseModel):
-    """A party (当事人) as the dispatcher writes it down; the ID number and phone are encrypted at once."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=50)
-    id_number: str | None = Field(default=None, max_length=18)
-    phone: str | None = Field(default=None, max_length=20)
-    role: str | None = Field(default=None, max_length=30, description="applicant 申请人/来访人 · respondent …")
-    relation: str | None = Field(default=None, max_length=30)
-
-    _text = field_validator("name", "role", "relation", mode="before")(_storable)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str | None) -> str | None:
-        if v in (None, ""):
-            return None
-        v = v.strip().upper()
-        if not id_number_valid(v):
-            raise ValueError("身份证号码格式或校验位不正确")
-        return v
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str | None) -> str | None:
-        if v in (None, ""):
-            return None
-        v = re.sub(r"\s", "", v)
-        if not phone_valid(v):
-            raise ValueError("电话号码格式不正确")
-        return v
+# a desk registration's location and parties are a phone item's (shared/contracts/reports.py)
+DeskLocation = Location
+DeskParty = Party
 
 
 class DeskCaseIn(BaseModel):
@@ -203,7 +158,7 @@ class DeskCaseIn(BaseModel):
     amount_cny: Decimal | None = Field(default=None, ge=0, le=Decimal("999999999999.99"), decimal_places=2)
     flags: list[str] = Field(default_factory=list, max_length=20, description=f"risk flags: {', '.join(RISK_FLAGS)}")
 
-    _text = field_validator("title", "description", mode="before")(_storable)
+    _text = field_validator("title", "description", mode="before")(refuse_unstorable)
 
     @field_validator("flags")
     @classmethod

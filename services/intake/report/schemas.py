@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -13,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from shared.contracts.events import RISK_FLAGS
-from shared.contracts.reports import PHONE_PATTERN, id_number_valid
+from shared.contracts.reports import UNSTORABLE_MSG, Location, Party, id_number_valid, refuse_unstorable
+
+__all__ = ["UNSTORABLE_MSG", "Location", "Party", "id_number_valid", "refuse_unstorable"]
 
 ReportKind = Literal["dispute", "hazard", "request", "security", "patrol", "followup"]
 
@@ -24,67 +25,12 @@ RiskFlag = Literal[RISK_FLAGS]  # type: ignore[valid-type]
 
 UNKNOWN_CATEGORY = {"loc": ["category"], "msg": "矛盾纠纷的类别 category 不在类别表中", "type": "enum"}
 
-_PHONE = PHONE_PATTERN
-
-
-# What PostgreSQL cannot store in text: NUL, and UTF-16 surrogates (only ever lone ones in a str).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-UNSTORABLE_MSG = "文本含有不允许的字符（NUL 或无效的 Unicode）"
-
-
-def refuse_unstorable(value: Any) -> Any:
-    """A field validator: text the database cannot store is this field's error, so only its item is
-    rejected (naming the field) instead of the whole push failing when it is written."""
-    if isinstance(value, str) and _UNSTORABLE.search(value):
-        raise PydanticCustomError("string_unstorable", UNSTORABLE_MSG)
-    return value
-
 
 def printable_id(value: Any) -> str | None:
     """An item's id as sent, to echo in its result (lone surrogates replaced: they cannot be sent back)."""
     if value is None:
         return None
     return str(value).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-class Location(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    address: str | None = Field(default=None, max_length=300)
-
-    _storable = field_validator("*", mode="before")(refuse_unstorable)
-
-
-class Party(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=50)
-    id_number: str | None = Field(default=None, max_length=18)
-    phone: str | None = Field(default=None, max_length=20)
-    role: str | None = Field(default=None, max_length=30)
-    relation: str | None = Field(default=None, max_length=30)
-
-    _storable = field_validator("*", mode="before")(refuse_unstorable)
-
-    @field_validator("id_number")
-    @classmethod
-    def _id(cls, v: str | None) -> str | None:
-        if v in (None, ""):
-            return None
-        v = v.strip().upper()
-        if not id_number_valid(v):
-            raise ValueError("身份证号码格式或校验位不正确")
-        return v
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str | None) -> str | None:
-        if v in (None, ""):
-            return None
-        v = re.sub(r"[\s]", "", v)
-        if not _PHONE.match(v):
-            raise ValueError("电话号码格式不正确")
-        return v
 
 
 AttachmentRef = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
