@@ -1,6 +1,6 @@
 """What a report or a desk registration may say, shared by intake (a phone's items) and cases (the centre's
-desk): the dispute categories (DOMAIN.md "What comes in"), the checks of an ID number and a phone, text the
-database can store, and the location and party (当事人) models both take."""
+desk): the checks of an ID number and a phone, text the database can store, and the location and party (当事人)
+models both take. The dispute categories are data (the org document; services/cases/category)."""
 
 from __future__ import annotations
 
@@ -9,22 +9,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
-
-DISPUTE_CATEGORIES = {
-    "family": "婚姻家庭",
-    "neighbour": "邻里",
-    "land": "土地山林",
-    "housing": "房屋宅基地",
-    "debt": "债务",
-    "wages": "劳资欠薪",
-    "property_mgmt": "物业",
-    "traffic": "交通事故",
-    "medical": "医疗",
-    "consumer": "消费",
-    "expropriation": "征地拆迁",
-    "environment": "环境",
-    "other": "其他",
-}
 
 _ID18 = re.compile(r"^\d{17}[\dXx]$")
 _ID15 = re.compile(r"^\d{15}$")
