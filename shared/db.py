@@ -56,8 +56,12 @@ class Database:
             connect_args |= POOLER_CONNECT_ARGS
         self.engine: AsyncEngine = create_async_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=pool_size,
+            # as many connections as before (DB_POOL_SIZE kept plus as many again at a peak), all of them kept
+            # open once made: an overflow connection is closed when it is returned, so under a steady load above
+            # DB_POOL_SIZE every transaction or two paid a new connection (authentication, asyncpg's type
+            # introspection for the JSON codecs, every statement prepared again)
+            pool_size=2 * pool_size,
+            max_overflow=0,
             pool_pre_ping=True,
             pool_recycle=1800,
             hide_parameters=True,  # SQL parameters (ID numbers, phones) never reach an error message or a log

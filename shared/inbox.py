@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar, cast
 
 from fastapi import APIRouter, FastAPI, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import CursorResult, Table, select
+from sqlalchemy import CursorResult, Table, select, text
 from sqlalchemy import delete as sa_delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -119,13 +119,19 @@ async def _apply_together(
     unique = [ev for _, ev in group]
     try:
         async with session.begin_nested():
-            stmt = (
-                pg_insert(inbox)
-                .values([{"event_id": ev.id, "type": ev.type, "source": source, "processed_at": now} for ev in unique])
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(inbox.c.event_id)
+            # one statement text whatever the batch's size (a multi-row VALUES is compiled afresh for each size)
+            stmt = text(
+                f"""INSERT INTO {inbox.fullname} (event_id, type, source, processed_at)
+                    SELECT e, t, :source, :now FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS u(e, t)
+                    ON CONFLICT (event_id) DO NOTHING RETURNING event_id"""
             )
-            new = {r.event_id for r in await session.execute(stmt)}
+            params = {
+                "ids": [ev.id for ev in unique],
+                "types": [ev.type for ev in unique],
+                "source": source,
+                "now": now,
+            }
+            new = {r.event_id for r in await session.execute(stmt, params)}
             fresh = [ev for ev in unique if ev.id in new]
             if fresh:
                 await handler(session, fresh, ctx)

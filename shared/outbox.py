@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import httpx
+import orjson
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -37,7 +38,6 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -112,21 +112,28 @@ class Event:
 async def publish(session: AsyncSession, outbox: Table, events: Iterable[Event]) -> int:
     """Write events in the caller's transaction; one row per destination. Returns rows written."""
     now = clock.now()
-    rows = [
-        {
-            "event_id": ev.event_id,
-            "type": ev.type,
-            "aggregate_id": ev.aggregate_id,
-            "destination": dest,
-            "payload": ev.payload,
-            "occurred_at": ev.occurred_at or now,
-            "next_attempt_at": now,
-        }
-        for ev in events
-        for dest in ev.destinations
-    ]
+    rows = [(ev, dest) for ev in events for dest in ev.destinations]
     if rows:
-        await session.execute(insert(outbox), rows)
+        # one statement over arrays, the payload encoded once per event: an executemany runs each row alone
+        encoded = {id(ev): orjson.dumps(ev.payload, option=orjson.OPT_NON_STR_KEYS).decode() for ev, _ in rows}
+        await session.execute(
+            text(
+                f"""INSERT INTO {outbox.fullname}
+                      (event_id, type, aggregate_id, destination, payload, occurred_at, next_attempt_at)
+                    SELECT e, t, a, d, CAST(p AS jsonb), o, :now
+                    FROM unnest(CAST(:e AS uuid[]), CAST(:t AS text[]), CAST(:a AS text[]), CAST(:d AS text[]),
+                                CAST(:p AS text[]), CAST(:o AS timestamptz[])) AS u(e, t, a, d, p, o)"""
+            ),
+            {
+                "e": [ev.event_id for ev, _ in rows],
+                "t": [ev.type for ev, _ in rows],
+                "a": [ev.aggregate_id for ev, _ in rows],
+                "d": [dest for _, dest in rows],
+                "p": [encoded[id(ev)] for ev, _ in rows],
+                "o": [ev.occurred_at or now for ev, _ in rows],
+                "now": now,
+            },
+        )
     return len(rows)
 
 
@@ -278,7 +285,8 @@ class Relay:
                           ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
                         UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1
                         FROM c WHERE o.id = c.id
-                        RETURNING o.id, o.event_id, o.type, o.aggregate_id, o.payload, o.occurred_at, o.failures"""
+                        RETURNING o.id, o.event_id, o.type, o.aggregate_id, CAST(o.payload AS text) AS payload_json,
+                          o.occurred_at, o.failures"""
                 ),
                 {"ids": keep, "now": now, "lease": now + self.lease, "n": limit},
             )
@@ -323,17 +331,16 @@ class Relay:
         parts: list[list[tuple[Any, bytes]]] = [[]]
         size = 0
         for r in rows:
-            encoded = json.dumps(
+            # the payload goes as PostgreSQL wrote it (jsonb's text is JSON): never decoded and encoded again
+            head = orjson.dumps(
                 {
                     "id": str(r.event_id),
                     "type": r.type,
                     "aggregate_id": r.aggregate_id,
                     "occurred_at": r.occurred_at.isoformat(),
-                    "payload": r.payload,
-                },
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ).encode()
+                }
+            )
+            encoded = head[:-1] + b',"payload":' + r.payload_json.encode() + b"}"
             if parts[-1] and size + len(encoded) + 1 > self.max_post_bytes:
                 parts.append([])
                 size = 0

@@ -328,21 +328,43 @@ async def requeue(session: AsyncSession, delivery_id: uuid.UUID, now: datetime) 
 # ---- the rules' new deliveries ----------------------------------------------------------------------
 
 
+_DELIVERY_COLUMNS = (
+    "id",
+    "notification_id",
+    "channel",
+    "recipient",
+    "target",
+    "message_id",
+    "payload",
+    "state",
+    "last_error",
+    "next_attempt_at",
+    "delivered_at",
+    "event_at",
+    "now",
+)
+
+
 async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Insert the deliveries of new notifications (a repeat of a notification's channel is not)."""
     if not rows:
         return
+    # one statement over arrays (an executemany runs each row alone)
     await session.execute(
         text(
             """INSERT INTO notify.deliveries
                  (id, notification_id, channel, recipient, target, message_id, payload, state,
                  last_error, next_attempt_at, delivered_at, event_at, created_at)
-               VALUES (:id, :notification_id, :channel, :recipient, :target, :message_id, CAST(:payload AS jsonb),
-                 :state,
-                 :last_error, :next_attempt_at, :delivered_at, :event_at, :now)
+               SELECT i, n, c, r, t, m, CAST(p AS jsonb), s, e, na, da, ea, now_
+               FROM unnest(CAST(:id AS uuid[]), CAST(:notification_id AS uuid[]), CAST(:channel AS text[]),
+                           CAST(:recipient AS text[]), CAST(:target AS text[]), CAST(:message_id AS text[]),
+                           CAST(:payload AS text[]), CAST(:state AS text[]), CAST(:last_error AS text[]),
+                           CAST(:next_attempt_at AS timestamptz[]), CAST(:delivered_at AS timestamptz[]),
+                           CAST(:event_at AS timestamptz[]), CAST(:now AS timestamptz[]))
+                    AS u(i, n, c, r, t, m, p, s, e, na, da, ea, now_)
                ON CONFLICT ON CONSTRAINT uq_deliveries_notification_channel DO NOTHING"""
         ),
-        rows,
+        {k: [row[k] for row in rows] for k in _DELIVERY_COLUMNS},
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
+import orjson
+from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.notify.event.models import events
@@ -25,19 +26,22 @@ async def insert_event(session: AsyncSession, event: EventIn, received_at: datet
 
 
 async def insert_events(session: AsyncSession, evs: list[EventIn], received_at: datetime) -> None:
+    """Many events in one statement over arrays (an executemany runs each row alone)."""
     if not evs:
         return
     await session.execute(
-        insert(events),
-        [
-            {
-                "event_id": ev.id,
-                "type": ev.type,
-                "aggregate_id": ev.aggregate_id,
-                "payload": ev.payload,
-                "occurred_at": ev.occurred_at,
-                "received_at": received_at,
-            }
-            for ev in evs
-        ],
+        text(
+            """INSERT INTO notify.events (event_id, type, aggregate_id, payload, occurred_at, received_at)
+               SELECT e, t, a, CAST(p AS jsonb), o, :received_at
+               FROM unnest(CAST(:e AS uuid[]), CAST(:t AS text[]), CAST(:a AS text[]), CAST(:p AS text[]),
+                           CAST(:o AS timestamptz[])) AS u(e, t, a, p, o)"""
+        ),
+        {
+            "e": [ev.id for ev in evs],
+            "t": [ev.type for ev in evs],
+            "a": [ev.aggregate_id for ev in evs],
+            "p": [orjson.dumps(ev.payload, option=orjson.OPT_NON_STR_KEYS).decode() for ev in evs],
+            "o": [ev.occurred_at for ev in evs],
+            "received_at": received_at,
+        },
     )
