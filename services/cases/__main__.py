@@ -11,7 +11,9 @@ from services.cases.config import get_settings
 
 
 async def _import_org(path: str) -> None:
+    from services.cases.case import service as case_service
     from services.cases.org import service
+    from shared.clock import clock
     from shared.db import Database
     from shared.pii import PiiCipher
 
@@ -23,6 +25,7 @@ async def _import_org(path: str) -> None:
         doc = service.parse_document(raw, ctype)
         async with db.unit_of_work() as session:
             result = await service.import_org(session, doc, PiiCipher(settings.pii_key, settings.pii_hash_key))
+            await case_service.rehome_unstaffed(session, clock.now())
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     finally:
         await db.dispose()

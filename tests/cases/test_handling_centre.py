@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.cases.factories import ORDINARY, graded_case, make_case, whistle
+from tests.cases.factories import ORDINARY, graded_case, import_org, make_case, whistle
 from tests.cases.helpers import act, case, dept_token
-from tests.intake.factories import GRID_W002
+from tests.intake.factories import GRID_W001, GRID_W002
 from tests.notify.helpers import messages
 
 COUNTY, DALIU, XIAOLIU = "620602", "620602107", "620602107202"
@@ -159,3 +159,32 @@ async def test_a_tier_set_by_hand_names_one_handling_centre(system):
     resp = await act(system, "d001", case_id, "grade", {"tier": "county", "reason": "县里统一协调"})
     assert resp.status_code == 200, resp.text
     assert (resp.json()["tier"], resp.json()["handling"]) == ("county", [COUNTY])
+
+
+async def test_a_centre_left_without_dispatchers_hands_its_open_cases_to_the_next_centre_up(system):
+    """大柳村 gets a centre for a while; when its only dispatcher leaves, its open case goes to 大柳镇's queue with
+    a timeline entry, once, and a later import moves nothing more."""
+    temp = {
+        "username": "dvh201",
+        "name": "临时村调度员",
+        "role": "dispatcher",
+        "areas": ["620602107201"],
+        "password": "demo-pass-1",
+    }
+    await import_org(system, {"users": [temp]})
+    try:
+        case_id = await graded_case(system, GRID_W001, user="dvh201")
+        c = await case(system, case_id, "admin")
+        assert (c["tier"], c["handling"]) == ("village", ["620602107201"])
+        assert case_id not in await queue(system, "d001")
+    finally:
+        await import_org(system, {"users": [temp | {"active": False}]})
+    c = await case(system, case_id, "admin")
+    assert c["handling"] == [DALIU] and c["tier"] == "village"
+    handover = [t for t in c["timeline"] if t["action"] == "handover"]
+    assert len(handover) == 1 and handover[0]["note"].endswith("案件移交大柳镇综治中心办理")
+    assert handover[0]["actor"] == "system:directory"
+    assert case_id in await queue(system, "d001")
+    await import_org(system, {"users": [temp | {"active": False}]})
+    again = await case(system, case_id, "admin")
+    assert [t["action"] for t in again["timeline"]].count("handover") == 1 and again["handling"] == [DALIU]

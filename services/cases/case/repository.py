@@ -521,3 +521,32 @@ async def case_of_work_order(session: AsyncSession, external_ref: str) -> Any:
             {"ref": external_ref},
         )
     ).first()
+
+
+async def lock_open_cases_with_unstaffed_handling(session: AsyncSession) -> list[Any]:
+    """Open cases one of whose handling centres has no active dispatcher any more, locked (the org import's
+    transaction holds them while they are handed on)."""
+    result = await session.execute(
+        text(
+            """SELECT c.id, c.number, c.state, c.area_path, c.tier, c.grade, c.handling FROM cases.cases c
+               WHERE c.state NOT IN ('closed', 'merged', 'rejected') AND c.handling IS NOT NULL
+                 AND EXISTS (SELECT 1 FROM unnest(c.handling) AS h(code)
+                             WHERE NOT EXISTS (SELECT 1 FROM cases.users u WHERE u.role = 'dispatcher' AND u.active
+                                                 AND u.areas @> ARRAY[h.code]))
+               ORDER BY c.id FOR UPDATE"""
+        )
+    )
+    return list(result)
+
+
+async def set_handling(session: AsyncSession, changes: list[tuple[uuid.UUID, list[str]]], now: datetime) -> None:
+    if not changes:
+        return
+    await session.execute(
+        text(
+            """UPDATE cases.cases c SET handling = ARRAY(SELECT jsonb_array_elements_text(CAST(u.h AS jsonb))),
+                 updated_at = :now
+               FROM unnest(CAST(:id AS uuid[]), CAST(:h AS text[])) AS u(id, h) WHERE c.id = u.id"""
+        ),
+        {"id": [c[0] for c in changes], "h": [orjson.dumps(c[1]).decode() for c in changes], "now": now},
+    )

@@ -835,3 +835,41 @@ async def ledger_page(
     """One page of the cases a scope sees under a filter, newest first, with the columns the ledger 台账
     keeps besides the list's (parties, outcome, responsible unit, departments, satisfaction)."""
     return await repo.list_cases(session, scope, filters, after, size, ledger=True)
+
+
+async def rehome_unstaffed(session: AsyncSession, now: datetime) -> int:
+    """After the directory changed: an open case whose handling centre has no active dispatcher any more goes
+    to the centre that handles it now (the next staffed one up), with a timeline entry, so no case is left in
+    a queue nobody reads. A centre newly staffed takes no case from above: cases move up, never silently down.
+    Returns the cases handed on."""
+    found = await repo.lock_open_cases_with_unstaffed_handling(session)
+    if not found:
+        return 0
+    computed = await centre.handling_for_many(
+        session, [(r.area_path, r.tier, (r.grade or {}).get("joint_with")) for r in found]
+    )
+    names = await org_service.area_names(session, sorted({c for r in found for c in r.area_path}))
+    changes: list[tuple[uuid.UUID, list[str]]] = []
+    entries: list[TimelineEntry] = []
+    for r, new in zip(found, computed, strict=True):
+        old = list(r.handling or [])
+        if not new or new == old:
+            continue
+        changes.append((r.id, new))
+        before = "、".join(f"{names.get(c, c)}综治中心" for c in old)
+        after = "、".join(f"{names.get(c, c)}综治中心" for c in new)
+        entries.append(
+            TimelineEntry(
+                r.id,
+                now,
+                "system:directory",
+                "handover",
+                r.state,
+                r.state,
+                f"{before}已无在岗调度员，案件移交{after}办理",
+                {"from": old, "to": new},
+            )
+        )
+    await repo.set_handling(session, changes, now)
+    await repo.add_timeline_entries(session, entries)
+    return len(changes)

@@ -6,10 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 
+from services.cases.case import service as case_service
 from services.cases.context import CasesCtx
 from services.cases.org import service
 from services.cases.org.schemas import ImportResult
 from shared.auth import Principal, require_roles
+from shared.clock import clock
 from shared.db import DbSession
 from shared.openapi import problem_responses
 
@@ -37,4 +39,6 @@ async def import_org(
     request: Request, session: DbSession, ctx: CasesCtx, principal: Annotated[Principal, require_roles("admin")]
 ) -> ImportResult:
     doc = service.parse_document(await request.body(), request.headers.get("content-type", ""))
-    return await service.import_org(session, doc, ctx.cipher)
+    result = await service.import_org(session, doc, ctx.cipher)
+    await case_service.rehome_unstaffed(session, clock.now())
+    return result
