@@ -318,6 +318,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(spec.name, settings.log_level)
         app.state.db = Database(settings.resolved_database_url(), settings.db_pool_size, f"fengqiao-{spec.name}")
+        await app.state.db.warm(settings.db_pool_size)
         verifier: dict[str, Any] = {
             "issuer": settings.jwt_issuer,
             "audience": settings.jwt_audience,

@@ -7,6 +7,8 @@ inbox.py): outside them, repositories, models and migrations, nothing imports SQ
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,6 +20,8 @@ from fastapi import Depends, Request
 from sqlalchemy import MetaData, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger("shared.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,6 +83,23 @@ class Database:
         """The alembic revision the database is at (an error when it is unreachable or not migrated)."""
         async with self.engine.connect() as conn:
             return (await conn.execute(text("SELECT version_num FROM public.alembic_version"))).scalar()
+
+    async def warm(self, n: int) -> int:
+        """Open `n` of the pool's connections now (at startup), so the first burst of work does not pay for
+        them (each new connection: authentication and asyncpg's type introspection for the JSON codecs); the
+        number opened. A database that is not there yet is no error: the pool opens them later on demand."""
+        opened = 0
+        async with contextlib.AsyncExitStack() as held:
+            try:
+                for _ in range(n):
+                    conn = await held.enter_async_context(self.engine.connect())
+                    await conn.exec_driver_sql("SELECT 1")
+                    opened += 1
+            except Exception as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                log.warning("database not reachable at startup (%s): connections open on demand", error_summary(exc))
+        return opened
 
     async def dispose(self) -> None:
         await self.engine.dispose()

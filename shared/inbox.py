@@ -57,24 +57,36 @@ Handler = Callable[[AsyncSession, EventIn, ContextT], Awaitable[None]]
 BatchHandler = Callable[[AsyncSession, list[EventIn], ContextT], Awaitable[None]]
 
 
-def _groups(events: list[EventIn], batched: Mapping[str, Any]) -> list[tuple[str | None, list[tuple[int, EventIn]]]]:
-    """The order a batch is applied in: the first event of each aggregate joins the group of its type when that
-    type has a batch handler (the groups in the order their types first appear), every other event goes
-    alone, after the groups, in the order received. Events of different aggregates carry no order between
-    them (the relay hands each aggregate's oldest only, in claims that overlap), so per-aggregate order is
-    all there is to keep, and it is kept: an aggregate's later events all come after its first."""
-    seen: set[str] = set()
+def _plan(events: list[EventIn], batched: Mapping[str, Any]) -> list[tuple[str | None, list[tuple[int, EventIn]]]]:
+    """The order a batch is applied in: by layers, layer k holding the k-th event of each aggregate (the
+    relay sends an aggregate's run of events in order), the layers one after another. Within a layer the
+    events of a type with a batch handler form one group (the groups in the order their types first appear),
+    every other event goes alone, in the order received; an event id seen before in the batch goes alone at
+    the end. Events of different aggregates carry no order between them, so per-aggregate order is all
+    there is to keep, and it is kept: an aggregate's k-th event is applied after its (k-1)-th."""
+    depth: dict[str, int] = {}
     ids: set[uuid.UUID] = set()
-    groups: dict[str, list[tuple[int, EventIn]]] = {}
-    rest: list[tuple[int, EventIn]] = []
+    layers: list[list[tuple[str | None, list[tuple[int, EventIn]]]]] = []
+    rest: list[tuple[str | None, list[tuple[int, EventIn]]]] = []
     for i, ev in enumerate(events):
-        if ev.aggregate_id not in seen and ev.id not in ids and ev.type in batched:
-            groups.setdefault(ev.type, []).append((i, ev))
-        else:
-            rest.append((i, ev))
-        seen.add(ev.aggregate_id)
+        if ev.id in ids:
+            rest.append((None, [(i, ev)]))
+            continue
         ids.add(ev.id)
-    return [*groups.items(), *((None, [one]) for one in rest)]
+        k = depth.get(ev.aggregate_id, 0)
+        depth[ev.aggregate_id] = k + 1
+        if k == len(layers):
+            layers.append([])
+        layer = layers[k]
+        if ev.type in batched:
+            group = next((g for t, g in layer if t == ev.type), None)
+            if group is None:
+                layer.append((ev.type, [(i, ev)]))
+            else:
+                group.append((i, ev))
+        else:
+            layer.append((None, [(i, ev)]))
+    return [step for layer in layers for step in layer] + rest
 
 
 async def consume(
@@ -85,16 +97,23 @@ async def consume(
     ctx: ContextT,
     batch_handlers: Mapping[str, BatchHandler[ContextT]] | None = None,
 ) -> list[EventResult]:
-    """Process a batch in one transaction. Events of a type with a batch handler are applied together in one
-    savepoint (their inbox rows in one statement, then the handler once); if that fails, they are applied
-    again one savepoint per event, so a poison event fails alone. Every other event gets its own savepoint.
-    A failed event defers the later events of the same aggregate, so per-aggregate order holds."""
+    """Process a batch in one transaction, layer by layer (`_plan`). Events of a type with a batch handler
+    are applied together in one savepoint (their inbox rows in one statement, then the handler once); if that
+    fails, they are applied again one savepoint per event, so a poison event fails alone. Every other event
+    gets its own savepoint. A failed event defers the later events of the same aggregate, so per-aggregate
+    order holds."""
     batched = {t: h for t, h in (batch_handlers or {}).items() if t in handlers}
     results: dict[int, EventResult] = {}
     blocked: set[str] = set()
     now = clock.now()
     async with db.unit_of_work() as session:
-        for type_, group in _groups(list(batch.events), batched):
+        for type_, step in _plan(list(batch.events), batched):
+            group = []
+            for i, ev in step:
+                if ev.aggregate_id in blocked:  # an earlier event of its aggregate failed in this batch
+                    results[i] = EventResult(id=ev.id, status="deferred")
+                else:
+                    group.append((i, ev))
             if type_ is not None and len(group) > 1:
                 done = await _apply_together(session, inbox, batched[type_], batch.source, group, ctx, now)
                 if done is not None:

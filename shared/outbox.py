@@ -157,6 +157,9 @@ class Relay:
         max_failures: int = 8,
         timeout: float = 10.0,
         concurrency: int = 1,
+        max_run: int = 16,
+        claim_pages: int = 10,
+        idle_poll_seconds: float = 0.1,
     ) -> None:
         self.db = db
         self.schema = schema
@@ -181,6 +184,12 @@ class Relay:
         # Rounds in flight per consumer at once: each claims its own rows (SKIP LOCKED under a lease, as another
         # replica's would), so while the consumer applies one batch the next is on its way.
         self.concurrency = max(1, concurrency)
+        # An aggregate's events a claim takes at most (its run: the consumer applies them in order), and the
+        # pages of undelivered rows a claim reads before it looks for due heads across the whole backlog.
+        self.max_run = max(1, max_run)
+        # while another consumer's rounds keep a run going, a consumer that found nothing looks again this often
+        self.idle_poll_seconds = idle_poll_seconds
+        self.claim_pages = max(1, claim_pages)
         self._client: httpx.AsyncClient | None = None
 
     def _http(self) -> httpx.AsyncClient:
@@ -194,103 +203,192 @@ class Relay:
             self._client = None
 
     async def run_once(self, max_rounds: int = 50) -> int:
-        """Deliver until nothing is due (or `max_rounds` batches a lane); returns events delivered. Every
-        consumer at once, `concurrency` lanes each."""
+        """Deliver until nothing is due (or `max_rounds` batches per consumer); returns events delivered. Every
+        consumer at once, with up to `concurrency` rounds in flight each."""
 
-        async def lane(name: str, url: str) -> int:
+        busy = set(self.destinations)  # consumers whose rounds still find work
+
+        async def destination(name: str, url: str) -> int:
             delivered = 0
-            for _ in range(max_rounds):
-                n, claimed = await self._round(name, url)
-                delivered += n
-                if claimed == 0 or n == 0:
-                    break
-            return delivered
+            started = 0
+            more = True
+            failed = False  # the consumer took nothing of a claim: it backs off until the next tick
+            flight: set[asyncio.Task[tuple[int, int]]] = set()
+            try:
+                while True:
+                    # a new round whenever one is free while the last round found work: a round that found
+                    # nothing (or failed) lets the ones in flight finish, and a full one after it starts again
+                    while more and len(flight) < self.concurrency and started < max_rounds:
+                        flight.add(asyncio.create_task(self._round(name, url)))
+                        started += 1
+                    if not flight:
+                        busy.discard(name)
+                        if not busy or started >= max_rounds or failed:
+                            return delivered
+                        # another consumer keeps this run going: look again soon rather than at the next tick
+                        # (a case's report.status must not wait until notify's backlog is through)
+                        await asyncio.sleep(self.idle_poll_seconds)
+                        busy.add(name)
+                        more = True
+                        continue
+                    done, flight = await asyncio.wait(flight, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        n, claimed = task.result()  # an outage raises here: the rounds in flight are cancelled
+                        delivered += n
+                        more = claimed > 0 and n > 0
+                        failed = claimed > 0 and n == 0
+            finally:
+                busy.discard(name)
+                for task in flight:
+                    task.cancel()
+                await asyncio.gather(*flight, return_exceptions=True)
 
-        lanes = [(name, url) for name, url in self.destinations.items() for _ in range(self.concurrency)]
-        if len(lanes) == 1:
-            return await lane(*lanes[0])
+        if len(self.destinations) == 1:
+            return await destination(*next(iter(self.destinations.items())))
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(lane(name, url)) for name, url in lanes]
+                tasks = [group.create_task(destination(name, url)) for name, url in self.destinations.items()]
         except ExceptionGroup as failed:
-            raise failed.exceptions[0] from None  # as one lane alone would (an outage is told as such)
+            raise failed.exceptions[0] from None  # as one consumer alone would (an outage is told as such)
         return sum(t.result() for t in tasks)
 
     async def _claim(self, destination: str, limit: int | None = None) -> list[Any]:
-        """Lease up to `batch_size` due events that are each the oldest undelivered one of their aggregate.
+        """Lease up to `limit` due events: for each aggregate whose oldest undelivered event is due, that
+        event and the due ones right behind it (at most `max_run`), in id order.
 
-        Set-based in three index-backed steps (due rows in id order; the head id of each of their
-        aggregates; lock the heads with SKIP LOCKED), so a claim costs the same whatever the backlog.
+        The undelivered rows are read in id order a page at a time (the pending index, oldest first), so an
+        aggregate's earlier rows are always seen before its later ones: a row that is not due (leased to
+        another claimer, backing off, parked) holds its aggregate's later rows back. The consumer applies an
+        aggregate's run in order (shared/inbox.py), so a case's events go in one round instead of one round
+        each. Up to twice `limit` candidates are read, and the claim leases `limit` of them in id order with
+        SKIP LOCKED (a claimer running at the same moment takes its own and this one the next); of each run
+        only the prefix it got is kept: a row another claimer took in between breaks the run there, so an
+        aggregate is never in two claims at once.
+        After `claim_pages` pages of rows held back, one pass over the whole backlog finds the due heads
+        instead (heads alone), never starving the other aggregates.
         """
         s = self.schema
         now = clock.now()
         limit = limit or self.batch_size
+        page = max(2 * limit, 100)
         async with self.db.unit_of_work() as session:
-            due = (
-                await session.execute(
-                    text(
-                        f"""SELECT id, aggregate_id FROM {s}.outbox
-                            WHERE destination = :dest AND delivered_at IS NULL AND parked_at IS NULL
-                              AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until < :now)
-                            ORDER BY id LIMIT :n"""
-                    ),
-                    {
-                        "dest": destination,
-                        "now": now,
-                        "n": self.batch_size * 2,
-                    },  # the window stays wide: many heads to choose from
-                )
-            ).all()
-            if not due:
-                return []
-            heads = {
-                r.aggregate_id: r.head
-                for r in await session.execute(
-                    text(
-                        f"""SELECT aggregate_id, min(id) AS head FROM {s}.outbox
-                            WHERE destination = :dest AND delivered_at IS NULL AND aggregate_id = ANY(:aggs)
-                            GROUP BY aggregate_id"""
-                    ),
-                    {"dest": destination, "aggs": list({r.aggregate_id for r in due})},
-                )
-            }
-            # every head of the window: another claimer may hold some of them right now (skipped below)
-            keep = [r.id for r in due if heads.get(r.aggregate_id) == r.id]
-            if not keep:
-                # Every due row in the window waits behind an older event of its aggregate (one backing
-                # off, parked, or leased). Find the due heads across the whole backlog instead: one pass
-                # over the pending index, linear in the backlog, never starving the other aggregates.
-                keep = [
-                    r.id
-                    for r in await session.execute(
+            runs: dict[str, list[int]] = {}
+            held: set[str] = set()
+            taken = 0
+            after = 0
+            full = True
+            for _ in range(self.claim_pages):
+                rows = (
+                    await session.execute(
                         text(
-                            f"""SELECT h.id FROM (
-                                  SELECT DISTINCT ON (aggregate_id) id, parked_at, next_attempt_at, lease_until
-                                  FROM {s}.outbox WHERE destination = :dest AND delivered_at IS NULL
-                                  ORDER BY aggregate_id, id) h
-                                WHERE h.parked_at IS NULL AND h.next_attempt_at <= :now
-                                  AND (h.lease_until IS NULL OR h.lease_until < :now)
-                                ORDER BY h.id LIMIT :n"""
+                            f"""SELECT id, aggregate_id,
+                                  (parked_at IS NULL AND next_attempt_at <= :now
+                                   AND (lease_until IS NULL OR lease_until < :now)) AS due
+                                FROM {s}.outbox WHERE destination = :dest AND delivered_at IS NULL AND id > :after
+                                ORDER BY id LIMIT :n"""
                         ),
-                        {"dest": destination, "now": now, "n": limit},
+                        {"dest": destination, "now": now, "after": after, "n": page},
                     )
-                ]
-                if not keep:
-                    return []
+                ).all()
+                for r in rows:
+                    if r.aggregate_id in held:
+                        continue
+                    if not r.due:
+                        held.add(r.aggregate_id)
+                        continue
+                    run = runs.setdefault(r.aggregate_id, [])
+                    run.append(r.id)
+                    taken += 1
+                    if len(run) >= self.max_run:
+                        held.add(r.aggregate_id)
+                    if taken >= 2 * limit:
+                        break
+                full = len(rows) == page
+                if taken >= 2 * limit or not full:
+                    break
+                after = rows[-1].id
+            if not runs and full:
+                runs = await self._due_heads(session, destination, now, limit)
+            if not runs:
+                return []
+            # the candidates in id order, as many as the claim takes, skipping what another claimer holds
+            candidates = [i for run in runs.values() for i in run]
             result = await session.execute(
                 text(
+                    # within the candidates' id range of the pending index: `id = ANY` alone beside `delivered_at
+                    # IS NULL` lets the planner AND in the whole pending index (a cost growing with the backlog),
+                    # and a join on unnest may become a scan per candidate when the table's statistics are old
                     f"""WITH c AS (
-                          SELECT id FROM {s}.outbox WHERE id = ANY(:ids) AND delivered_at IS NULL
-                            AND (lease_until IS NULL OR lease_until < :now)
+                          SELECT id FROM {s}.outbox
+                          WHERE destination = :dest AND delivered_at IS NULL AND id BETWEEN :lo AND :hi
+                            AND id = ANY(:ids) AND parked_at IS NULL AND (lease_until IS NULL OR lease_until < :now)
                           ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED)
-                        UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1
-                        FROM c WHERE o.id = c.id
+                        UPDATE {s}.outbox o SET lease_until = :lease, attempts = o.attempts + 1 FROM c WHERE o.id = c.id
                         RETURNING o.id, o.event_id, o.type, o.aggregate_id, CAST(o.payload AS text) AS payload_json,
                           o.occurred_at, o.failures"""
                 ),
-                {"ids": keep, "now": now, "lease": now + self.lease, "n": limit},
+                {
+                    "ids": candidates,
+                    "lo": min(candidates),
+                    "hi": max(candidates),
+                    "dest": destination,
+                    "now": now,
+                    "lease": now + self.lease,
+                    "n": limit,
+                },
             )
-            return sorted(result.all(), key=lambda r: r.id)
+            rows = result.all()
+            got = {r.id for r in rows}
+            # Of each run only the prefix this claim got may go: a row another claimer took in between (or
+            # delivered) breaks the run there, and what this claim got behind it is given back at once.
+            behind: list[int] = []
+            for run in runs.values():
+                broken = False
+                for i in run:
+                    if i not in got:
+                        broken = True
+                    elif broken:
+                        behind.append(i)
+            if behind:
+                await session.execute(
+                    text(
+                        f"""UPDATE {s}.outbox SET lease_until = NULL, attempts = attempts - 1
+                            WHERE id = ANY(:ids)"""
+                    ),
+                    {"ids": behind},
+                )
+                rows = [r for r in rows if r.id not in set(behind)]
+            return sorted(rows, key=lambda r: r.id)
+
+    async def _due_heads(
+        self, session: AsyncSession, destination: str, now: datetime, limit: int
+    ) -> dict[str, list[int]]:
+        """Every page read was held back: the due heads across the whole backlog (one pass over the pending
+        index, linear in the backlog), or none at once when no row is due at all."""
+        s = self.schema
+        due = await session.execute(
+            text(
+                f"""SELECT 1 FROM {s}.outbox WHERE destination = :dest AND delivered_at IS NULL
+                      AND parked_at IS NULL AND next_attempt_at <= :now
+                      AND (lease_until IS NULL OR lease_until < :now) LIMIT 1"""
+            ),
+            {"dest": destination, "now": now},
+        )
+        if due.first() is None:
+            return {}
+        heads = await session.execute(
+            text(
+                f"""SELECT h.id, h.aggregate_id FROM (
+                      SELECT DISTINCT ON (aggregate_id) id, aggregate_id, parked_at, next_attempt_at, lease_until
+                      FROM {s}.outbox WHERE destination = :dest AND delivered_at IS NULL
+                      ORDER BY aggregate_id, id) h
+                    WHERE h.parked_at IS NULL AND h.next_attempt_at <= :now
+                      AND (h.lease_until IS NULL OR h.lease_until < :now)
+                    ORDER BY h.id LIMIT :n"""
+            ),
+            {"dest": destination, "now": now, "n": limit},
+        )
+        return {r.aggregate_id: [r.id] for r in heads}
 
     async def _round(self, destination: str, url: str) -> tuple[int, int]:
         limit = self.limits.get(destination, self.batch_size)
@@ -299,8 +397,9 @@ class Relay:
             return 0, 0
         delivered = 0
         started = clock.now()
+        held: set[str] = set()  # aggregates with an event this round did not deliver: their later events wait
         for part in self._parts(rows):
-            delivered += await self._post(url, part)
+            delivered += await self._post(url, part, held)
         self._adapt(destination, limit, len(rows), delivered, (clock.now() - started).total_seconds())
         return delivered, len(rows)
 
@@ -327,7 +426,8 @@ class Relay:
 
     def _parts(self, rows: list[Any]) -> list[list[tuple[Any, bytes]]]:
         """Split a claimed batch into POSTs of at most `max_post_bytes` (an event larger than that goes
-        alone). A claim holds at most one event per aggregate, so the parts need no ordering."""
+        alone), in id order: the parts go one after another, and an aggregate's events in a later part are
+        held back when one of its events in an earlier part was not delivered (`_post`)."""
         parts: list[list[tuple[Any, bytes]]] = [[]]
         size = 0
         for r in rows:
@@ -348,9 +448,17 @@ class Relay:
             size += len(encoded) + 1
         return parts
 
-    async def _post(self, url: str, part: list[tuple[Any, bytes]]) -> int:
+    async def _post(self, url: str, part: list[tuple[Any, bytes]], held: set[str]) -> int:
         """POST one part; a consumer that finds it too large (413) gets it in halves, and a single event
-        it refuses as too large counts as that event's failure (parked after `max_failures`)."""
+        it refuses as too large counts as that event's failure (parked after `max_failures`). Events of an
+        aggregate in `held` are not sent (released for the next claim, in order behind the one that was not
+        delivered), and the aggregates of every event this POST does not deliver join `held`."""
+        waiting = [r for r, _ in part if r.aggregate_id in held]
+        if waiting:
+            await self._release(waiting)
+            part = [(r, e) for r, e in part if r.aggregate_id not in held]
+            if not part:
+                return 0
         rows = [r for r, _ in part]
         body = b'{"source":' + json.dumps(self.source).encode() + b',"events":[' + b",".join(e for _, e in part) + b"]}"
         try:
@@ -361,18 +469,33 @@ class Relay:
             )
         except httpx.HTTPError as exc:
             await self._back_off(rows, "transport: " + error_summary(exc, 480))
+            held.update(r.aggregate_id for r in rows)
             return 0
         if resp.status_code == 413:
             if len(part) > 1:
                 half = len(part) // 2
-                return await self._post(url, part[:half]) + await self._post(url, part[half:])
+                return await self._post(url, part[:half], held) + await self._post(url, part[half:], held)
             error = f"http 413: the consumer refuses this event as too large ({len(body)} bytes)"
-            return await self._settle(rows, {str(rows[0].event_id): {"status": "failed", "error": error}})
-        if resp.status_code >= 300:
+            results: Mapping[str, Any] = {str(rows[0].event_id): {"status": "failed", "error": error}}
+        elif resp.status_code >= 300:
             await self._back_off(rows, scrub(f"http {resp.status_code}: {resp.text[:300]}"))
+            held.update(r.aggregate_id for r in rows)
             return 0
-        results = {r.get("id"): r for r in resp.json().get("results", [])}
-        return await self._settle(rows, results)
+        else:
+            results = {r.get("id"): r for r in resp.json().get("results", [])}
+        done = await self._settle(rows, results)
+        held.update(r.aggregate_id for r in rows if r.id not in done)
+        return len(done)
+
+    async def _release(self, rows: list[Any]) -> None:
+        """Claimed events this round does not send: due again at once, for the next claim."""
+        async with self.db.unit_of_work() as session:
+            await session.execute(
+                text(
+                    f"UPDATE {self.schema}.outbox SET lease_until = NULL, next_attempt_at = :now WHERE id = ANY(:ids)"
+                ),
+                {"ids": [r.id for r in rows], "now": clock.now()},
+            )
 
     async def _back_off(self, rows: list[Any], error: str) -> None:
         """The consumer could not be reached or failed as a whole: try again later, never park."""
@@ -390,7 +513,8 @@ class Relay:
             )
         log.warning("outbox %s delivery failed (%d events): %s", self.source, len(rows), error)
 
-    async def _settle(self, rows: list[Any], results: Mapping[str, Any]) -> int:
+    async def _settle(self, rows: list[Any], results: Mapping[str, Any]) -> set[int]:
+        """Record the consumer's answer per event; the row ids it took."""
         now = clock.now()
         done: list[int] = []
         retry_now: list[int] = []
@@ -433,7 +557,7 @@ class Relay:
                 )
                 if park:
                     log.error("outbox %s parked event row %s: %s", self.source, row_id, error)
-        return len(done)
+        return set(done)
 
     async def backlog(self) -> list[Any]:
         """(destination, pending, parked, age in seconds of the oldest pending event) for /metrics; one

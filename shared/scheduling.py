@@ -31,7 +31,7 @@ class Ticker:
                 "interval",
                 seconds=tick.seconds,
                 id=tick.name,
-                max_instances=1,
+                max_instances=2,  # the guard lets one run at a time: a long run is no warning every interval
                 coalesce=True,
                 misfire_grace_time=None,
             )
@@ -43,7 +43,13 @@ class Ticker:
 
     @staticmethod
     def _guard(tick: Tick) -> Callable[[], Awaitable[None]]:
+        running = False
+
         async def run() -> None:
+            nonlocal running
+            if running:  # the last run is still going (a relay under load): this tick is not needed
+                return
+            running = True
             try:
                 await tick.func()
             except Exception as exc:  # a failing tick is logged and tried at the next tick
@@ -53,6 +59,8 @@ class Ticker:
                     log.warning("job %s: database unavailable", tick.name)
                 else:
                     log.exception("job %s failed", tick.name)
+            finally:
+                running = False
 
         run.__name__ = tick.name
         return run

@@ -160,3 +160,70 @@ async def test_last_error_of_an_outbox_row_never_holds_sql_parameters(database_u
             await session.execute(text("DELETE FROM cases.outbox WHERE destination = 'probe-poison'"))
         await relay.close()
         await db.dispose()
+
+
+async def test_an_aggregates_run_in_one_post_is_applied_in_order_and_stops_at_its_failure(database_url):
+    """The relay sends a case's events together; the consumer applies them layer by layer, the batched type's
+    events of each layer in one call, and what follows a failed event of its aggregate is deferred."""
+    db = Database(database_url, 2)
+    applied: list[tuple[str, str]] = []
+    calls: list[int] = []
+
+    async def one(session, ev, ctx) -> None:
+        if ev.payload.get("poison"):
+            raise ValueError("poison")
+        applied.append((ev.aggregate_id, ev.payload["n"]))
+
+    async def many(session, evs, ctx) -> None:
+        calls.append(len(evs))
+        if any(ev.payload.get("poison") for ev in evs):
+            raise ValueError("poison in the batch")
+        applied.extend((ev.aggregate_id, ev.payload["n"]) for ev in evs)
+
+    def ev(aggregate: str, n: str, poison: bool = False) -> EventIn:
+        return EventIn(
+            id=uuid.uuid4(),
+            type="t.step",
+            aggregate_id=aggregate,
+            occurred_at=datetime.now(UTC),
+            payload={"n": n, "poison": poison},
+        )
+
+    a, b, c = (f"agg-{uuid.uuid4()}" for _ in range(3))
+    events = [ev(a, "a1"), ev(b, "b1"), ev(a, "a2"), ev(c, "c1"), ev(b, "b2", poison=True), ev(a, "a3"), ev(b, "b3")]
+    try:
+        results = await consume(
+            db, inbox, {"t.step": one}, EventBatch(source="test", events=events), None, {"t.step": many}
+        )
+        assert [r.status for r in results] == [
+            "processed",
+            "processed",
+            "processed",
+            "processed",
+            "failed",
+            "processed",
+            "deferred",
+        ]
+        # layer 1 (a1, b1, c1) in one call; layer 2 (a2, b2) failed together and went one by one; layer 3: a3
+        assert calls[0] == 3 and 2 in calls
+        for agg in (a, b):
+            steps = [n for g, n in applied if g == agg]
+            assert steps == sorted(steps)
+        assert [n for g, n in applied if g == a] == ["a1", "a2", "a3"]
+        assert [n for g, n in applied if g == b] == ["b1"]
+        async with db.unit_of_work() as session:
+            stored = set(
+                (
+                    await session.execute(
+                        text("SELECT event_id FROM cases.inbox WHERE event_id = ANY(:ids)"),
+                        {"ids": [e.id for e in events]},
+                    )
+                ).scalars()
+            )
+        assert stored == {e.id for e, r in zip(events, results, strict=True) if r.status == "processed"}
+        again = await consume(
+            db, inbox, {"t.step": one}, EventBatch(source="test", events=events[:4]), None, {"t.step": many}
+        )
+        assert [r.status for r in again] == ["duplicate"] * 4
+    finally:
+        await db.dispose()

@@ -170,13 +170,15 @@ async def _read_body(receive) -> bytes:
 
 
 class _Consumer:
-    """A consumer of /internal/v1/events on a real HTTP server: answers 413 above `limit` bytes,
-    else takes every event; records the size of every POST and the ids it took."""
+    """A consumer of /internal/v1/events on a real HTTP server: answers 413 above `limit` bytes, else takes
+    every event but `poison` ones (and defers what follows them in their aggregate); records the size of
+    every POST and the ids it took."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.sizes: list[int] = []
         self.taken: list[str] = []
+        self.posts: list[list[str]] = []  # the event ids of each POST it took apart
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -186,15 +188,20 @@ class _Consumer:
         if len(body) > self.limit:
             status, answer = 413, b'{"status":413}'
         else:
+            # as shared.inbox answers: an event after a failed one of its aggregate in the same POST is deferred
+            results = []
+            failed: set[str] = set()
             events = json.loads(body)["events"]
-            ids = [e["id"] for e in events if e["type"] != "poison"]
-            self.taken += ids
-            results = [
-                {"id": e["id"], "status": "failed", "error": "poison"}
-                if e["type"] == "poison"
-                else {"id": e["id"], "status": "processed"}
-                for e in events
-            ]
+            self.posts.append([e["id"] for e in events])
+            for e in events:
+                if e["aggregate_id"] in failed:
+                    results.append({"id": e["id"], "status": "deferred"})
+                elif e["type"] == "poison":
+                    failed.add(e["aggregate_id"])
+                    results.append({"id": e["id"], "status": "failed", "error": "poison"})
+                else:
+                    self.taken.append(e["id"])
+                    results.append({"id": e["id"], "status": "processed"})
             status, answer = 200, json.dumps({"results": results}).encode()
         await send(
             {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json")]}
@@ -450,7 +457,7 @@ async def test_a_long_run_of_one_aggregate_does_not_shrink_a_small_claim_to_its_
             )
         others = await _big_events(system.intake_app.state.db, destination, 20, 100)
         delivered = 0
-        for _ in range(5):  # one event of the run per round (order within a case), so more than one tick
+        for _ in range(5):  # at most max_run (16) events of the run per claim, so more than one tick
             delivered += await relay.run_once()
         assert delivered == 80
     finally:
@@ -459,3 +466,77 @@ async def test_a_long_run_of_one_aggregate_does_not_shrink_a_small_claim_to_its_
     # the first claim takes the run's head and 9 other cases' events, not the head alone
     assert consumer.counts[0] == 10, consumer.counts
     assert set(others) <= set(consumer.taken)
+
+
+async def test_a_cases_events_go_in_one_claim_in_order_and_wait_behind_a_failure(system):
+    """A claim takes an aggregate's run of due events (not its head alone), in id order; the consumer defers
+    what follows a failed one, and the next claims leave the rest held behind it."""
+    destination = f"run-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=10_000_000)
+    served, relay = await _relay_to(system, consumer, destination)
+    db = system.intake_app.state.db
+    a, b = f"case-{uuid.uuid4()}", f"case-{uuid.uuid4()}"
+    kinds = ("case.received", "case.graded", "poison", "case.closed", "case.reopened")
+    run = [Event(type=t, aggregate_id=a, payload={"i": i}, destinations=(destination,)) for i, t in enumerate(kinds)]
+    other = Event(type="case.received", aggregate_id=b, payload={}, destinations=(destination,))
+    async with db.unit_of_work() as s:
+        await publish(s, intake_outbox, [*run, other])
+    try:
+        assert await relay.run_once() == 3
+    finally:
+        await relay.close()
+        await served.stop()
+    ids = [str(e.event_id) for e in run]
+    assert consumer.posts[0] == [*ids, str(other.event_id)]  # the whole run in one POST, in order
+    assert consumer.taken == [ids[0], ids[1], str(other.event_id)]
+    assert len(consumer.posts) == 1  # the deferred two stay held behind the failed one (it backs off)
+    async with db.unit_of_work() as s:
+        rows = {
+            str(r.event_id): r
+            for r in await s.execute(
+                text("SELECT event_id, failures, delivered_at, lease_until FROM intake.outbox WHERE aggregate_id = :a"),
+                {"a": a},
+            )
+        }
+    assert [rows[i].delivered_at is not None for i in ids] == [True, True, False, False, False]
+    assert [rows[i].failures for i in ids[2:]] == [1, 0, 0] and all(rows[i].lease_until is None for i in ids)
+    await settle_outbox(db, "intake", aggregate_id=a)
+
+
+async def test_a_cases_events_in_a_later_part_are_not_sent_when_an_earlier_part_failed(system):
+    """Parts of one claim go one after another: when an aggregate's event in one part is not delivered, its
+    events in the later parts are not sent at all (released, still in order, never counted as failures)."""
+    destination = f"parts-{uuid.uuid4().hex[:8]}"
+    consumer = _Consumer(limit=10_000_000)
+    served, relay = await _relay_to(system, consumer, destination, max_post_bytes=600)
+    db = system.intake_app.state.db
+    a = f"case-{uuid.uuid4()}"
+    pad = "纠纷" * 60  # each event alone fills a part
+    first = Event(type="poison", aggregate_id=a, payload={"pad": pad}, destinations=(destination,))
+    rest = [
+        Event(type="case.closed", aggregate_id=a, payload={"pad": pad, "i": i}, destinations=(destination,))
+        for i in range(2)
+    ]
+    async with db.unit_of_work() as s:
+        await publish(s, intake_outbox, [first, *rest])
+    try:
+        assert await relay.run_once() == 0
+    finally:
+        await relay.close()
+        await served.stop()
+    assert consumer.posts == [[str(first.event_id)]]
+    async with db.unit_of_work() as s:
+        rows = (
+            await s.execute(
+                text(
+                    "SELECT failures, delivered_at, lease_until FROM intake.outbox WHERE aggregate_id = :a ORDER BY id"
+                ),
+                {"a": a},
+            )
+        ).all()
+    assert [(r.failures, r.delivered_at, r.lease_until) for r in rows] == [
+        (1, None, None),
+        (0, None, None),
+        (0, None, None),
+    ]
+    await settle_outbox(db, "intake", aggregate_id=a)
