@@ -144,6 +144,8 @@ class ServiceSettings(BaseSettings):
     # POSTs each relay keeps in flight per consumer (RELAY_CONCURRENCY): while the consumer applies one batch
     # the next is claimed and sent, and a consumer with several processes has work for each
     relay_concurrency: int = 2
+    # events a relay's claim takes at most (RELAY_BATCH_SIZE); it adapts below that to the consumer's pace
+    relay_batch_size: int = 200
     db_pool_size: int = 10
     log_level: str = "INFO"
     max_body_bytes: int = 5 * 1024 * 1024

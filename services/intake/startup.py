@@ -37,6 +37,7 @@ def build_context(db: Database, settings: IntakeSettings) -> IntakeContext:
             {"cases": settings.cases_url},
             settings.service_token,
             concurrency=settings.relay_concurrency,
+            batch_size=settings.relay_batch_size,
         ),
         notifier=FeedNotifier(settings.listen_database_url or db.url),
         store=attachment_store(settings),

@@ -41,6 +41,7 @@ async def _startup(app: FastAPI) -> None:
             {"intake": settings.intake_url},
             settings.service_token,
             concurrency=settings.relay_concurrency,
+            batch_size=settings.relay_batch_size,
         ),
         delivery_clients=DeliveryClients(settings),
     )

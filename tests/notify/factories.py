@@ -135,6 +135,8 @@ async def add_department(db: Any, code: str, name: str = "测试部门", head: s
             ),
             {"c": code, "n": name, "h": head},
         )
+        # a write to the directory copy raises its version, as a document does (notify keeps answers per version)
+        await session.execute(text("UPDATE notify.directory_version SET version = version + 1"))
     return code
 
 
@@ -152,5 +154,6 @@ async def cleanup(db: Any) -> None:
     """Drop the departments, deliveries and endpoints the factories made."""
     async with db.unit_of_work() as session:
         await session.execute(text("DELETE FROM notify.departments WHERE code LIKE 'T-%'"))
+        await session.execute(text("UPDATE notify.directory_version SET version = version + 1"))
         await session.execute(text("DELETE FROM notify.deliveries WHERE target LIKE 'T-%' OR recipient LIKE 'test:%'"))
         await session.execute(text("DELETE FROM notify.endpoints WHERE department_code LIKE 'T-%'"))

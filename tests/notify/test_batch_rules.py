@@ -73,3 +73,49 @@ async def test_rules_over_a_batch_make_what_they_make_one_by_one(db_session: Asy
     assert n_one == n_many > 0
     assert '"channel": "phone"' in expected and '"channel": "inbox"' in expected
     assert json.loads(got) == json.loads(expected)
+
+
+async def test_directory_answers_are_kept_for_one_version_and_a_document_drops_them(database_url):
+    """A notify process keeps its answers to directory questions between batches while the directory's version
+    is the same; applying a document raises the version (also for other processes) and the answers go; a
+    transaction that applies a document keeps its answers to itself."""
+    from services.notify.directory import repository as directory_repo
+    from services.notify.directory import service as directory_service
+    from shared.db import Database
+
+    code = f"T{uuid.uuid4().hex[:8]}"
+
+    def document(name: str) -> dict[str, Any]:
+        return {"areas": [{"code": code, "name": name, "level": "township", "path": ["620602", code]}]}
+
+    async def name_seen(s: AsyncSession) -> str:
+        async with directory_service.remembered(s):
+            return str((await directory_service.area(s, code)).name)
+
+    db = Database(database_url, 2)
+    try:
+        async with db.unit_of_work() as s:
+            await directory_service.apply_document(s, document("一镇"))
+        async with db.unit_of_work() as s:
+            assert await name_seen(s) == "一镇"
+            # changed behind the directory's back (no document): the next batch is still answered from memory
+            await s.execute(text("UPDATE notify.areas SET name = '改名镇' WHERE code = :c"), {"c": code})
+        async with db.unit_of_work() as s:
+            assert await name_seen(s) == "一镇"
+        async with db.unit_of_work() as s:
+            version = await directory_repo.version(s)
+            await directory_service.apply_document(s, document("二镇"))
+            assert await directory_repo.version(s) == version + 1
+            assert await name_seen(s) == "二镇"  # its own, uncommitted document: answers kept to this transaction
+        async with db.unit_of_work() as s:
+            assert await name_seen(s) == "二镇"  # a new version: read afresh
+        async with db.unit_of_work() as s:
+            await directory_service.apply_document(s, document("三镇"))
+            await s.rollback()
+        async with db.unit_of_work() as s:
+            assert await name_seen(s) == "二镇"  # a document rolled back left nothing behind in memory
+    finally:
+        async with db.unit_of_work() as s:
+            await s.execute(text("DELETE FROM notify.areas WHERE code = :c"), {"c": code})
+            await s.execute(text("UPDATE notify.directory_version SET version = version + 1"))
+        await db.dispose()

@@ -112,3 +112,31 @@ async def test_only_a_consumers_producers_may_post_events_and_each_under_its_own
         assert seen == 0
     allowed = await system.http.post(notify_events, json={"source": "cases", "events": []}, headers=bearer("cases"))
     assert allowed.status_code == 200, allowed.text
+
+
+async def test_a_malformed_event_batch_is_refused_whole_with_the_field_at_fault(system):
+    """The event endpoint parses its body with orjson: broken JSON and a bad event are 422 problem+json
+    naming what is wrong, and nothing of the batch is applied."""
+    url = f"{system.cases_url}/internal/v1/events"
+    headers = {"Authorization": f"Bearer {SERVICE_TOKENS['intake']}", "Content-Type": "application/json"}
+    good = {
+        "id": str(uuid.uuid4()),
+        "type": "directory.changed",
+        "aggregate_id": "directory",
+        "occurred_at": "2026-01-01T00:00:00+00:00",
+        "payload": {},
+    }
+    broken = await system.http.post(url, content=b'{"source": "intake", "events": [', headers=headers)
+    assert broken.status_code == 422 and broken.headers["content-type"].startswith("application/problem+json")
+    bad = {**good, "id": str(uuid.uuid4()), "occurred_at": "not a time"}
+    refused = await system.http.post(url, json={"source": "intake", "events": [good, bad]}, headers=headers)
+    assert refused.status_code == 422, refused.text
+    assert "occurred_at" in refused.text
+    async with system.cases_app.state.db.unit_of_work() as s:
+        seen = (
+            await s.execute(
+                text("SELECT count(*) FROM cases.inbox WHERE event_id = ANY(:e)"),
+                {"e": [uuid.UUID(good["id"]), uuid.UUID(bad["id"])]},
+            )
+        ).scalar()
+    assert seen == 0

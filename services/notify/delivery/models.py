@@ -9,7 +9,7 @@ deliveries = Table(
     "deliveries",
     metadata,
     Column("id", UUID(as_uuid=True), primary_key=True),
-    Column("notification_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("notification_id", UUID(as_uuid=True), nullable=False),  # led by uq_deliveries_notification_channel
     Column("channel", Text, nullable=False),  # webhook | sms | phone | inbox
     Column("recipient", Text, nullable=False),
     Column("target", Text),  # department code for webhooks, encrypted phone for sms, worker id for phone

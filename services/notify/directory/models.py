@@ -1,6 +1,6 @@
 """Notify's copy of the org directory (from directory.changed): who is who and where."""
 
-from sqlalchemy import ARRAY, Boolean, Column, DateTime, Table, Text, true
+from sqlalchemy import ARRAY, BigInteger, Boolean, Column, DateTime, Integer, Table, Text, true
 
 from services.notify.db import metadata
 
@@ -39,4 +39,13 @@ users = Table(
     Column("phone_enc", Text),
     Column("active", Boolean, nullable=False, server_default=true()),  # false: no longer in the directory
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# One row: raised by every directory document applied, so a process keeps its answers for one version
+directory_version = Table(
+    "directory_version",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("changed_at", DateTime(timezone=True)),
 )

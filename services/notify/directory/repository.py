@@ -9,7 +9,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+async def version(session: AsyncSession) -> int:
+    """The directory's version: raised by every document applied (what a process may keep answers for)."""
+    return int((await session.execute(text("SELECT version FROM notify.directory_version"))).scalar_one())
+
+
 async def replace(session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
+    await session.execute(
+        text("UPDATE notify.directory_version SET version = version + 1, changed_at = :now"), {"now": now}
+    )
     areas = payload.get("areas") or []
     if areas:
         await session.execute(

@@ -3,8 +3,8 @@ other domains ask here who a department, an area or a user is; only this domain 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -16,13 +16,29 @@ from shared.clock import clock
 RETIRED = "部门已撤销"  # why a retired department's webhooks are skipped (delivery.last_error)
 
 _memo: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("notify_directory_memo", default=None)
+# The answers of this process, for one version of the directory (directory_version, raised by every document
+# applied): a batch reads the version once and keeps the answers of earlier batches while it is the same.
+_answers: dict[tuple[Any, ...], Any] = {}
+_answers_version: int | None = None
+CHANGED = "notify_directory_changed"  # session.info key: this transaction applied a directory document
 
 
-@contextmanager
-def remembered() -> Iterator[None]:
-    """Within it, each question to the directory is read from the database once (a batch of events asks the
-    same ones again and again; nothing changes the directory meanwhile: directory.changed is its own batch)."""
-    token = _memo.set({})
+@asynccontextmanager
+async def remembered(session: AsyncSession) -> AsyncIterator[None]:
+    """Within it, each question to the directory is read from the database once: a batch of events asks the
+    same ones again and again, and so do the batches after it. The answers are kept in this process for the
+    directory's version (read once here); a document applied anywhere raises the version, and the answers
+    go. A transaction that applied a document itself keeps its answers to itself (it may yet roll back)."""
+    global _answers, _answers_version
+    memo: dict[tuple[Any, ...], Any]
+    if session.info.get(CHANGED):
+        memo = {}
+    else:
+        version = await repo.version(session)
+        if version != _answers_version:
+            _answers, _answers_version = {}, version
+        memo = _answers
+    token = _memo.set(memo)
     try:
         yield
     finally:
@@ -40,6 +56,7 @@ async def _once(key: tuple[Any, ...], fetch: Callable[[], Awaitable[Any]]) -> An
 
 async def apply_document(session: AsyncSession, payload: dict[str, Any]) -> None:
     """Replace the copy with the parts the org document holds (areas, departments, users)."""
+    session.info[CHANGED] = True
     await repo.replace(session, payload, clock.now())
 
 

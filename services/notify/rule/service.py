@@ -141,7 +141,7 @@ async def apply_rules(session: AsyncSession, rules: list[Rule], event: EventIn) 
 async def apply_rules_many(session: AsyncSession, rules: list[Rule], events: list[EventIn]) -> int:
     """`apply_rules` for many events at once: the rules evaluated over the batch (each question to the
     directory asked once), the notifications, deliveries and phone messages written in one statement each."""
-    with directory.remembered():
+    async with directory.remembered(session):
         planned = [await _messages(session, rules, event) for event in events]
     return await _write(session, planned)
 
