@@ -156,7 +156,7 @@ class Relay:
         lease_seconds: float = 30.0,
         max_failures: int = 8,
         timeout: float = 10.0,
-        concurrency: int = 1,
+        concurrency: int | Mapping[str, int] = 1,
         max_run: int = 16,
         claim_pages: int = 10,
         idle_poll_seconds: float = 0.1,
@@ -183,7 +183,11 @@ class Relay:
         self.timeout = timeout
         # Rounds in flight per consumer at once: each claims its own rows (SKIP LOCKED under a lease, as another
         # replica's would), so while the consumer applies one batch the next is on its way.
-        self.concurrency = max(1, concurrency)
+        # (an int for every consumer, or per consumer name; a consumer not named gets 1)
+        self.concurrency = {
+            name: max(1, concurrency if isinstance(concurrency, int) else concurrency.get(name, 1))
+            for name in destinations
+        }
         # An aggregate's events a claim takes at most (its run: the consumer applies them in order), and the
         # pages of undelivered rows a claim reads before it looks for due heads across the whole backlog.
         self.max_run = max(1, max_run)
@@ -218,7 +222,7 @@ class Relay:
                 while True:
                     # a new round whenever one is free while the last round found work: a round that found
                     # nothing (or failed) lets the ones in flight finish, and a full one after it starts again
-                    while more and len(flight) < self.concurrency and started < max_rounds:
+                    while more and len(flight) < self.concurrency.get(name, 1) and started < max_rounds:
                         flight.add(asyncio.create_task(self._round(name, url)))
                         started += 1
                     if not flight:

@@ -52,7 +52,7 @@ async def _startup(app: FastAPI) -> None:
         "cases",
         {"intake": settings.intake_url, "notify": settings.notify_url},
         settings.service_token,
-        concurrency=settings.relay_concurrency,
+        concurrency=settings.relay_concurrencies(),
         batch_size=settings.relay_batch_size,
     )
     app.state.relay = relay  # shared/app.py's /metrics reads the outbox backlog through it

@@ -36,7 +36,7 @@ def build_context(db: Database, settings: IntakeSettings) -> IntakeContext:
             "intake",
             {"cases": settings.cases_url},
             settings.service_token,
-            concurrency=settings.relay_concurrency,
+            concurrency=settings.relay_concurrencies(),
             batch_size=settings.relay_batch_size,
         ),
         notifier=FeedNotifier(settings.listen_database_url or db.url),

@@ -40,7 +40,7 @@ async def _startup(app: FastAPI) -> None:
             "notify",
             {"intake": settings.intake_url},
             settings.service_token,
-            concurrency=settings.relay_concurrency,
+            concurrency=settings.relay_concurrencies(),
             batch_size=settings.relay_batch_size,
         ),
         delivery_clients=DeliveryClients(settings),

@@ -137,3 +137,17 @@ def test_concurrent_first_starts_end_with_one_pii_key(tmp_path, monkeypatch):
         assert len({token for _, token in got}) == 1
         monkeypatch.setenv("VAR_DIR", str(var))
         assert dev_secret("pii_key") == got[0][0]  # a later start reads the same key
+
+
+def test_relay_concurrency_per_consumer(monkeypatch, tmp_path):
+    """RELAY_CONCURRENCY for every consumer, RELAY_CONSUMER_CONCURRENCY where one differs (notify: 1 unless
+    told); a count that is not a whole number of at least one is refused, naming the variable."""
+    monkeypatch.setenv("VAR_DIR", str(tmp_path))
+    assert CasesSettings().relay_concurrencies() == {"intake": 2, "cases": 2, "notify": 1}
+    monkeypatch.setenv("RELAY_CONCURRENCY", "3")
+    monkeypatch.setenv("RELAY_CONSUMER_CONCURRENCY", "notify:2, intake:1")
+    assert CasesSettings().relay_concurrencies() == {"intake": 1, "cases": 3, "notify": 2}
+    for bad in ("notify:0", "notify", "notify:x"):
+        monkeypatch.setenv("RELAY_CONSUMER_CONCURRENCY", bad)
+        with pytest.raises(ValueError, match="RELAY_CONSUMER_CONCURRENCY"):
+            CasesSettings()

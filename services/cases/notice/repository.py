@@ -49,21 +49,51 @@ async def take_numbers(
 
 
 async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await insert(session, rows)
+    """Many notices in one statement over arrays (a batch of new cases warns of many people at once)."""
+    if not rows:
+        return
+    rows = [{"issued_by": "system:clock", "reason": None, **r} for r in rows]
 
+    def column(name: str) -> list[Any]:
+        return [r[name] for r in rows]
 
-async def insert(session: AsyncSession, row: dict[str, Any] | list[dict[str, Any]]) -> None:
-    """One notice or many (executemany); `issued_by` defaults to the clock (the ladder), `reason` to none."""
-    rows = row if isinstance(row, list) else [row]
     await session.execute(
         text(
             f"""INSERT INTO cases.notices ({COLS})
-               VALUES (:id, :number, :kind, :case_id, :deadline_id, :area_code, :unit, :subject, :body, 'issued',
-                 :issued_at, :respond_by, NULL, NULL, NULL, NULL, NULL, :issued_by, :reason)"""
+               SELECT id, number, kind, case_id, deadline_id, area_code, unit, subject, body, 'issued', issued_at,
+                      respond_by, NULL, NULL, NULL, NULL, NULL, issued_by, reason
+               FROM unnest(CAST(:id AS uuid[]), CAST(:number AS text[]), CAST(:kind AS text[]),
+                           CAST(:case_id AS uuid[]), CAST(:deadline_id AS uuid[]), CAST(:area_code AS text[]),
+                           CAST(:unit AS text[]), CAST(:subject AS text[]), CAST(:body AS text[]),
+                           CAST(:issued_at AS timestamptz[]), CAST(:respond_by AS timestamptz[]),
+                           CAST(:issued_by AS text[]), CAST(:reason AS text[]))
+                 AS u(id, number, kind, case_id, deadline_id, area_code, unit, subject, body, issued_at, respond_by,
+                      issued_by, reason)"""
         ),
-        [{"issued_by": "system:clock", "reason": None, **r} for r in rows],
+        {
+            name: column(name)
+            for name in (
+                "id",
+                "number",
+                "kind",
+                "case_id",
+                "deadline_id",
+                "area_code",
+                "unit",
+                "subject",
+                "body",
+                "issued_at",
+                "respond_by",
+                "issued_by",
+                "reason",
+            )
+        },
     )
+
+
+async def insert(session: AsyncSession, row: dict[str, Any] | list[dict[str, Any]]) -> None:
+    """One notice or many; `issued_by` defaults to the clock (the ladder), `reason` to none."""
+    await insert_many(session, row if isinstance(row, list) else [row])
 
 
 async def of_case(session: AsyncSession, case_id: uuid.UUID) -> list[Any]:

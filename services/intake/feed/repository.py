@@ -59,12 +59,20 @@ async def append_each(
         for w in workers
         for i, (t, d) in enumerate(entries[w])
     ]
-    await session.execute(
+    await session.execute(  # one statement over arrays (an executemany runs each row alone)
         text(
             """INSERT INTO intake.feed (worker_id, seq, type, data, created_at)
-               VALUES (:worker_id, :seq, :type, CAST(:data AS jsonb), :now)"""
+               SELECT w, n, t, CAST(d AS jsonb), :now
+               FROM unnest(CAST(:ws AS text[]), CAST(:ns AS bigint[]), CAST(:ts AS text[]), CAST(:ds AS text[]))
+                 AS u(w, n, t, d)"""
         ),
-        rows,
+        {
+            "ws": [r["worker_id"] for r in rows],
+            "ns": [r["seq"] for r in rows],
+            "ts": [r["type"] for r in rows],
+            "ds": [r["data"] for r in rows],
+            "now": now,
+        },
     )
     await session.execute(
         text("SELECT pg_notify(:ch, w) FROM unnest(CAST(:ws AS text[])) AS w"), {"ch": FEED_CHANNEL, "ws": workers}
