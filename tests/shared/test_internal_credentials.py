@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 from sqlalchemy import text
@@ -16,6 +17,17 @@ from shared.context import context_of
 from tests.support import SERVICE_TOKENS
 
 CHUNK = 1024 * 1024
+
+
+def _directory_event() -> dict[str, Any]:
+    """An event as a relay posts it (an empty directory.changed: applying it changes nothing)."""
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "directory.changed",
+        "aggregate_id": "directory",
+        "occurred_at": "2026-01-01T00:00:00+00:00",
+        "payload": {},
+    }
 
 
 async def test_a_wrong_service_token_is_refused_before_a_large_body_is_read(system):
@@ -83,13 +95,7 @@ async def test_the_pull_cursor_key_is_a_secret_of_its_own(system):
 async def test_only_a_consumers_producers_may_post_events_and_each_under_its_own_name(system):
     """cases hears intake, notify hears cases: another service's valid credential is 401, and a producer
     posting under another's name is 403 — in either case nothing is applied."""
-    event = {
-        "id": str(uuid.uuid4()),
-        "type": "directory.changed",
-        "aggregate_id": "directory",
-        "occurred_at": "2026-01-01T00:00:00+00:00",
-        "payload": {},
-    }
+    event = _directory_event()
 
     def bearer(service: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {SERVICE_TOKENS[service]}"}
@@ -119,13 +125,7 @@ async def test_a_malformed_event_batch_is_refused_whole_with_the_field_at_fault(
     naming what is wrong, and nothing of the batch is applied."""
     url = f"{system.cases_url}/internal/v1/events"
     headers = {"Authorization": f"Bearer {SERVICE_TOKENS['intake']}", "Content-Type": "application/json"}
-    good = {
-        "id": str(uuid.uuid4()),
-        "type": "directory.changed",
-        "aggregate_id": "directory",
-        "occurred_at": "2026-01-01T00:00:00+00:00",
-        "payload": {},
-    }
+    good = _directory_event()
     broken = await system.http.post(url, content=b'{"source": "intake", "events": [', headers=headers)
     assert broken.status_code == 422 and broken.headers["content-type"].startswith("application/problem+json")
     bad = {**good, "id": str(uuid.uuid4()), "occurred_at": "not a time"}
