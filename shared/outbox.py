@@ -216,7 +216,7 @@ class Relay:
             delivered = 0
             started = 0
             more = True
-            failed = False  # the consumer took nothing of a claim: it backs off until the next tick
+            refused = False  # the consumer took nothing of a claim: it backs off until the next tick
             flight: set[asyncio.Task[tuple[int, int]]] = set()
             try:
                 while True:
@@ -227,7 +227,7 @@ class Relay:
                         started += 1
                     if not flight:
                         busy.discard(name)
-                        if not busy or started >= max_rounds or failed:
+                        if not busy or started >= max_rounds or refused:
                             return delivered
                         # another consumer keeps this run going: look again soon rather than at the next tick
                         # (a case's report.status must not wait until notify's backlog is through)
@@ -240,7 +240,7 @@ class Relay:
                         n, claimed = task.result()  # an outage raises here: the rounds in flight are cancelled
                         delivered += n
                         more = claimed > 0 and n > 0
-                        failed = claimed > 0 and n == 0
+                        refused = claimed > 0 and n == 0
             finally:
                 busy.discard(name)
                 for task in flight:

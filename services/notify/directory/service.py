@@ -19,7 +19,7 @@ _memo: ContextVar[dict[tuple[Any, ...], Any] | None] = ContextVar("notify_direct
 # The answers of this process, for one version of the directory (directory_version, raised by every document
 # applied): a batch reads the version once and keeps the answers of earlier batches while it is the same.
 _answers: dict[tuple[Any, ...], Any] = {}
-_answers_version: int | None = None
+_answers_version: tuple[str, int] | None = None  # (the database, its directory version)
 CHANGED = "notify_directory_changed"  # session.info key: this transaction applied a directory document
 
 
@@ -34,7 +34,7 @@ async def remembered(session: AsyncSession) -> AsyncIterator[None]:
     if session.info.get(CHANGED):
         memo = {}
     else:
-        version = await repo.version(session)
+        version = (str(session.get_bind().engine.url), await repo.version(session))
         if version != _answers_version:
             _answers, _answers_version = {}, version
         memo = _answers
