@@ -135,7 +135,9 @@ async def apply_rules(session: AsyncSession, rules: list[Rule], event: EventIn) 
     not retried for a day. Phone messages are `handed_off` once they are in the outbox to intake (the
     phone fetches them from its feed; notify does not see that happen). In-app messages are
     `delivered`: the notification row is the message."""
-    return await _write(session, [await _messages(session, rules, event)])
+    async with directory.remembered(session):
+        planned = await _messages(session, rules, event)
+    return await _write(session, [planned])
 
 
 async def apply_rules_many(session: AsyncSession, rules: list[Rule], events: list[EventIn]) -> int:
