@@ -156,7 +156,8 @@ class Relay:
         lease_seconds: float = 30.0,
         max_failures: int = 8,
         timeout: float = 10.0,
-        concurrency: int | Mapping[str, int] = 1,
+        concurrency: int = 1,
+        consumer_concurrency: Mapping[str, int] | None = None,
         max_run: int = 16,
         claim_pages: int = 10,
         idle_poll_seconds: float = 0.1,
@@ -183,11 +184,8 @@ class Relay:
         self.timeout = timeout
         # Rounds in flight per consumer at once: each claims its own rows (SKIP LOCKED under a lease, as another
         # replica's would), so while the consumer applies one batch the next is on its way.
-        # (an int for every consumer, or per consumer name; a consumer not named gets 1)
-        self.concurrency = {
-            name: max(1, concurrency if isinstance(concurrency, int) else concurrency.get(name, 1))
-            for name in destinations
-        }
+        # (`consumer_concurrency` where a consumer's differs)
+        self.concurrency = {name: max(1, (consumer_concurrency or {}).get(name, concurrency)) for name in destinations}
         # An aggregate's events a claim takes at most (its run: the consumer applies them in order), and the
         # pages of undelivered rows a claim reads before it looks for due heads across the whole backlog.
         self.max_run = max(1, max_run)
@@ -206,9 +204,16 @@ class Relay:
             await self._client.aclose()
             self._client = None
 
-    async def run_once(self, max_rounds: int = 50) -> int:
+    async def tick(self) -> int:
+        """The relay's periodic job: `run_once`, where a consumer that runs dry while another consumer's rounds
+        keep the run going looks again every `idle_poll_seconds` (a case's report.status must not wait until
+        notify's backlog is through, nor for the next tick)."""
+        return await self.run_once(idle_poll_seconds=self.idle_poll_seconds)
+
+    async def run_once(self, max_rounds: int = 50, idle_poll_seconds: float | None = None) -> int:
         """Deliver until nothing is due (or `max_rounds` batches per consumer); returns events delivered. Every
-        consumer at once, with up to `concurrency` rounds in flight each."""
+        consumer at once, with up to `concurrency` rounds in flight each; with `idle_poll_seconds`, a consumer
+        that runs dry looks again after that long while another consumer is still busy (`tick`)."""
 
         busy = set(self.destinations)  # consumers whose rounds still find work
 
@@ -222,16 +227,14 @@ class Relay:
                 while True:
                     # a new round whenever one is free while the last round found work: a round that found
                     # nothing (or failed) lets the ones in flight finish, and a full one after it starts again
-                    while more and len(flight) < self.concurrency.get(name, 1) and started < max_rounds:
+                    while more and len(flight) < self.concurrency[name] and started < max_rounds:
                         flight.add(asyncio.create_task(self._round(name, url)))
                         started += 1
                     if not flight:
                         busy.discard(name)
-                        if not busy or started >= max_rounds or refused:
+                        if not busy or started >= max_rounds or refused or idle_poll_seconds is None:
                             return delivered
-                        # another consumer keeps this run going: look again soon rather than at the next tick
-                        # (a case's report.status must not wait until notify's backlog is through)
-                        await asyncio.sleep(self.idle_poll_seconds)
+                        await asyncio.sleep(idle_poll_seconds)  # another consumer keeps this run going
                         busy.add(name)
                         more = True
                         continue
@@ -402,8 +405,12 @@ class Relay:
         delivered = 0
         started = clock.now()
         held: set[str] = set()  # aggregates with an event this round did not deliver: their later events wait
+        waiting: list[Any] = []  # their events in later parts: not sent, due again for the next claim
         for part in self._parts(rows):
-            delivered += await self._post(url, part, held)
+            delivered += await self._post(url, part, held, waiting)
+        if waiting:
+            async with self.db.unit_of_work() as session:
+                await self._release(session, [r.id for r in waiting], clock.now())
         self._adapt(destination, limit, len(rows), delivered, (clock.now() - started).total_seconds())
         return delivered, len(rows)
 
@@ -452,17 +459,16 @@ class Relay:
             size += len(encoded) + 1
         return parts
 
-    async def _post(self, url: str, part: list[tuple[Any, bytes]], held: set[str]) -> int:
+    async def _post(self, url: str, part: list[tuple[Any, bytes]], held: set[str], waiting: list[Any]) -> int:
         """POST one part; a consumer that finds it too large (413) gets it in halves, and a single event
         it refuses as too large counts as that event's failure (parked after `max_failures`). Events of an
-        aggregate in `held` are not sent (released for the next claim, in order behind the one that was not
-        delivered), and the aggregates of every event this POST does not deliver join `held`."""
-        waiting = [r for r, _ in part if r.aggregate_id in held]
-        if waiting:
-            await self._release(waiting)
-            part = [(r, e) for r, e in part if r.aggregate_id not in held]
-            if not part:
-                return 0
+        aggregate in `held` are not sent but added to `waiting` (the round releases them for the next claim, in
+        order behind the one that was not delivered), and the aggregates of every event this POST does not
+        deliver join `held`."""
+        waiting += [r for r, _ in part if r.aggregate_id in held]
+        part = [(r, e) for r, e in part if r.aggregate_id not in held]
+        if not part:
+            return 0
         rows = [r for r, _ in part]
         body = b'{"source":' + json.dumps(self.source).encode() + b',"events":[' + b",".join(e for _, e in part) + b"]}"
         try:
@@ -478,7 +484,9 @@ class Relay:
         if resp.status_code == 413:
             if len(part) > 1:
                 half = len(part) // 2
-                return await self._post(url, part[:half], held) + await self._post(url, part[half:], held)
+                return await self._post(url, part[:half], held, waiting) + await self._post(
+                    url, part[half:], held, waiting
+                )
             error = f"http 413: the consumer refuses this event as too large ({len(body)} bytes)"
             results: Mapping[str, Any] = {str(rows[0].event_id): {"status": "failed", "error": error}}
         elif resp.status_code >= 300:
@@ -491,15 +499,12 @@ class Relay:
         held.update(r.aggregate_id for r in rows if r.id not in done)
         return len(done)
 
-    async def _release(self, rows: list[Any]) -> None:
-        """Claimed events this round does not send: due again at once, for the next claim."""
-        async with self.db.unit_of_work() as session:
-            await session.execute(
-                text(
-                    f"UPDATE {self.schema}.outbox SET lease_until = NULL, next_attempt_at = :now WHERE id = ANY(:ids)"
-                ),
-                {"ids": [r.id for r in rows], "now": clock.now()},
-            )
+    async def _release(self, session: AsyncSession, ids: list[int], now: datetime) -> None:
+        """Claimed events not sent, or deferred by the consumer: due again at once, for the next claim."""
+        await session.execute(
+            text(f"UPDATE {self.schema}.outbox SET lease_until = NULL, next_attempt_at = :now WHERE id = ANY(:ids)"),
+            {"ids": ids, "now": now},
+        )
 
     async def _back_off(self, rows: list[Any], error: str) -> None:
         """The consumer could not be reached or failed as a whole: try again later, never park."""
@@ -545,10 +550,7 @@ class Relay:
                     {"ids": done, "now": now},
                 )
             if retry_now:
-                await session.execute(
-                    text(f"UPDATE {s}.outbox SET lease_until = NULL, next_attempt_at = :now WHERE id = ANY(:ids)"),
-                    {"ids": retry_now, "now": now},
-                )
+                await self._release(session, retry_now, now)
             for row_id, error, park in failed:
                 delay = timedelta(seconds=min(300, 2 ** random.uniform(1, 6)))
                 await session.execute(

@@ -169,11 +169,6 @@ class ServiceSettings(BaseSettings):
             )
         return value
 
-    def relay_concurrencies(self) -> dict[str, int]:
-        """Rounds in flight per consumer for this service's relay: RELAY_CONCURRENCY, or the consumer's own."""
-        consumers = ("intake", "cases", "notify")
-        return {name: self.relay_consumer_concurrency.get(name, self.relay_concurrency) for name in consumers}
-
     @property
     def production(self) -> bool:
         return self.app_env == "production"

@@ -52,7 +52,8 @@ async def _startup(app: FastAPI) -> None:
         "cases",
         {"intake": settings.intake_url, "notify": settings.notify_url},
         settings.service_token,
-        concurrency=settings.relay_concurrencies(),
+        concurrency=settings.relay_concurrency,
+        consumer_concurrency=settings.relay_consumer_concurrency,
         batch_size=settings.relay_batch_size,
     )
     app.state.relay = relay  # shared/app.py's /metrics reads the outbox backlog through it
@@ -126,7 +127,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
 
     return [
         Tick("deadline_sweep", deadline_sweep, ctx.settings.sweep_interval_seconds),
-        Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
+        Tick("outbox_relay", ctx.relay.tick, ctx.settings.relay_interval_seconds),
         Tick("stats_fold", stats_fold, FOLD_INTERVAL_SECONDS),
         Tick("refresh_calendar", refresh_calendar, 300),
         Tick("household_visits", household_visits, 60),

@@ -36,7 +36,8 @@ def build_context(db: Database, settings: IntakeSettings) -> IntakeContext:
             "intake",
             {"cases": settings.cases_url},
             settings.service_token,
-            concurrency=settings.relay_concurrencies(),
+            concurrency=settings.relay_concurrency,
+            consumer_concurrency=settings.relay_consumer_concurrency,
             batch_size=settings.relay_batch_size,
         ),
         notifier=FeedNotifier(settings.listen_database_url or db.url),
@@ -78,7 +79,7 @@ def ticks(app: FastAPI) -> list[Tick]:
         await prune_audit(ctx.db, s.audit_retention_days, s.retention_batch)
 
     return [
-        Tick("outbox_relay", ctx.relay.run_once, ctx.settings.relay_interval_seconds),
+        Tick("outbox_relay", ctx.relay.tick, ctx.settings.relay_interval_seconds),
         Tick("purge_uploads", purge_uploads, 3600),
         Tick("prune_feed", prune_old_changes, 3600),
         Tick("prune_outbox", prune_outbox, 3600),

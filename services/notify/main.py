@@ -40,7 +40,8 @@ async def _startup(app: FastAPI) -> None:
             "notify",
             {"intake": settings.intake_url},
             settings.service_token,
-            concurrency=settings.relay_concurrencies(),
+            concurrency=settings.relay_concurrency,
+            consumer_concurrency=settings.relay_consumer_concurrency,
             batch_size=settings.relay_batch_size,
         ),
         delivery_clients=DeliveryClients(settings),
@@ -83,7 +84,7 @@ def _ticks(app: FastAPI) -> list[Tick]:
 
     return [
         Tick("deliveries", deliver, settings.delivery_interval_seconds),
-        Tick("outbox_relay", ctx.relay.run_once, settings.relay_interval_seconds),
+        Tick("outbox_relay", ctx.relay.tick, settings.relay_interval_seconds),
         Tick("daily_digest", digest, 60),
         Tick("prune_outbox", prune_outbox, 3600),
         Tick("retention", prune_by_retention, 3600),

@@ -139,14 +139,32 @@ def test_concurrent_first_starts_end_with_one_pii_key(tmp_path, monkeypatch):
         assert dev_secret("pii_key") == got[0][0]  # a later start reads the same key
 
 
+def _rounds_in_flight(settings: CasesSettings) -> dict[str, int]:
+    """What a relay built from these settings keeps in flight per consumer (no connection is opened)."""
+    from shared.db import Database
+    from shared.outbox import Relay
+
+    consumers = {name: f"http://127.0.0.1:9/{name}" for name in ("intake", "cases", "notify")}
+    relay = Relay(
+        Database("postgresql+asyncpg://nobody@127.0.0.1:9/none"),
+        "cases",
+        "cases",
+        consumers,
+        "token",
+        concurrency=settings.relay_concurrency,
+        consumer_concurrency=settings.relay_consumer_concurrency,
+    )
+    return relay.concurrency
+
+
 def test_relay_concurrency_per_consumer(monkeypatch, tmp_path):
     """RELAY_CONCURRENCY for every consumer, RELAY_CONSUMER_CONCURRENCY where one differs (notify: 1 unless
     told); a count that is not a whole number of at least one is refused, naming the variable."""
     monkeypatch.setenv("VAR_DIR", str(tmp_path))
-    assert CasesSettings().relay_concurrencies() == {"intake": 2, "cases": 2, "notify": 1}
+    assert _rounds_in_flight(CasesSettings()) == {"intake": 2, "cases": 2, "notify": 1}
     monkeypatch.setenv("RELAY_CONCURRENCY", "3")
     monkeypatch.setenv("RELAY_CONSUMER_CONCURRENCY", "notify:2, intake:1")
-    assert CasesSettings().relay_concurrencies() == {"intake": 1, "cases": 3, "notify": 2}
+    assert _rounds_in_flight(CasesSettings()) == {"intake": 1, "cases": 3, "notify": 2}
     for bad in ("notify:0", "notify", "notify:x"):
         monkeypatch.setenv("RELAY_CONSUMER_CONCURRENCY", bad)
         with pytest.raises(ValueError, match="RELAY_CONSUMER_CONCURRENCY"):
