@@ -105,6 +105,24 @@ class Database:
         await self.engine.dispose()
 
 
+async def relaxed_commit(session: AsyncSession, custom_plans: bool = False) -> None:
+    """This transaction's commit does not wait for the WAL flush. Only for bookkeeping that is safe to lose in a
+    PostgreSQL crash because the work is then simply done again under an at-least-once contract (a lease given
+    out again, an event or a delivery sent again and recognised by its id); never for what a client was told
+    is stored. `custom_plans`: the transaction's statements are planned for their parameters each time, not by
+    a generic plan the connection cached while a queue table was small (a sequential scan kept for the life of
+    the connection once the table has grown, until an ANALYZE of it, which no autovacuum may ever run)."""
+    if custom_plans:
+        await session.execute(
+            text(
+                "SELECT set_config('synchronous_commit', 'off', true), "
+                "set_config('plan_cache_mode', 'force_custom_plan', true)"
+            )
+        )
+    else:
+        await session.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))
+
+
 def is_database_unavailable(exc: BaseException) -> bool:
     """Connection-level failures of PostgreSQL (restart, failover, network, pool exhausted) → 503, not 500.
 

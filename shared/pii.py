@@ -50,12 +50,16 @@ class PiiCipher:
         return hmac.new(self._hash_key, f"{kind}:{norm}".encode(), hashlib.sha256).hexdigest()
 
 
+_SPACE = re.compile(r"\s+")
+_NOT_DIGIT = re.compile(r"\D")
+
+
 def normalise_id_number(value: str) -> str:
-    return re.sub(r"\s+", "", value).upper()
+    return _SPACE.sub("", value).upper()
 
 
 def normalise_phone(value: str) -> str:
-    digits = re.sub(r"\D", "", value)
+    digits = _NOT_DIGIT.sub("", value)
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
     return digits

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 
 _ID18 = re.compile(r"^\d{17}[\dXx]$")
 _ID15 = re.compile(r"^\d{15}$")
+_SPACE = re.compile(r"\s")
 PHONE_PATTERN = re.compile(r"^(\+?86)?1[3-9]\d{9}$|^0\d{2,3}-?\d{7,8}$")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
@@ -82,7 +83,7 @@ class Party(BaseModel):
     def _phone(cls, v: str | None) -> str | None:
         if v in (None, ""):
             return None
-        v = re.sub(r"\s", "", v)
+        v = _SPACE.sub("", v)
         if not phone_valid(v):
             raise ValueError("电话号码格式不正确")
         return v

@@ -15,7 +15,7 @@ from services.notify.delivery import repository as repo
 from services.notify.delivery.policy import JITTER
 from services.notify.endpoint import service as endpoint_service
 from shared.clock import clock
-from shared.db import Database
+from shared.db import Database, relaxed_commit
 
 log = logging.getLogger("notify.delivery")
 
@@ -94,7 +94,7 @@ async def settle(db: Database, outcomes: Sequence[Outcome], schedule: Sequence[f
         return [o.row.id for o in by[kind]], [o.row.lease for o in by[kind]]
 
     async with db.unit_of_work() as session:
-        await repo.relaxed_commit(session)
+        await relaxed_commit(session)
         i, leases = ids("delivered")
         await repo.mark_delivered(session, i, leases, [o.status for o in by["delivered"]], now)
         i, leases = ids("failed")

@@ -42,13 +42,6 @@ _CLAIM = text(
 )
 
 
-async def relaxed_commit(session: AsyncSession) -> None:
-    """This transaction's commit does not wait for the WAL flush. Used for the worker's claims and
-    results only: a PostgreSQL crash may forget the last few of them, and then a row is leased or
-    settled again, which the at-least-once contract already allows (same webhook-id, same body)."""
-    await session.execute(text("SET LOCAL synchronous_commit = off"))
-
-
 async def claim_due(
     session: AsyncSession, now: datetime, lease_until: datetime, limit: int, skip_departments: Sequence[str] = ()
 ) -> list[Any]:

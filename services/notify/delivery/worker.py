@@ -30,7 +30,7 @@ from services.notify.delivery.webhooks import UnsafeTarget, static_refusal, webh
 from services.notify.directory import service as directory
 from services.notify.endpoint import service as endpoint_service
 from shared.clock import clock
-from shared.db import Database
+from shared.db import Database, relaxed_commit
 from shared.errors import is_database_unavailable
 from shared.pii import PiiCipher
 
@@ -251,7 +251,7 @@ class DeliveryRun:
         # a few random microseconds make the lease value this claim's own (settling matches it)
         lease = now + timedelta(seconds=self.lease_seconds, microseconds=random.randrange(1_000_000))
         async with self.db.unit_of_work() as session:
-            await repo.relaxed_commit(session)
+            await relaxed_commit(session)
             full = [code for code, n_held in self.held.items() if n_held >= self.per_endpoint_held]
             rows = await repo.claim_due(session, now, lease, n, skip_departments=full)
         return [
