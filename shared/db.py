@@ -112,15 +112,8 @@ async def relaxed_commit(session: AsyncSession, custom_plans: bool = False) -> N
     is stored. `custom_plans`: the transaction's statements are planned for their parameters each time, not by
     a generic plan the connection cached while a queue table was small (a sequential scan kept for the life of
     the connection once the table has grown, until an ANALYZE of it, which no autovacuum may ever run)."""
-    if custom_plans:
-        await session.execute(
-            text(
-                "SELECT set_config('synchronous_commit', 'off', true), "
-                "set_config('plan_cache_mode', 'force_custom_plan', true)"
-            )
-        )
-    else:
-        await session.execute(text("SELECT set_config('synchronous_commit', 'off', true)"))
+    plans = ", set_config('plan_cache_mode', 'force_custom_plan', true)" if custom_plans else ""
+    await session.execute(text(f"SELECT set_config('synchronous_commit', 'off', true){plans}"))
 
 
 def is_database_unavailable(exc: BaseException) -> bool:
