@@ -82,6 +82,7 @@ def outbox_table(metadata: MetaData) -> Table:
         Index(
             "ix_outbox_due", "destination", "id", postgresql_where=text("delivered_at IS NULL")
         ),  # the claim's id order
+        postgresql_with={"fillfactor": 50},  # room for the lease as a heap-only update (migration 0031)
     )
 
 

@@ -20,6 +20,7 @@ subjects = Table(
     # the next scheduled household visit (定期走访; the risk policy's `visits`), None when none is due
     Column("next_visit_at", DateTime(timezone=True)),
     Index("ix_subjects_next_visit", "next_visit_at", postgresql_where=text("next_visit_at IS NOT NULL")),
+    postgresql_with={"fillfactor": 80},  # room for the counts of each new case as heap-only updates (0031)
 )
 
 # Every keyed hash a subject is known by: the ID number's and the phone's, so a report carrying only

@@ -39,4 +39,5 @@ reports = Table(
     Column("status_at", DateTime(timezone=True)),
     Index("ix_reports_worker_received", "worker_id", "received_at"),
     Index("ix_reports_attachments", "attachments", postgresql_using="gin"),
+    postgresql_with={"fillfactor": 80},  # room for the case recorded as a heap-only update (migration 0031)
 )

@@ -27,6 +27,7 @@ deliveries = Table(
     UniqueConstraint("notification_id", "channel", name="uq_deliveries_notification_channel"),
     Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("state IN ('pending', 'failed')")),
     Index("ix_deliveries_state", "state", "created_at"),
+    postgresql_with={"fillfactor": 60},  # room for the lease as a heap-only update (migration 0031)
 )
 
 # SMS sent per recipient (keyed hash of the phone) and China calendar day: the daily cap.
