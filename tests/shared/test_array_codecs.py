@@ -23,11 +23,11 @@ async def test_a_new_connection_asks_for_the_array_codecs_once(
     database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[tuple[int, ...]] = []
-    original = asyncpg.connection.Connection._introspect_types
+    original = vars(asyncpg.connection.Connection)["_introspect_types"]  # private: the catalogue query it sends
 
-    async def spy(self: Any, typeoids: Any, timeout: Any) -> Any:
+    async def spy(self: Any, typeoids: Any, *rest: Any) -> Any:
         asked.append(tuple(typeoids))
-        return await original(self, typeoids, timeout)
+        return await original(self, typeoids, *rest)
 
     monkeypatch.setattr(asyncpg.connection.Connection, "_introspect_types", spy)
     db = Database(database_url, application_name="test-array-codecs")
