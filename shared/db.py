@@ -153,6 +153,24 @@ def is_database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# SQLSTATEs of a transaction that lost a race with another one: a deadlock (PostgreSQL aborted this side of the
+# cycle), a serialization failure, a lock not available. Nothing is wrong with the work: done again once the
+# other transaction has finished, it goes through.
+LOCK_CONFLICTS = frozenset({"40P01", "40001", "55P03"})
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """The error, or one it was raised from, is a lost race with a concurrent transaction (`LOCK_CONFLICTS`)."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if getattr(cur, "sqlstate", None) in LOCK_CONFLICTS:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
 def _connection_errors() -> tuple[type[BaseException], ...]:
     import asyncpg
 

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import service_caller
 from shared.clock import clock
-from shared.db import Database, error_summary, is_database_unavailable, prune_in_batches
-from shared.errors import Forbidden
+from shared.db import Database, error_summary, is_database_unavailable, is_lock_conflict, prune_in_batches
+from shared.errors import Forbidden, ServiceUnavailable
 
 log = logging.getLogger("shared.inbox")
 
@@ -126,6 +126,31 @@ async def consume(
     return [results[i] for i in range(len(batch.events))]
 
 
+CONFLICT_ATTEMPTS = 3  # a savepoint that lost a race with a concurrent transaction is applied this often at most
+T = TypeVar("T")
+
+
+async def _in_savepoint(session: AsyncSession, work: Callable[[], Awaitable[T]], what: str) -> T:
+    """`work` in a savepoint. A lost race with another transaction (a deadlock PostgreSQL broke on this side, a
+    serialization failure) is no fault of the events: the savepoint is rolled back, which lets the other
+    transaction go on, and applied again; after `CONFLICT_ATTEMPTS` the whole POST is refused as 503 (the relay
+    sends it again later and never parks it for that)."""
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            async with session.begin_nested():
+                return await work()
+        except Exception as exc:
+            if not is_lock_conflict(exc) or is_database_unavailable(exc):
+                raise
+            if attempt == CONFLICT_ATTEMPTS:
+                log.warning(
+                    "%s lost %d races with concurrent work (%s): refused for now", what, attempt, error_summary(exc)
+                )
+                raise ServiceUnavailable("与同时处理的其他事件争用同一数据，请稍后重试", retry_after=1) from exc
+            log.info("%s lost a race with concurrent work (%s); applying it again", what, error_summary(exc))
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
 async def _apply_together(
     session: AsyncSession,
     inbox: Table,
@@ -138,24 +163,30 @@ async def _apply_together(
     """Events of one type, each the first of its aggregate in the batch (and each id once), in one savepoint;
     None when that failed (rolled back: the caller applies them one by one)."""
     unique = [ev for _, ev in group]
+
+    async def work() -> set[uuid.UUID]:
+        # one statement text whatever the batch's size (a multi-row VALUES is compiled afresh for each size)
+        stmt = text(
+            f"""INSERT INTO {inbox.fullname} (event_id, type, source, processed_at)
+                SELECT e, t, :source, :now FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS u(e, t)
+                ON CONFLICT (event_id) DO NOTHING RETURNING event_id"""
+        )
+        params = {
+            "ids": [ev.id for ev in unique],
+            "types": [ev.type for ev in unique],
+            "source": source,
+            "now": now,
+        }
+        new = {r.event_id for r in await session.execute(stmt, params)}
+        fresh = [ev for ev in unique if ev.id in new]
+        if fresh:
+            await handler(session, fresh, ctx)
+        return new
+
     try:
-        async with session.begin_nested():
-            # one statement text whatever the batch's size (a multi-row VALUES is compiled afresh for each size)
-            stmt = text(
-                f"""INSERT INTO {inbox.fullname} (event_id, type, source, processed_at)
-                    SELECT e, t, :source, :now FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[])) AS u(e, t)
-                    ON CONFLICT (event_id) DO NOTHING RETURNING event_id"""
-            )
-            params = {
-                "ids": [ev.id for ev in unique],
-                "types": [ev.type for ev in unique],
-                "source": source,
-                "now": now,
-            }
-            new = {r.event_id for r in await session.execute(stmt, params)}
-            fresh = [ev for ev in unique if ev.id in new]
-            if fresh:
-                await handler(session, fresh, ctx)
+        new = await _in_savepoint(session, work, f"a batch of {len(unique)} {unique[0].type} events")
+    except ServiceUnavailable:
+        raise
     except Exception as exc:
         if is_database_unavailable(exc):
             raise  # an outage: the whole batch comes again later
@@ -185,18 +216,23 @@ async def _apply_one(
     if handler is None:
         blocked.add(ev.aggregate_id)
         return EventResult(id=ev.id, status="failed", error=f"unknown event type {ev.type}")
-    try:
-        async with session.begin_nested():
-            stmt = (
-                pg_insert(inbox)
-                .values(event_id=ev.id, type=ev.type, source=source, processed_at=now)
-                .on_conflict_do_nothing(index_elements=["event_id"])
-                .returning(inbox.c.event_id)
-            )
-            if (await session.execute(stmt)).first() is None:
-                return EventResult(id=ev.id, status="duplicate")
-            await handler(session, ev, ctx)
+
+    async def work() -> EventResult:
+        stmt = (
+            pg_insert(inbox)
+            .values(event_id=ev.id, type=ev.type, source=source, processed_at=now)
+            .on_conflict_do_nothing(index_elements=["event_id"])
+            .returning(inbox.c.event_id)
+        )
+        if (await session.execute(stmt)).first() is None:
+            return EventResult(id=ev.id, status="duplicate")
+        await handler(session, ev, ctx)
         return EventResult(id=ev.id, status="processed")
+
+    try:
+        return await _in_savepoint(session, work, f"event {ev.id} ({ev.type})")
+    except ServiceUnavailable:
+        raise  # lost its races: the whole POST comes again later
     except Exception as exc:  # one poison event must not sink the batch
         if is_database_unavailable(exc):
             raise  # an outage: the whole batch comes again later

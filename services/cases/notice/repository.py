@@ -34,16 +34,24 @@ async def take_numbers(
     session: AsyncSession, wanted: dict[tuple[str, int, str], int]
 ) -> dict[tuple[str, int, str], int]:
     """Bump each (area, year, kind) counter by how many numbers are wanted, in one statement; returns each
-    counter's last number (the numbers taken are the `wanted` ones up to it)."""
-    keys = list(wanted)
+    counter's last number (the numbers taken are the `wanted` ones up to it). The counters are locked in key
+    order, the same in every transaction: two batches of cases that warn in the same areas wait for one another
+    instead of each holding a counter the other wants (a deadlock)."""
+    keys = sorted(wanted)
     result = await session.execute(
         text(
             """INSERT INTO cases.notice_counters (area_code, year, kind, last)
                SELECT * FROM unnest(CAST(:a AS text[]), CAST(:y AS int[]), CAST(:k AS text[]), CAST(:n AS int[]))
+                 AS u(a, y, k, n) ORDER BY a COLLATE "C", y, k COLLATE "C"
                ON CONFLICT (area_code, year, kind) DO UPDATE SET last = cases.notice_counters.last + EXCLUDED.last
                RETURNING area_code, year, kind, last"""
         ),
-        {"a": [k[0] for k in keys], "y": [k[1] for k in keys], "k": [k[2] for k in keys], "n": list(wanted.values())},
+        {
+            "a": [k[0] for k in keys],
+            "y": [k[1] for k in keys],
+            "k": [k[2] for k in keys],
+            "n": [wanted[k] for k in keys],
+        },
     )
     return {(r.area_code, r.year, r.kind): r.last for r in result}
 
