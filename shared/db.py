@@ -11,7 +11,7 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 from urllib.parse import parse_qs, urlsplit
@@ -137,10 +137,7 @@ def is_database_unavailable(exc: BaseException) -> bool:
     retrying it never helps, so it must not pass for an outage."""
     import asyncpg
 
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
+    for cur in _chain(exc):
         if isinstance(cur, _CONNECTION_ERRORS):  # OSError covers ConnectionError and TimeoutError
             return True
         if type(cur) is asyncpg.exceptions.InterfaceError and _CLOSED.search(str(cur)):
@@ -149,8 +146,17 @@ def is_database_unavailable(exc: BaseException) -> bool:
             return True
         if isinstance(cur, sa_exc.TimeoutError):  # pool exhausted
             return True
-        cur = cur.__cause__ or cur.__context__
     return False
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """The error and each one it was raised from or during, once each."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        yield cur
+        cur = cur.__cause__ or cur.__context__
 
 
 # SQLSTATEs of a transaction that lost a race with another one: a deadlock (PostgreSQL aborted this side of the
@@ -161,14 +167,7 @@ LOCK_CONFLICTS = frozenset({"40P01", "40001", "55P03"})
 
 def is_lock_conflict(exc: BaseException) -> bool:
     """The error, or one it was raised from, is a lost race with a concurrent transaction (`LOCK_CONFLICTS`)."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        if getattr(cur, "sqlstate", None) in LOCK_CONFLICTS:
-            return True
-        cur = cur.__cause__ or cur.__context__
-    return False
+    return any(getattr(cur, "sqlstate", None) in LOCK_CONFLICTS for cur in _chain(exc))
 
 
 def _connection_errors() -> tuple[type[BaseException], ...]:
